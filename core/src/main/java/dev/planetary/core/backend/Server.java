@@ -1,0 +1,138 @@
+package dev.planetary.core.backend;
+
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One upstream server of a backend: its identity, its weight and states, and its live connection count.
+ *
+ * <p>Identity (name, address, backup, maxconn) is final. Weight, health and admin state are written by the
+ * control plane (health checker, runtime API) and read by event loops; the connection count is changed by event
+ * loops through {@link #tryAcquire()} / {@link #release()} without locks. A Server object keeps its count when the
+ * backend's server list is swapped, so connections that outlive a removal still release the right counter.
+ */
+public final class Server {
+
+    /** Admin state, as HAProxy's {@code set server ... state ready|drain|maint}. */
+    public enum Admin { READY, DRAIN, MAINT }
+
+    private final String name;
+    private final InetSocketAddress address;
+    private final boolean backup;
+    private final int maxconn;
+
+    private volatile int weight;
+    private volatile boolean up;
+    private volatile Admin admin;
+
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicLong total = new AtomicLong();
+    private final AtomicLong failedConnects = new AtomicLong();
+
+    /** Position in the balancer that currently holds this server; written only by that balancer's builder. */
+    volatile int slot = -1;
+
+    /**
+     * @param address unresolved or resolved address of the server; never resolved again here
+     * @param weight  0..256 as in HAProxy; 0 means no new connections
+     * @param maxconn 0 for no limit
+     */
+    public Server(String name, InetSocketAddress address, int weight, int maxconn, boolean backup, boolean up,
+                  Admin admin) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.address = Objects.requireNonNull(address, "address");
+        if (weight < 0 || weight > 256) {
+            throw new IllegalArgumentException("weight must be 0..256: " + weight);
+        }
+        if (maxconn < 0) {
+            throw new IllegalArgumentException("maxconn must be >= 0: " + maxconn);
+        }
+        this.weight = weight;
+        this.maxconn = maxconn;
+        this.backup = backup;
+        this.up = up;
+        this.admin = Objects.requireNonNull(admin, "admin");
+    }
+
+    public String name() { return name; }
+    public InetSocketAddress address() { return address; }
+    public boolean backup() { return backup; }
+    public int maxconn() { return maxconn; }
+    public int weight() { return weight; }
+    public boolean up() { return up; }
+    public Admin admin() { return admin; }
+
+    /** Current connections to this server (including connects in progress). */
+    public int active() { return active.get(); }
+    /** Connections ever taken by this server. */
+    public long total() { return total.get(); }
+    public long failedConnects() { return failedConnects.get(); }
+
+    /** Up, READY and weight above zero: may be given new connections (if not full). */
+    public boolean usable() {
+        return up && admin == Admin.READY && weight > 0;
+    }
+
+    /** True when a maxconn is set and reached. */
+    public boolean full() {
+        int max = maxconn;
+        return max > 0 && active.get() >= max;
+    }
+
+    /**
+     * Claims one connection slot, honouring maxconn with a CAS so that concurrent event loops never overshoot.
+     *
+     * @return false if the server is full
+     */
+    public boolean tryAcquire() {
+        int max = maxconn;
+        if (max == 0) {
+            active.incrementAndGet();
+            total.incrementAndGet();
+            return true;
+        }
+        for (;;) {
+            int cur = active.get();
+            if (cur >= max) {
+                return false;
+            }
+            if (active.compareAndSet(cur, cur + 1)) {
+                total.incrementAndGet();
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a slot taken by {@link #tryAcquire()}. */
+    public void release() {
+        active.decrementAndGet();
+    }
+
+    public void recordFailedConnect() {
+        failedConnects.incrementAndGet();
+    }
+
+    // Control-plane setters: callers tell the backend's balancer afterwards (see Backend).
+    public void weight(int weight) {
+        if (weight < 0 || weight > 256) {
+            throw new IllegalArgumentException("weight must be 0..256: " + weight);
+        }
+        this.weight = weight;
+    }
+
+    public void up(boolean up) { this.up = up; }
+
+    public void admin(Admin admin) { this.admin = Objects.requireNonNull(admin, "admin"); }
+
+    /** Balancer bookkeeping: the index this server has in the balancer that holds it, or -1. */
+    public int slot() { return slot; }
+
+    public void slot(int slot) { this.slot = slot; }
+
+    @Override
+    public String toString() {
+        return name + "@" + address.getHostString() + ":" + address.getPort();
+    }
+}

@@ -1,0 +1,23 @@
+package dev.planetary.core.config;
+
+import java.util.List;
+
+/**
+ * A {@code backend} (or the server half of a {@code listen}).
+ *
+ * @param connectTimeoutMs   {@code timeout connect}, 0 for none
+ * @param serverTimeoutMs    {@code timeout server}: server-side inactivity, 0 for none
+ * @param queueTimeoutMs     {@code timeout queue}: longest wait for a free server slot, 0 to use connect
+ * @param serverFinTimeoutMs {@code timeout server-fin}: inactivity once the server half-closed, 0 to use server
+ * @param retries            connect re-attempts after the first failure (HAProxy default 3)
+ */
+public record BackendConfig(String name, BalanceAlgorithm balance, HashType hashType, long connectTimeoutMs,
+                            long serverTimeoutMs, long queueTimeoutMs, long serverFinTimeoutMs, int retries,
+                            boolean redispatch, List<ServerConfig> servers, Origin origin) {
+
+    public static final int DEFAULT_RETRIES = 3;
+
+    public BackendConfig {
+        servers = List.copyOf(servers);
+    }
+}

@@ -1,0 +1,858 @@
+package dev.planetary.core.config;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Reads Planetary's configuration: the TCP subset of HAProxy's own language, so one file can be checked with
+ * {@code haproxy -c -f} and run by either program.
+ *
+ * <p>Sections: {@code global}, {@code defaults [NAME]}, {@code frontend NAME}, {@code backend NAME},
+ * {@code listen NAME} (a frontend and a backend of that name; the frontend's default_backend is itself unless
+ * the listen section names another), each optionally followed by {@code from DEFAULTS}. Keywords are accepted
+ * in the same sections as HAProxy; where HAProxy only warns that a keyword is ignored (a {@code bind} in a
+ * backend, a {@code balance} in a frontend), Planetary refuses it, because an ignored line is a line that does
+ * not do what its author thinks. A {@code defaults} section applies to the sections after it, and a later one
+ * replaces it entirely, as in HAProxy. As in HAProxy 2.6, each file starts outside any section: a section does
+ * not continue into the next {@code -f} file, but the last {@code defaults} does.
+ *
+ * <p>All errors of all files are collected, never thrown; each reads {@code parsing [FILE:LINE] : ...}.
+ * Where real HAProxy has a keyword that Planetary does not implement, the message says so rather than calling
+ * it unknown.
+ */
+public final class ConfigParser {
+
+    /** HAProxy's default {@code balance}: every server in turn, by weight. */
+    public static final BalanceAlgorithm DEFAULT_BALANCE = BalanceAlgorithm.ROUNDROBIN;
+    /** HAProxy's default {@code hash-type}: modulo the total weight, cheapest when servers rarely change. */
+    public static final HashType DEFAULT_HASH_TYPE = HashType.MAP_BASED;
+    /** Upper bound of {@code nbthread}: far above any core count, low enough to catch a typo. */
+    public static final int MAX_NBTHREAD = 4096;
+    /** HAProxy's largest server weight. */
+    public static final int MAX_WEIGHT = 256;
+
+    private static final String TIME = "a time";
+    private static final String MISSING_TIMEOUTS = ". While not properly invalid, you will certainly encounter"
+            + " various problems with such a configuration. To fix this, please ensure that all following timeouts"
+            + " are set to a non-zero value: 'client', 'connect', 'server'.";
+
+    /** A section keyword and the capabilities HAProxy gives it: accepting connections, choosing servers. */
+    private enum Kind {
+        GLOBAL("global", false, false),
+        DEFAULTS("defaults", true, true),
+        FRONTEND("frontend", true, false),
+        BACKEND("backend", false, true),
+        LISTEN("listen", true, true),
+        SKIPPED("", false, false);
+
+        final String keyword;
+        final boolean frontend;
+        final boolean backend;
+
+        Kind(String keyword, boolean frontend, boolean backend) {
+            this.keyword = keyword;
+            this.frontend = frontend;
+            this.backend = backend;
+        }
+    }
+
+    /** Values a defaults section passes on; every proxy section starts from a copy of the current one. */
+    private static final class Settings {
+        BalanceAlgorithm balance = DEFAULT_BALANCE;
+        HashType hashType = DEFAULT_HASH_TYPE;
+        long connectMs;
+        long clientMs;
+        long serverMs;
+        long queueMs;
+        long clientFinMs;
+        long serverFinMs;
+        int retries = BackendConfig.DEFAULT_RETRIES;
+        boolean redispatch;
+        int maxconn;
+        String defaultBackend;
+        Origin defaultBackendOrigin;
+        ServerSettings server = new ServerSettings();
+
+        Settings copy() {
+            Settings c = new Settings();
+            c.balance = balance;
+            c.hashType = hashType;
+            c.connectMs = connectMs;
+            c.clientMs = clientMs;
+            c.serverMs = serverMs;
+            c.queueMs = queueMs;
+            c.clientFinMs = clientFinMs;
+            c.serverFinMs = serverFinMs;
+            c.retries = retries;
+            c.redispatch = redispatch;
+            c.maxconn = maxconn;
+            c.defaultBackend = defaultBackend;
+            c.defaultBackendOrigin = defaultBackendOrigin;
+            c.server = server.copy();
+            return c;
+        }
+    }
+
+    /** {@code default-server} values, then one server line's own options on top of a copy. */
+    private static final class ServerSettings {
+        boolean check;
+        long interMs = ServerConfig.DEFAULT_INTER_MS;
+        int rise = ServerConfig.DEFAULT_RISE;
+        int fall = ServerConfig.DEFAULT_FALL;
+        int weight = ServerConfig.DEFAULT_WEIGHT;
+        int maxconn;
+        boolean backup;
+        boolean disabled;
+
+        ServerSettings copy() {
+            ServerSettings c = new ServerSettings();
+            c.check = check;
+            c.interMs = interMs;
+            c.rise = rise;
+            c.fall = fall;
+            c.weight = weight;
+            c.maxconn = maxconn;
+            c.backup = backup;
+            c.disabled = disabled;
+            return c;
+        }
+    }
+
+    private static final class Section {
+        final Kind kind;
+        final String name;
+        final Origin origin;
+        final Settings settings;
+        final List<Bind> binds = new ArrayList<>();
+        final List<ServerConfig> servers = new ArrayList<>();
+        final Map<String, Integer> serverLines = new HashMap<>();
+        /** default_backend written in this section itself (a listen ignores one inherited from defaults). */
+        String ownDefaultBackend;
+        /** The header line had an error (no name, a name taken): checks of the whole section are skipped. */
+        boolean broken;
+        /** First words of lines that had an error, so later checks do not repeat them in other words. */
+        final Set<String> failedKeywords = new HashSet<>();
+
+        Section(Kind kind, String name, Origin origin, Settings settings) {
+            this.kind = kind;
+            this.name = name;
+            this.origin = origin;
+            this.settings = settings;
+        }
+    }
+
+    private final Function<String, String> env;
+    private final List<String> errors = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+    private int globalMaxconn;
+    private int globalNbthread;
+    private long globalHardStopAfterMs;
+    private Settings defaults = new Settings();
+    private final Map<String, Settings> namedDefaults = new HashMap<>();
+    private final List<Section> proxies = new ArrayList<>();
+    private final Map<String, Section> frontendNames = new HashMap<>();
+    private final Map<String, Section> backendNames = new HashMap<>();
+    private Section current;
+
+    private ConfigParser(Function<String, String> env) {
+        this.env = env;
+    }
+
+    /** Reads the files in order, as {@code haproxy -f a -f b}; environment variables come from the process. */
+    public static ConfigResult parse(List<Path> files) {
+        return parse(files, System::getenv);
+    }
+
+    /**
+     * Reads the files in order; a directory stands for its {@code *.cfg} files in name order, as in HAProxy.
+     *
+     * @param env looks up environment variables for {@code "$VAR"}; returns null when unset
+     */
+    public static ConfigResult parse(List<Path> files, Function<String, String> env) {
+        ConfigParser p = new ConfigParser(env);
+        for (Path file : files) {
+            p.readPath(file);
+        }
+        return p.finish();
+    }
+
+    /** Parses one file's text, named {@code fileName} in messages; environment variables come from the process. */
+    public static ConfigResult parse(String fileName, String text) {
+        return parse(fileName, text, System::getenv);
+    }
+
+    /** Parses one file's text with the given environment lookup (null for an unset variable). */
+    public static ConfigResult parse(String fileName, String text, Function<String, String> env) {
+        ConfigParser p = new ConfigParser(env);
+        p.readText(fileName, text);
+        return p.finish();
+    }
+
+    // ---------------------------------------------------------------------------------------------- reading
+
+    private void readPath(Path path) {
+        String name = path.toString();
+        try {
+            if (Files.isDirectory(path)) {
+                List<Path> cfgs = new ArrayList<>();
+                try (DirectoryStream<Path> dir = Files.newDirectoryStream(path, "*.cfg")) {
+                    for (Path p : dir) {
+                        if (!p.getFileName().toString().startsWith(".") && Files.isRegularFile(p)) {
+                            cfgs.add(p);
+                        }
+                    }
+                }
+                cfgs.sort(null);
+                for (Path p : cfgs) {
+                    readPath(p);
+                }
+                return;
+            }
+            readText(name, new String(Files.readAllBytes(path), StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            unreadable(name, "No such file or directory");
+        } catch (AccessDeniedException e) {
+            unreadable(name, "Permission denied");
+        } catch (IOException | SecurityException e) {
+            unreadable(name, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+        }
+    }
+
+    private void unreadable(String name, String why) {
+        errors.add("parsing [" + name + ":0] : could not open configuration file '" + name + "' : " + why);
+    }
+
+    private void readText(String fileName, String text) {
+        current = null;
+        int lineNo = 0;
+        int start = 0;
+        int n = text.length();
+        while (start <= n) {
+            int end = text.indexOf('\n', start);
+            if (end < 0) {
+                end = n;
+            }
+            lineNo++;
+            line(new Origin(fileName, lineNo), text.substring(start, end));
+            start = end + 1;
+        }
+    }
+
+    private void line(Origin at, String raw) {
+        LineTokenizer.Tokens tokens = LineTokenizer.tokenize(raw, env, at.file(), at.line(),
+                current == null ? "" : current.kind.keyword);
+        if (tokens.error() != null) {
+            error(at, tokens.error());
+            return;
+        }
+        List<String> words = tokens.words();
+        if (words.isEmpty()) {
+            return;
+        }
+        try {
+            keyword(words, at);
+        } catch (LineError e) {
+            error(at, e.getMessage());
+            if (current != null) {
+                current.failedKeywords.add(words.get(0));
+            }
+        }
+    }
+
+    private void error(Origin at, String message) {
+        errors.add("parsing " + at + " : " + message);
+    }
+
+    private void warning(Origin at, String message) {
+        warnings.add("parsing " + at + " : " + message);
+    }
+
+    // ---------------------------------------------------------------------------------------------- sections
+
+    private void keyword(List<String> w, Origin at) {
+        String kw = w.get(0);
+        switch (kw) {
+            case "global" -> {
+                current = new Section(Kind.GLOBAL, null, at, null);
+                noMoreInHeader(w, 1);
+                return;
+            }
+            case "defaults" -> {
+                startDefaults(w, at);
+                return;
+            }
+            case "frontend" -> {
+                startProxy(Kind.FRONTEND, w, at);
+                return;
+            }
+            case "backend" -> {
+                startProxy(Kind.BACKEND, w, at);
+                return;
+            }
+            case "listen" -> {
+                startProxy(Kind.LISTEN, w, at);
+                return;
+            }
+            default -> {
+            }
+        }
+        if (HaproxyKeywords.SECTIONS.contains(kw)) {
+            current = new Section(Kind.SKIPPED, null, at, null);
+            throw new LineError("'" + kw + "' is a HAProxy section that Planetary does not support"
+                    + " (its lines are skipped)");
+        }
+        if (HaproxyKeywords.DIRECTIVES.contains(kw)) {
+            throw new LineError("'" + kw + "' is a HAProxy directive that Planetary does not support");
+        }
+        if (current == null) {
+            throw new LineError("unknown keyword '" + kw + "' out of section");
+        }
+        switch (current.kind) {
+            case SKIPPED -> {
+            }
+            case GLOBAL -> globalKeyword(w);
+            default -> proxyKeyword(w, at);
+        }
+    }
+
+    private void startDefaults(List<String> w, Origin at) {
+        String name = w.size() > 1 && !w.get(1).equals("from") ? w.get(1) : null;
+        int fromAt = name == null ? 1 : 2;
+        boolean from = w.size() > fromAt && w.get(fromAt).equals("from");
+        Settings base = new Settings();
+        LineError fromError = null;
+        if (from) {
+            try {
+                base = namedDefaults(w, fromAt, "defaults").copy();
+            } catch (LineError e) {
+                fromError = e;
+            }
+        }
+        // A new defaults section replaces the previous one at once, even if this line has an error.
+        defaults = base;
+        current = new Section(Kind.DEFAULTS, name, at, defaults);
+        if (name != null) {
+            checkName(name, "defaults");
+            namedDefaults.put(name, defaults);
+        }
+        if (fromError != null) {
+            throw fromError;
+        }
+        noMoreInHeader(w, from ? fromAt + 2 : fromAt);
+    }
+
+    private void startProxy(Kind kind, List<String> w, Origin at) {
+        String kw = kind.keyword;
+        Settings settings = defaults;
+        LineError fromError = null;
+        boolean from = w.size() > 2 && w.get(2).equals("from");
+        if (from) {
+            try {
+                settings = namedDefaults(w, 2, kw);
+            } catch (LineError e) {
+                fromError = e;
+            }
+        }
+        // Start the section before any error so its lines are checked as part of it, not as "out of section".
+        String name = w.size() > 1 ? w.get(1) : "";
+        current = new Section(kind, name, at, settings.copy());
+        current.broken = true;
+        proxies.add(current);
+        if (w.size() < 2) {
+            throw new LineError("'" + kw + "' expects <name> as an argument");
+        }
+        checkName(name, kw);
+        Section clash = kind.frontend ? frontendNames.get(name) : null;
+        if (clash == null && kind.backend) {
+            clash = backendNames.get(name);
+        }
+        if (kind.frontend) {
+            frontendNames.putIfAbsent(name, current);
+        }
+        if (kind.backend) {
+            backendNames.putIfAbsent(name, current);
+        }
+        if (clash != null) {
+            throw new LineError(kw + " '" + name + "' has the same name as " + clash.kind.keyword + " '" + name
+                    + "' declared at " + clash.origin.file() + ":" + clash.origin.line());
+        }
+        if (fromError != null) {
+            throw fromError;
+        }
+        noMoreInHeader(w, from ? 4 : 2);
+        current.broken = false;
+    }
+
+    private Settings namedDefaults(List<String> w, int fromIndex, String kw) {
+        if (w.size() <= fromIndex + 1) {
+            throw new LineError("'" + kw + "' : 'from' expects the name of a defaults section");
+        }
+        Settings named = namedDefaults.get(w.get(fromIndex + 1));
+        if (named == null) {
+            throw new LineError("'" + kw + "' : no defaults section named '" + w.get(fromIndex + 1)
+                    + "' before this line");
+        }
+        return named;
+    }
+
+    /** HAProxy's invalid_char(): names are letters, digits, '.', '-', '_' and ':'. */
+    private static void checkName(String name, String what) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || c == '.' || c == '-' || c == '_' || c == ':';
+            if (!ok) {
+                throw new LineError("character '" + c + "' is not permitted in '" + what + "' name '" + name + "'");
+            }
+        }
+        if (name.isEmpty()) {
+            throw new LineError("'" + what + "' name must not be empty");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- global
+
+    private void globalKeyword(List<String> w) {
+        String kw = w.get(0);
+        switch (kw) {
+            case "maxconn" -> {
+                globalMaxconn = intArg(w, 1, kw, 1, Integer.MAX_VALUE, "a positive integer");
+                noMore(w, 2, kw);
+            }
+            case "nbthread" -> {
+                globalNbthread = intArg(w, 1, kw, 1, MAX_NBTHREAD, "an integer between 1 and " + MAX_NBTHREAD);
+                noMore(w, 2, kw);
+            }
+            case "hard-stop-after" -> {
+                globalHardStopAfterMs = timeArg(w, 1, kw);
+                noMore(w, 2, kw);
+            }
+            default -> {
+                if (HaproxyKeywords.isGlobal(kw)) {
+                    throw unsupported(kw, "keyword");
+                }
+                throw unknown(kw);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- proxies
+
+    private void proxyKeyword(List<String> w, Origin at) {
+        String kw = w.get(0);
+        Settings s = current.settings;
+        switch (kw) {
+            case "mode" -> mode(w);
+            case "bind" -> bind(w, at);
+            case "default_backend" -> {
+                needFrontend(kw);
+                String backend = arg(w, 1, kw, "<backend name>");
+                s.defaultBackend = backend;
+                s.defaultBackendOrigin = at;
+                current.ownDefaultBackend = backend;
+                noMore(w, 2, kw);
+            }
+            case "maxconn" -> {
+                needFrontend(kw);
+                s.maxconn = intArg(w, 1, kw, 1, Integer.MAX_VALUE, "a positive integer");
+                noMore(w, 2, kw);
+            }
+            case "balance" -> balance(w);
+            case "hash-type" -> hashType(w);
+            case "timeout" -> timeout(w);
+            case "retries" -> {
+                needBackend(kw);
+                s.retries = intArg(w, 1, kw, 0, Integer.MAX_VALUE, "a non-negative integer");
+                noMore(w, 2, kw);
+            }
+            case "option" -> option(w, 0, true);
+            case "no" -> {
+                if (w.size() > 1 && w.get(1).equals("option")) {
+                    option(w, 1, false);
+                } else if (w.size() > 1 && w.get(1).equals("log")) {
+                    throw unsupported("no log", "keyword");
+                } else {
+                    throw unknown(w.size() > 1 ? "no " + w.get(1) : "no");
+                }
+            }
+            case "default-server" -> {
+                needBackend(kw);
+                serverOptions(w, 1, s.server, "'default-server'");
+            }
+            case "server" -> server(w, at);
+            default -> {
+                if (HaproxyKeywords.PROXY.contains(kw)) {
+                    throw unsupported(kw, "keyword");
+                }
+                throw unknown(kw);
+            }
+        }
+    }
+
+    private void mode(List<String> w) {
+        String mode = arg(w, 1, "mode", "'tcp'");
+        if (mode.equals("http") || mode.equals("health")) {
+            throw new LineError("'mode " + mode + "' is not supported: Planetary is a TCP (layer 4) proxy");
+        }
+        if (!mode.equals("tcp")) {
+            throw expects("mode", "'tcp'", mode);
+        }
+        noMore(w, 2, "mode");
+    }
+
+    private void bind(List<String> w, Origin at) {
+        needFrontend("bind");
+        String list = arg(w, 1, "bind", "<address>:<port>[-<last port>][,...] as arguments");
+        List<Bind> binds = new ArrayList<>();
+        for (String element : list.split(",", -1)) {
+            if (element.isEmpty()) {
+                throw new LineError("'bind' : empty address in '" + list + "'");
+            }
+            binds.add(Addresses.parseBind(element, current.kind.keyword, at));
+        }
+        if (w.size() > 2) {
+            String option = w.get(2);
+            if (HaproxyKeywords.BIND_OPTIONS.contains(option)) {
+                throw unsupported(option, "bind option");
+            }
+            throw new LineError("'bind " + list + "' : unknown option '" + option + "'");
+        }
+        current.binds.addAll(binds);
+    }
+
+    private void balance(List<String> w) {
+        needBackend("balance");
+        String what = "'roundrobin', 'leastconn' or 'source'";
+        String algorithm = arg(w, 1, "balance", what);
+        BalanceAlgorithm chosen = switch (algorithm) {
+            case "roundrobin" -> BalanceAlgorithm.ROUNDROBIN;
+            case "leastconn" -> BalanceAlgorithm.LEASTCONN;
+            case "source" -> BalanceAlgorithm.SOURCE;
+            default -> null;
+        };
+        if (chosen == null) {
+            if (HaproxyKeywords.isBalance(algorithm)) {
+                throw new LineError("'balance " + algorithm + "' is a HAProxy algorithm that Planetary does not"
+                        + " support (in '" + current.kind.keyword + "' section); use roundrobin, leastconn or source");
+            }
+            throw expects("balance", what, algorithm);
+        }
+        noMore(w, 2, "balance");
+        current.settings.balance = chosen;
+    }
+
+    private void hashType(List<String> w) {
+        needBackend("hash-type");
+        String what = "'map-based' or 'consistent'";
+        String type = arg(w, 1, "hash-type", what);
+        HashType chosen = switch (type) {
+            case "map-based" -> HashType.MAP_BASED;
+            case "consistent" -> HashType.CONSISTENT;
+            default -> throw expects("hash-type", what, type);
+        };
+        if (w.size() > 2 && HaproxyKeywords.HASH_FUNCTIONS.contains(w.get(2))) {
+            throw unsupported(w.get(2), "hash function");
+        }
+        noMore(w, 2, "hash-type");
+        current.settings.hashType = chosen;
+    }
+
+    private void timeout(List<String> w) {
+        String kinds = "'connect', 'client', 'server', 'queue', 'client-fin' and 'server-fin'";
+        String kind = arg(w, 1, "timeout", "one of " + kinds + ", then a time");
+        String kw = "timeout " + kind;
+        switch (kind) {
+            case "connect", "server", "queue", "server-fin" -> needBackend(kw);
+            case "client", "client-fin" -> needFrontend(kw);
+            default -> {
+                if (HaproxyKeywords.TIMEOUTS.contains(kind)) {
+                    throw unsupported(kw, "keyword");
+                }
+                throw new LineError("'timeout' in '" + current.kind.keyword + "' section supports " + kinds
+                        + ", got '" + kind + "'");
+            }
+        }
+        long ms = timeArg(w, 2, kw);
+        noMore(w, 3, kw);
+        Settings s = current.settings;
+        switch (kind) {
+            case "connect" -> s.connectMs = ms;
+            case "server" -> s.serverMs = ms;
+            case "queue" -> s.queueMs = ms;
+            case "server-fin" -> s.serverFinMs = ms;
+            case "client" -> s.clientMs = ms;
+            default -> s.clientFinMs = ms;
+        }
+    }
+
+    /** {@code option NAME} at {@code w[at]}, or {@code no option NAME} when {@code at} is 1. */
+    private void option(List<String> w, int at, boolean enable) {
+        String prefix = enable ? "option" : "no option";
+        String name = arg(w, at + 1, prefix, "an option name");
+        String kw = prefix + " " + name;
+        if (name.equals("redispatch")) {
+            needBackend(kw);
+            noMore(w, at + 2, kw);
+            current.settings.redispatch = enable;
+        } else if (HaproxyKeywords.OPTIONS.contains(name)) {
+            throw unsupported(kw, "keyword");
+        } else {
+            throw unknown(kw);
+        }
+    }
+
+    private void server(List<String> w, Origin at) {
+        needBackend("server");
+        if (w.size() < 3) {
+            throw new LineError("'server' in '" + current.kind.keyword
+                    + "' section expects <name> and <address>:<port> as arguments");
+        }
+        String name = w.get(1);
+        checkName(name, "server");
+        String subject = "'server " + current.name + "/" + name + "'";
+        Addresses.HostPort address = Addresses.parseServer(w.get(2), subject, current.kind.keyword);
+        ServerSettings o = current.settings.server.copy();
+        serverOptions(w, 3, o, subject);
+        Integer previous = current.serverLines.putIfAbsent(name, at.line());
+        if (previous != null) {
+            throw new LineError(current.kind.keyword + " '" + current.name + "', another server named '" + name
+                    + "' was already defined at line " + previous + ", please use distinct names");
+        }
+        current.servers.add(new ServerConfig(name, address.host(), address.port(), o.check, o.interMs, o.rise,
+                o.fall, o.weight, o.maxconn, o.backup, o.disabled, at));
+    }
+
+    private void serverOptions(List<String> w, int start, ServerSettings o, String subject) {
+        for (int i = start; i < w.size(); i++) {
+            String opt = w.get(i);
+            switch (opt) {
+                case "check" -> o.check = true;
+                case "no-check" -> o.check = false;
+                case "backup" -> o.backup = true;
+                case "no-backup" -> o.backup = false;
+                case "disabled" -> o.disabled = true;
+                case "enabled" -> o.disabled = false;
+                case "inter" -> {
+                    String v = serverValue(w, ++i, subject, opt, "a positive time");
+                    try {
+                        o.interMs = Durations.parseMillis(v);
+                    } catch (Durations.InvalidDurationException e) {
+                        throw new LineError(subject + " : '" + opt + "' expects a positive time, got '" + v + "': "
+                                + e.reason());
+                    }
+                    if (o.interMs == 0) {
+                        throw new LineError(subject + " : '" + opt + "' expects a positive time, got '" + v + "'");
+                    }
+                }
+                case "rise" -> o.rise = serverInt(w, ++i, subject, opt, 1, Integer.MAX_VALUE, "a positive integer");
+                case "fall" -> o.fall = serverInt(w, ++i, subject, opt, 1, Integer.MAX_VALUE, "a positive integer");
+                case "weight" -> o.weight = serverInt(w, ++i, subject, opt, 0, MAX_WEIGHT,
+                        "an integer between 0 and " + MAX_WEIGHT);
+                case "maxconn" -> o.maxconn = serverInt(w, ++i, subject, opt, 0, Integer.MAX_VALUE,
+                        "a non-negative integer");
+                default -> {
+                    if (HaproxyKeywords.SERVER_OPTIONS.contains(opt)) {
+                        throw unsupported(opt, "server option");
+                    }
+                    throw new LineError(subject + " : unknown option '" + opt + "'");
+                }
+            }
+        }
+    }
+
+    private static String serverValue(List<String> w, int i, String subject, String opt, String what) {
+        if (i >= w.size()) {
+            throw new LineError(subject + " : '" + opt + "' expects " + what);
+        }
+        return w.get(i);
+    }
+
+    private static int serverInt(List<String> w, int i, String subject, String opt, int min, int max, String what) {
+        String v = serverValue(w, i, subject, opt, what);
+        Integer value = parseInt(v, min, max);
+        if (value == null) {
+            throw new LineError(subject + " : '" + opt + "' expects " + what + ", got '" + v + "'");
+        }
+        return value;
+    }
+
+    // ---------------------------------------------------------------------------------------------- checks
+
+    /** Sections allowed to accept connections: frontend, listen, and defaults (which passes values on). */
+    private void needFrontend(String kw) {
+        need(kw, current.kind.frontend, "frontend");
+    }
+
+    private void needBackend(String kw) {
+        need(kw, current.kind.backend, "backend");
+    }
+
+    private void need(String kw, boolean capable, String capability) {
+        if (current.kind == Kind.DEFAULTS && (kw.equals("bind") || kw.equals("server"))) {
+            throw new LineError("'" + kw + "' not allowed in 'defaults' section");
+        }
+        if (!capable) {
+            throw new LineError("'" + kw + "' not allowed because " + current.kind.keyword + " '" + current.name
+                    + "' has no " + capability + " capability");
+        }
+    }
+
+    private String arg(List<String> w, int i, String kw, String what) {
+        if (i >= w.size() || w.get(i).isEmpty()) {
+            throw new LineError("'" + kw + "' in '" + current.kind.keyword + "' section expects " + what);
+        }
+        return w.get(i);
+    }
+
+    private int intArg(List<String> w, int i, String kw, int min, int max, String what) {
+        String v = arg(w, i, kw, what);
+        Integer value = parseInt(v, min, max);
+        if (value == null) {
+            throw expects(kw, what, v);
+        }
+        return value;
+    }
+
+    private long timeArg(List<String> w, int i, String kw) {
+        String v = arg(w, i, kw, TIME);
+        try {
+            return Durations.parseMillis(v);
+        } catch (Durations.InvalidDurationException e) {
+            throw new LineError("'" + kw + "' in '" + current.kind.keyword + "' section expects " + TIME + ", got '"
+                    + v + "': " + e.reason());
+        }
+    }
+
+    private void noMore(List<String> w, int n, String kw) {
+        if (w.size() > n) {
+            throw new LineError("'" + kw + "' in '" + current.kind.keyword
+                    + "' section cannot handle unexpected argument '" + w.get(n) + "'");
+        }
+    }
+
+    private static void noMoreInHeader(List<String> w, int n) {
+        if (w.size() > n) {
+            throw new LineError("'" + w.get(0) + "' cannot handle unexpected argument '" + w.get(n) + "'");
+        }
+    }
+
+    private LineError expects(String kw, String what, String got) {
+        return new LineError("'" + kw + "' in '" + current.kind.keyword + "' section expects " + what + ", got '"
+                + got + "'");
+    }
+
+    private LineError unsupported(String what, String kind) {
+        return new LineError("'" + what + "' is a HAProxy " + kind + " that Planetary does not support (in '"
+                + current.kind.keyword + "' section)");
+    }
+
+    private LineError unknown(String kw) {
+        return new LineError("unknown keyword '" + kw + "' in '" + current.kind.keyword + "' section");
+    }
+
+    /** Decimal digits only (no sign, no spaces) within [min, max], else null. */
+    static Integer parseInt(String s, int min, int max) {
+        if (s.isEmpty() || s.length() > 10) {
+            return null;
+        }
+        long v = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return null;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v < min || v > max ? null : (int) v;
+    }
+
+    // ---------------------------------------------------------------------------------------------- result
+
+    private ConfigResult finish() {
+        List<FrontendConfig> frontends = new ArrayList<>();
+        List<BackendConfig> backends = new ArrayList<>();
+        List<Bind> binds = new ArrayList<>();
+        List<String> bindOwners = new ArrayList<>();
+        for (Section p : proxies) {
+            Settings s = p.settings;
+            if (p.kind.backend) {
+                backends.add(new BackendConfig(p.name, s.balance, s.hashType, s.connectMs, s.serverMs, s.queueMs,
+                        s.serverFinMs, s.retries, s.redispatch, p.servers, p.origin));
+            }
+            if (p.kind.frontend) {
+                String target = p.kind == Kind.LISTEN && p.ownDefaultBackend == null ? p.name : s.defaultBackend;
+                frontends.add(new FrontendConfig(p.name, p.binds, target, s.maxconn, s.clientMs, s.clientFinMs,
+                        p.origin));
+                for (Bind b : p.binds) {
+                    binds.add(b);
+                    bindOwners.add(p.kind.keyword + " '" + p.name + "'");
+                }
+            }
+            // A section whose header failed, or a keyword whose line failed, was reported already: saying it
+            // again in other words would only bury the first message.
+            if (!p.broken) {
+                checkSection(p);
+            }
+        }
+        checkOverlaps(binds, bindOwners);
+        if (!errors.isEmpty()) {
+            return new ConfigResult(null, errors, warnings);
+        }
+        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs);
+        return new ConfigResult(new ProxyConfig(global, frontends, backends), errors, warnings);
+    }
+
+    private void checkSection(Section p) {
+        Settings s = p.settings;
+        String what = p.kind.keyword + " '" + p.name + "'";
+        if (p.kind.frontend) {
+            if (p.binds.isEmpty() && !p.failedKeywords.contains("bind")) {
+                warning(p.origin, what + " has no 'bind' directive. Please declare it as a backend if this was"
+                        + " intended.");
+            }
+            boolean ownBackend = p.kind == Kind.LISTEN && p.ownDefaultBackend == null;
+            if (!ownBackend && !p.failedKeywords.contains("default_backend")) {
+                if (s.defaultBackend == null) {
+                    error(p.origin, what + " has no 'default_backend': Planetary sends every connection of a"
+                            + " frontend to its default_backend");
+                } else if (!backendNames.containsKey(s.defaultBackend)) {
+                    error(s.defaultBackendOrigin, what + " : unable to find required default_backend: '"
+                            + s.defaultBackend + "'");
+                }
+            }
+        }
+        boolean frontendUntimed = p.kind.frontend && s.clientMs == 0;
+        boolean backendUntimed = p.kind.backend && !p.servers.isEmpty() && (s.connectMs == 0 || s.serverMs == 0);
+        if ((frontendUntimed || backendUntimed) && !p.failedKeywords.contains("timeout")) {
+            warning(p.origin, "missing timeouts for " + what + MISSING_TIMEOUTS);
+        }
+    }
+
+    /** Every bind that could claim a socket an earlier one claims is an error, naming both lines. */
+    private void checkOverlaps(List<Bind> binds, List<String> owners) {
+        for (int j = 1; j < binds.size(); j++) {
+            Bind later = binds.get(j);
+            for (int i = 0; i < j; i++) {
+                Bind earlier = binds.get(i);
+                if (earlier.overlaps(later)) {
+                    error(later.origin(), "bind " + later + " in " + owners.get(j) + " overlaps bind " + earlier
+                            + " in " + owners.get(i) + " declared at " + earlier.origin().file() + ":"
+                            + earlier.origin().line());
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package dev.planetary.core.balance;
+
+import static dev.planetary.core.balance.TestServers.server;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.planetary.core.backend.Server;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class SourceHashBalancerTest {
+
+    private static final int CLIENTS = 1_000_000;
+    private static int[] clients;
+
+    @BeforeAll
+    static void clients() {
+        // IPv4-like: the raw address int, as the proxy passes it (InetAddress.hashCode() is the same value).
+        clients = new Random(42).ints(CLIENTS).toArray();
+    }
+
+    private static Map<Server, Integer> countOwners(SourceHashBalancer b) {
+        Map<Server, Integer> counts = new IdentityHashMap<>();
+        for (int h : clients) {
+            counts.merge(b.owner(h), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    private static Server[] owners(SourceHashBalancer b) {
+        Server[] out = new Server[clients.length];
+        for (int i = 0; i < clients.length; i++) {
+            out[i] = b.owner(clients[i]);
+        }
+        return out;
+    }
+
+    /** Bucket owners by server name, for comparing balancers built from different Server objects. */
+    private static String[] table(SourceHashBalancer b) {
+        String[] out = new String[b.tableSize()];
+        for (int i = 0; i < out.length; i++) {
+            Server s = b.ownerOfBucket(i);
+            out[i] = s == null ? null : s.name();
+        }
+        return out;
+    }
+
+    @Test
+    void hundredEqualServersWithinFivePercent() {
+        List<Server> servers = TestServers.servers(100, 1);
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        Map<Server, Integer> counts = countOwners(b);
+        assertThat(counts).hasSize(100);
+        double mean = CLIENTS / 100.0;
+        for (Map.Entry<Server, Integer> e : counts.entrySet()) {
+            assertThat(e.getValue()).as("%s", e.getKey()).isBetween((int) (mean * 0.95), (int) (mean * 1.05));
+        }
+        // The table itself is tighter still: 41,943 buckets each on average.
+        for (int c : b.bucketCounts().values()) {
+            assertThat(c).isBetween(41_943 * 98 / 100, 41_943 * 102 / 100);
+        }
+        // pick agrees with the table while nothing is full.
+        for (int i = 0; i < 1000; i++) {
+            Server s = b.pick(clients[i], null);
+            assertThat(s).isSameAs(b.owner(clients[i]));
+            b.released(s);
+        }
+    }
+
+    @Test
+    void removingAServerMovesOnlyItsClientsAndSpreadsThem() {
+        List<Server> servers = TestServers.servers(100, 1);
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        Server[] before = owners(b);
+        Server gone = servers.get(37);
+        b.serverRemoved(gone);
+        Server[] after = owners(b);
+        Map<Server, Integer> receivers = new IdentityHashMap<>();
+        int movedAway = 0;
+        for (int i = 0; i < clients.length; i++) {
+            if (before[i] == gone) {
+                movedAway++;
+                assertThat(after[i]).isNotSameAs(gone);
+                receivers.merge(after[i], 1, Integer::sum);
+            } else {
+                assertThat(after[i]).isSameAs(before[i]);
+            }
+        }
+        assertThat(movedAway).isBetween(9_000, 11_000);
+        assertThat(receivers.size()).isGreaterThanOrEqualTo(95);
+        assertThat(Collections.max(receivers.values())).isLessThan(movedAway / 20);
+        // Adding it back restores the exact table.
+        b.serverAdded(gone);
+        assertThat(owners(b)).isEqualTo(before);
+    }
+
+    @Test
+    void addingAServerTakesAboutOneNthAndOnlyForItself() {
+        List<Server> servers = TestServers.servers(100, 1);
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        Server[] before = owners(b);
+        Server added = server("new", 1);
+        b.serverAdded(added);
+        Server[] after = owners(b);
+        int moved = 0;
+        for (int i = 0; i < clients.length; i++) {
+            if (after[i] != before[i]) {
+                moved++;
+                assertThat(after[i]).isSameAs(added);
+            }
+        }
+        assertThat(moved).isBetween(CLIENTS / 101 * 9 / 10, CLIENTS / 101 * 11 / 10);
+    }
+
+    @Test
+    void sameServersGiveTheSameTableWhateverTheOrder() {
+        List<Server> sorted = new ArrayList<>();
+        Random random = new Random(5);
+        for (int i = 0; i < 20; i++) {
+            sorted.add(server("web-" + i, 1 + random.nextInt(4)));
+        }
+        String[] reference = table(new SourceHashBalancer(sorted));
+
+        List<Server> shuffled = new ArrayList<>();
+        for (Server s : sorted) {
+            shuffled.add(server(s.name(), s.weight()));
+        }
+        Collections.shuffle(shuffled, new Random(9));
+        assertThat(table(new SourceHashBalancer(shuffled))).isEqualTo(reference);
+
+        SourceHashBalancer incremental = new SourceHashBalancer(List.of());
+        List<Server> oneByOne = new ArrayList<>(shuffled);
+        Collections.reverse(oneByOne);
+        for (Server s : oneByOne) {
+            incremental.serverAdded(server(s.name(), s.weight()));
+        }
+        assertThat(table(incremental)).isEqualTo(reference);
+    }
+
+    @Test
+    void tableIsTheBruteForceArgmin() {
+        Random random = new Random(11);
+        List<Server> servers = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            servers.add(server("node" + i, 1 + random.nextInt(256)));
+        }
+        SourceHashBalancer small = new SourceHashBalancer(servers, 12);
+        for (int bucket = 0; bucket < small.tableSize(); bucket++) {
+            assertThat(small.ownerOfBucket(bucket)).isSameAs(small.bruteForceOwner(bucket));
+        }
+        SourceHashBalancer full = new SourceHashBalancer(servers);
+        for (int i = 0; i < 20_000; i++) {
+            int bucket = random.nextInt(full.tableSize());
+            assertThat(full.ownerOfBucket(bucket)).isSameAs(full.bruteForceOwner(bucket));
+        }
+    }
+
+    @Test
+    void weightsTwoToOne() {
+        List<Server> servers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            servers.add(server("w" + i, i < 5 ? 2 : 1));
+        }
+        Map<Server, Integer> counts = countOwners(new SourceHashBalancer(servers));
+        long heavy = 0;
+        long light = 0;
+        for (Server s : servers) {
+            if (s.weight() == 2) {
+                heavy += counts.get(s);
+            } else {
+                light += counts.get(s);
+            }
+        }
+        assertThat((double) heavy / light).isBetween(1.96, 2.04);
+        for (Server s : servers) {
+            double expected = CLIENTS * s.weight() / 15.0;
+            assertThat((double) counts.get(s)).isBetween(expected * 0.97, expected * 1.03);
+        }
+    }
+
+    @Test
+    void downServerLeavesAndReturnsWithTheSameClients() {
+        List<Server> servers = TestServers.servers(10, 1);
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        Server[] before = owners(b);
+        Server down = servers.get(3);
+        down.up(false);
+        b.serverDown(down);
+        Server[] during = owners(b);
+        for (int i = 0; i < clients.length; i++) {
+            assertThat(during[i]).isNotSameAs(down);
+            if (before[i] != down) {
+                assertThat(during[i]).isSameAs(before[i]);
+            }
+        }
+        assertThat(b.usableCount()).isEqualTo(9);
+        down.up(true);
+        b.serverUp(down);
+        assertThat(owners(b)).isEqualTo(before);
+        // A weight change and back is also a round trip.
+        down.weight(3);
+        b.weightChanged(down);
+        down.weight(1);
+        b.weightChanged(down);
+        assertThat(owners(b)).isEqualTo(before);
+    }
+
+    @Test
+    void fullOrAvoidedServerProbesDeterministically() {
+        List<Server> servers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            servers.add(server("m" + i, 1, 1));
+        }
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        int h = clients[0];
+        Server home = b.owner(h);
+        assertThat(b.pick(h, null)).isSameAs(home);
+        Server second = b.pick(h, null);
+        assertThat(second).isNotNull().isNotSameAs(home);
+        b.released(second);
+        assertThat(b.pick(h, null)).as("deterministic fallback").isSameAs(second);
+        b.released(home);
+        assertThat(b.pick(h, home)).isNotSameAs(home).isNotNull();
+        // Fill everything: null, no exception.
+        for (int i = 0; i < 8; i++) {
+            b.pick(clients[i + 1], null);
+        }
+        assertThat(servers).allMatch(Server::full);
+        assertThat(b.pick(h, null)).isNull();
+    }
+
+    @Test
+    void fallbacksSpreadOverServers() {
+        List<Server> servers = TestServers.servers(50, 1);
+        SourceHashBalancer b = new SourceHashBalancer(servers);
+        Server avoided = servers.get(0);
+        Set<String> seen = new HashSet<>();
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < 200_000; i++) {
+            if (b.owner(clients[i]) == avoided) {
+                Server s = b.pick(clients[i], avoided);
+                b.released(s);
+                seen.add(s.name());
+                counts.merge(s.name(), 1, Integer::sum);
+            }
+        }
+        assertThat(seen).hasSizeGreaterThan(40).doesNotContain(avoided.name());
+    }
+}

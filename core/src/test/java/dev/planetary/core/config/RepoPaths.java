@@ -1,0 +1,22 @@
+package dev.planetary.core.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Finds files of the repository from a test's working directory (surefire runs in {@code core/}). */
+final class RepoPaths {
+
+    private RepoPaths() {
+    }
+
+    /** The shipped configuration, {@code <repo>/conf/planetary.cfg}, found by walking up from the working dir. */
+    static Path shippedConfig() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("conf").resolve("planetary.cfg");
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("conf/planetary.cfg not found above " + Path.of("").toAbsolutePath());
+    }
+}

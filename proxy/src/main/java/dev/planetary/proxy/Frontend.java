@@ -1,0 +1,42 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.config.FrontendConfig;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/** A frontend as the running proxy sees it: its listeners, its maxconn, its backend and its counters. */
+public final class Frontend {
+
+    private final FrontendConfig config;
+    private final ProxyBackend backend;
+    final ConnectionLimit limit;
+    final ConnectionLimit global;
+    final long clientTimeoutNanos;
+    final long clientFinTimeoutNanos;
+
+    final LongAdder accepted = new LongAdder();
+    final LongAdder timeouts = new LongAdder();
+    final LongAdder clientResets = new LongAdder();
+    final LongAdder serverResets = new LongAdder();
+    /** Connections closed at once because too many were already waiting for a maxconn slot. */
+    final LongAdder denied = new LongAdder();
+
+    Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
+             AcceptGate gate) {
+        this.config = config;
+        this.backend = backend;
+        this.global = global;
+        this.limit = new ConnectionLimit("frontend " + config.name(), config.maxconn(), parkedTotal, gate::reconcile);
+        this.clientTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientTimeoutMs());
+        this.clientFinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientFinTimeoutMs());
+    }
+
+    public String name() { return config.name(); }
+    public FrontendConfig config() { return config; }
+    public ProxyBackend backend() { return backend; }
+    public int activeConnections() { return limit.count(); }
+    public long acceptedCount() { return accepted.sum(); }
+    public long timeoutCount() { return timeouts.sum(); }
+    public long deniedCount() { return denied.sum(); }
+}

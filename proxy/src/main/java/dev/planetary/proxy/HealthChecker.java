@@ -1,0 +1,176 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.ServerConfig;
+import dev.planetary.core.health.HealthState;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Active TCP connect checks ({@code check inter rise fall}) on one thread of its own, so that a backend rebuild
+ * triggered by a state change never runs on a forwarding event loop. Failed connects of live traffic are fed in
+ * too ({@link #liveFailure}) and count toward {@code fall}. Each state change is logged once, HAProxy-style.
+ */
+final class HealthChecker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
+
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final Map<Server, Check> checks = new ConcurrentHashMap<>();
+
+    HealthChecker(Transport transport) {
+        this.group = transport.newGroup(1, "planetary-health");
+        this.loop = group.next();
+        this.bootstrap = new Bootstrap().group(loop).channel(transport.channel())
+            .option(ChannelOption.TCP_NODELAY, true)
+            .handler(new ChannelInboundHandlerAdapter() {
+                @Override
+                public boolean isSharable() {
+                    return true;
+                }
+            });
+    }
+
+    void watch(ProxyBackend backend, Server server, ServerConfig sc) {
+        Check check = new Check(backend, server, sc);
+        if (checks.putIfAbsent(server, check) == null) {
+            // first check soon but spread out, so that thousands of servers are not probed in one burst
+            long first = Math.max(1, (long) (Math.random() * Math.min(sc.interMs(), 1_000)));
+            check.schedule(first);
+        }
+    }
+
+    void unwatch(Server server) {
+        Check check = checks.remove(server);
+        if (check != null) {
+            check.cancel();
+        }
+    }
+
+    /** A live connection to this server failed to connect: counts like a failed check. Any thread. */
+    void liveFailure(Server server) {
+        Check check = checks.get(server);
+        if (check != null) {
+            loop.execute(() -> check.record(false, "live connection failed", 0));
+        }
+    }
+
+    /** Number of servers being checked. */
+    int watched() {
+        return checks.size();
+    }
+
+    @Override
+    public void close() {
+        checks.values().forEach(Check::cancel);
+        checks.clear();
+        group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+    }
+
+    private final class Check implements Runnable {
+        private final ProxyBackend backend;
+        private final Server server;
+        private final long interMs;
+        private final int timeoutMs;
+        private final HealthState state;
+        private volatile ScheduledFuture<?> next;
+        private volatile boolean cancelled;
+
+        Check(ProxyBackend backend, Server server, ServerConfig sc) {
+            this.backend = backend;
+            this.server = server;
+            this.interMs = sc.interMs();
+            long connect = backend.config().connectTimeoutMs();
+            // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
+            this.timeoutMs = (int) Math.max(1, connect > 0 ? Math.min(connect, interMs) : interMs);
+            this.state = new HealthState(sc.rise(), sc.fall(), server.up());
+        }
+
+        void schedule(long delayMs) {
+            if (!cancelled) {
+                next = loop.schedule(this, delayMs, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        void cancel() {
+            cancelled = true;
+            ScheduledFuture<?> n = next;
+            if (n != null) {
+                n.cancel(false);
+            }
+        }
+
+        @Override
+        public void run() {
+            if (cancelled) {
+                return;
+            }
+            long start = System.nanoTime();
+            bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMs)
+                .connect(server.address())
+                .addListener((ChannelFutureListener) f -> {
+                    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    if (f.isSuccess()) {
+                        f.channel().close();
+                        record(true, null, tookMs);
+                    } else {
+                        Throwable c = f.cause();
+                        String info = c == null ? "failed" : String.valueOf(c.getMessage());
+                        int colon = info.lastIndexOf(": ");
+                        record(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs);
+                    }
+                    schedule(interMs);
+                });
+        }
+
+        void record(boolean ok, String info, long tookMs) {
+            if (cancelled) {
+                return;
+            }
+            switch (state.record(ok)) {
+                case WENT_UP -> {
+                    backend.backend().setUp(server, true);
+                    LOG.warn("Server {}/{} is UP, reason: Layer4 check passed, check duration: {}ms. {}",
+                        backend.name(), server.name(), tookMs, census());
+                }
+                case WENT_DOWN -> {
+                    backend.backend().setUp(server, false);
+                    LOG.warn("Server {}/{} is DOWN, reason: Layer4 connection problem, info: \"{}\", check duration:"
+                        + " {}ms. {}", backend.name(), server.name(), info, tookMs, census());
+                    if (!backend.anyUsable()) {
+                        LOG.error("backend '{}' has no server available!", backend.name());
+                    }
+                }
+                default -> { }
+            }
+        }
+
+        private String census() {
+            int active = 0;
+            int backup = 0;
+            for (Server s : backend.servers()) {
+                if (s.usable()) {
+                    if (s.backup()) {
+                        backup++;
+                    } else {
+                        active++;
+                    }
+                }
+            }
+            return active + " active and " + backup + " backup servers online.";
+        }
+    }
+}

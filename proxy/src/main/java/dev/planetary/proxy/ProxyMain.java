@@ -1,0 +1,119 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.config.ConfigParser;
+import dev.planetary.core.config.ConfigResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code planetary proxy}: the command line follows haproxy's ({@code -f FILE} repeatable, {@code -c}, {@code -v}).
+ * Exit codes, as haproxy's: 0 for a valid config or a clean stop, 1 for configuration errors or a failed start.
+ */
+@Command(name = "planetary proxy", mixinStandardHelpOptions = false, sortOptions = false,
+    description = "Port-range TCP load balancer configured in HAProxy's configuration language.")
+public final class ProxyMain implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyMain.class);
+
+    @Option(names = "-f", paramLabel = "FILE", description = "Configuration file; may be given several times.")
+    List<Path> files;
+
+    @Option(names = "-c", description = "Check the configuration and exit (0 valid, 1 errors).")
+    boolean check;
+
+    @Option(names = "-v", description = "Print the version and exit.")
+    boolean version;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    ProxyMain(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the command; returns the process exit code. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(new ProxyMain(out, err));
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("[ALERT] " + ex.getMessage());
+            err.println("Usage: planetary proxy -f FILE [-f FILE ...] [-c] | -v");
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        if (version) {
+            out.println(Version.line());
+            return 0;
+        }
+        if (files == null || files.isEmpty()) {
+            err.println("[ALERT] No configuration file given: use -f FILE (see -h).");
+            return 1;
+        }
+        ConfigResult result = ConfigParser.parse(files);
+        for (String w : result.warnings()) {
+            err.println("[WARNING] config : " + w);
+        }
+        if (!result.ok()) {
+            for (String e : result.errors()) {
+                err.println("[ALERT] config : " + e);
+            }
+            err.println("[ALERT] config : Fatal errors found in configuration.");
+            return 1;
+        }
+        if (check) {
+            out.println("Configuration file is valid");
+            return 0;
+        }
+        Proxy proxy;
+        try {
+            proxy = Proxy.start(result.config());
+        } catch (StartException e) {
+            err.println("[ALERT] " + e.getMessage());
+            return 1;
+        } catch (RuntimeException | Error e) {
+            err.println("[ALERT] could not start: " + e);
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable gracefulStop = () -> {
+            long hard = result.config().global().hardStopAfterMs();
+            LOG.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
+                hard > 0 ? " within " + hard + " ms" : "");
+            int closed = proxy.stop(hard);
+            if (closed > 0) {
+                LOG.warn("hard-stop-after reached: closed {} connections", closed);
+            }
+            LOG.info("stopped");
+            stopped.countDown();
+        };
+        Signals.onStop(gracefulStop);
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}

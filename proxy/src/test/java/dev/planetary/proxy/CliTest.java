@@ -1,0 +1,109 @@
+package dev.planetary.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** The haproxy-like command line: -c, -v, -f (repeatable), error output and exit codes. */
+class CliTest {
+
+    static final Path SHIPPED = Path.of("..", "conf", "planetary.cfg");
+
+    record Result(int code, String out, String err) { }
+
+    static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ProxyMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shippedConfigIsValid() {
+        Result r = run("-c", "-f", SHIPPED.toString());
+        assertThat(r.err()).doesNotContain("ALERT");
+        assertThat(r.out()).isEqualTo("Configuration file is valid" + System.lineSeparator());
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void versionIsPrinted() {
+        Result r = run("-v");
+        assertThat(r.out()).startsWith("Planetary version ").contains("Netty 4.2.18.Final");
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void noFileIsAnError() {
+        Result r = run("-c");
+        assertThat(r.err()).contains("No configuration file given");
+        assertThat(r.code()).isEqualTo(1);
+    }
+
+    @Test
+    void unknownOptionIsAnErrorWithUsage() {
+        Result r = run("-x");
+        assertThat(r.err()).contains("Unknown option: '-x'").contains("Usage:");
+        assertThat(r.code()).isEqualTo(1);
+    }
+
+    @Test
+    void missingFileIsNamed(@TempDir Path dir) {
+        Path missing = dir.resolve("nope.cfg");
+        Result r = run("-c", "-f", missing.toString());
+        assertThat(r.err()).contains(missing.toString());
+        assertThat(r.code()).isEqualTo(1);
+    }
+
+    @Test
+    void severalFilesAreReadInOrder(@TempDir Path dir) throws Exception {
+        Path a = Files.writeString(dir.resolve("a.cfg"), "defaults\n    mode tcp\n    timeout connect 1s\n"
+            + "    timeout client 1s\n    timeout server 1s\n");
+        Path b = Files.writeString(dir.resolve("b.cfg"), "listen x\n    bind 127.0.0.1:19999\n"
+            + "    server s 127.0.0.1:7000\n");
+        Result r = run("-c", "-f", a.toString(), "-f", b.toString());
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+    }
+
+    static Stream<Arguments> badConfigs() {
+        String timeouts = "    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n";
+        return Stream.of(
+            Arguments.of("listen x\n    mode http\n    bind :19999\n    server s 127.0.0.1:7000\n" + timeouts,
+                "[ALERT] config : parsing [bad.cfg:2] : 'mode http' is not supported: Planetary is a TCP (layer 4)"
+                    + " proxy"),
+            Arguments.of("frontend f\n    bind :19999\n    default_backend nope\n" + timeouts,
+                "nope"),
+            Arguments.of("backend b\n    frobnicate 3\n" + timeouts,
+                "[ALERT] config : parsing [bad.cfg:2] : unknown keyword 'frobnicate' in 'backend' section"),
+            Arguments.of("global\n    maxconn abc\n", "[ALERT] config : parsing [bad.cfg:2] : "),
+            Arguments.of("listen a\n    bind 127.0.0.1:19990-19999\n    server s 127.0.0.1:7000\n" + timeouts
+                    + "listen b\n    bind 127.0.0.1:19995\n    server s 127.0.0.1:7000\n" + timeouts,
+                "bad.cfg:")
+        );
+    }
+
+    @ParameterizedTest
+    @MethodSource("badConfigs")
+    void badConfigsExitOneWithPositionedMessages(String text, String expected, @TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("bad.cfg"), text);
+        Result r = run("-c", "-f", f.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err().replace(f.toString(), "bad.cfg")).contains(expected)
+            .contains("[ALERT] config : Fatal errors found in configuration.");
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+}

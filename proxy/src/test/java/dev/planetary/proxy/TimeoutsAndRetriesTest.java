@@ -1,0 +1,211 @@
+package dev.planetary.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.planetary.proxy.testing.Backends;
+import dev.planetary.proxy.testing.Backends.TestServer;
+import dev.planetary.proxy.testing.Harness;
+import dev.planetary.proxy.testing.Ports;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** timeout connect/client/server/client-fin/server-fin, retries, option redispatch. */
+class TimeoutsAndRetriesTest {
+
+    private final Backends backends = new Backends();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private Proxy proxy;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.close();
+    }
+
+    private int start(String timeouts, String backendLines) {
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            global
+                nbthread 2
+            defaults
+                mode tcp
+            %s
+            listen be
+                bind 127.0.0.1:%d
+            %s
+            """.formatted(timeouts.indent(4), port, backendLines.indent(4)));
+        return port;
+    }
+
+    private static long closedAfterMs(Socket s) throws Exception {
+        long t0 = System.nanoTime();
+        s.setSoTimeout(15_000);
+        while (s.getInputStream().read() >= 0) {
+            // the greeting or anything else before the close
+        }
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    @Test
+    void timeoutClientClosesAnIdleConnection() throws Exception {
+        TestServer silent = backends.silent("s1");
+        int port = start("timeout connect 2s\ntimeout client 400ms\ntimeout server 30s",
+            "server s1 127.0.0.1:" + silent.port());
+        try (Socket s = Harness.connect(port)) {
+            assertThat(closedAfterMs(s)).isBetween(300L, 5_000L);
+        }
+        assertThat(proxy.frontend("be").timeoutCount()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.activeConnections() == 0);
+    }
+
+    @Test
+    void timeoutServerClosesAnIdleConnection() throws Exception {
+        TestServer silent = backends.silent("s1");
+        int port = start("timeout connect 2s\ntimeout client 30s\ntimeout server 400ms",
+            "server s1 127.0.0.1:" + silent.port());
+        try (Socket s = Harness.connect(port)) {
+            assertThat(closedAfterMs(s)).isBetween(300L, 5_000L);
+        }
+        assertThat(proxy.frontend("be").timeoutCount()).isEqualTo(1);
+    }
+
+    @Test
+    void activityKeepsTheConnectionOpenPastTheTimeout() throws Exception {
+        TestServer echo = backends.echo("s1");
+        int port = start("timeout connect 2s\ntimeout client 500ms\ntimeout server 500ms",
+            "server s1 127.0.0.1:" + echo.port());
+        try (Socket s = Harness.connect(port)) {
+            for (int i = 0; i < 8; i++) { // 8 x 200 ms = 1.6 s of traffic, each gap well under 500 ms
+                Harness.write(s, "ping\n");
+                assertThat(Harness.readLine(s)).isEqualTo("ping");
+                Thread.sleep(200);
+            }
+            assertThat(proxy.frontend("be").timeoutCount()).isZero();
+        }
+    }
+
+    @Test
+    void timeoutClientFinAppliesOnceTheClientHalfClosed() throws Exception {
+        TestServer silent = backends.silent("s1");
+        int port = start("timeout connect 2s\ntimeout client 30s\ntimeout server 30s\ntimeout client-fin 400ms",
+            "server s1 127.0.0.1:" + silent.port());
+        try (Socket s = Harness.connect(port)) {
+            s.shutdownOutput();
+            assertThat(closedAfterMs(s)).isBetween(300L, 5_000L);
+        }
+        assertThat(proxy.frontend("be").timeoutCount()).isEqualTo(1);
+    }
+
+    @Test
+    void timeoutServerFinAppliesOnceTheServerHalfClosed() throws Exception {
+        TestServer halfCloser = backends.custom("s1", () -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                ctx.writeAndFlush(ctx.alloc().buffer().writeBytes("bye\n".getBytes(StandardCharsets.US_ASCII)))
+                    .addListener((ChannelFutureListener) f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+        int port = start("timeout connect 2s\ntimeout client 30s\ntimeout server 30s\ntimeout server-fin 400ms",
+            "server s1 127.0.0.1:" + halfCloser.port());
+        try (Socket s = Harness.connect(port)) {
+            assertThat(Harness.readLine(s)).isEqualTo("bye");
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            long t0 = System.nanoTime();
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.activeConnections() == 0);
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(5_000L);
+        }
+        assertThat(proxy.frontend("be").timeoutCount()).isEqualTo(1);
+    }
+
+    @Test
+    void timeoutConnectGivesUpOnAServerThatNeverAnswers() throws Exception {
+        // A listener that never accepts, with its accept queue filled: further SYNs are dropped, so connects hang.
+        ServerSocket blackhole = new ServerSocket();
+        blackhole.bind(new InetSocketAddress("127.0.0.1", 0), 1);
+        closeables.add(blackhole);
+        for (int i = 0; i < 4; i++) {
+            Socket filler = new Socket();
+            closeables.add(filler);
+            try {
+                filler.connect(blackhole.getLocalSocketAddress(), 200);
+            } catch (java.io.IOException full) {
+                break; // the queue is full
+            }
+        }
+        int port = start("timeout connect 300ms\ntimeout client 30s\ntimeout server 30s\nretries 0",
+            "server s1 127.0.0.1:" + blackhole.getLocalPort());
+        try (Socket s = Harness.connect(port)) {
+            assertThat(closedAfterMs(s)).isBetween(200L, 5_000L);
+        }
+        assertThat(proxy.backend("be").connectFailureCount()).isEqualTo(1);
+    }
+
+    @Test
+    void redispatchRetriesOnAnotherServer() throws Exception {
+        TestServer ok = backends.greeter("ok");
+        int refused = Ports.freeRun(40_000, 60_000, 1); // nothing listens there
+        int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 3\noption redispatch",
+            "balance roundrobin\nserver dead 127.0.0.1:" + refused + "\nserver ok 127.0.0.1:" + ok.port());
+        for (int i = 0; i < 10; i++) {
+            try (Socket s = Harness.connect(port)) {
+                assertThat(Harness.readLine(s)).as("connection %d", i).isEqualTo("ok");
+            }
+        }
+        ProxyBackend be = proxy.backend("be");
+        assertThat(be.redispatchCount()).isGreaterThanOrEqualTo(1);
+        assertThat(be.connectFailureCount()).isEqualTo(be.redispatchCount());
+    }
+
+    @Test
+    void withoutRedispatchRetriesTheSameServerThenGivesUp() throws Exception {
+        int refused = Ports.freeRun(40_000, 60_000, 1);
+        int port = start("timeout connect 100ms\ntimeout client 30s\ntimeout server 30s\nretries 2",
+            "server dead 127.0.0.1:" + refused);
+        try (Socket s = Harness.connect(port)) {
+            // two turn-arounds of min(1s, timeout connect) = 100 ms each before giving up
+            assertThat(closedAfterMs(s)).isBetween(150L, 5_000L);
+        }
+        ProxyBackend be = proxy.backend("be");
+        assertThat(be.connectFailureCount()).isEqualTo(3);
+        assertThat(be.retryCount()).isEqualTo(2);
+        assertThat(be.redispatchCount()).isZero();
+    }
+
+    @Test
+    void retrySucceedsWhenTheServerComesBack() throws Exception {
+        TestServer s1 = backends.greeter("s1");
+        s1.stop();
+        int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 5",
+            "server s1 127.0.0.1:" + s1.port());
+        try (Socket s = Harness.connect(port)) {
+            Thread.sleep(300); // the first attempt has failed; the retry waits its turn-around of 1 s
+            s1.restart();
+            assertThat(Harness.readLine(s)).isEqualTo("s1");
+        }
+        assertThat(proxy.backend("be").retryCount()).isGreaterThanOrEqualTo(1);
+    }
+}
