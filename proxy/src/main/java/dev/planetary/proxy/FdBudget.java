@@ -50,14 +50,14 @@ public final class FdBudget {
     }
 
     /** The message printed when the limit is too low. */
-    public static String refusal(int listeners, int maxconn, long limit) {
-        long need = needed(listeners, maxconn);
+    public static String refusal(int ports, int sockets, int maxconn, long limit) {
+        long need = needed(sockets, maxconn);
         return String.format(
-            "not enough file descriptors: this configuration needs %,d (%,d listening sockets + 2 x %,d connections"
-                + " at maxconn + %d reserve) but the limit (RLIMIT_NOFILE) is %,d.%n"
+            "not enough file descriptors: this configuration needs %,d (%,d listening sockets for %,d ports + 2 x %,d"
+                + " connections at maxconn + %d reserve) but the limit (RLIMIT_NOFILE) is %,d.%n"
                 + "  Raise it before starting the proxy: 'ulimit -n %d' in the starting shell (the hard limit must"
                 + " allow it: /etc/security/limits.conf), or LimitNOFILE=%d in the systemd unit;"
                 + " or lower 'maxconn' in the global section, or bind fewer ports.",
-            need, listeners, maxconn, reserve(), limit, need, need);
+            need, sockets, ports, maxconn, reserve(), limit, need, need);
     }
 }

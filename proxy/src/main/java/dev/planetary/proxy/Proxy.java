@@ -12,7 +12,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,18 +75,19 @@ public final class Proxy implements AutoCloseable {
 
     /** Starts the proxy described by a validated config. */
     public static Proxy start(ProxyConfig config) throws StartException {
-        int listeners = config.listenerCount();
+        int threads = config.global().nbthread() > 0 ? config.global().nbthread()
+            : Runtime.getRuntime().availableProcessors();
+        Transport transport = Transport.best();
+        int ports = config.listenerCount();
+        int listeners = socketsFor(config, threads, transport);
         long limit = FdBudget.limit();
         int maxconn = config.global().maxconn();
         if (maxconn == 0 && limit > 0) {
             maxconn = FdBudget.derivedMaxconn(listeners, limit);
         }
         if (limit > 0 && (maxconn < 1 || FdBudget.needed(listeners, maxconn) > limit)) {
-            throw new StartException(FdBudget.refusal(listeners, Math.max(1, maxconn), limit));
+            throw new StartException(FdBudget.refusal(ports, listeners, Math.max(1, maxconn), limit));
         }
-        int threads = config.global().nbthread() > 0 ? config.global().nbthread()
-            : Runtime.getRuntime().availableProcessors();
-        Transport transport = Transport.best();
         long t0 = System.nanoTime();
         Proxy proxy = new Proxy(config, transport, threads, maxconn);
         try {
@@ -96,18 +99,45 @@ public final class Proxy implements AutoCloseable {
         for (ProxyBackend b : proxy.backends.values()) {
             b.attachHealth(proxy.health);
         }
-        LOG.info("Planetary started: {} listening ports on {} frontends, {} {} event loops, global maxconn {},"
-                + " in {} ms", listeners, proxy.frontends.size(), threads, transport.name().toLowerCase(), maxconn,
+        LOG.info("Planetary started: {} listening ports ({} sockets) on {} frontends, {} {} event loops,"
+                + " global maxconn {}, in {} ms", ports, listeners, proxy.frontends.size(), threads,
+            transport.name().toLowerCase(), maxconn,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         return proxy;
     }
 
+    /**
+     * A frontend with at most this many ports gets one listening socket per port per event loop (SO_REUSEPORT, as
+     * HAProxy and Envoy do), so that one busy port is accepted on every core; a larger range gets one socket per
+     * port, spread over the loops, because doubling 22,000 listeners is not worth it when load spreads over ports.
+     */
+    static final int REUSEPORT_MAX_PORTS = 64;
+
+    /** Listening sockets a config opens with this many event loops and this transport. */
+    static int socketsFor(ProxyConfig config, int threads, Transport transport) {
+        int sockets = 0;
+        for (FrontendConfig fc : config.frontends()) {
+            sockets += reusePort(fc, transport) ? fc.portCount() * threads : fc.portCount();
+        }
+        return sockets;
+    }
+
+    private static boolean reusePort(FrontendConfig fc, Transport transport) {
+        return transport == Transport.EPOLL && fc.portCount() <= REUSEPORT_MAX_PORTS;
+    }
+
     private void bindAll() throws StartException {
-        List<ChannelFuture> pending = new ArrayList<>(config.listenerCount());
-        List<String> where = new ArrayList<>(config.listenerCount());
+        // Every listener accepts onto its own event loop: an accepted connection is set up (or refused at a limit)
+        // inline, before the next accept, with no hop between threads and no pile-up of accepted descriptors.
+        List<EventLoop> loops = new ArrayList<>();
+        group.forEach(e -> loops.add((EventLoop) e));
+        int sockets = socketsFor(config, threads, transport);
+        List<ChannelFuture> pending = new ArrayList<>(sockets);
+        List<String> where = new ArrayList<>(sockets);
+        int next = 0;
         for (Frontend fe : frontends.values()) {
-            ServerBootstrap sb = new ServerBootstrap()
-                .group(group)
+            boolean reusePort = reusePort(fe.config(), transport);
+            ServerBootstrap base = new ServerBootstrap()
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(listenerHandler)
@@ -116,37 +146,55 @@ public final class Proxy implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
                 .childHandler(initializer(fe));
+            if (reusePort) {
+                base.option(EpollChannelOption.SO_REUSEPORT, true);
+            }
+            List<ServerBootstrap> perLoop = new ArrayList<>(loops.size());
+            for (EventLoop loop : loops) {
+                perLoop.add(base.clone().group(loop, loop));
+            }
             for (Bind bind : fe.config().binds()) {
                 for (int port = bind.lowPort(); port <= bind.highPort(); port++) {
                     InetSocketAddress addr = bind.host() == null ? new InetSocketAddress(port)
                         : new InetSocketAddress(bind.host(), port);
-                    pending.add(sb.bind(addr));
-                    where.add(fe.name() + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host())
-                        + ":" + port);
+                    String label = fe.name() + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host())
+                        + ":" + port;
+                    if (reusePort) {
+                        for (ServerBootstrap sb : perLoop) {
+                            pending.add(sb.bind(addr));
+                            where.add(label);
+                        }
+                    } else {
+                        pending.add(perLoop.get(next++ % perLoop.size()).bind(addr));
+                        where.add(label);
+                    }
                 }
             }
         }
         List<String> failures = new ArrayList<>();
+        java.util.Set<String> failed = new java.util.HashSet<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BIND_WAIT_MS);
         for (int i = 0; i < pending.size(); i++) {
             ChannelFuture f = pending.get(i);
             long left = deadline - System.nanoTime();
             if (!f.awaitUninterruptibly(Math.max(0, left), TimeUnit.NANOSECONDS)) {
-                failures.add("timed out binding " + where.get(i));
+                if (failed.add(where.get(i))) {
+                    failures.add("timed out binding " + where.get(i));
+                }
                 continue;
             }
             if (f.isSuccess()) {
                 Channel ch = f.channel();
                 listeners.add(ch);
                 gate.add(ch, frontendOf(where.get(i)));
-            } else {
+            } else if (failed.add(where.get(i))) {
                 failures.add("cannot bind " + where.get(i) + ": " + rootMessage(f.cause()));
             }
         }
         gate.reconcile(); // connections may have filled a limit while the listeners were still being registered
         if (!failures.isEmpty()) {
             StringBuilder sb = new StringBuilder("could not open ").append(failures.size())
-                .append(" of ").append(pending.size()).append(" listening ports:");
+                .append(" of ").append(config.listenerCount()).append(" listening ports:");
             failures.stream().limit(10).forEach(m -> sb.append(System.lineSeparator()).append("  ").append(m));
             if (failures.size() > 10) {
                 sb.append(System.lineSeparator()).append("  ... and ").append(failures.size() - 10).append(" more");
@@ -203,7 +251,10 @@ public final class Proxy implements AutoCloseable {
     public ProxyConfig config() { return config; }
     public int threads() { return threads; }
     public int maxconn() { return maxconn; }
-    public int listenerCount() { return listeners.size(); }
+    /** Ports listened on (a port with one socket per event loop counts once). */
+    public int listenerCount() { return (int) listeners.stream().map(Channel::localAddress).distinct().count(); }
+    /** Listening sockets open. */
+    public int socketCount() { return listeners.size(); }
     public int activeConnections() { return global.count(); }
     /** accept() calls that failed (out of descriptors and the like). */
     public long acceptErrorCount() { return acceptErrors.sum(); }

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -220,8 +221,17 @@ final class Session implements Runnable {
     }
 
     private void connect(Server s) {
+        Channel ch;
+        try {
+            ch = proxy.transport().newChannel();
+        } catch (ChannelException e) {
+            // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
+            backend.connectFailures.increment();
+            backend.release(s);
+            abortClient();
+            return;
+        }
         target = s;
-        Channel ch = proxy.transport().newChannel();
         server = ch;
         ch.config().setAutoRead(false);
         ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);

@@ -109,11 +109,12 @@ class HealthCheckTest {
             """.formatted(port, s1.port(), s2.port()));
         Server server1 = proxy.backend("be").backend().server("s1").orElseThrow();
         s1.stop();
-        // checks run only once a minute: the two failures that take s1 down come from live traffic
+        // One check runs within a second of start, the next a minute later: within 3 s at most one of the two
+        // failures that take s1 down can come from a check, so live traffic supplied the other.
         for (int i = 0; i < 4; i++) {
             assertThat(onceName(port)).isEqualTo("s2");
         }
         await().atMost(Duration.ofSeconds(3)).until(() -> !server1.up());
-        assertThat(server1.failedConnects()).isGreaterThanOrEqualTo(2);
+        assertThat(server1.failedConnects()).as("live connect failures on s1").isGreaterThanOrEqualTo(1);
     }
 }
