@@ -65,6 +65,25 @@ public final class Balancers {
         }
     }
 
+    /**
+     * The slow path shared by the table balancers: the first server from {@code start} on (wrapping) that is not
+     * {@code avoid}, is usable and has a free slot, which it claims; null if none. O(n).
+     */
+    static Server claimFirst(Server[] servers, int start, Server avoid) {
+        int n = servers.length;
+        int k = start;
+        for (int j = 0; j < n; j++) {
+            Server s = servers[k];
+            if (s != avoid && s.usable() && s.tryAcquire()) {
+                return s;
+            }
+            if (++k == n) {
+                k = 0;
+            }
+        }
+        return null;
+    }
+
     /** The servers without repeats (by identity), first occurrence kept, in O(n). */
     static List<Server> distinct(List<Server> servers) {
         Set<Server> seen = Collections.newSetFromMap(new IdentityHashMap<>());

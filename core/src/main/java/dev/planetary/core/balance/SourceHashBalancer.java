@@ -175,17 +175,7 @@ public final class SourceHashBalancer implements Balancer {
         if (n == 0) {
             return null;
         }
-        int k = (h >>> 1) % n;
-        for (int j = 0; j < n; j++) {
-            Server srv = list[k];
-            if (srv != avoid && srv.usable() && srv.tryAcquire()) {
-                return srv;
-            }
-            if (++k == n) {
-                k = 0;
-            }
-        }
-        return null;
+        return Balancers.claimFirst(list, (h >>> 1) % n, avoid);
     }
 
     @Override
