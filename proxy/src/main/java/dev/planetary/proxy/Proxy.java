@@ -63,14 +63,18 @@ public final class Proxy implements AutoCloseable {
         this.maxconn = maxconn;
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
+        this.group = transport.newGroup(threads, "planetary-io");
+        this.health = new HealthChecker(transport);
+    }
+
+    /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */
+    private void buildBackends() {
         for (BackendConfig bc : config.backends()) {
             backends.put(bc.name(), new ProxyBackend(bc));
         }
         for (FrontendConfig fc : config.frontends()) {
             frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate));
         }
-        this.group = transport.newGroup(threads, "planetary-io");
-        this.health = new HealthChecker(transport);
     }
 
     /** Starts the proxy described by a validated config. */
@@ -91,7 +95,11 @@ public final class Proxy implements AutoCloseable {
         long t0 = System.nanoTime();
         Proxy proxy = new Proxy(config, transport, threads, maxconn);
         try {
-            proxy.bindAll();
+            // Listeners are bound (and so already complete handshakes into their backlog) while this thread
+            // builds the backends; they start accepting once both are done.
+            Binds binds = proxy.startBinds();
+            proxy.buildBackends();
+            proxy.awaitBinds(binds);
         } catch (StartException | RuntimeException e) {
             proxy.close();
             throw e;
@@ -126,26 +134,28 @@ public final class Proxy implements AutoCloseable {
         return transport == Transport.EPOLL && fc.portCount() <= REUSEPORT_MAX_PORTS;
     }
 
-    private void bindAll() throws StartException {
+    /** Binds in flight: each future with the frontend name and a label for error messages. */
+    private record Binds(List<ChannelFuture> pending, List<String> frontend, List<String> where) { }
+
+    private Binds startBinds() {
         // Every listener accepts onto its own event loop: an accepted connection is set up (or refused at a limit)
         // inline, before the next accept, with no hop between threads and no pile-up of accepted descriptors.
         List<EventLoop> loops = new ArrayList<>();
         group.forEach(e -> loops.add((EventLoop) e));
         int sockets = socketsFor(config, threads, transport);
-        List<ChannelFuture> pending = new ArrayList<>(sockets);
-        List<String> where = new ArrayList<>(sockets);
+        Binds binds = new Binds(new ArrayList<>(sockets), new ArrayList<>(sockets), new ArrayList<>(sockets));
         int next = 0;
-        for (Frontend fe : frontends.values()) {
-            boolean reusePort = reusePort(fe.config(), transport);
+        for (FrontendConfig fc : config.frontends()) {
+            boolean reusePort = reusePort(fc, transport);
             ServerBootstrap base = new ServerBootstrap()
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.AUTO_READ, false) // the AcceptGate opens them
                 .handler(listenerHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
-                .childHandler(initializer(fe));
+                .childHandler(initializer(fc.name()));
             if (reusePort) {
                 base.option(EpollChannelOption.SO_REUSEPORT, true);
             }
@@ -153,24 +163,28 @@ public final class Proxy implements AutoCloseable {
             for (EventLoop loop : loops) {
                 perLoop.add(base.clone().group(loop, loop));
             }
-            for (Bind bind : fe.config().binds()) {
+            for (Bind bind : fc.binds()) {
                 for (int port = bind.lowPort(); port <= bind.highPort(); port++) {
                     InetSocketAddress addr = bind.host() == null ? new InetSocketAddress(port)
                         : new InetSocketAddress(bind.host(), port);
-                    String label = fe.name() + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host())
+                    String label = fc.name() + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host())
                         + ":" + port;
-                    if (reusePort) {
-                        for (ServerBootstrap sb : perLoop) {
-                            pending.add(sb.bind(addr));
-                            where.add(label);
-                        }
-                    } else {
-                        pending.add(perLoop.get(next++ % perLoop.size()).bind(addr));
-                        where.add(label);
+                    int copies = reusePort ? perLoop.size() : 1;
+                    for (int c = 0; c < copies; c++) {
+                        ServerBootstrap sb = reusePort ? perLoop.get(c) : perLoop.get(next++ % perLoop.size());
+                        binds.pending().add(sb.bind(addr));
+                        binds.frontend().add(fc.name());
+                        binds.where().add(label);
                     }
                 }
             }
         }
+        return binds;
+    }
+
+    private void awaitBinds(Binds binds) throws StartException {
+        List<ChannelFuture> pending = binds.pending();
+        List<String> where = binds.where();
         List<String> failures = new ArrayList<>();
         java.util.Set<String> failed = new java.util.HashSet<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BIND_WAIT_MS);
@@ -186,12 +200,12 @@ public final class Proxy implements AutoCloseable {
             if (f.isSuccess()) {
                 Channel ch = f.channel();
                 listeners.add(ch);
-                gate.add(ch, frontendOf(where.get(i)));
+                gate.add(ch, frontends.get(binds.frontend().get(i)));
             } else if (failed.add(where.get(i))) {
                 failures.add("cannot bind " + where.get(i) + ": " + rootMessage(f.cause()));
             }
         }
-        gate.reconcile(); // connections may have filled a limit while the listeners were still being registered
+        gate.reconcile(); // open the listeners
         if (!failures.isEmpty()) {
             StringBuilder sb = new StringBuilder("could not open ").append(failures.size())
                 .append(" of ").append(config.listenerCount()).append(" listening ports:");
@@ -223,15 +237,18 @@ public final class Proxy implements AutoCloseable {
         }
     };
 
-    private Frontend frontendOf(String where) {
-        return frontends.get(where.substring(0, where.indexOf(' ')));
-    }
-
-    private ChannelHandler initializer(Frontend fe) {
+    private ChannelHandler initializer(String frontendName) {
         return new ChannelInitializer<Channel>() {
+            private Frontend fe; // resolved at the first connection: listeners open only once frontends exist
+
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new Session(Proxy.this, fe, ch).clientHandler());
+                Frontend f = fe;
+                if (f == null) {
+                    f = frontends.get(frontendName);
+                    fe = f;
+                }
+                ch.pipeline().addLast(new Session(Proxy.this, f, ch).clientHandler());
             }
         };
     }

@@ -235,7 +235,7 @@ final class Session implements Runnable {
         server = ch;
         ch.config().setAutoRead(false);
         ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+        // TCP_NODELAY is Netty's default for both transports (one setsockopt at creation, none more here)
         ch.config().setWriteBufferWaterMark(WATER_MARK);
         ch.config().setAllocator(client.config().getAllocator());
         long connectMs = backendConfig.connectTimeoutMs();
