@@ -73,7 +73,12 @@ public final class Store implements Closeable {
         }
         FileChannel lc = FileChannel.open(dir.resolve("lock"), Set.of(StandardOpenOption.CREATE,
             StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_MODE));
-        FileLock l = lc.tryLock();
+        FileLock l;
+        try {
+            l = lc.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            l = null; // held by this very JVM
+        }
         if (l == null) {
             lc.close();
             throw new IOException("data dir " + dir + " is in use by another registry process");
