@@ -68,6 +68,8 @@ class DashboardChromiumTest {
             String session = null;
             try {
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .failFast("chromedriver exited", () -> !cd.process().isAlive())
+                    .conditionEvaluationListener(c -> { })
                     .until(() -> call("GET", "/status", null).get("ready").booleanValue());
                 ObjectNode caps = Json.object();
                 ObjectNode opts = caps.putObject("capabilities").putObject("alwaysMatch")
@@ -107,6 +109,8 @@ class DashboardChromiumTest {
                 node.send("DELETE", "/api/vms/" + after, null, Node.TOKEN);
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() ->
                     script(s, "return document.getElementById('cores').textContent").equals("6"));
+            } catch (Exception | AssertionError e) {
+                throw new AssertionError("dashboard test failed; chromedriver output:\n" + cd.output(), e);
             } finally {
                 if (session != null) {
                     try {
