@@ -1,0 +1,169 @@
+package dev.planetary.registry;
+
+import dev.planetary.registry.http.ApiHandler;
+import dev.planetary.registry.http.HttpPipeline;
+import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Clock;
+import dev.planetary.registry.state.Registry;
+import dev.planetary.registry.state.Settings;
+import dev.planetary.registry.store.Store;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Genesis registry: the data dir recovered, the writer thread, and the HTTP listener(s) on Netty. Start it
+ * with {@link #start}, stop it with {@link #close}.
+ */
+public final class Genesis implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Genesis.class);
+    public static final String IDLE_HANDLER = "idle";
+
+    /** How to run. {@code vmListen}: an optional second listener serving only register/heartbeat/leave. */
+    public record Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
+                          boolean allowDeclaredIp, String token) {
+    }
+
+    private final Options options;
+    private final Clock clock;
+    private final Hub hub = new Hub();
+    private final byte[] tokenDigest;
+    private Store store;
+    private Writer writer;
+    private EventLoopGroup group;
+    private final List<Channel> listeners = new ArrayList<>();
+
+    private Genesis(Options options, Clock clock) {
+        this.options = options;
+        this.clock = clock;
+        this.tokenDigest = ApiHandler.sha256(options.token().getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static Genesis start(Options options, Clock clock, Random random, Consumer<String> onFatal)
+        throws IOException {
+        Genesis g = new Genesis(options, clock);
+        try {
+            g.open(random, onFatal);
+            return g;
+        } catch (IOException | RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    public static Genesis start(Options options) throws IOException {
+        return start(options, Clock.system(), new SecureRandom(), why -> { });
+    }
+
+    private void open(Random random, Consumer<String> onFatal) throws IOException {
+        store = Store.open(options.dataDir());
+        Store.Recovered rec = store.recover();
+        Registry registry = new Registry(options.settings(), random);
+        long now = clock.nanos();
+        registry.restore(rec.snapshotVersion(), rec.vms(), rec.released(), now);
+        for (Change c : rec.log()) {
+            registry.replay(c, now);
+        }
+        registry.pending();
+        hub.init(registry.view(), rec.log());
+        LOG.info("recovered {} VMs at version {} from {} ({} log records after the snapshot)",
+            registry.vms().size(), registry.version(), options.dataDir(), rec.log().size());
+        if (options.allowDeclaredIp()) {
+            LOG.warn("--allow-declared-ip: VMs may register an address other than the one they connect from "
+                + "(NAT set-ups); the token is then the only thing that keeps a machine from pointing traffic "
+                + "at an address it does not own");
+        }
+        writer = new Writer(registry, store, hub, clock, onFatal);
+        writer.start();
+        boolean epoll = Epoll.isAvailable();
+        if (!epoll) {
+            LOG.warn("native epoll is not available, falling back to NIO: {}", String.valueOf(Epoll.unavailabilityCause()));
+        }
+        group = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("registry-http", false),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        Class<? extends ServerChannel> ch = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        bind(ch, options.listen(), false);
+        if (options.vmListen() != null) {
+            bind(ch, options.vmListen(), true);
+        }
+    }
+
+    private void bind(Class<? extends ServerChannel> ch, InetSocketAddress addr, boolean vmOnly) throws IOException {
+        ServerBootstrap sb = new ServerBootstrap().group(group).channel(ch)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .option(ChannelOption.SO_BACKLOG, 4096)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new HttpPipeline(this, vmOnly));
+        try {
+            Channel c = sb.bind(addr).syncUninterruptibly().channel();
+            listeners.add(c);
+            LOG.info("listening on http://{}:{}/ ({})", addr.getHostString(), port(c),
+                vmOnly ? "VM endpoints only: register, heartbeat, leave" : "API, watch stream and dashboard");
+        } catch (RuntimeException e) {
+            throw new IOException("cannot listen on " + addr.getHostString() + ":" + addr.getPort() + ": "
+                + e.getMessage(), e);
+        }
+    }
+
+    private static int port(Channel c) {
+        return ((InetSocketAddress) c.localAddress()).getPort();
+    }
+
+    /** The bound port of the main listener (for tests that listen on port 0). */
+    public int port() {
+        return port(listeners.get(0));
+    }
+
+    /** The bound port of the VM-only listener. */
+    public int vmPort() {
+        return port(listeners.get(1));
+    }
+
+    public Options options() { return options; }
+    public Clock clock() { return clock; }
+    public Hub hub() { return hub; }
+    public Writer writer() { return writer; }
+    public byte[] tokenDigest() { return tokenDigest.clone(); }
+
+    @Override
+    public void close() {
+        for (Channel c : listeners) {
+            c.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+        if (writer != null) {
+            writer.close();
+        }
+        if (store != null) {
+            try {
+                store.close();
+            } catch (IOException e) {
+                LOG.warn("closing the data dir: {}", e.toString());
+            }
+        }
+    }
+}

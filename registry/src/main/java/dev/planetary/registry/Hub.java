@@ -1,0 +1,128 @@
+package dev.planetary.registry;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.View;
+import dev.planetary.registry.state.Vm;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The watch side: the current view, the retained history of changes (for {@code since=V} resumes) and the
+ * subscribers. Each change is framed as a Server-Sent Event once and the same bytes go to every subscriber.
+ * Publishing and subscribing take one lock, so a subscriber gets its snapshot (or replay) and then exactly the
+ * changes after it, none twice and none missing.
+ */
+public final class Hub {
+
+    /** Changes kept for resumes: at 2,000 VMs this is several rounds of churn; older resumes get a snapshot. */
+    public static final int RETAINED = 10_000;
+
+    /** One framed event. */
+    public record Event(long version, byte[] sse) {
+    }
+
+    /** A subscriber: {@code offer} runs under the hub's lock and must only enqueue; false unsubscribes it. */
+    public interface Subscriber {
+        boolean offer(Event e);
+    }
+
+    private final ArrayDeque<Event> history = new ArrayDeque<>();
+    private final List<Subscriber> subscribers = new ArrayList<>();
+    private volatile View view = View.empty();
+    private Event snapshotCache;
+
+    public View view() {
+        return view;
+    }
+
+    public synchronized int subscribers() {
+        return subscribers.size();
+    }
+
+    /** At start: the recovered view and the changes replayed from the log (retained for resumes). */
+    public synchronized void init(View v, List<Change> replayed) {
+        for (Change c : replayed) {
+            retain(frame(c));
+        }
+        view = v;
+    }
+
+    /** After a committed batch: the new view, and every change to every subscriber. */
+    public synchronized void publish(List<Change> changes, View v) {
+        view = v;
+        if (changes.isEmpty()) {
+            return;
+        }
+        for (Change c : changes) {
+            Event e = frame(c);
+            retain(e);
+            subscribers.removeIf(s -> !s.offer(e));
+        }
+    }
+
+    /**
+     * Subscribes: offers the changes after {@code since} when they are all retained, otherwise a snapshot at the
+     * current version (as a Kubernetes watcher relists), then every later change.
+     */
+    public synchronized void subscribe(Long since, Subscriber s) {
+        View v = view;
+        boolean resume = since != null && since <= v.version()
+            && (since == v.version() || (!history.isEmpty() && since >= history.peekFirst().version() - 1));
+        if (resume) {
+            for (Event e : history) {
+                if (e.version() > since && !s.offer(e)) {
+                    return;
+                }
+            }
+        } else if (!s.offer(snapshot(v))) {
+            return;
+        }
+        subscribers.add(s);
+    }
+
+    public synchronized void unsubscribe(Subscriber s) {
+        subscribers.remove(s);
+    }
+
+    private void retain(Event e) {
+        history.addLast(e);
+        while (history.size() > RETAINED) {
+            history.pollFirst();
+        }
+    }
+
+    private Event snapshot(View v) {
+        Event cached = snapshotCache;
+        if (cached != null && cached.version() == v.version()) {
+            return cached;
+        }
+        ObjectNode n = Json.object();
+        n.put("version", v.version());
+        n.put("self_preservation", v.selfPreservation());
+        ArrayNode vms = n.putArray("vms");
+        for (Vm vm : v.vms().values()) {
+            vms.add(Json.vm(vm));
+        }
+        snapshotCache = new Event(v.version(), sse(v.version(), "snapshot", Json.bytes(n)));
+        return snapshotCache;
+    }
+
+    private static Event frame(Change c) {
+        return new Event(c.version(), sse(c.version(), c.type().wire(), Json.bytes(Json.change(c))));
+    }
+
+    /** {@code id: V \n event: TYPE \n data: JSON \n\n} (the JSON has no raw newlines). */
+    static byte[] sse(long version, String type, byte[] json) {
+        byte[] head = ("id: " + version + "\nevent: " + type + "\ndata: ").getBytes(StandardCharsets.US_ASCII);
+        byte[] out = new byte[head.length + json.length + 2];
+        System.arraycopy(head, 0, out, 0, head.length);
+        System.arraycopy(json, 0, out, head.length, json.length);
+        out[out.length - 2] = '\n';
+        out[out.length - 1] = '\n';
+        return out;
+    }
+}

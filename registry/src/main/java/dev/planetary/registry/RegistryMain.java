@@ -1,0 +1,193 @@
+package dev.planetary.registry;
+
+import dev.planetary.core.config.Durations;
+import dev.planetary.registry.state.Clock;
+import dev.planetary.registry.state.Settings;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code planetary registry}: runs Genesis. Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 when it cannot start
+ * or its data dir becomes unwritable (fail-stop: a supervisor restarts it from what is on disk), 2 for bad options.
+ */
+@Command(name = "planetary registry", sortOptions = false,
+    description = "Genesis: the swarm's registry (registration, heartbeats, ports, peers, watch stream, dashboard).")
+public final class RegistryMain implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryMain.class);
+    /** Loopback by default: read endpoints and the dashboard are exposed only deliberately. */
+    static final String DEFAULT_LISTEN = "127.0.0.1:9000";
+
+    @Option(names = "--listen", paramLabel = "ADDR:PORT", description = "API, watch stream and dashboard (default "
+        + DEFAULT_LISTEN + ").")
+    String listen = DEFAULT_LISTEN;
+
+    @Option(names = "--vm-listen", paramLabel = "ADDR:PORT", description = "Optional second listener serving only "
+        + "register, heartbeat and leave (token-protected), e.g. on the VMs' network, keeping reads on loopback.")
+    String vmListen;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the state lives (default genesis-data).")
+    Path dataDir = Path.of("genesis-data");
+
+    @Option(names = "--heartbeat-interval", paramLabel = "TIME", description = "Default 5s.")
+    String heartbeat = "5s";
+
+    @Option(names = "--ttl", paramLabel = "TIME", description = "A VM silent this long expires. Default 15s.")
+    String ttl = "15s";
+
+    @Option(names = "--drain-period", paramLabel = "TIME", description = "A leaving VM is draining this long, then "
+        + "removed. Default 10s.")
+    String drain = "10s";
+
+    @Option(names = "--grace", paramLabel = "TIME", description = "A removed VM's ports stay reserved this long. "
+        + "Default 60s.")
+    String grace = "60s";
+
+    @Option(names = "--allow-declared-ip", description = "Accept a registered ip other than the request's source "
+        + "address (NAT set-ups).")
+    boolean allowDeclaredIp;
+
+    @Option(names = {"-v", "--version"}, description = "Print the version and exit.")
+    boolean version;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final String envToken;
+
+    RegistryMain(PrintStream out, PrintStream err, String envToken) {
+        this.out = out;
+        this.err = err;
+        this.envToken = envToken;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err, System.getenv(Token.ENV)));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err, String envToken) {
+        CommandLine cl = new CommandLine(new RegistryMain(out, err, envToken));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("planetary registry: " + ex.getMessage());
+            err.println("Usage: planetary registry [--listen ADDR:PORT] [--data-dir DIR] [--heartbeat-interval T] "
+                + "[--ttl T] ... (see --help)");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, p) -> {
+            err.println("planetary registry: " + ex);
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        if (version) {
+            out.println("Planetary Genesis registry 0.1.0 (Java " + Runtime.version() + ")");
+            return 0;
+        }
+        Genesis.Options options;
+        try {
+            Settings settings = new Settings(duration("--heartbeat-interval", heartbeat), duration("--ttl", ttl),
+                duration("--drain-period", drain), duration("--grace", grace));
+            options = new Genesis.Options(address("--listen", listen),
+                vmListen == null ? null : address("--vm-listen", vmListen), dataDir.toAbsolutePath(), settings,
+                allowDeclaredIp, "");
+        } catch (IllegalArgumentException e) {
+            err.println("planetary registry: " + e.getMessage());
+            return 2;
+        }
+        Genesis genesis;
+        CountDownLatch stopped = new CountDownLatch(1);
+        int[] code = {0};
+        try {
+            Token.Resolved token;
+            // the data dir must exist (mode 0700) before the token is stored in it
+            java.nio.file.Files.createDirectories(options.dataDir(),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            token = Token.resolve(envToken, options.dataDir());
+            options = new Genesis.Options(options.listen(), options.vmListen(), options.dataDir(), options.settings(),
+                options.allowDeclaredIp(), token.token());
+            genesis = Genesis.start(options, Clock.system(), new SecureRandom(), why -> {
+                code[0] = 1;
+                stopped.countDown();
+            });
+            if (token.generated()) {
+                out.println("GENESIS_TOKEN=" + token.token());
+                out.println("(generated at first start and stored in " + token.source()
+                    + " with mode 0600; it is not printed again)");
+                out.flush();
+            } else {
+                LOG.info("join token from {}", token.source());
+            }
+        } catch (IOException | RuntimeException e) {
+            err.println("planetary registry: cannot start: " + e.getMessage());
+            return 1;
+        }
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), s -> stopped.countDown());
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("stopping");
+        genesis.close();
+        LOG.info("stopped");
+        return code[0];
+    }
+
+    private static Duration duration(String option, String text) {
+        try {
+            return Duration.ofMillis(Durations.parseMillis(text));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option " + option + ": '" + text + "' is not a time (e.g. 500ms, 5s, "
+                + "2m): " + e.getMessage());
+        }
+    }
+
+    static InetSocketAddress address(String option, String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0 || colon == text.length() - 1) {
+            throw new IllegalArgumentException("option " + option + ": '" + text + "' must be ADDR:PORT, e.g. "
+                + "127.0.0.1:9000");
+        }
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("option " + option + ": port '" + text.substring(colon + 1)
+                + "' must be 0..65535");
+        }
+        if (!host.matches("[0-9.]+|[0-9A-Fa-f:]+|\\*|0\\.0\\.0\\.0")) {
+            throw new IllegalArgumentException("option " + option + ": '" + host + "' must be an IP address literal");
+        }
+        return "*".equals(host) ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+}

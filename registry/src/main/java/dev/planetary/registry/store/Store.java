@@ -1,0 +1,257 @@
+package dev.planetary.registry.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.registry.Json;
+import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Released;
+import dev.planetary.registry.state.Vm;
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data dir: {@code snapshot.json} (the whole state at one version, replaced atomically) plus {@code wal.log}, an
+ * append-only log of every change after it. A log record is one line, {@code CRC32C-hex SP json LF}; a torn last
+ * record (kill -9 or power loss in the middle of a write) is detected by its missing LF or bad CRC and cut off; a
+ * bad record followed by good ones is corruption and refuses the start. The writer calls {@link #append} for a batch
+ * and {@link #force} once for it (group commit) before any answer leaves.
+ */
+public final class Store implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+    static final String SNAPSHOT = "snapshot.json";
+    static final String LOG_FILE = "wal.log";
+    private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
+    private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
+
+    /** What a start finds on disk. */
+    public record Recovered(long snapshotVersion, List<Vm> vms, List<Released> released, List<Change> log,
+                            long tornBytes) {
+    }
+
+    private final Path dir;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private FileChannel wal;
+    private long records;
+
+    private Store(Path dir, FileChannel lockChannel, FileLock lock) {
+        this.dir = dir;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /** Creates the dir (mode 0700) if needed and takes its lock: two registries never share a data dir. */
+    public static Store open(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
+        }
+        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
+        if (!mode.equals(DIR_MODE)) {
+            Files.setPosixFilePermissions(dir, DIR_MODE);
+            LOG.warn("data dir {} had mode {}; set to rwx------ (it holds the join token)", dir,
+                PosixFilePermissions.toString(mode));
+        }
+        FileChannel lc = FileChannel.open(dir.resolve("lock"), Set.of(StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(FILE_MODE));
+        FileLock l;
+        try {
+            l = lc.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            l = null; // held by this very JVM
+        }
+        if (l == null) {
+            lc.close();
+            throw new IOException("data dir " + dir + " is in use by another registry process");
+        }
+        return new Store(dir, lc, l);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Reads the snapshot and the log (cutting off a torn last record), then opens the log for appending. */
+    public Recovered recover() throws IOException {
+        long snapVersion = 0;
+        List<Vm> vms = new ArrayList<>();
+        List<Released> released = new ArrayList<>();
+        Path snap = dir.resolve(SNAPSHOT);
+        if (Files.exists(snap)) {
+            JsonNode root;
+            try {
+                root = Json.MAPPER.readTree(Files.readAllBytes(snap));
+            } catch (IOException e) {
+                throw new IOException("cannot read " + snap + ": " + e.getMessage(), e);
+            }
+            snapVersion = root.get("version").longValue();
+            for (JsonNode n : root.get("vms")) {
+                vms.add(Json.vmFrom(n));
+            }
+            for (JsonNode n : root.get("released")) {
+                released.add(Json.releasedFrom(n));
+            }
+        }
+        Path logPath = dir.resolve(LOG_FILE);
+        List<Change> changes = new ArrayList<>();
+        long valid = 0;
+        long torn = 0;
+        if (Files.exists(logPath)) {
+            byte[] all = Files.readAllBytes(logPath);
+            int pos = 0;
+            int lineNo = 0;
+            while (pos < all.length) {
+                lineNo++;
+                int nl = indexOf(all, (byte) '\n', pos);
+                Change c = nl < 0 ? null : parse(all, pos, nl);
+                if (c == null) {
+                    int next = nl < 0 ? all.length : nl + 1;
+                    if (next < all.length) {
+                        throw new IOException(logPath + ": record " + lineNo + " at byte " + pos
+                            + " is damaged and followed by more records; refusing to start (restore the data dir "
+                            + "from a backup, or move " + LOG_FILE + " away to start from the snapshot alone)");
+                    }
+                    torn = all.length - pos;
+                    break;
+                }
+                if (c.version() > snapVersion) {
+                    changes.add(c);
+                }
+                pos = nl + 1;
+                valid = pos;
+            }
+        }
+        wal = FileChannel.open(logPath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+            PosixFilePermissions.asFileAttribute(FILE_MODE));
+        if (torn > 0) {
+            LOG.warn("{}: cut off a torn last record ({} bytes; the write was never acknowledged)", logPath, torn);
+            wal.truncate(valid);
+            wal.force(true);
+        }
+        wal.position(valid);
+        records = changes.size();
+        return new Recovered(snapVersion, vms, released, changes, torn);
+    }
+
+    /** Writes a batch of records (not yet durable: call {@link #force}). */
+    public void append(List<Change> changes) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 * changes.size());
+        for (Change c : changes) {
+            byte[] json = Json.bytes(Json.change(c));
+            CRC32C crc = new CRC32C();
+            crc.update(json);
+            out.writeBytes(String.format("%08x ", crc.getValue()).getBytes(StandardCharsets.US_ASCII));
+            out.writeBytes(json);
+            out.write('\n');
+        }
+        ByteBuffer buf = ByteBuffer.wrap(out.toByteArray());
+        while (buf.hasRemaining()) {
+            wal.write(buf);
+        }
+        records += changes.size();
+    }
+
+    /** fsync: after this the appended records survive kill -9 and power loss. */
+    public void force() throws IOException {
+        wal.force(false);
+    }
+
+    public long logRecords() {
+        return records;
+    }
+
+    /** Writes the whole state at {@code version} atomically, then empties the log (its records are in it). */
+    public void snapshot(long version, List<Vm> vms, List<Released> released) throws IOException {
+        ObjectNode root = Json.object();
+        root.put("format", 1);
+        root.put("version", version);
+        ArrayNode a = root.putArray("vms");
+        vms.forEach(vm -> a.add(Json.vm(vm)));
+        ArrayNode r = root.putArray("released");
+        released.forEach(x -> r.add(Json.released(x)));
+        Path tmp = dir.resolve(SNAPSHOT + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING), PosixFilePermissions.asFileAttribute(FILE_MODE))) {
+            ByteBuffer b = ByteBuffer.wrap(Json.bytes(root));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, dir.resolve(SNAPSHOT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the data dir's file system cannot rename atomically: " + dir, e);
+        }
+        forceDir();
+        // The snapshot is durable: records up to its version are redundant. A crash between here and the truncation
+        // leaves old records that recovery skips by version.
+        wal.truncate(0);
+        wal.position(0);
+        wal.force(true);
+        records = 0;
+    }
+
+    private void forceDir() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (wal != null) {
+                wal.close();
+            }
+        } finally {
+            lock.release();
+            lockChannel.close();
+        }
+    }
+
+    private static Change parse(byte[] all, int from, int nl) {
+        if (nl - from < 10 || all[from + 8] != ' ') {
+            return null;
+        }
+        try {
+            long crcWanted = Long.parseLong(new String(all, from, 8, StandardCharsets.US_ASCII), 16);
+            CRC32C crc = new CRC32C();
+            crc.update(all, from + 9, nl - from - 9);
+            if (crc.getValue() != crcWanted) {
+                return null;
+            }
+            return Json.changeFrom(Json.MAPPER.readTree(all, from + 9, nl - from - 9));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static int indexOf(byte[] a, byte b, int from) {
+        for (int i = from; i < a.length; i++) {
+            if (a[i] == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.planetary.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.planetary.registry.testing.Node;
+import dev.planetary.registry.testing.Procs;
+import dev.planetary.registry.testing.SseClient;
+import dev.planetary.registry.testing.SseClient.Event;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The watch stream: snapshot, one event per change with strictly increasing versions, resume, keep-alive. */
+class WatchTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    @TempDir
+    Path dir;
+    Node node;
+    final List<SseClient> clients = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        node = Node.start(dir.resolve("data"));
+    }
+
+    @AfterEach
+    void stop() {
+        clients.forEach(SseClient::close);
+        node.close();
+    }
+
+    private SseClient watch(String query) throws Exception {
+        SseClient c = new SseClient(node.http, node.base() + "/api/watch" + query);
+        clients.add(c);
+        assertThat(c.status).isEqualTo(200);
+        return c;
+    }
+
+    @Test
+    void snapshotThenEveryChangeInOrder() throws Exception {
+        String first = node.register("{\"cores\": 2, \"instance\": \"a\"}").json().get("id").asText();
+        SseClient w = watch("");
+        Event snap = w.next(WAIT);
+        assertThat(snap.type()).isEqualTo("snapshot");
+        assertThat(snap.version()).isEqualTo(1);
+        assertThat(snap.data().get("vms")).hasSize(1);
+
+        String second = node.register("{\"cores\": 3}").json().get("id").asText();
+        node.register("{\"cores\": 5, \"instance\": \"a\"}");
+        node.send("DELETE", "/api/vms/" + second, null, Node.TOKEN);
+        Event added = w.next(WAIT);
+        Event updated = w.next(WAIT);
+        Event draining = w.next(WAIT);
+        assertThat(added.type()).isEqualTo("added");
+        assertThat(added.data().at("/vm/id").asText()).isEqualTo(second);
+        assertThat(updated.type()).isEqualTo("updated");
+        assertThat(updated.data().at("/vm/cores").intValue()).isEqualTo(5);
+        assertThat(updated.data().at("/vm/id").asText()).isEqualTo(first);
+        assertThat(draining.type()).isEqualTo("draining");
+        assertThat(List.of(added.version(), updated.version(), draining.version())).containsExactly(2L, 3L, 4L);
+        assertThat(draining.data().get("version").longValue()).isEqualTo(4);
+    }
+
+    @Test
+    void resumeSinceRetainedVersionGetsOnlyLaterChangesAndTooOldOrFutureGetsASnapshot() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            node.register("{\"cores\": 1}");
+        }
+        SseClient resumed = watch("?since=3");
+        Event a = resumed.next(WAIT);
+        Event b = resumed.next(WAIT);
+        assertThat(a.type()).isEqualTo("added");
+        assertThat(a.version()).isEqualTo(4);
+        assertThat(b.version()).isEqualTo(5);
+        node.register("{\"cores\": 1}");
+        assertThat(resumed.next(WAIT).version()).isEqualTo(6);
+
+        SseClient current = watch("?since=6");
+        node.register("{\"cores\": 1}");
+        assertThat(current.next(WAIT).version()).as("nothing replayed, then the live change").isEqualTo(7);
+
+        SseClient future = watch("?since=999");
+        assertThat(future.next(WAIT).type()).isEqualTo("snapshot");
+    }
+
+    @Test
+    void resumeAfterRestartReplaysTheLogAndVersionsContinue() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            node.register("{\"cores\": 1}");
+        }
+        node.close();
+        node = Node.start(dir.resolve("data"));
+        SseClient w = watch("?since=1");
+        assertThat(w.next(WAIT).version()).isEqualTo(2);
+        assertThat(w.next(WAIT).version()).isEqualTo(3);
+        node.register("{\"cores\": 1}");
+        Event e = w.next(WAIT);
+        assertThat(e.version()).isEqualTo(4);
+    }
+
+    @Test
+    void hundredSubscribersEachGetEveryEvent() throws Exception {
+        List<SseClient> subs = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            SseClient s = watch("");
+            subs.add(s);
+        }
+        for (SseClient s : subs) {
+            assertThat(s.next(WAIT).type()).isEqualTo("snapshot");
+        }
+        for (int i = 0; i < 20; i++) {
+            assertThat(node.register("{\"cores\": 1}").status()).isEqualTo(201);
+        }
+        for (SseClient s : subs) {
+            for (int v = 1; v <= 20; v++) {
+                assertThat(s.next(WAIT).version()).isEqualTo(v);
+            }
+        }
+        assertThat(node.get("/api/health").json().get("watchers").intValue()).isEqualTo(100);
+    }
+
+    @Test
+    void keepAliveCommentAndCurlSeesItLive() throws Exception {
+        SseClient w = watch("");
+        w.next(WAIT);
+        assertThat(w.comments.poll(15, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(": keep-alive");
+
+        Path out = dir.resolve("curl.out");
+        Procs.Running curl = Procs.start(dir, null, List.of("curl", "-sS", "-N", "--max-time", "60",
+            node.base() + "/api/watch"));
+        try {
+            await().atMost(WAIT).until(() -> Procs.read(curl.stdoutFile()).contains("event: snapshot"));
+            String id = node.register("{\"cores\": 9}").json().get("id").asText();
+            await().atMost(WAIT).until(() -> Procs.read(curl.stdoutFile()).contains("event: added"));
+            assertThat(Procs.read(curl.stdoutFile())).contains(id).contains("id: 1");
+        } finally {
+            Procs.kill(curl.process());
+        }
+        assertThat(out).doesNotExist();
+    }
+}

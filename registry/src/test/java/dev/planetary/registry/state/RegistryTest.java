@@ -1,0 +1,216 @@
+package dev.planetary.registry.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.planetary.core.ports.PortPlan;
+import dev.planetary.registry.state.Change.Type;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The state machine alone: time is an argument, no HTTP, no threads. */
+class RegistryTest {
+
+    private static final long S = 1_000_000_000L;
+    private final Registry r = new Registry(Settings.defaults(), new Random(7));
+    private long now = 1_000 * S;
+
+    private static Registration reg(int cores, String instance) {
+        return new Registration(null, cores, 1024, 10_000, Map.of("ssh", 22), Map.of(), instance);
+    }
+
+    private Vm add(String instance) throws Exception {
+        return r.register(reg(2, instance), "127.0.0.1", now, 0).vm();
+    }
+
+    @Test
+    void registerGivesIdPortsAndAVersionedAddedChange() throws Exception {
+        Registry.Registered a = r.register(reg(4, "i-1"), "10.0.0.1", now, 0);
+        assertThat(a.created()).isTrue();
+        assertThat(a.vm().id()).matches("vm_[0-9a-f]{6}");
+        assertThat(PortPlan.assignable(a.vm().ports().offset())).isTrue();
+        assertThat(a.version()).isEqualTo(1);
+        List<Change> p = r.pending();
+        assertThat(p).extracting(Change::type).containsExactly(Type.ADDED);
+        assertThat(r.view().totalCores()).isEqualTo(4);
+    }
+
+    @Test
+    void sameInstanceKeyKeepsIdAndPortsAndOnlyRealChangesAreEvents() throws Exception {
+        Vm a = add("i-1");
+        r.pending();
+        Registry.Registered again = r.register(reg(2, "i-1"), "127.0.0.1", now + S, 0);
+        assertThat(again.created()).isFalse();
+        assertThat(again.vm()).isEqualTo(a);
+        assertThat(r.pending()).as("nothing changed").isEmpty();
+        Registry.Registered more = r.register(reg(8, "i-1"), "127.0.0.1", now + 2 * S, 0);
+        assertThat(more.vm().id()).isEqualTo(a.id());
+        assertThat(more.vm().ports()).isEqualTo(a.ports());
+        assertThat(r.pending()).extracting(Change::type).containsExactly(Type.UPDATED);
+    }
+
+    @Test
+    void expiresAfterTtlWithoutHeartbeatsAndKeepsPortsForTheGracePeriod() throws Exception {
+        Vm a = add("i-1");
+        Vm b = add("i-2");
+        Vm c = add("i-3");
+        r.pending();
+        now += 10 * S;
+        assertThat(r.heartbeat(b.id(), 0.5, 20, now)).isNotNull();
+        assertThat(r.heartbeat(c.id(), Double.NaN, Double.NaN, now)).isNotNull();
+        now += 6 * S; // a: 16 s silent > TTL 15 s
+        r.tick(now);
+        List<Change> p = r.pending();
+        assertThat(p).extracting(Change::type).containsExactly(Type.REMOVED);
+        assertThat(p.get(0).vm().id()).isEqualTo(a.id());
+        assertThat(p.get(0).reason()).isEqualTo("expired");
+        assertThat(r.heartbeat(a.id(), Double.NaN, Double.NaN, now)).as("404 for the VM").isNull();
+        // back within the grace period with its instance key: same id and ports
+        Registry.Registered back = r.register(reg(2, "i-1"), "127.0.0.1", now + 30 * S, 0);
+        assertThat(back.vm().id()).isEqualTo(a.id());
+        assertThat(back.vm().ports()).isEqualTo(a.ports());
+    }
+
+    @Test
+    void aSingleVmStillExpires() throws Exception {
+        add("only");
+        r.pending();
+        r.tick(now + 16 * S);
+        assertThat(r.pending()).extracting(Change::type).containsExactly(Type.REMOVED);
+        assertThat(r.selfPreservation()).isFalse();
+    }
+
+    @Test
+    void selfPreservationWhenMoreThanHalfLapseWithinOneTtl() throws Exception {
+        Vm[] vms = new Vm[10];
+        for (int i = 0; i < 10; i++) {
+            vms[i] = add("i-" + i);
+        }
+        r.pending();
+        now += 16 * S;
+        for (int i = 0; i < 4; i++) {
+            r.heartbeat(vms[i].id(), Double.NaN, Double.NaN, now);
+        }
+        r.tick(now); // 6 of 10 lapsed
+        assertThat(r.selfPreservation()).isTrue();
+        assertThat(r.pending()).isEmpty();
+        assertThat(r.view().vms()).hasSize(10);
+        assertThat(r.view().selfPreservation()).isTrue();
+        assertThat(r.view().lapsed()).isEqualTo(6);
+        // heartbeats come back: the registry leaves self-preservation, nothing was lost
+        now += S;
+        for (Vm vm : vms) {
+            r.heartbeat(vm.id(), Double.NaN, Double.NaN, now);
+        }
+        r.tick(now);
+        assertThat(r.selfPreservation()).isFalse();
+        assertThat(r.view().vms()).hasSize(10);
+    }
+
+    @Test
+    void aMinorityLapsingExpiresButAMajorityWithinTheWindowStops() throws Exception {
+        Vm[] vms = new Vm[6];
+        for (int i = 0; i < 6; i++) {
+            vms[i] = add("i-" + i);
+        }
+        r.pending();
+        now += 16 * S;
+        for (int i = 2; i < 6; i++) {
+            r.heartbeat(vms[i].id(), Double.NaN, Double.NaN, now);
+        }
+        r.tick(now); // 2 of 6 lapse: expire
+        assertThat(r.pending()).hasSize(2);
+        now += 5 * S;
+        r.heartbeat(vms[5].id(), Double.NaN, Double.NaN, now);
+        now += 12 * S; // vms 2..4 lapsed now; with the 2 expired in this window: 5 of 6
+        r.heartbeat(vms[5].id(), Double.NaN, Double.NaN, now);
+        r.tick(now);
+        assertThat(r.selfPreservation()).isTrue();
+        assertThat(r.pending()).isEmpty();
+    }
+
+    @Test
+    void leaveDrainsThenRemoves() throws Exception {
+        Vm a = add("i-1");
+        r.pending();
+        Vm d = r.leave(a.id(), now);
+        assertThat(d.status()).isEqualTo(Vm.Status.DRAINING);
+        assertThat(r.leave(a.id(), now)).as("idempotent").isNotNull();
+        assertThat(r.pending()).extracting(Change::type).containsExactly(Type.DRAINING);
+        r.tick(now + 9 * S);
+        assertThat(r.pending()).isEmpty();
+        r.tick(now + 10 * S);
+        assertThat(r.pending()).extracting(Change::type).containsExactly(Type.REMOVED);
+        assertThat(r.leave(a.id(), now)).isNull();
+    }
+
+    @Test
+    void versionsStrictlyIncrease() throws Exception {
+        Vm a = add("i-1");
+        add("i-2");
+        r.leave(a.id(), now);
+        r.tick(now + 20 * S);
+        List<Change> p = r.pending();
+        for (int i = 0; i < p.size(); i++) {
+            assertThat(p.get(i).version()).isEqualTo(i + 1);
+        }
+        assertThat(r.version()).isEqualTo(p.size());
+    }
+
+    @Test
+    void fullRangeIsRefusedWithAClearMessageAndNothingChanges() throws Exception {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < PortPlan.MAX_HOLDERS; i++) {
+            ids.add(add(null).id());
+        }
+        assertThat(ids).hasSize(1999);
+        long v = r.version();
+        r.pending();
+        assertThatThrownBy(() -> add(null)).isInstanceOf(Registry.RangeFullException.class)
+            .hasMessage("port range full: transfer 30001-31999 has no free port (1,999 VMs hold ports)");
+        assertThat(r.version()).isEqualTo(v);
+        assertThat(r.pending()).isEmpty();
+    }
+
+    @Test
+    void graceBlocksReuseUntilItPasses() throws Exception {
+        Settings s = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ofSeconds(60));
+        Registry small = new Registry(s, new Random(1));
+        for (int i = 0; i < PortPlan.MAX_HOLDERS; i++) {
+            small.register(reg(1, null), "127.0.0.1", now, 0);
+        }
+        String leaving = small.view().vms().keySet().iterator().next();
+        small.leave(leaving, now);
+        small.tick(now);
+        assertThatThrownBy(() -> small.register(reg(1, null), "127.0.0.1", now + 59 * S, 0))
+            .hasMessageContaining("in their grace period");
+        small.tick(now + 61 * S);
+        assertThat(small.register(reg(1, null), "127.0.0.1", now + 61 * S, 0).created()).isTrue();
+    }
+
+    @Test
+    void restoreAndReplayRebuildTheSameState() throws Exception {
+        Vm a = add("i-1");
+        Vm b = add("i-2");
+        r.leave(b.id(), now);
+        r.tick(now + 11 * S);
+        List<Change> log = r.pending();
+        Registry again = new Registry(Settings.defaults(), new Random(9));
+        again.restore(0, List.of(), List.of(), now);
+        for (Change c : log) {
+            again.replay(c, now);
+        }
+        assertThat(again.version()).isEqualTo(r.version());
+        assertThat(again.vms()).containsExactly(a);
+        // b's ports are still reserved for its instance key
+        Registry.Registered back = again.register(reg(2, "i-2"), "127.0.0.1", now, 0);
+        assertThat(back.vm().id()).isEqualTo(b.id());
+        assertThat(back.vm().ports()).isEqualTo(b.ports());
+        assertThat(back.version()).isEqualTo(r.version() + 1);
+    }
+}

@@ -1,0 +1,12 @@
+package dev.planetary.registry.testing;
+
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
+
+/** Installs leak tracking when the JUnit launcher starts, before any test touches Netty. */
+public final class LeakSessionListener implements LauncherSessionListener {
+    @Override
+    public void launcherSessionOpened(LauncherSession session) {
+        LeakTracking.install();
+    }
+}

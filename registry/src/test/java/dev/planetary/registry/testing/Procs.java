@@ -1,0 +1,131 @@
+package dev.planetary.registry.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Running real programs from tests. Output goes to files (never to pipes nobody reads, which fill up and block
+ * the child), every wait is bounded, and a process is only ever stopped through its own {@link Process} handle.
+ */
+public final class Procs {
+
+    private static final AtomicInteger SEQ = new AtomicInteger();
+
+    private Procs() {
+    }
+
+    /** A finished run: exit code, stdout bytes, stderr text, wall time. */
+    public record Result(int code, byte[] stdout, String stderr, long millis) {
+        public String out() {
+            return new String(stdout, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + code + " after " + millis + " ms\n--- stdout:\n" + out() + "\n--- stderr:\n" + stderr;
+        }
+    }
+
+    /** A started process whose stdout and stderr go to files in a directory. */
+    public record Running(Process process, Path stdoutFile, Path stderrFile) {
+        public String stdout() {
+            return read(stdoutFile);
+        }
+
+        public String stderr() {
+            return read(stderrFile);
+        }
+
+        public String output() {
+            return "--- stdout:\n" + stdout() + "\n--- stderr:\n" + stderr();
+        }
+
+        public long pid() {
+            return process.pid();
+        }
+    }
+
+    /** Starts {@code cmd}; stdin from {@code stdin} (or nothing when null), output to files in {@code logDir}. */
+    public static Running start(Path logDir, Path stdin, List<String> cmd) {
+        int n = SEQ.incrementAndGet();
+        Path out = logDir.resolve("proc-" + n + ".out");
+        Path err = logDir.resolve("proc-" + n + ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile());
+        if (stdin != null) {
+            pb.redirectInput(stdin.toFile());
+        } else {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
+        try {
+            return new Running(pb.start(), out, err);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + cmd, e);
+        }
+    }
+
+    /** Runs {@code cmd} to completion within {@code timeout}; kills it and fails the test when it takes longer. */
+    public static Result run(Path logDir, Path stdin, Duration timeout, List<String> cmd) throws InterruptedException {
+        long t0 = System.nanoTime();
+        Running r = start(logDir, stdin, cmd);
+        try {
+            if (!r.process().waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("still running after " + timeout + ": " + cmd + "\n" + r.output());
+            }
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            try {
+                return new Result(r.process().exitValue(), Files.readAllBytes(r.stdoutFile()), r.stderr(), ms);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } finally {
+            kill(r.process());
+        }
+    }
+
+    /** SIGTERM, up to 5 s to go, then SIGKILL; only this process (by its handle), never by name. */
+    public static void kill(Process p) {
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        p.destroy();
+        try {
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGKILL at once (cleanup after a test whose own assertions already did the graceful part). */
+    public static void killNow(Process p) {
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        p.destroyForcibly();
+        try {
+            p.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e + ")";
+        }
+    }
+}
