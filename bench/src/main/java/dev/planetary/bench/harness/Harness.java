@@ -162,41 +162,63 @@ public final class Harness {
             long warm = (long) (o.warmupSeconds * 1e9);
             long measure = (long) (o.measureSeconds * 1e9);
 
-            try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 1)) {
-                TimeUnit.NANOSECONDS.sleep(warm);
-                record(Figure.BULK1, t, check(t, "bulk1", l.measure(measure)).perSecond());
-            }
-            try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
-                TimeUnit.NANOSECONDS.sleep(warm);
-                double cpu0 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
-                LoadGen.Window w = check(t, "bulk8", l.measure(measure));
-                double cpu1 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
-                record(Figure.BULK8, t, w.perSecond());
-                if (proxy != null) {
-                    record(Figure.CPU_PER_GB, t, (cpu1 - cpu0) / (w.count() / 1e9));
+            if (o.loads.contains("bulk1")) {
+                try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 1)) {
+                    TimeUnit.NANOSECONDS.sleep(warm);
+                    record(Figure.BULK1, t, check(t, "bulk1", l.measure(measure)).perSecond());
                 }
             }
-            try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
-                TimeUnit.NANOSECONDS.sleep(warm);
-                LoadGen.Window w = check(t, "rr", l.measure(measure));
-                record(Figure.RR_OPS, t, w.perSecond());
-                record(Figure.RR_P50, t, (double) w.latency().getValueAtPercentile(50));
-                record(Figure.RR_P99, t, (double) w.latency().getValueAtPercentile(99));
-                record(Figure.RR_P999, t, (double) w.latency().getValueAtPercentile(99.9));
+            if (o.loads.contains("bulk8")) {
+                bulk8(t, proxy, bulkPorts, gen, warm, measure);
             }
-            List<Integer> cpsPorts = t == Target.DIRECT ? echos : List.of(base + 2);
-            try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
-                TimeUnit.NANOSECONDS.sleep(warm);
-                LoadGen.Window w = check(t, "cps", l.measure(measure));
-                record(Figure.CPS, t, w.perSecond());
-                record(Figure.CPS_P99, t, (double) w.latency().getValueAtPercentile(99));
-                if (w.errorsSoFar() > 0) {
-                    note(t.label() + ": " + w.errorsSoFar() + " failed connections in the new-connections figure");
-                }
+            if (o.loads.contains("rr")) {
+                rr(t, echoPorts, gen, warm, measure);
+            }
+            if (o.loads.contains("cps")) {
+                cps(t, gen, warm, measure);
             }
         } finally {
             if (proxy != null) {
                 proxy.close();
+            }
+        }
+    }
+
+    private void bulk8(Target t, TargetProcess proxy, List<Integer> bulkPorts, LoadGen gen, long warm, long measure)
+            throws InterruptedException {
+        try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
+            TimeUnit.NANOSECONDS.sleep(warm);
+            double cpu0 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
+            LoadGen.Window w = check(t, "bulk8", l.measure(measure));
+            double cpu1 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
+            record(Figure.BULK8, t, w.perSecond());
+            if (proxy != null) {
+                record(Figure.CPU_PER_GB, t, (cpu1 - cpu0) / (w.count() / 1e9));
+            }
+        }
+    }
+
+    private void rr(Target t, List<Integer> echoPorts, LoadGen gen, long warm, long measure)
+            throws InterruptedException {
+        try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
+            TimeUnit.NANOSECONDS.sleep(warm);
+            LoadGen.Window w = check(t, "rr", l.measure(measure));
+            record(Figure.RR_OPS, t, w.perSecond());
+            record(Figure.RR_P50, t, (double) w.latency().getValueAtPercentile(50));
+            record(Figure.RR_P99, t, (double) w.latency().getValueAtPercentile(99));
+            record(Figure.RR_P999, t, (double) w.latency().getValueAtPercentile(99.9));
+        }
+    }
+
+    private void cps(Target t, LoadGen gen, long warm, long measure) throws InterruptedException {
+        List<Integer> cpsPorts = t == Target.DIRECT ? echos : List.of(base + 2);
+        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
+            TimeUnit.NANOSECONDS.sleep(warm);
+            LoadGen.Window w = check(t, "cps", l.measure(measure));
+            record(Figure.CPS, t, w.perSecond());
+            record(Figure.CPS_P99, t, (double) w.latency().getValueAtPercentile(99));
+            if (w.errorsSoFar() > 0) {
+                note(t.label() + ": " + w.errorsSoFar() + " failed connections in the new-connections figure");
             }
         }
     }
@@ -250,6 +272,11 @@ public final class Harness {
                 }
                 if (ok > 0) {
                     record(Figure.RSS_PER_CONN, t, (double) (rss1 - rss0) / ok);
+                }
+                if (o.idleHoldSeconds > 0) {
+                    log("holding " + ok + " idle connections to " + t.label() + " (pid " + proxy.pid() + ") for "
+                            + o.idleHoldSeconds + " s");
+                    TimeUnit.SECONDS.sleep(o.idleHoldSeconds);
                 }
             }
         }

@@ -20,18 +20,22 @@ public final class Options {
     String generatorCpus = "1";
     List<Target> targets = new ArrayList<>(List.of(Target.DIRECT, Target.HAPROXY, Target.PLANETARY));
     List<Figure.Group> groups = new ArrayList<>(List.of(Figure.Group.values()));
+    /** Which loads of the traffic group run (for profiling one load at a time). */
+    List<String> loads = new ArrayList<>(List.of("bulk1", "bulk8", "rr", "cps"));
     int idleConnections = 9_000;
     int startupPorts = 10_000;
     int startupLow = 10_000;
     int startupHigh = 19_999;
-    int portLow = 20_000;
-    int portHigh = 29_999;
+    int portLow = 32_100;
+    int portHigh = 32_699;
     int rrConnections = 50;
     int rrSize = 64;
     int cpsConcurrency = 32;
     int cpsSize = 32;
     int sources = 16;
     int generatorThreads = 1;
+    /** Keep the idle connections open this long after measuring (to inspect the proxy with jcmd, pmap...). */
+    int idleHoldSeconds;
     String haproxy = "/usr/sbin/haproxy";
     String javaCmd = ProcessHandle.current().info().command()
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -51,10 +55,12 @@ public final class Options {
             "  --proxy-cpus L --generator-cpus L   CPU lists for --pin (defaults 0 and 1)",
             "  --targets LIST        subset of direct,haproxy,planetary (default all three)",
             "  --only LIST           subset of the figure groups: traffic,idle,startup (default all)",
+            "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
             "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
+            "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
             "  --startup-ports N     ports in the start-up config (default 10000)",
             "  --startup-range L-H   where to look for them (default 10000-19999)",
-            "  --ports L-H           where to put the other listening ports (default 20000-29999)",
+            "  --ports L-H           where to put the other listening ports (default 32100-32699: outside the shipped plan, below the ephemeral range)",
             "  --sources N           client source addresses 127.0.0.2.. (default 16)",
             "  --planetary-opts S    JVM flags of the proxy (default the launcher's)",
             "  --proxy-jar PATH      planetary-proxy.jar (default proxy/target/ of the clone)",
@@ -89,6 +95,8 @@ public final class Options {
                         o.groups.add(Figure.Group.valueOf(g.trim().toUpperCase(Locale.ROOT)));
                     }
                 }
+                case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));
+                case "--idle-hold" -> o.idleHoldSeconds = Integer.parseInt(a.get(++i));
                 case "--idle" -> o.idleConnections = Integer.parseInt(a.get(++i));
                 case "--startup-ports" -> o.startupPorts = Integer.parseInt(a.get(++i));
                 case "--startup-range" -> {

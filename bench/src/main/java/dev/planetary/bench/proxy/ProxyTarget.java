@@ -45,7 +45,7 @@ public class ProxyTarget {
             return;
         }
         Options o = Options.parse(new String[0]);
-        base = Ports.freeRange(20_000, 29_999, 4);
+        base = Ports.freeRange(32_100, 32_699, 4);
         Path dir = Files.createTempDirectory("planetary-jmh");
         Path cfg = dir.resolve("bench.cfg");
         Files.writeString(cfg, ConfigGen.traffic(base, 2000, nbthread, ports(backends.sinks()),
