@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +27,7 @@ public final class Harness {
 
     private final Options o;
     private final Path work;
-    private final Map<Figure, Map<Target, List<Double>>> results = new EnumMap<>(Figure.class);
+    private final Map<Figure, Map<String, List<Double>>> results = new EnumMap<>(Figure.class);
     private final List<String> notes = new ArrayList<>();
     private List<Integer> sinks;
     private List<Integer> echos;
@@ -36,9 +37,12 @@ public final class Harness {
         this.o = o;
         this.work = work;
         for (Figure f : Figure.values()) {
-            Map<Target, List<Double>> m = new EnumMap<>(Target.class);
+            Map<String, List<Double>> m = new LinkedHashMap<>();
             for (Target t : Target.values()) {
-                m.put(t, new ArrayList<>());
+                m.put(t.label(), new ArrayList<>());
+            }
+            for (TargetSpec t : o.targets) {
+                m.put(t.label(), new ArrayList<>());
             }
             results.put(f, m);
         }
@@ -52,11 +56,11 @@ public final class Harness {
             System.err.println(e.getMessage());
             return 64;
         }
-        if (o.targets.contains(Target.PLANETARY) && !Files.isRegularFile(o.proxyJar)) {
+        if (o.targets.stream().anyMatch(t -> t.kind() == Target.PLANETARY && !Files.isRegularFile(t.jarOr(o.proxyJar)))) {
             System.err.println("planetary-proxy.jar not found at " + o.proxyJar + " (build: mvn -B -DskipTests package)");
             return 1;
         }
-        if (o.targets.contains(Target.HAPROXY) && !Files.isExecutable(Path.of(o.haproxy))) {
+        if (o.targets.stream().anyMatch(t -> t.kind() == Target.HAPROXY) && !Files.isExecutable(Path.of(o.haproxy))) {
             System.err.println("haproxy not found at " + o.haproxy + " (apt-get install haproxy)");
             return 1;
         }
@@ -87,24 +91,24 @@ public final class Harness {
             warmGenerator(gen);
             for (int rep = 1; rep <= o.reps; rep++) {
                 if (o.groups.contains(Figure.Group.TRAFFIC)) {
-                    for (Target t : o.targets) {
+                    for (TargetSpec t : o.targets) {
                         log("rep " + rep + "/" + o.reps + " traffic  " + t.label());
-                        traffic(gen, t, trafficCfg);
+                        attempt(rep, "traffic", t, () -> traffic(gen, t, trafficCfg));
                     }
                 }
                 if (o.groups.contains(Figure.Group.IDLE)) {
-                    for (Target t : o.targets) {
-                        if (t != Target.DIRECT) {
+                    for (TargetSpec t : o.targets) {
+                        if (t.kind() != Target.DIRECT) {
                             log("rep " + rep + "/" + o.reps + " idle     " + t.label());
-                            idle(gen, t, trafficCfg);
+                            attempt(rep, "idle", t, () -> idle(gen, t, trafficCfg));
                         }
                     }
                 }
                 if (o.groups.contains(Figure.Group.STARTUP)) {
-                    for (Target t : o.targets) {
-                        if (t != Target.DIRECT) {
+                    for (TargetSpec t : o.targets) {
+                        if (t.kind() != Target.DIRECT) {
                             log("rep " + rep + "/" + o.reps + " start-up " + t.label());
-                            startup(t);
+                            attempt(rep, "start-up", t, () -> startupRetrying(t));
                         }
                     }
                 }
@@ -112,6 +116,43 @@ public final class Harness {
         } finally {
             backend.destroy();
             backend.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** One measurement. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs one group of figures for one target; a failure (a port taken by another program, a proxy that died) is
+     * noted in the results and leaves those cells short of a repetition instead of ending the whole run.
+     */
+    private void attempt(int rep, String what, TargetSpec t, Step step) {
+        try {
+            step.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (Exception | AssertionError e) {
+            String msg = String.valueOf(e.getMessage()).lines().limit(3).reduce((a, b) -> a + " / " + b).orElse("");
+            note("rep " + rep + " " + what + " " + t.label() + " failed: " + e.getClass().getSimpleName() + ": " + msg);
+        }
+    }
+
+    /** Another program may bind a port of the chosen range between the check and the proxy's bind: retry elsewhere. */
+    private void startupRetrying(TargetSpec t) throws Exception {
+        for (int i = 1; ; i++) {
+            try {
+                startup(t);
+                return;
+            } catch (IllegalStateException e) {
+                if (i >= 3 || !String.valueOf(e.getMessage()).contains("in use")) {
+                    throw e;
+                }
+                log("start-up range busy (" + e.getMessage().lines().skip(1).findFirst().orElse("").trim()
+                        + "), retrying on a fresh range");
+            }
         }
     }
 
@@ -148,12 +189,12 @@ public final class Harness {
 
     // ---- traffic: bulk 1 and 8, request/response, new connections, CPU per GB -----------------------------------
 
-    private void traffic(LoadGen gen, Target t, Path cfg) throws Exception {
+    private void traffic(LoadGen gen, TargetSpec t, Path cfg) throws Exception {
         TargetProcess proxy = null;
         try {
             List<Integer> bulkPorts = sinks;
             List<Integer> echoPorts = echos;
-            if (t != Target.DIRECT) {
+            if (t.kind() != Target.DIRECT) {
                 proxy = TargetProcess.start(t, cfg, o, work);
                 proxy.awaitAccepting(new int[]{base, base + 1, base + 2, base + 3}, System.nanoTime(), 60_000);
                 bulkPorts = List.of(base);
@@ -184,7 +225,7 @@ public final class Harness {
         }
     }
 
-    private void bulk8(Target t, TargetProcess proxy, List<Integer> bulkPorts, LoadGen gen, long warm, long measure)
+    private void bulk8(TargetSpec t, TargetProcess proxy, List<Integer> bulkPorts, LoadGen gen, long warm, long measure)
             throws InterruptedException {
         try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
             TimeUnit.NANOSECONDS.sleep(warm);
@@ -198,7 +239,7 @@ public final class Harness {
         }
     }
 
-    private void rr(Target t, List<Integer> echoPorts, LoadGen gen, long warm, long measure)
+    private void rr(TargetSpec t, List<Integer> echoPorts, LoadGen gen, long warm, long measure)
             throws InterruptedException {
         try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
             TimeUnit.NANOSECONDS.sleep(warm);
@@ -210,8 +251,8 @@ public final class Harness {
         }
     }
 
-    private void cps(Target t, LoadGen gen, long warm, long measure) throws InterruptedException {
-        List<Integer> cpsPorts = t == Target.DIRECT ? echos : List.of(base + 2);
+    private void cps(TargetSpec t, LoadGen gen, long warm, long measure) throws InterruptedException {
+        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
         try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
             TimeUnit.NANOSECONDS.sleep(warm);
             LoadGen.Window w = check(t, "cps", l.measure(measure));
@@ -241,7 +282,7 @@ public final class Harness {
         }
     }
 
-    private LoadGen.Window check(Target t, String what, LoadGen.Window w) {
+    private LoadGen.Window check(TargetSpec t, String what, LoadGen.Window w) {
         if (w.count() == 0) {
             throw new IllegalStateException(t.label() + " " + what + ": nothing got through in the measured window");
         }
@@ -250,7 +291,7 @@ public final class Harness {
 
     // ---- memory: RSS per idle proxied connection ----------------------------------------------------------------
 
-    private void idle(LoadGen gen, Target t, Path cfg) throws Exception {
+    private void idle(LoadGen gen, TargetSpec t, Path cfg) throws Exception {
         try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work)) {
             int port = base + 3;
             proxy.awaitAccepting(new int[]{port}, System.nanoTime(), 60_000);
@@ -284,7 +325,7 @@ public final class Harness {
 
     // ---- start-up: launch until every port of a large range accepts -----------------------------------------------
 
-    private void startup(Target t) throws Exception {
+    private void startup(TargetSpec t) throws Exception {
         int low = Ports.freeRange(o.startupLow, o.startupHigh, o.startupPorts);
         Path cfg = work.resolve("startup-" + low + "-" + o.startupPorts + ".cfg");
         if (!Files.exists(cfg)) {
@@ -304,9 +345,9 @@ public final class Harness {
 
     // ---- bookkeeping ---------------------------------------------------------------------------------------------
 
-    private void record(Figure f, Target t, double raw) {
-        results.get(f).get(t).add(raw);
-        log(String.format("  %-40s %-10s %,.1f %s", f.label.trim(), t.label(), raw * f.scale, f.unit));
+    private void record(Figure f, TargetSpec t, double raw) {
+        results.get(f).get(t.label()).add(raw);
+        log(String.format("  %-40s %-12s %,.1f %s", f.label.trim(), t.label(), raw * f.scale, f.unit));
     }
 
     private void note(String s) {

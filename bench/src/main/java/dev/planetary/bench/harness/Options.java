@@ -18,7 +18,8 @@ public final class Options {
     boolean pin;
     String proxyCpus = "0";
     String generatorCpus = "1";
-    List<Target> targets = new ArrayList<>(List.of(Target.DIRECT, Target.HAPROXY, Target.PLANETARY));
+    List<TargetSpec> targets = new ArrayList<>(List.of(TargetSpec.of(Target.DIRECT), TargetSpec.of(Target.HAPROXY),
+            TargetSpec.of(Target.PLANETARY)));
     List<Figure.Group> groups = new ArrayList<>(List.of(Figure.Group.values()));
     /** Which loads of the traffic group run (for profiling one load at a time). */
     List<String> loads = new ArrayList<>(List.of("bulk1", "bulk8", "rr", "cps"));
@@ -55,6 +56,9 @@ public final class Options {
             "  --proxy-cpus L --generator-cpus L   CPU lists for --pin (defaults 0 and 1)",
             "  --targets LIST        subset of direct,haproxy,planetary (default all three)",
             "  --only LIST           subset of the figure groups: traffic,idle,startup (default all)",
+            "  --variant L=FLAGS     one more planetary column, labelled L, run with these JVM flags (repeatable;",
+            "                        e.g. --variant uring='-Xms256m -Xmx256m -Dplanetary.transport=io_uring')",
+            "  --variant-jar L=PATH  the proxy jar of variant L (a new column if L is not a --variant yet)",
             "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
             "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
             "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
@@ -86,13 +90,34 @@ public final class Options {
                 case "--targets" -> {
                     o.targets.clear();
                     for (String t : a.get(++i).split(",")) {
-                        o.targets.add(Target.of(t));
+                        o.targets.add(TargetSpec.of(Target.of(t)));
                     }
                 }
                 case "--only" -> {
                     o.groups.clear();
                     for (String g : a.get(++i).split(",")) {
                         o.groups.add(Figure.Group.valueOf(g.trim().toUpperCase(Locale.ROOT)));
+                    }
+                }
+                case "--variant" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    o.targets.add(new TargetSpec(v.substring(0, eq), Target.PLANETARY, v.substring(eq + 1), null));
+                }
+                case "--variant-jar" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    String label = v.substring(0, eq);
+                    Path jar = Path.of(v.substring(eq + 1));
+                    boolean found = false;
+                    for (int j = 0; j < o.targets.size(); j++) {
+                        if (o.targets.get(j).label().equals(label)) {
+                            o.targets.set(j, o.targets.get(j).withJar(jar));
+                            found = true;
+                        }
+                    }
+                    if (!found) {
+                        o.targets.add(new TargetSpec(label, Target.PLANETARY, null, jar));
                     }
                 }
                 case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));

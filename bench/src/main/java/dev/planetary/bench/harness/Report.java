@@ -55,26 +55,45 @@ final class Report {
         return m + " [" + num(Collections.min(v) * f.scale) + "–" + num(Collections.max(v) * f.scale) + "]";
     }
 
-    static String table(Options o, Map<Figure, Map<Target, List<Double>>> r) {
-        StringBuilder sb = new StringBuilder();
-        sb.append("| figure | unit | direct | haproxy | planetary | planetary/haproxy | goal |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---|\n");
+    /** Planetary columns besides the main one: the variants, in command-line order. */
+    private static List<String> variants(Options o) {
+        List<String> out = new ArrayList<>();
+        for (TargetSpec t : o.targets) {
+            if (t.kind() == Target.PLANETARY && !t.label().equals("planetary")) {
+                out.add(t.label());
+            }
+        }
+        return out;
+    }
+
+    static String table(Options o, Map<Figure, Map<String, List<Double>>> r) {
+        List<String> variants = variants(o);
+        StringBuilder sb = new StringBuilder("| figure | unit | direct | haproxy | planetary |");
+        StringBuilder rule = new StringBuilder("|---|---|---:|---:|---:|");
+        for (String v : variants) {
+            sb.append(' ').append(v).append(" |");
+            rule.append("---:|");
+        }
+        sb.append(" planetary/haproxy | goal |");
+        rule.append("---:|---|");
+        for (String v : variants) {
+            sb.append(' ').append(v).append("/haproxy |");
+            rule.append("---:|");
+        }
+        sb.append('\n').append(rule).append('\n');
         for (Figure f : Figure.values()) {
-            Map<Target, List<Double>> m = r.get(f);
+            Map<String, List<Double>> m = r.get(f);
             if (m.values().stream().allMatch(List::isEmpty)) {
                 continue;
             }
-            List<Double> h = m.get(Target.HAPROXY);
-            List<Double> p = m.get(Target.PLANETARY);
-            String ratio = "—";
+            List<Double> h = m.get("haproxy");
+            List<Double> p = m.get("planetary");
             String goal = f.higherIsBetter ? "higher is better" : "lower is better";
-            if (!h.isEmpty() && !p.isEmpty() && median(h) != 0) {
+            String ratio = ratio(h, p);
+            if (!ratio.equals("—") && hasGoal(f)) {
                 double q = median(p) / median(h);
-                ratio = String.format(Locale.ROOT, "%.2f", q);
-                if (hasGoal(f)) {
-                    boolean met = f.higherIsBetter ? q >= 1.0 : q <= 1.0;
-                    goal = (f.higherIsBetter ? ">= 1.0: " : "<= 1.0: ") + (met ? "met" : "NOT met");
-                }
+                boolean met = f.higherIsBetter ? q >= 1.0 : q <= 1.0;
+                goal = (f.higherIsBetter ? ">= 1.0: " : "<= 1.0: ") + (met ? "met" : "NOT met");
             }
             String label = f.label;
             if (f == Figure.RSS_PER_CONN) {
@@ -83,40 +102,53 @@ final class Report {
                 label += " (" + String.format(Locale.ROOT, "%,d", o.startupPorts) + " ports)";
             }
             sb.append("| ").append(label.replace("  ", "&nbsp;&nbsp;")).append(" | ").append(f.unit)
-                    .append(" | ").append(f.direct ? cell(f, m.get(Target.DIRECT)) : "n/a")
+                    .append(" | ").append(f.direct ? cell(f, m.get("direct")) : "n/a")
                     .append(" | ").append(cell(f, h))
-                    .append(" | ").append(cell(f, p))
-                    .append(" | ").append(ratio)
-                    .append(" | ").append(goal).append(" |\n");
+                    .append(" | ").append(cell(f, p)).append(" |");
+            for (String v : variants) {
+                sb.append(' ').append(cell(f, m.get(v))).append(" |");
+            }
+            sb.append(' ').append(ratio).append(" | ").append(goal).append(" |");
+            for (String v : variants) {
+                sb.append(' ').append(ratio(h, m.get(v))).append(" |");
+            }
+            sb.append('\n');
         }
         return sb.toString();
     }
 
+    private static String ratio(List<Double> h, List<Double> p) {
+        if (h == null || p == null || h.isEmpty() || p.isEmpty() || median(h) == 0) {
+            return "—";
+        }
+        return String.format(Locale.ROOT, "%.2f", median(p) / median(h));
+    }
+
     /** Throughput figures where direct is not far above both proxies: the generator may be what limits them. */
-    static List<String> generatorChecks(Map<Figure, Map<Target, List<Double>>> r) {
+    static List<String> generatorChecks(Map<Figure, Map<String, List<Double>>> r) {
         List<String> out = new ArrayList<>();
         for (Figure f : List.of(Figure.BULK1, Figure.BULK8, Figure.RR_OPS, Figure.CPS)) {
-            Map<Target, List<Double>> m = r.get(f);
-            if (m.get(Target.DIRECT).isEmpty()) {
+            Map<String, List<Double>> m = r.get(f);
+            if (m.get("direct").isEmpty()) {
                 continue;
             }
-            double d = median(m.get(Target.DIRECT));
+            double d = median(m.get("direct"));
             double best = 0;
-            for (Target t : List.of(Target.HAPROXY, Target.PLANETARY)) {
-                if (!m.get(t).isEmpty()) {
-                    best = Math.max(best, median(m.get(t)));
+            for (Map.Entry<String, List<Double>> e : m.entrySet()) {
+                if (!e.getKey().equals("direct") && !e.getValue().isEmpty()) {
+                    best = Math.max(best, median(e.getValue()));
                 }
             }
             if (best > 0) {
                 double q = d / best;
-                out.add(String.format(Locale.ROOT, "%s: direct is %.2fx the faster proxy%s", f.label.trim(), q,
+                out.add(String.format(Locale.ROOT, "%s: direct is %.2fx the fastest proxy%s", f.label.trim(), q,
                         q < 1.5 ? " — NOT far above: the generator/backends may limit this figure" : ""));
             }
         }
         return out;
     }
 
-    static void write(Options o, Map<Figure, Map<Target, List<Double>>> r, List<String> notes, String table)
+    static void write(Options o, Map<Figure, Map<String, List<Double>>> r, List<String> notes, String table)
             throws IOException {
         StringBuilder sb = new StringBuilder(BEGIN).append("\n\n");
         sb.append("## Run of ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
@@ -149,6 +181,12 @@ final class Report {
         sb.append("- haproxy: ").append(firstLine(List.of(o.haproxy, "-v"))).append('\n');
         sb.append("- planetary: ").append(firstLine(List.of(o.javaCmd, "-jar", o.proxyJar.toString(), "-v")))
                 .append(", JVM flags `").append(o.planetaryOpts).append("`\n");
+        for (TargetSpec t : o.targets) {
+            if (t.kind() == Target.PLANETARY && !t.label().equals("planetary")) {
+                sb.append("- variant `").append(t.label()).append("`: JVM flags `").append(t.optsOr(o.planetaryOpts))
+                        .append("`, jar ").append(t.jarOr(o.proxyJar)).append('\n');
+            }
+        }
         sb.append("- Netty (generator, backends): ").append(nettyVersion()).append('\n');
         sb.append("- both proxies: the same generated haproxy-syntax config, `mode tcp`, `balance leastconn`, `nbthread ")
                 .append(o.nbthread).append("`\n");

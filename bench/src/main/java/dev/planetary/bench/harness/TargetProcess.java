@@ -14,18 +14,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TargetProcess implements AutoCloseable {
 
-    private final Target target;
+    private final String label;
     private final Process process;
     private final Path log;
 
-    private TargetProcess(Target target, Process process, Path log) {
-        this.target = target;
+    private TargetProcess(String label, Process process, Path log) {
+        this.label = label;
         this.process = process;
         this.log = log;
     }
 
     /** The command that runs {@code target} on {@code config}. */
-    static List<String> command(Target target, Path config, Options o) {
+    static List<String> command(TargetSpec spec, Path config, Options o) {
+        Target target = spec.kind();
         List<String> cmd = new ArrayList<>();
         if (o.pin) {
             cmd.addAll(List.of("taskset", "-c", o.proxyCpus));
@@ -36,8 +37,8 @@ public final class TargetProcess implements AutoCloseable {
                 break;
             case PLANETARY:
                 cmd.add(o.javaCmd);
-                cmd.addAll(List.of(o.planetaryOpts.trim().split("\\s+")));
-                cmd.addAll(List.of("-jar", o.proxyJar.toString(), "-f", config.toString()));
+                cmd.addAll(List.of(spec.optsOr(o.planetaryOpts).trim().split("\\s+")));
+                cmd.addAll(List.of("-jar", spec.jarOr(o.proxyJar).toString(), "-f", config.toString()));
                 break;
             default:
                 throw new IllegalArgumentException("no process for " + target);
@@ -47,22 +48,26 @@ public final class TargetProcess implements AutoCloseable {
     }
 
     public static TargetProcess start(Target target, Path config, Options o, Path logDir) {
-        Path log = logDir.resolve(target.label() + "-" + System.nanoTime() + ".log");
+        return start(TargetSpec.of(target), config, o, logDir);
+    }
+
+    public static TargetProcess start(TargetSpec spec, Path config, Options o, Path logDir) {
+        Path log = logDir.resolve(spec.label() + "-" + System.nanoTime() + ".log");
         try {
-            Process p = new ProcessBuilder(command(target, config, o))
+            Process p = new ProcessBuilder(command(spec, config, o))
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .start();
-            return new TargetProcess(target, p, log);
+            return new TargetProcess(spec.label(), p, log);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + target.label(), e);
+            throw new UncheckedIOException("cannot start " + spec.label(), e);
         }
     }
 
     public long pid() { return process.pid(); }
     public boolean alive() { return process.isAlive(); }
-    public Target target() { return target; }
+    public String label() { return label; }
 
     public String output() {
         try {
@@ -82,11 +87,11 @@ public final class TargetProcess implements AutoCloseable {
         for (int port : ports) {
             while (!Ports.accepts(port)) {
                 if (!process.isAlive()) {
-                    throw new IllegalStateException(target.label() + " exited with " + process.exitValue()
+                    throw new IllegalStateException(label + " exited with " + process.exitValue()
                             + " before port " + port + " accepted:\n" + output());
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException(target.label() + ": port " + port + " not accepting after "
+                    throw new IllegalStateException(label + ": port " + port + " not accepting after "
                             + timeoutMs + " ms:\n" + output());
                 }
                 try {
