@@ -76,6 +76,21 @@ public final class LoadGen implements AutoCloseable {
         public final LongAdder errors = new LongAdder();
         /** Latency in nanoseconds of each response or connection (not for bulk). */
         public final Recorder latency = new Recorder(3);
+        /** The shared message this load writes (as unreleasable duplicates); released when the load closes. */
+        private ByteBuf message;
+
+        /** A shared, never-released-by-writes view of a new direct buffer of {@code size} zero bytes. */
+        ByteBuf message(int size) {
+            message = Unpooled.directBuffer(size).writeZero(size);
+            return Unpooled.unreleasableBuffer(message);
+        }
+
+        void releaseMessage() {
+            if (message != null) {
+                message.release();
+                message = null;
+            }
+        }
 
         @Override
         public void close() {
@@ -87,6 +102,7 @@ public final class LoadGen implements AutoCloseable {
             for (ChannelFuture f : closing) {
                 f.awaitUninterruptibly(5, TimeUnit.SECONDS);
             }
+            releaseMessage();
         }
 
         /** Measures for {@code nanos}: the rate of {@link #done} per second and the latency histogram. */
@@ -110,7 +126,7 @@ public final class LoadGen implements AutoCloseable {
 
     public Load bulk(List<InetSocketAddress> remotes, int conns) {
         Load load = new Load() { };
-        ByteBuf chunk = Unpooled.unreleasableBuffer(Unpooled.directBuffer(CHUNK).writeZero(CHUNK));
+        ByteBuf chunk = load.message(CHUNK);
         ChannelFutureListener counted = f -> {
             if (f.isSuccess()) {
                 load.done.add(CHUNK);
@@ -155,7 +171,7 @@ public final class LoadGen implements AutoCloseable {
 
     public Load requestResponse(List<InetSocketAddress> remotes, int conns, int size) {
         Load load = new Load() { };
-        ByteBuf msg = Unpooled.unreleasableBuffer(Unpooled.directBuffer(size).writeZero(size));
+        ByteBuf msg = load.message(size);
         for (int i = 0; i < conns; i++) {
             ChannelFuture f = connect(remotes.get(i % remotes.size()), new ChannelInboundHandlerAdapter() {
                 long sentAt;
@@ -205,23 +221,27 @@ public final class LoadGen implements AutoCloseable {
             public void close() {
                 running = false; // workers stop at their next connection; their channels close themselves
                 try {
-                    TimeUnit.MILLISECONDS.sleep(200);
+                    TimeUnit.MILLISECONDS.sleep(500);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
             }
         };
-        ByteBuf msg = Unpooled.unreleasableBuffer(Unpooled.directBuffer(size).writeZero(size));
+        ByteBuf msg = load.message(size);
         AtomicInteger seq = new AtomicInteger();
+        AtomicInteger workers = new AtomicInteger(concurrency);
         for (int i = 0; i < concurrency; i++) {
-            oneConnection(load, remotes, seq, msg, size);
+            oneConnection(load, remotes, seq, workers, msg, size);
         }
         return load;
     }
 
-    private void oneConnection(Load load, List<InetSocketAddress> remotes, AtomicInteger seq, ByteBuf msg,
-                               int size) {
+    private void oneConnection(Load load, List<InetSocketAddress> remotes, AtomicInteger seq, AtomicInteger workers,
+                               ByteBuf msg, int size) {
         if (!load.running) {
+            if (workers.decrementAndGet() == 0) {
+                load.releaseMessage(); // the last worker has stopped: nobody writes the message any more
+            }
             return;
         }
         long t0 = System.nanoTime();
@@ -253,7 +273,7 @@ public final class LoadGen implements AutoCloseable {
                 if (!ok) {
                     load.errors.increment();
                 }
-                oneConnection(load, remotes, seq, msg, size);
+                oneConnection(load, remotes, seq, workers, msg, size);
             }
 
             @Override
@@ -264,7 +284,7 @@ public final class LoadGen implements AutoCloseable {
         f.addListener((ChannelFutureListener) cf -> {
             if (!cf.isSuccess()) {
                 load.errors.increment();
-                cf.channel().eventLoop().schedule(() -> oneConnection(load, remotes, seq, msg, size), 1,
+                cf.channel().eventLoop().schedule(() -> oneConnection(load, remotes, seq, workers, msg, size), 1,
                         TimeUnit.MILLISECONDS);
             }
         });
@@ -280,7 +300,7 @@ public final class LoadGen implements AutoCloseable {
     public Load idle(InetSocketAddress remote, int n, int size, int parallel, long timeoutNanos)
             throws InterruptedException {
         Load load = new Load() { };
-        ByteBuf msg = Unpooled.unreleasableBuffer(Unpooled.directBuffer(size).writeZero(size));
+        ByteBuf msg = load.message(size);
         Semaphore inFlight = new Semaphore(parallel);
         long deadline = System.nanoTime() + timeoutNanos;
         for (int i = 0; i < n; i++) {
