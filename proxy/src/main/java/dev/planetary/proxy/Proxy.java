@@ -14,7 +14,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,7 +131,7 @@ public final class Proxy implements AutoCloseable {
     }
 
     private static boolean reusePort(FrontendConfig fc, Transport transport) {
-        return transport == Transport.EPOLL && fc.portCount() <= REUSEPORT_MAX_PORTS;
+        return transport.nativeLinux() && fc.portCount() <= REUSEPORT_MAX_PORTS;
     }
 
     /** Binds in flight: each future with the frontend name and a label for error messages. */
@@ -157,7 +157,7 @@ public final class Proxy implements AutoCloseable {
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
                 .childHandler(initializer(fc.name()));
             if (reusePort) {
-                base.option(EpollChannelOption.SO_REUSEPORT, true);
+                base.option(UnixChannelOption.SO_REUSEPORT, true);
             }
             List<ServerBootstrap> perLoop = new ArrayList<>(loops.size());
             for (EventLoop loop : loops) {

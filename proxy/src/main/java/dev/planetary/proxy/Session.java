@@ -384,7 +384,11 @@ final class Session implements Runnable {
             if (evt instanceof ChannelInputShutdownEvent) {
                 clientInputShut = true;
                 if (connected && server != null && server.isActive()) {
-                    shutdownOutputAfterFlush(server, false);
+                    if (serverInputShut) {
+                        bothFinished();
+                    } else {
+                        shutdownOutputAfterFlush(server, false);
+                    }
                 }
                 armTimer(); // client-fin may be shorter than client
             }
@@ -453,7 +457,11 @@ final class Session implements Runnable {
             if (evt instanceof ChannelInputShutdownEvent && ctx.channel() == server) {
                 serverInputShut = true;
                 if (client.isActive()) {
-                    shutdownOutputAfterFlush(client, true);
+                    if (clientInputShut) {
+                        bothFinished();
+                    } else {
+                        shutdownOutputAfterFlush(client, true);
+                    }
                 }
                 armTimer(); // server-fin may be shorter than server
             }
@@ -515,6 +523,17 @@ final class Session implements Runnable {
                 closeIfBothDone();
             });
         });
+    }
+
+    /**
+     * The second FIN has arrived: neither peer can send any more, so instead of half-closing the last open direction
+     * (shutdownOutput: a syscall, and Netty builds a ChannelOutputShutdownException with a stack trace for every call)
+     * each side is closed once its pending bytes are flushed; close sends the FIN after them. The peer sees the same
+     * bytes and the same FIN; one shutdown per connection is saved.
+     */
+    private void bothFinished() {
+        flushThenClose(client);
+        flushThenClose(server);
     }
 
     /** Both directions have carried their FIN: nothing more can flow, close both sockets. */

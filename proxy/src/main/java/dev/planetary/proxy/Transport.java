@@ -12,13 +12,21 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Native epoll when the platform has it, NIO otherwise (with the reason logged once). */
+/**
+ * Native epoll when the platform has it, NIO otherwise (with the reason logged once); io_uring on request
+ * ({@code -Dplanetary.transport=io_uring}), an alternative kept only if the benchmark says it pays.
+ */
 public enum Transport {
     EPOLL(EpollServerSocketChannel.class, EpollSocketChannel.class),
+    IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class),
     NIO(NioServerSocketChannel.class, NioSocketChannel.class);
 
     private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
@@ -34,20 +42,52 @@ public enum Transport {
     public Class<? extends ServerChannel> serverChannel() { return serverChannel; }
     public Class<? extends SocketChannel> channel() { return channel; }
 
+    /** Native Linux transports support SO_REUSEPORT (one listening socket per event loop and port). */
+    public boolean nativeLinux() {
+        return this != NIO;
+    }
+
     /** A new, unregistered client socket of this transport (the server side of a proxied connection). */
     public SocketChannel newChannel() {
-        return this == EPOLL ? new EpollSocketChannel() : new NioSocketChannel();
+        switch (this) {
+            case EPOLL:
+                return new EpollSocketChannel();
+            case IO_URING:
+                return new IoUringSocketChannel();
+            default:
+                return new NioSocketChannel();
+        }
     }
 
     public EventLoopGroup newGroup(int threads, String name) {
-        IoHandlerFactory factory = this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory;
+        switch (this) {
+            case EPOLL:
+                factory = EpollIoHandler.newFactory();
+                break;
+            case IO_URING:
+                factory = IoUringIoHandler.newFactory();
+                break;
+            default:
+                factory = NioIoHandler.newFactory();
+        }
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, false), factory);
     }
 
-    /** Epoll if available; {@code -Dplanetary.transport=nio} forces NIO (for comparisons and tests). */
+    /**
+     * Epoll if available; {@code -Dplanetary.transport=nio} forces NIO (for comparisons and tests), and
+     * {@code -Dplanetary.transport=io_uring} asks for io_uring (epoll, with the reason logged, if unavailable).
+     */
     public static Transport best() {
-        if ("nio".equalsIgnoreCase(System.getProperty("planetary.transport"))) {
+        String wanted = System.getProperty("planetary.transport", "");
+        if ("nio".equalsIgnoreCase(wanted)) {
             return NIO;
+        }
+        if ("io_uring".equalsIgnoreCase(wanted) || "iouring".equalsIgnoreCase(wanted)) {
+            if (IoUring.isAvailable()) {
+                return IO_URING;
+            }
+            LOG.warn("io_uring is not available, using epoll: {}", String.valueOf(IoUring.unavailabilityCause()));
         }
         if (Epoll.isAvailable()) {
             return EPOLL;

@@ -1,0 +1,181 @@
+package dev.planetary.bench.harness;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The harness's command line. Defaults are the full run; {@code --smoke} shrinks every figure to seconds. */
+public final class Options {
+
+    boolean smoke;
+    int reps = 3;
+    double warmupSeconds = 3;
+    double measureSeconds = 5;
+    /** Event-loop threads of both proxies ({@code nbthread}), equal for fairness. */
+    int nbthread = 1;
+    boolean pin;
+    String proxyCpus = "0";
+    String generatorCpus = "1";
+    List<TargetSpec> targets = new ArrayList<>(List.of(TargetSpec.of(Target.DIRECT), TargetSpec.of(Target.HAPROXY),
+            TargetSpec.of(Target.PLANETARY)));
+    List<Figure.Group> groups = new ArrayList<>(List.of(Figure.Group.values()));
+    /** Which loads of the traffic group run (for profiling one load at a time). */
+    List<String> loads = new ArrayList<>(List.of("bulk1", "bulk8", "rr", "cps"));
+    int idleConnections = 9_000;
+    int startupPorts = 10_000;
+    int startupLow = 10_000;
+    int startupHigh = 19_999;
+    int portLow = 32_100;
+    int portHigh = 32_699;
+    int rrConnections = 50;
+    int rrSize = 64;
+    int cpsConcurrency = 32;
+    int cpsSize = 32;
+    int sources = 16;
+    int generatorThreads = 1;
+    /** Keep the idle connections open this long after measuring (to inspect the proxy with jcmd, pmap...). */
+    int idleHoldSeconds;
+    String haproxy = "/usr/sbin/haproxy";
+    String javaCmd = ProcessHandle.current().info().command()
+            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    String planetaryOpts = "-Xms256m -Xmx256m -XX:+UseParallelGC -XX:MaxDirectMemorySize=1g";
+    Path proxyJar;
+    Path out;
+    String command;
+    String note = "";
+
+    static final String USAGE = String.join("\n",
+            "usage: harness [options]",
+            "  --smoke               seconds per figure, 1 repetition, small idle/start-up counts (CI)",
+            "  --reps N              repetitions of each figure per target (default 3; median, min, max)",
+            "  --warmup S --time S   warm-up and measured seconds per throughput figure (default 3 and 5)",
+            "  --nbthread N          nbthread of both proxies (default 1)",
+            "  --pin                 taskset: proxy on CPU 0, generator and backends on CPU 1",
+            "  --proxy-cpus L --generator-cpus L   CPU lists for --pin (defaults 0 and 1)",
+            "  --targets LIST        subset of direct,haproxy,planetary (default all three)",
+            "  --only LIST           subset of the figure groups: traffic,idle,startup (default all)",
+            "  --variant L=FLAGS     one more planetary column, labelled L, run with these JVM flags (repeatable;",
+            "                        e.g. --variant uring='-Xms256m -Xmx256m -Dplanetary.transport=io_uring')",
+            "  --variant-jar L=PATH  the proxy jar of variant L (a new column if L is not a --variant yet)",
+            "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
+            "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
+            "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
+            "  --startup-ports N     ports in the start-up config (default 10000)",
+            "  --startup-range L-H   where to look for them (default 10000-19999)",
+            "  --ports L-H           where to put the other listening ports (default 32100-32699: outside the shipped plan, below the ephemeral range)",
+            "  --sources N           client source addresses 127.0.0.2.. (default 16)",
+            "  --planetary-opts S    JVM flags of the proxy (default the launcher's)",
+            "  --proxy-jar PATH      planetary-proxy.jar (default proxy/target/ of the clone)",
+            "  --haproxy PATH        haproxy binary (default /usr/sbin/haproxy)",
+            "  --out PATH            results file (default bench/RESULTS.md of the clone)",
+            "  --command S           the command line to record in the results",
+            "  --note S              a line to record with the results (e.g. 'noisy: concurrent builds')");
+
+    public static Options parse(String[] args) {
+        Options o = new Options();
+        List<String> a = List.of(args);
+        for (int i = 0; i < a.size(); i++) {
+            String k = a.get(i);
+            switch (k) {
+                case "--smoke" -> o.smoke = true;
+                case "--reps" -> o.reps = Integer.parseInt(a.get(++i));
+                case "--warmup" -> o.warmupSeconds = Double.parseDouble(a.get(++i));
+                case "--time" -> o.measureSeconds = Double.parseDouble(a.get(++i));
+                case "--nbthread" -> o.nbthread = Integer.parseInt(a.get(++i));
+                case "--pin" -> o.pin = true;
+                case "--proxy-cpus" -> o.proxyCpus = a.get(++i);
+                case "--generator-cpus" -> o.generatorCpus = a.get(++i);
+                case "--targets" -> {
+                    o.targets.clear();
+                    for (String t : a.get(++i).split(",")) {
+                        o.targets.add(TargetSpec.of(Target.of(t)));
+                    }
+                }
+                case "--only" -> {
+                    o.groups.clear();
+                    for (String g : a.get(++i).split(",")) {
+                        o.groups.add(Figure.Group.valueOf(g.trim().toUpperCase(Locale.ROOT)));
+                    }
+                }
+                case "--variant" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    o.targets.add(new TargetSpec(v.substring(0, eq), Target.PLANETARY, v.substring(eq + 1), null));
+                }
+                case "--variant-jar" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    String label = v.substring(0, eq);
+                    Path jar = Path.of(v.substring(eq + 1));
+                    boolean found = false;
+                    for (int j = 0; j < o.targets.size(); j++) {
+                        if (o.targets.get(j).label().equals(label)) {
+                            o.targets.set(j, o.targets.get(j).withJar(jar));
+                            found = true;
+                        }
+                    }
+                    if (!found) {
+                        o.targets.add(new TargetSpec(label, Target.PLANETARY, null, jar));
+                    }
+                }
+                case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));
+                case "--idle-hold" -> o.idleHoldSeconds = Integer.parseInt(a.get(++i));
+                case "--idle" -> o.idleConnections = Integer.parseInt(a.get(++i));
+                case "--startup-ports" -> o.startupPorts = Integer.parseInt(a.get(++i));
+                case "--startup-range" -> {
+                    String[] r = a.get(++i).split("-");
+                    o.startupLow = Integer.parseInt(r[0]);
+                    o.startupHigh = Integer.parseInt(r[1]);
+                }
+                case "--ports" -> {
+                    String[] r = a.get(++i).split("-");
+                    o.portLow = Integer.parseInt(r[0]);
+                    o.portHigh = Integer.parseInt(r[1]);
+                }
+                case "--sources" -> o.sources = Integer.parseInt(a.get(++i));
+                case "--planetary-opts" -> o.planetaryOpts = a.get(++i);
+                case "--proxy-jar" -> o.proxyJar = Path.of(a.get(++i));
+                case "--haproxy" -> o.haproxy = a.get(++i);
+                case "--out" -> o.out = Path.of(a.get(++i));
+                case "--command" -> o.command = a.get(++i);
+                case "--note" -> o.note = a.get(++i);
+                case "-h", "--help" -> throw new IllegalArgumentException(USAGE);
+                default -> throw new IllegalArgumentException("unknown option " + k + "\n" + USAGE);
+            }
+        }
+        if (o.smoke) {
+            o.reps = Math.min(o.reps, 1);
+            o.warmupSeconds = Math.min(o.warmupSeconds, 0.3);
+            o.measureSeconds = Math.min(o.measureSeconds, 1);
+            o.idleConnections = Math.min(o.idleConnections, 500);
+            o.startupPorts = Math.min(o.startupPorts, 500);
+        }
+        Path root = repoRoot();
+        if (o.proxyJar == null && System.getProperty("planetary.jar") != null) {
+            o.proxyJar = Path.of(System.getProperty("planetary.jar"));
+        }
+        if (o.proxyJar == null) {
+            o.proxyJar = root == null ? Path.of("planetary-proxy.jar") : root.resolve("proxy/target/planetary-proxy.jar");
+        }
+        if (o.out == null) {
+            o.out = root == null ? Path.of("RESULTS.md") : root.resolve("bench/RESULTS.md");
+        }
+        if (o.command == null) {
+            o.command = "java -jar bench/target/planetary-bench.jar harness " + String.join(" ", args);
+        }
+        return o;
+    }
+
+    /** The clone this runs in: the working directory or a parent holding conf/planetary.cfg and bench/. */
+    static Path repoRoot() {
+        Path d = Path.of("").toAbsolutePath();
+        for (int i = 0; i < 6 && d != null; i++, d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("conf/planetary.cfg")) && Files.isDirectory(d.resolve("bench"))) {
+                return d;
+            }
+        }
+        return null;
+    }
+}
