@@ -86,6 +86,10 @@ public final class ProxyMain implements Callable<Integer> {
             out.println("Configuration file is valid");
             return 0;
         }
+        // Signals are taken before the start: a SIGTERM while 20,000 ports are being bound stops the proxy as soon
+        // as it is up (exit 0), instead of killing the JVM with the default handler (exit 143).
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Signals.onStop(stopRequested::countDown);
         Proxy proxy;
         try {
             proxy = Proxy.start(result.config());
@@ -96,24 +100,19 @@ public final class ProxyMain implements Callable<Integer> {
             err.println("[ALERT] could not start: " + e);
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runnable gracefulStop = () -> {
-            long hard = result.config().global().hardStopAfterMs();
-            LOG.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
-                hard > 0 ? " within " + hard + " ms" : "");
-            int closed = proxy.stop(hard);
-            if (closed > 0) {
-                LOG.warn("hard-stop-after reached: closed {} connections", closed);
-            }
-            LOG.info("stopped");
-            stopped.countDown();
-        };
-        Signals.onStop(gracefulStop);
         try {
-            stopped.await();
+            stopRequested.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        long hard = result.config().global().hardStopAfterMs();
+        LOG.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
+            hard > 0 ? " within " + hard + " ms" : "");
+        int closed = proxy.stop(hard);
+        if (closed > 0) {
+            LOG.warn("hard-stop-after reached: closed {} connections", closed);
+        }
+        LOG.info("stopped");
         return 0;
     }
 }

@@ -3,8 +3,8 @@ package dev.planetary.proxy;
 import sun.misc.Signal;
 
 /**
- * SIGTERM and SIGINT start a graceful stop on a thread of their own, and the process then exits 0 as HAProxy does
- * (a JVM shutdown hook would exit 143). sun.misc.Signal is in jdk.unsupported, which stays exported for this.
+ * SIGTERM and SIGINT request a graceful stop (run once, on a thread of their own); the process then exits 0 as
+ * HAProxy does (a JVM shutdown hook would exit 143). sun.misc.Signal is in jdk.unsupported, which stays exported.
  */
 final class Signals {
 
