@@ -7,7 +7,7 @@ import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
-import dev.planetary.proxy.testing.Procs;
+import dev.planetary.testkit.Procs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
-import dev.planetary.proxy.testing.Procs;
+import dev.planetary.testkit.Procs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

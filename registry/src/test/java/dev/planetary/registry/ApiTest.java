@@ -7,7 +7,7 @@ import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.testing.Node;
 import dev.planetary.registry.testing.Node.Res;
-import dev.planetary.registry.testing.Procs;
+import dev.planetary.testkit.Procs;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

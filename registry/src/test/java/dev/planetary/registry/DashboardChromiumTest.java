@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.planetary.registry.testing.Node;
-import dev.planetary.registry.testing.Procs;
+import dev.planetary.testkit.Procs;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.planetary.registry.testing.Procs;
+import dev.planetary.testkit.Procs;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.planetary.registry.testing.Node;
-import dev.planetary.registry.testing.Procs;
+import dev.planetary.testkit.Procs;
 import dev.planetary.registry.testing.SseClient;
 import dev.planetary.registry.testing.SseClient.Event;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.planetary.proxy.testing;
+package dev.planetary.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,4 +1,4 @@
-package dev.planetary.proxy.testing;
+package dev.planetary.testkit;
 
 import org.junit.platform.launcher.LauncherSession;
 import org.junit.platform.launcher.LauncherSessionListener;

@@ -1,4 +1,4 @@
-package dev.planetary.registry.testing;
+package dev.planetary.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

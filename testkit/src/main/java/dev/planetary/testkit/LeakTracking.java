@@ -1,4 +1,4 @@
-package dev.planetary.proxy.testing;
+package dev.planetary.testkit;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
