@@ -289,10 +289,11 @@ public final class LeastConnBalancer implements Balancer {
         }
 
         void propagate(int slot) {
+            // Always up to the root: stopping early where a node's winner looked unchanged lost updates that raced
+            // a concurrent writer of a sibling subtree (a stale node after quiescence, seen in CI). Unchanged
+            // winners cost a read, not a store.
             for (int node = (slot + cap) >>> 1; node >= 1; node >>>= 1) {
-                if (!recompute(node, slot)) {
-                    return;
-                }
+                recompute(node, slot);
             }
         }
 
