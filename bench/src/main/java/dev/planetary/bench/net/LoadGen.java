@@ -246,26 +246,12 @@ public final class LoadGen implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         InetSocketAddress remote = remotes.get(Math.floorMod(seq.getAndIncrement(), remotes.size()));
-        ChannelFuture f = connect(remote, new ChannelInboundHandlerAdapter() {
-            int received;
-            boolean ok;
-
+        ChannelFuture f = connect(remote, new OneExchange(msg, size) {
             @Override
-            public void channelActive(ChannelHandlerContext ctx) {
-                ctx.writeAndFlush(msg.duplicate(), ctx.voidPromise());
-            }
-
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object m) {
-                ByteBuf b = (ByteBuf) m;
-                received += b.readableBytes();
-                b.release();
-                if (received >= size && !ok) {
-                    ok = true;
-                    load.latency.recordValue(System.nanoTime() - t0);
-                    load.done.increment();
-                    ctx.close();
-                }
+            void echoed(ChannelHandlerContext ctx) {
+                load.latency.recordValue(System.nanoTime() - t0);
+                load.done.increment();
+                ctx.close();
             }
 
             @Override
@@ -274,11 +260,6 @@ public final class LoadGen implements AutoCloseable {
                     load.errors.increment();
                 }
                 oneConnection(load, remotes, seq, workers, msg, size);
-            }
-
-            @Override
-            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                ctx.close();
             }
         });
         f.addListener((ChannelFutureListener) cf -> {
@@ -307,25 +288,11 @@ public final class LoadGen implements AutoCloseable {
             if (!inFlight.tryAcquire(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 break;
             }
-            ChannelFuture f = connect(remote, new ChannelInboundHandlerAdapter() {
-                int received;
-                boolean ok;
-
+            ChannelFuture f = connect(remote, new OneExchange(msg, size) {
                 @Override
-                public void channelActive(ChannelHandlerContext ctx) {
-                    ctx.writeAndFlush(msg.duplicate(), ctx.voidPromise());
-                }
-
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object m) {
-                    ByteBuf b = (ByteBuf) m;
-                    received += b.readableBytes();
-                    b.release();
-                    if (received >= size && !ok) {
-                        ok = true;
-                        load.done.increment();
-                        inFlight.release();
-                    }
+                void echoed(ChannelHandlerContext ctx) {
+                    load.done.increment();
+                    inFlight.release();
                 }
 
                 @Override
@@ -335,11 +302,6 @@ public final class LoadGen implements AutoCloseable {
                         load.errors.increment();
                         inFlight.release();
                     }
-                }
-
-                @Override
-                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                    ctx.close();
                 }
             });
             f.addListener((ChannelFutureListener) cf -> {
@@ -352,6 +314,45 @@ public final class LoadGen implements AutoCloseable {
         }
         inFlight.tryAcquire(parallel, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         return load;
+    }
+
+    /**
+     * One connection's exchange: sends the message when connected, counts the echo, and calls {@link #echoed} once
+     * all of it is back ({@code ok} is then true); subclasses say what the end of the connection means.
+     */
+    private abstract static class OneExchange extends ChannelInboundHandlerAdapter {
+        private final ByteBuf msg;
+        private final int size;
+        private int received;
+        boolean ok;
+
+        OneExchange(ByteBuf msg, int size) {
+            this.msg = msg;
+            this.size = size;
+        }
+
+        abstract void echoed(ChannelHandlerContext ctx);
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.writeAndFlush(msg.duplicate(), ctx.voidPromise());
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object m) {
+            ByteBuf b = (ByteBuf) m;
+            received += b.readableBytes();
+            b.release();
+            if (received >= size && !ok) {
+                ok = true;
+                echoed(ctx);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
     }
 
     /** Channels still open in a load (for checks). */
