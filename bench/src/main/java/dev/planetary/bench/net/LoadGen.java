@@ -132,8 +132,7 @@ public final class LoadGen implements AutoCloseable {
                 load.done.add(CHUNK);
             }
         };
-        for (int i = 0; i < conns; i++) {
-            ChannelFuture f = connect(remotes.get(i % remotes.size()), new ChannelInboundHandlerAdapter() {
+        openEach(load, remotes, conns, () -> new Failing(load) {
                 @Override
                 public void channelActive(ChannelHandlerContext ctx) {
                     pump(ctx.channel());
@@ -155,15 +154,7 @@ public final class LoadGen implements AutoCloseable {
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
                     ((ByteBuf) msg).release();
                 }
-
-                @Override
-                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                    load.errors.increment();
-                    ctx.close();
-                }
             });
-            load.channels.add(f.channel());
-        }
         return load;
     }
 
@@ -172,8 +163,7 @@ public final class LoadGen implements AutoCloseable {
     public Load requestResponse(List<InetSocketAddress> remotes, int conns, int size) {
         Load load = new Load() { };
         ByteBuf msg = load.message(size);
-        for (int i = 0; i < conns; i++) {
-            ChannelFuture f = connect(remotes.get(i % remotes.size()), new ChannelInboundHandlerAdapter() {
+        openEach(load, remotes, conns, () -> new Failing(load) {
                 long sentAt;
                 int received;
 
@@ -201,16 +191,31 @@ public final class LoadGen implements AutoCloseable {
                         }
                     }
                 }
-
-                @Override
-                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                    load.errors.increment();
-                    ctx.close();
-                }
             });
-            load.channels.add(f.channel());
-        }
         return load;
+    }
+
+    /** Opens {@code conns} connections spread over the remotes, each with a handler of its own, kept in the load. */
+    private void openEach(Load load, List<InetSocketAddress> remotes, int conns,
+                          java.util.function.Supplier<ChannelInboundHandlerAdapter> handler) {
+        for (int i = 0; i < conns; i++) {
+            load.channels.add(connect(remotes.get(i % remotes.size()), handler.get()).channel());
+        }
+    }
+
+    /** A load's connection handler for which any exception is an error of the load and ends the connection. */
+    private abstract static class Failing extends ChannelInboundHandlerAdapter {
+        private final Load load;
+
+        Failing(Load load) {
+            this.load = load;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            load.errors.increment();
+            ctx.close();
+        }
     }
 
     // ---- new connections: connect, one request/response, close; concurrency workers in a closed loop ----------
