@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The one thread that owns the {@link Registry}. HTTP threads hand it operations through a bounded queue; it applies
  * a batch of them, appends the batch's changes to the log and fsyncs once (group commit), publishes the new view and
- * the changes to watchers, and only then completes the answers of changing operations. Heartbeats change nothing
- * durable and are answered right away. Every {@link #TICK_MILLIS} it runs the registry's periodic duties, and after
+ * the changes to watchers, and only then completes the answers of changing operations. Heartbeats do not come here
+ * at all: they change nothing durable and are answered on the HTTP threads (see {@code Liveness}). Every {@link #TICK_MILLIS} it runs the registry's periodic duties, and after
  * {@link #SNAPSHOT_EVERY} log records it writes a snapshot and empties the log.
  */
 public final class Writer implements AutoCloseable {

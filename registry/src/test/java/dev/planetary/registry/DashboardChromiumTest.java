@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.planetary.registry.testing.Node;
 import dev.planetary.testkit.Procs;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,26 +54,59 @@ class DashboardChromiumTest {
         return call("POST", "/session/" + session + "/execute/sync", b).asText();
     }
 
+    /**
+     * chromedriver on a free loopback port. It binds the port on 127.0.0.1 and on ::1 and exits when either is
+     * taken; a port free when picked can be taken by another program before the driver binds it, so a start that
+     * fails that way is retried on another port (at most 3 times).
+     */
+    private Procs.Running startDriver() throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            int port = freePort();
+            driver = "http://127.0.0.1:" + port;
+            Procs.Running cd = Procs.start(Files.createDirectories(dir.resolve("driver-" + attempt)), null,
+                List.of("/usr/bin/chromedriver", "--port=" + port, "--allowed-ips=127.0.0.1"));
+            try {
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .failFast("chromedriver exited", () -> !cd.process().isAlive())
+                    .until(() -> call("GET", "/status", null).get("ready").booleanValue());
+                return cd;
+            } catch (ConditionTimeoutException | TerminalFailureException e) {
+                Procs.kill(cd.process());
+                String out = cd.output();
+                if (attempt == 3 || !(out.contains("already in use") || out.contains("port not available"))) {
+                    throw new AssertionError("chromedriver did not start; its output:\n" + out, e);
+                }
+            }
+        }
+    }
+
+    /** A port free on both 127.0.0.1 and ::1 right now. */
+    private static int freePort() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            try (ServerSocket v4 = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+                int port = v4.getLocalPort();
+                try (ServerSocket v6 = new ServerSocket(port, 1, InetAddress.getByName("::1"))) {
+                    return port;
+                } catch (java.net.BindException e) {
+                    if (!String.valueOf(e.getMessage()).contains("in use")) {
+                        return port; // no IPv6 loopback here: the driver binds IPv4 only
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no port free on both 127.0.0.1 and ::1 in 20 tries");
+    }
+
     @Test
     void dashboardShowsVmsLiveInHeadlessChromium() throws Exception {
         assertThat(Path.of("/usr/bin/chromium")).as("Debian's chromium package (.ci/run installs it)").exists();
         assertThat(Path.of("/usr/bin/chromedriver")).as("Debian's chromium-driver package").exists();
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
-            port = s.getLocalPort();
-        }
-        driver = "http://127.0.0.1:" + port;
         Path profile = Files.createDirectories(dir.resolve("profile"));
         try (Node node = Node.start(dir.resolve("data"))) {
             String before = node.register("{\"cores\": 6, \"storage_bytes\": 1073741824}").json().get("id").asText();
-            Procs.Running cd = Procs.start(dir, null, List.of("/usr/bin/chromedriver", "--port=" + port,
-                "--allowed-ips=127.0.0.1"));
+            Procs.Running cd = startDriver();
             String session = null;
             try {
-                await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
-                    .failFast("chromedriver exited", () -> !cd.process().isAlive())
-                    .conditionEvaluationListener(c -> { })
-                    .until(() -> call("GET", "/status", null).get("ready").booleanValue());
                 ObjectNode caps = Json.object();
                 ObjectNode opts = caps.putObject("capabilities").putObject("alwaysMatch")
                     .putObject("goog:chromeOptions");

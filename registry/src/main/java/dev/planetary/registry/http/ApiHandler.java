@@ -216,21 +216,21 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         throws ApiException {
         authorize(req);
         double[] load = Bodies.heartbeat(ByteBufUtil.getBytes(req.content()));
-        genesis.writer().submit((reg, now, wall) -> reg.heartbeat(id, load[0], load[1], now), false)
-            .whenCompleteAsync((vm, err) -> {
-                if (err != null) {
-                    error(ctx, keepAlive, failure(err));
-                } else if (vm == null) {
-                    error(ctx, keepAlive, new ApiException(HttpResponseStatus.NOT_FOUND, "no VM " + id
-                        + ": it expired or never registered; register again (POST /api/vms)"));
-                } else {
-                    ObjectNode n = Json.object();
-                    n.put("id", id);
-                    n.put("state", vm.status().wire());
-                    n.put("heartbeat_interval_ms", genesis.options().settings().heartbeatInterval().toMillis());
-                    json(ctx, keepAlive, HttpResponseStatus.OK, n);
-                }
-            }, ctx.executor());
+        String failed = genesis.writer().failure();
+        if (failed != null) {
+            throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, failed);
+        }
+        // answered here on the event loop: a heartbeat changes nothing durable, so it never waits for the writer
+        Vm vm = genesis.hub().view().heartbeat(id, load[0], load[1], genesis.clock().nanos());
+        if (vm == null) {
+            throw new ApiException(HttpResponseStatus.NOT_FOUND, "no VM " + id
+                + ": it expired or never registered; register again (POST /api/vms)");
+        }
+        ObjectNode n = Json.object();
+        n.put("id", id);
+        n.put("state", vm.status().wire());
+        n.put("heartbeat_interval_ms", genesis.options().settings().heartbeatInterval().toMillis());
+        json(ctx, keepAlive, HttpResponseStatus.OK, n);
     }
 
     private void leave(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, String id)

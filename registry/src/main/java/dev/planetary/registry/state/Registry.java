@@ -84,7 +84,7 @@ public final class Registry {
                 Vm live = vms.get(known);
                 if (live != null) {
                     Vm updated = live.reRegistered(r, ip);
-                    liveness.get(known).lastSeenNanos = nowNanos;
+                    liveness.get(known).beat(nowNanos, Double.NaN, Double.NaN);
                     drainUntil.remove(known);
                     if (!updated.equals(live)) {
                         put(updated);
@@ -116,21 +116,12 @@ public final class Registry {
         return new Registered(vm, true, emit(Type.ADDED, vm, "registered"));
     }
 
-    /** Records a heartbeat; null when the VM is unknown (expired or never registered). */
+    /**
+     * Records a heartbeat; null when the VM is unknown (expired or never registered). The HTTP path calls
+     * {@link View#heartbeat} on the published view directly; this is the same thing from the owner's side.
+     */
     public Vm heartbeat(String id, double load, double cpuPercent, long nowNanos) {
-        Vm vm = vms.get(id);
-        if (vm == null) {
-            return null;
-        }
-        Liveness l = liveness.get(id);
-        l.lastSeenNanos = nowNanos;
-        if (!Double.isNaN(load)) {
-            l.load = load;
-        }
-        if (!Double.isNaN(cpuPercent)) {
-            l.cpuPercent = cpuPercent;
-        }
-        return vm;
+        return view().heartbeat(id, load, cpuPercent, nowNanos);
     }
 
     /** A VM leaves: draining now, removed after the drain period. Null when unknown; idempotent while draining. */
@@ -165,7 +156,7 @@ public final class Registry {
         }
         List<Vm> lapsedVms = new ArrayList<>();
         for (Vm vm : vms.values()) {
-            if (vm.status() == Status.ACTIVE && nowNanos - liveness.get(vm.id()).lastSeenNanos > ttl) {
+            if (vm.status() == Status.ACTIVE && liveness.get(vm.id()).lapsed(nowNanos, ttl)) {
                 lapsedVms.add(vm);
             }
         }
@@ -190,8 +181,11 @@ public final class Registry {
         }
         if (!preserve) {
             for (Vm vm : lapsedVms) {
-                recentExpiries.addLast(nowNanos);
-                remove(vm, "expired", nowNanos);
+                // a heartbeat that raced this tick wins: the VM stays
+                if (liveness.get(vm.id()).expire(nowNanos, ttl)) {
+                    recentExpiries.addLast(nowNanos);
+                    remove(vm, "expired", nowNanos);
+                }
             }
             if (!lapsedVms.isEmpty()) {
                 lapsed = 0;
@@ -325,7 +319,7 @@ public final class Registry {
 
     private void drop(Vm vm, long nowNanos) {
         vms.remove(vm.id());
-        liveness.remove(vm.id());
+        liveness.remove(vm.id()).markGone();
         drainUntil.remove(vm.id());
         plan.release(vm.id(), nowNanos + settings.grace().toNanos());
         released.put(vm.id(), vm.instance() == null ? "" : vm.instance());

@@ -11,6 +11,16 @@ import java.util.Map;
 public record View(long version, Map<String, Vm> vms, Map<String, Liveness> liveness, List<PortPlan.Holding> ports,
                    boolean selfPreservation, int lapsed, long totalCores, long totalStorageBytes, int activeCount) {
 
+    /**
+     * Records a heartbeat from any thread (see {@link Liveness}); null when the VM is not in this view or is gone.
+     * A VM a reader can see here was published after its registration committed, so a VM that got its answer is
+     * always found.
+     */
+    public Vm heartbeat(String id, double load, double cpuPercent, long nowNanos) {
+        Liveness l = liveness.get(id);
+        return l != null && l.beat(nowNanos, load, cpuPercent) ? vms.get(id) : null;
+    }
+
     public static View empty() {
         return new View(0, Map.of(), Map.of(), List.of(), false, 0, 0, 0, 0);
     }

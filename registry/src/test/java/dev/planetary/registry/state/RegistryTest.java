@@ -77,6 +77,63 @@ class RegistryTest {
     }
 
     @Test
+    void aHeartbeatOnAnOlderViewIsRefusedOnceTheVmExpired() throws Exception {
+        Vm a = add("i-1");
+        add("i-2");
+        View before = r.view();
+        now += 16 * S;
+        r.heartbeat(before.vms().keySet().stream().filter(id -> !id.equals(a.id())).findFirst().orElseThrow(),
+            Double.NaN, Double.NaN, now);
+        r.tick(now);
+        assertThat(r.view().vms()).doesNotContainKey(a.id());
+        assertThat(before.heartbeat(a.id(), Double.NaN, Double.NaN, now))
+            .as("the HTTP path reads a view published before the expiry: still 404").isNull();
+    }
+
+    @Test
+    void heartbeatsRacingExpiryEitherKeepTheVmOrAreRefused() throws Exception {
+        // lapsed VMs, heartbeats from another thread on the published view while the owner ticks: each VM ends
+        // either kept (its heartbeat won) or removed (its heartbeat was refused), never removed after a 200
+        Settings many = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ZERO);
+        for (int round = 0; round < 20; round++) {
+            Registry reg = new Registry(many, new Random(round));
+            long t = 1_000 * S;
+            for (int i = 0; i < 1_900; i++) {
+                reg.register(reg(1, "r" + i), "127.0.0.1", t, 0);
+            }
+            View v = reg.view();
+            List<String> all = List.copyOf(v.vms().keySet());
+            long later = t + 16 * S;
+            // two thirds heartbeat in time (no self-preservation); the last third lapsed and racing the tick
+            for (String id : all.subList(0, 1_300)) {
+                v.heartbeat(id, Double.NaN, Double.NaN, later);
+            }
+            List<String> ids = all.subList(1_300, all.size());
+            boolean[] kept = new boolean[ids.size()];
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            Thread beats = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int i = ids.size() - 1; i >= 0; i--) {
+                    kept[i] = v.heartbeat(ids.get(i), Double.NaN, Double.NaN, later) != null;
+                }
+            });
+            beats.start();
+            go.countDown();
+            reg.tick(later);
+            beats.join(10_000);
+            reg.tick(later);
+            for (int i = 0; i < ids.size(); i++) {
+                assertThat(reg.view().vms().containsKey(ids.get(i))).as("VM %s, heartbeat answered %s", ids.get(i),
+                    kept[i] ? 200 : 404).isEqualTo(kept[i]);
+            }
+        }
+    }
+
+    @Test
     void aSingleVmStillExpires() throws Exception {
         add("only");
         r.pending();
