@@ -49,6 +49,7 @@ public final class Genesis implements AutoCloseable {
     private final Options options;
     private final Clock clock;
     private final Hub hub = new Hub();
+    private final dev.planetary.registry.http.Peers peers = new dev.planetary.registry.http.Peers();
     private final byte[] tokenDigest;
     private Store store;
     private Writer writer;
@@ -144,6 +145,8 @@ public final class Genesis implements AutoCloseable {
     public Options options() { return options; }
     public Clock clock() { return clock; }
     public Hub hub() { return hub; }
+    /** The peers arrays of registration answers, built once per published view. */
+    public dev.planetary.registry.http.Peers peers() { return peers; }
     public Writer writer() { return writer; }
     public byte[] tokenDigest() { return tokenDigest.clone(); }
 

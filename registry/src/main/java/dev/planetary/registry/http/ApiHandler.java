@@ -10,6 +10,7 @@ import dev.planetary.registry.state.Registration;
 import dev.planetary.registry.state.Registry;
 import dev.planetary.registry.state.View;
 import dev.planetary.registry.state.Vm;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -53,6 +54,9 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     /** Mesh links per page by default, and at most (a page of 10,000 links is about 0.5 MB). */
     static final int MESH_PAGE = 1_000;
     static final int MESH_PAGE_MAX = 10_000;
+
+    private static final byte[] PEERS_FIELD = ",\"peers\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE_BRACE = {'}'};
 
     private final Genesis genesis;
     private final boolean vmOnly;
@@ -193,22 +197,18 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             }
             n.put("ip", vm.ip());
             n.set("ports", Json.ports(vm.ports()));
-            ArrayNode peers = n.putArray("peers");
-            View v = genesis.hub().view();
-            for (Vm p : v.vms().values()) {
-                if (!p.id().equals(vm.id()) && p.status() == Vm.Status.ACTIVE) {
-                    ObjectNode pn = peers.addObject();
-                    pn.put("id", p.id());
-                    pn.put("ip", p.ip());
-                    pn.set("ports", Json.ports(p.ports()));
-                    ObjectNode s = pn.putObject("services");
-                    new java.util.TreeMap<>(p.services()).forEach(s::put);
-                }
-            }
             n.put("heartbeat_interval_ms", genesis.options().settings().heartbeatInterval().toMillis());
             n.put("ttl_ms", genesis.options().settings().ttl().toMillis());
             n.put("version", done.version());
-            json(ctx, keepAlive, done.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, n);
+            // {...head, "peers": [...]}: the peers array is shared bytes (see Peers), spliced in without a copy
+            byte[] head = Json.bytes(n);
+            ByteBuf body = Unpooled.wrappedBuffer(Unpooled.wrappedBuffer(head, 0, head.length - 1),
+                Unpooled.wrappedBuffer(PEERS_FIELD), genesis.peers().of(genesis.hub().view(), vm.id()),
+                Unpooled.wrappedBuffer(CLOSE_BRACE));
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                done.created() ? HttpResponseStatus.CREATED : HttpResponseStatus.OK, body);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+            send(ctx, keepAlive, res);
         }, ctx.executor());
     }
 
