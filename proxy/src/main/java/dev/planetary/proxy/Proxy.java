@@ -5,6 +5,12 @@ import dev.planetary.core.config.Bind;
 import dev.planetary.core.config.FrontendConfig;
 import dev.planetary.core.config.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.unix.Socket;
+import io.netty.util.NetUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.io.IOException;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -93,11 +99,19 @@ public final class Proxy implements AutoCloseable {
             throw new StartException(FdBudget.refusal(ports, listeners, Math.max(1, maxconn), limit));
         }
         long t0 = System.nanoTime();
-        Proxy proxy = new Proxy(config, transport, threads, maxconn);
+        List<Listen> plan = listenPlan(config, threads, transport);
+        // Epoll: every port listens before anything else is set up (the kernel completes handshakes into each
+        // backlog from then on); the loops take the sockets over and accept once the backends exist.
+        Future<?>[] listening = transport == Transport.EPOLL ? listenAll(plan) : null;
+        Proxy proxy;
         try {
-            // Listeners are bound (and so already complete handshakes into their backlog) while this thread
-            // builds the backends; they start accepting once both are done.
-            Binds binds = proxy.startBinds();
+            proxy = new Proxy(config, transport, threads, maxconn);
+        } catch (RuntimeException e) {
+            closeAll(listening);
+            throw e;
+        }
+        try {
+            Binds binds = proxy.startBinds(plan, listening);
             proxy.buildBackends();
             proxy.awaitBinds(binds);
         } catch (StartException | RuntimeException e) {
@@ -134,21 +148,100 @@ public final class Proxy implements AutoCloseable {
         return transport.nativeLinux() && fc.portCount() <= REUSEPORT_MAX_PORTS;
     }
 
-    /** Binds in flight: each future with the frontend name and a label for error messages. */
-    private record Binds(List<ChannelFuture> pending, List<String> frontend, List<String> where) { }
+    /** One listening socket to open: its address, frontend, event loop, and whether it shares the port. */
+    private record Listen(InetSocketAddress addr, String frontend, Bind bind, int loop, boolean reusePort) {
+        /** For error messages only (built when one is needed: 22,000 of them cost tens of milliseconds). */
+        String where() {
+            return frontend + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host()) + ":"
+                + addr.getPort();
+        }
+    }
 
-    private Binds startBinds() {
+    /** Binds in flight: each future (of a registered listening channel) with its socket's plan. */
+    private record Binds(List<Listen> plan, Future<?>[] pending, List<Future<?>> batches) { }
+
+    /** Every listening socket of the config, each assigned to an event loop. */
+    private static List<Listen> listenPlan(ProxyConfig config, int threads, Transport transport) {
+        List<Listen> plan = new ArrayList<>(socketsFor(config, threads, transport));
+        int next = 0;
+        for (FrontendConfig fc : config.frontends()) {
+            boolean reusePort = reusePort(fc, transport);
+            for (Bind bind : fc.binds()) {
+                // resolve the host once per line, not once per port
+                InetSocketAddress host = bind.host() == null ? null : new InetSocketAddress(bind.host(), 0);
+                for (int port = bind.lowPort(); port <= bind.highPort(); port++) {
+                    InetSocketAddress addr = host == null ? new InetSocketAddress(port)
+                        : host.isUnresolved() ? new InetSocketAddress(bind.host(), port) // fails to bind, and says so
+                        : new InetSocketAddress(host.getAddress(), port);
+                    if (reusePort) {
+                        for (int c = 0; c < threads; c++) {
+                            plan.add(new Listen(addr, fc.name(), bind, c, true));
+                        }
+                    } else {
+                        plan.add(new Listen(addr, fc.name(), bind, next++ % threads, false));
+                    }
+                }
+            }
+        }
+        return plan;
+    }
+
+    /**
+     * Epoll: opens, binds and listens on every socket of the plan from this thread, in one pass of system calls.
+     * Each entry is a succeeded future of the socket's descriptor, or a failed one with why it could not listen.
+     */
+    private static Future<?>[] listenAll(List<Listen> plan) {
+        Future<?>[] out = new Future<?>[plan.size()];
+        for (int i = 0; i < out.length; i++) {
+            Listen l = plan.get(i);
+            Socket socket = Socket.newSocketStream();
+            try {
+                socket.setReuseAddress(true);
+                if (l.reusePort()) {
+                    socket.setReusePort(true);
+                }
+                socket.bind(l.addr());
+                socket.listen(NetUtil.SOMAXCONN);
+                out[i] = ImmediateEventExecutor.INSTANCE.newSucceededFuture(socket.intValue());
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(socket);
+                out[i] = ImmediateEventExecutor.INSTANCE.newFailedFuture(e);
+            }
+        }
+        return out;
+    }
+
+    private static void closeAll(Future<?>[] listening) {
+        if (listening != null) {
+            for (Future<?> f : listening) {
+                if (f.isSuccess()) {
+                    closeQuietly(new Socket((Integer) f.getNow()));
+                }
+            }
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // a socket that failed to open or is being abandoned at a failed start: nothing more to do
+        }
+    }
+
+    /**
+     * Hands the listening sockets to their event loops as one task per loop (registering from inside the loop is
+     * inline: no wake-up per port); other transports bind there too. Returns at once: this thread goes on to build
+     * the backends meanwhile.
+     */
+    private Binds startBinds(List<Listen> plan, Future<?>[] listening) {
         // Every listener accepts onto its own event loop: an accepted connection is set up (or refused at a limit)
         // inline, before the next accept, with no hop between threads and no pile-up of accepted descriptors.
         List<EventLoop> loops = new ArrayList<>();
         group.forEach(e -> loops.add((EventLoop) e));
-        int sockets = socketsFor(config, threads, transport);
-        Binds binds = new Binds(new ArrayList<>(sockets), new ArrayList<>(sockets), new ArrayList<>(sockets));
-        int next = 0;
+        Map<String, ServerBootstrap> bases = new LinkedHashMap<>();
         for (FrontendConfig fc : config.frontends()) {
-            boolean reusePort = reusePort(fc, transport);
             ServerBootstrap base = new ServerBootstrap()
-                .channel(transport.serverChannel())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.AUTO_READ, false) // the AcceptGate opens them
                 .handler(listenerHandler)
@@ -156,53 +249,63 @@ public final class Proxy implements AutoCloseable {
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
                 .childHandler(initializer(fc.name()));
-            if (reusePort) {
+            if (reusePort(fc, transport)) {
                 base.option(UnixChannelOption.SO_REUSEPORT, true);
             }
-            List<ServerBootstrap> perLoop = new ArrayList<>(loops.size());
-            for (EventLoop loop : loops) {
-                perLoop.add(base.clone().group(loop, loop));
-            }
-            for (Bind bind : fc.binds()) {
-                for (int port = bind.lowPort(); port <= bind.highPort(); port++) {
-                    InetSocketAddress addr = bind.host() == null ? new InetSocketAddress(port)
-                        : new InetSocketAddress(bind.host(), port);
-                    String label = fc.name() + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host())
-                        + ":" + port;
-                    int copies = reusePort ? perLoop.size() : 1;
-                    for (int c = 0; c < copies; c++) {
-                        ServerBootstrap sb = reusePort ? perLoop.get(c) : perLoop.get(next++ % perLoop.size());
-                        binds.pending().add(sb.bind(addr));
-                        binds.frontend().add(fc.name());
-                        binds.where().add(label);
+            bases.put(fc.name(), base);
+        }
+        Future<?>[] pending = new Future<?>[plan.size()];
+        List<Future<?>> batches = new ArrayList<>(loops.size());
+        for (int loop = 0; loop < loops.size(); loop++) {
+            EventLoop el = loops.get(loop);
+            int mine = loop;
+            batches.add(el.submit(() -> {
+                for (int i = 0; i < pending.length; i++) {
+                    Listen l = plan.get(i);
+                    if (l.loop() != mine) {
+                        continue;
+                    }
+                    ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el);
+                    if (listening == null) {
+                        pending[i] = sb.channel(transport.serverChannel()).bind(l.addr());
+                    } else if (listening[i].isSuccess()) {
+                        int fd = (Integer) listening[i].getNow();
+                        pending[i] = sb.channelFactory(() -> new EpollServerSocketChannel(fd)).register();
+                    } else {
+                        pending[i] = listening[i];
                     }
                 }
-            }
+            }));
         }
-        return binds;
+        return new Binds(plan, pending, batches);
     }
 
     private void awaitBinds(Binds binds) throws StartException {
-        List<ChannelFuture> pending = binds.pending();
-        List<String> where = binds.where();
         List<String> failures = new ArrayList<>();
         java.util.Set<String> failed = new java.util.HashSet<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BIND_WAIT_MS);
-        for (int i = 0; i < pending.size(); i++) {
-            ChannelFuture f = pending.get(i);
-            long left = deadline - System.nanoTime();
-            if (!f.awaitUninterruptibly(Math.max(0, left), TimeUnit.NANOSECONDS)) {
-                if (failed.add(where.get(i))) {
-                    failures.add("timed out binding " + where.get(i));
+        for (Future<?> batch : binds.batches()) {
+            if (!batch.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                failures.add("timed out handing listening sockets to the event loops");
+            }
+        }
+        Future<?>[] pending = binds.pending();
+        for (int i = 0; i < pending.length; i++) {
+            Future<?> f = pending[i];
+            String where = binds.plan().get(i).where();
+            if (f == null || !f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()),
+                TimeUnit.NANOSECONDS)) {
+                if (failed.add(where)) {
+                    failures.add("timed out binding " + where);
                 }
                 continue;
             }
             if (f.isSuccess()) {
-                Channel ch = f.channel();
+                Channel ch = ((ChannelFuture) f).channel();
                 listeners.add(ch);
-                gate.add(ch, frontends.get(binds.frontend().get(i)));
-            } else if (failed.add(where.get(i))) {
-                failures.add("cannot bind " + where.get(i) + ": " + rootMessage(f.cause()));
+                gate.add(ch, frontends.get(binds.plan().get(i).frontend()));
+            } else if (failed.add(where)) {
+                failures.add("cannot bind " + where + ": " + rootMessage(f.cause()));
             }
         }
         gate.reconcile(); // open the listeners

@@ -22,8 +22,6 @@ import java.util.concurrent.CountDownLatch;
     description = "Port-range TCP load balancer configured in HAProxy's configuration language.")
 public final class ProxyMain implements Callable<Integer> {
 
-    private static final Logger LOG = LoggerFactory.getLogger(ProxyMain.class);
-
     @Option(names = "-f", paramLabel = "FILE", description = "Configuration file; may be given several times.")
     List<Path> files;
 
@@ -45,6 +43,7 @@ public final class ProxyMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        Warmup.start();
         System.exit(run(args, System.out, System.err));
     }
 
@@ -105,14 +104,15 @@ public final class ProxyMain implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        Logger log = LoggerFactory.getLogger(ProxyMain.class); // not a static: logging is set up by Warmup meanwhile
         long hard = result.config().global().hardStopAfterMs();
-        LOG.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
+        log.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
             hard > 0 ? " within " + hard + " ms" : "");
         int closed = proxy.stop(hard);
         if (closed > 0) {
-            LOG.warn("hard-stop-after reached: closed {} connections", closed);
+            log.warn("hard-stop-after reached: closed {} connections", closed);
         }
-        LOG.info("stopped");
+        log.info("stopped");
         return 0;
     }
 }
