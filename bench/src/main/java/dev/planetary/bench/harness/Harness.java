@@ -202,6 +202,10 @@ public final class Harness {
             }
             long warm = (long) (o.warmupSeconds * 1e9);
             long measure = (long) (o.measureSeconds * 1e9);
+            if (o.loads.contains("cps")) {
+                cpsCold(t, gen, measure);
+            }
+            warmTarget(t, bulkPorts, echoPorts, gen);
 
             if (o.loads.contains("bulk1")) {
                 try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 1)) {
@@ -261,6 +265,37 @@ public final class Harness {
             if (w.errorsSoFar() > 0) {
                 note(t.label() + ": " + w.errorsSoFar() + " failed connections in the new-connections figure");
             }
+        }
+    }
+
+    /**
+     * New connections right after the target started (1 s after its ports accept), before any warm-up: what a
+     * restart under load gives in its first seconds. A JVM proxy is still compiling then; HAProxy is not.
+     */
+    private void cpsCold(TargetSpec t, LoadGen gen, long measure) throws InterruptedException {
+        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
+        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
+            TimeUnit.SECONDS.sleep(1);
+            record(Figure.CPS_COLD, t, check(t, "cps cold", l.measure(measure)).perSecond());
+        }
+    }
+
+    /** Not recorded: the same mixed load on every target process, so that the figures after it are steady state. */
+    private void warmTarget(TargetSpec t, List<Integer> bulkPorts, List<Integer> echoPorts, LoadGen gen)
+            throws InterruptedException {
+        long each = (long) (o.proxyWarmupSeconds * 1e9 / 3);
+        if (each <= 0) {
+            return;
+        }
+        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
+        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
+            TimeUnit.NANOSECONDS.sleep(each);
+        }
+        try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
+            TimeUnit.NANOSECONDS.sleep(each);
+        }
+        try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
+            TimeUnit.NANOSECONDS.sleep(each);
         }
     }
 

@@ -13,6 +13,12 @@ public final class Options {
     int reps = 3;
     double warmupSeconds = 3;
     double measureSeconds = 5;
+    /**
+     * Unrecorded load on each freshly started target before its traffic figures, so that they are steady-state
+     * figures: a JVM proxy pinned to one core spends its first ~15 s compiling its connection path (C2 took 4-5 s of
+     * CPU in the first 12 s of a new-connections load), which a C program does not. Every target gets the same.
+     */
+    double proxyWarmupSeconds = 20;
     /** Event-loop threads of both proxies ({@code nbthread}), equal for fairness. */
     int nbthread = 1;
     boolean pin;
@@ -51,6 +57,8 @@ public final class Options {
             "  --smoke               seconds per figure, 1 repetition, small idle/start-up counts (CI)",
             "  --reps N              repetitions of each figure per target (default 3; median, min, max)",
             "  --warmup S --time S   warm-up and measured seconds per throughput figure (default 3 and 5)",
+            "  --proxy-warmup S      unrecorded mixed load on each new target process before its traffic figures",
+            "                        (default 20; the cold new-connections figure is taken before it)",
             "  --nbthread N          nbthread of both proxies (default 1)",
             "  --pin                 taskset: proxy on CPU 0, generator and backends on CPU 1",
             "  --proxy-cpus L --generator-cpus L   CPU lists for --pin (defaults 0 and 1)",
@@ -83,6 +91,7 @@ public final class Options {
                 case "--reps" -> o.reps = Integer.parseInt(a.get(++i));
                 case "--warmup" -> o.warmupSeconds = Double.parseDouble(a.get(++i));
                 case "--time" -> o.measureSeconds = Double.parseDouble(a.get(++i));
+                case "--proxy-warmup" -> o.proxyWarmupSeconds = Double.parseDouble(a.get(++i));
                 case "--nbthread" -> o.nbthread = Integer.parseInt(a.get(++i));
                 case "--pin" -> o.pin = true;
                 case "--proxy-cpus" -> o.proxyCpus = a.get(++i);
@@ -149,6 +158,7 @@ public final class Options {
             o.reps = Math.min(o.reps, 1);
             o.warmupSeconds = Math.min(o.warmupSeconds, 0.3);
             o.measureSeconds = Math.min(o.measureSeconds, 1);
+            o.proxyWarmupSeconds = Math.min(o.proxyWarmupSeconds, 0.6);
             o.idleConnections = Math.min(o.idleConnections, 500);
             o.startupPorts = Math.min(o.startupPorts, 500);
         }
