@@ -10,6 +10,7 @@ import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -83,6 +84,7 @@ final class Session implements Runnable {
     private long lastClientNanos;
     private long lastServerNanos;
     private ScheduledFuture<?> timer;
+    private long timerDueNanos; // when the scheduled idle check runs (valid while timer != null)
     private ScheduledFuture<?> queueTimer;
 
     Session(Proxy proxy, Frontend frontend, Channel client) {
@@ -510,19 +512,44 @@ final class Session implements Runnable {
 
     /** Sends a FIN once everything written before it has reached the socket (shutdownOutput drops pending data). */
     private void shutdownOutputAfterFlush(Channel ch, boolean toClient) {
+        if (nothingPending(ch)) {
+            shutdownOutput(ch, toClient);
+            return;
+        }
         ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess() || !ch.isActive()) {
-                return;
+            if (f.isSuccess() && ch.isActive()) {
+                shutdownOutput(ch, toClient);
             }
-            ((DuplexChannel) ch).shutdownOutput().addListener((ChannelFutureListener) g -> {
-                if (toClient) {
-                    clientOutputShut = true;
-                } else {
-                    serverOutputShut = true;
-                }
-                closeIfBothDone();
-            });
         });
+    }
+
+    /**
+     * Half-closes {@code ch} and turns ALLOW_HALF_CLOSURE off on it: this side has now been sent its FIN, so when its
+     * own FIN comes back nothing can flow on this socket any more, and Netty closes it at once (channelInactive, which
+     * flushes and closes the other side) instead of half-closing an input on a socket that is already in TIME_WAIT:
+     * that costs a shutdown(SHUT_RD) failing with ENOTCONN, a NotYetConnectedException with a stack trace and two
+     * epoll_ctl calls per connection. The peers see the same bytes and the same FINs. A reset still arrives as an
+     * exception first, so it is still propagated as a reset.
+     */
+    private void shutdownOutput(Channel ch, boolean toClient) {
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        ((DuplexChannel) ch).shutdownOutput().addListener((ChannelFutureListener) g -> {
+            if (toClient) {
+                clientOutputShut = true;
+            } else {
+                serverOutputShut = true;
+            }
+            closeIfBothDone();
+        });
+    }
+
+    /**
+     * Nothing written and not yet on the socket (the usual case at a FIN: every read batch is flushed at its end), so a
+     * FIN or close can go now instead of after an empty write's promise: one write, flush and listener less per side.
+     */
+    private static boolean nothingPending(Channel ch) {
+        ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        return out != null && out.isEmpty() && out.totalPendingWriteBytes() == 0;
     }
 
     /**
@@ -547,7 +574,11 @@ final class Session implements Runnable {
     }
 
     private static void flushThenClose(Channel ch) {
-        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (nothingPending(ch)) {
+            ch.close();
+        } else {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /** Closes with SO_LINGER 0 so the peer sees a reset, as the other side did. */
@@ -567,14 +598,47 @@ final class Session implements Runnable {
 
     // ---- idle timeouts: timeout client / server, client-fin / server-fin --------------------------------------
 
+    /**
+     * Makes sure an idle check is scheduled no later than the limits now in force fall due. A check already scheduled
+     * for earlier is kept: when it fires it recomputes from the last activity and re-arms, so activity itself never
+     * touches the timer, and a FIN only moves it when a shorter client-fin / server-fin applies (one schedule per
+     * connection instead of a cancel and a schedule at each FIN).
+     */
     private void armTimer() {
+        if (finished || !connected) {
+            return;
+        }
+        long due = dueNanos();
+        if (due == Long.MAX_VALUE) {
+            return; // no idle limits at all
+        }
         if (timer != null) {
+            if (timerDueNanos - due <= 0) {
+                return;
+            }
             timer.cancel(false);
-            timer = null;
         }
-        if (!finished && connected) {
-            run();
+        schedule(due, System.nanoTime());
+    }
+
+    /** When the first side will have been idle longer than its current limit; Long.MAX_VALUE if neither has one. */
+    private long dueNanos() {
+        long due = Long.MAX_VALUE;
+        long clientLimit = clientLimitNanos();
+        if (clientLimit > 0) {
+            due = lastClientNanos + clientLimit;
         }
+        long serverLimit = serverLimitNanos();
+        if (serverLimit > 0) {
+            long serverDue = lastServerNanos + serverLimit;
+            due = due == Long.MAX_VALUE || serverDue - due < 0 ? serverDue : due;
+        }
+        return due;
+    }
+
+    private void schedule(long due, long now) {
+        timerDueNanos = due;
+        timer = client.eventLoop().schedule(this, Math.max(0, due - now), TimeUnit.NANOSECONDS);
     }
 
     /** The idle check: closes the connection if a side has been idle longer than its timeout, else re-arms. */
@@ -584,28 +648,15 @@ final class Session implements Runnable {
         if (finished) {
             return;
         }
+        long due = dueNanos();
+        if (due == Long.MAX_VALUE) {
+            return;
+        }
         long now = System.nanoTime();
-        long next = Long.MAX_VALUE;
-        long clientLimit = clientLimitNanos();
-        if (clientLimit > 0) {
-            long idle = now - lastClientNanos;
-            if (idle >= clientLimit) {
-                idleTimeout();
-                return;
-            }
-            next = clientLimit - idle;
-        }
-        long serverLimit = serverLimitNanos();
-        if (serverLimit > 0) {
-            long idle = now - lastServerNanos;
-            if (idle >= serverLimit) {
-                idleTimeout();
-                return;
-            }
-            next = Math.min(next, serverLimit - idle);
-        }
-        if (next != Long.MAX_VALUE) {
-            timer = client.eventLoop().schedule(this, next, TimeUnit.NANOSECONDS);
+        if (now - due >= 0) {
+            idleTimeout();
+        } else {
+            schedule(due, now);
         }
     }
 
