@@ -2,6 +2,8 @@ package dev.planetary.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.planetary.bench.harness.Figure;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +44,7 @@ class BenchSmokeIT {
 
         String results = Files.readString(out, StandardCharsets.UTF_8);
         List<String> rows = results.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| figure")).toList();
-        assertThat(rows).as(results).hasSize(11);
+        assertThat(rows).as(results).hasSize(Figure.values().length);
         for (String row : rows) {
             String[] c = row.split("\\|");
             // | figure | unit | direct | haproxy | planetary | ratio | goal |
