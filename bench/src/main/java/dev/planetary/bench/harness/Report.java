@@ -162,7 +162,8 @@ final class Report {
         sb.append("Each cell: median [min–max] of ").append(o.reps).append(" repetition(s); targets alternated ")
                 .append(o.targets).append(" within each repetition; ")
                 .append(o.warmupSeconds).append(" s warm-up and ").append(o.measureSeconds)
-                .append(" s measured per throughput figure.\n\n");
+                .append(" s measured per throughput figure, after ").append(o.proxyWarmupSeconds)
+                .append(" s of unrecorded mixed load on each new target process (the cold row is taken before it).\n\n");
         sb.append("Generator check:\n\n");
         for (String s : generatorChecks(r)) {
             sb.append("- ").append(s).append('\n');
