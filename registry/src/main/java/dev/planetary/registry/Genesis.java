@@ -54,6 +54,8 @@ public final class Genesis implements AutoCloseable {
     private Store store;
     private Writer writer;
     private EventLoopGroup group;
+    /** Watch streams move here once subscribed: fanning a change out to every stream never delays a heartbeat. */
+    private EventLoopGroup watchGroup;
     private final List<Channel> listeners = new ArrayList<>();
 
     private Genesis(Options options, Clock clock) {
@@ -104,6 +106,8 @@ public final class Genesis implements AutoCloseable {
         }
         group = new MultiThreadIoEventLoopGroup(0, new DefaultThreadFactory("registry-http", false),
             epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        watchGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("registry-watch", false),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         Class<? extends ServerChannel> ch = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         bind(ch, options.listen(), false);
         if (options.vmListen() != null) {
@@ -148,6 +152,8 @@ public final class Genesis implements AutoCloseable {
     /** The peers arrays of registration answers, built once per published view. */
     public dev.planetary.registry.http.Peers peers() { return peers; }
     public Writer writer() { return writer; }
+    /** The event loops that serve watch streams (see {@link #watchGroup}). */
+    public EventLoopGroup watchGroup() { return watchGroup; }
     public byte[] tokenDigest() { return tokenDigest.clone(); }
 
     @Override
@@ -155,8 +161,10 @@ public final class Genesis implements AutoCloseable {
         for (Channel c : listeners) {
             c.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
-        if (group != null) {
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        for (EventLoopGroup g : new EventLoopGroup[] {group, watchGroup}) {
+            if (g != null) {
+                g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            }
         }
         if (writer != null) {
             writer.close();

@@ -14,6 +14,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -420,17 +421,35 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         r.headers().set("X-Accel-Buffering", "no");
         HttpUtil.setTransferEncodingChunked(r, true);
         ctx.pipeline().remove(Genesis.IDLE_HANDLER);
-        ctx.write(r);
-        ctx.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
-            Unpooled.copiedBuffer("retry: 2000\n\n", StandardCharsets.US_ASCII)));
-        sse = new Sse(ctx.channel());
-        sse.start();
-        Sse s = sse;
-        ctx.channel().closeFuture().addListener(f -> {
-            s.stop();
-            genesis.hub().unsubscribe(s);
+        // The stream lives on the watch loop from here on: writing each change to every stream then never holds up
+        // the loops that answer heartbeats (with 100 streams it was their p99). Nothing is read from it any more.
+        Channel ch = ctx.channel();
+        Long from = since;
+        ch.config().setAutoRead(false);
+        ch.deregister().addListener(d -> {
+            if (!d.isSuccess()) {
+                ch.close();
+                return;
+            }
+            genesis.watchGroup().next().register(ch).addListener(g -> {
+                if (!g.isSuccess()) {
+                    ch.close();
+                    return;
+                }
+                ch.write(r);
+                ch.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
+                    Unpooled.copiedBuffer("retry: 2000\n\n", StandardCharsets.US_ASCII)));
+                Sse s = new Sse(ch);
+                sse = s;
+                s.start();
+                ch.config().setAutoRead(true); // to see the client close
+                ch.closeFuture().addListener(f -> {
+                    s.stop();
+                    genesis.hub().unsubscribe(s);
+                });
+                genesis.hub().subscribe(from, s);
+            });
         });
-        genesis.hub().subscribe(since, s);
     }
 
     @Override
