@@ -62,6 +62,8 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     private final Genesis genesis;
     private final boolean vmOnly;
     private Sse sse;
+    /** Set when a watch starts (before its stream moves to the watch loop): no further requests on it. */
+    private boolean watching;
 
     public ApiHandler(Genesis genesis, boolean vmOnly) {
         super(true);
@@ -71,7 +73,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-        if (sse != null) {
+        if (watching) {
             return; // a watch stream takes no further requests
         }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -421,6 +423,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         r.headers().set("X-Accel-Buffering", "no");
         HttpUtil.setTransferEncodingChunked(r, true);
         ctx.pipeline().remove(Genesis.IDLE_HANDLER);
+        watching = true;
         // The stream lives on the watch loop from here on: writing each change to every stream then never holds up
         // the loops that answer heartbeats (with 100 streams it was their p99). Nothing is read from it any more.
         Channel ch = ctx.channel();
