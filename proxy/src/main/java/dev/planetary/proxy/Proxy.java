@@ -242,15 +242,17 @@ public final class Proxy implements AutoCloseable {
         Map<String, ServerBootstrap> bases = new LinkedHashMap<>();
         for (FrontendConfig fc : config.frontends()) {
             ServerBootstrap base = new ServerBootstrap()
-                .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.AUTO_READ, false) // the AcceptGate opens them
                 .handler(listenerHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
                 .childHandler(initializer(fc.name()));
-            if (reusePort(fc, transport)) {
-                base.option(UnixChannelOption.SO_REUSEPORT, true);
+            if (listening == null) { // epoll sockets got these before bind, in listenAll
+                base.option(ChannelOption.SO_REUSEADDR, true);
+                if (reusePort(fc, transport)) {
+                    base.option(UnixChannelOption.SO_REUSEPORT, true);
+                }
             }
             bases.put(fc.name(), base);
         }

@@ -2,6 +2,7 @@ package dev.planetary.registry;
 
 import dev.planetary.registry.http.ApiHandler;
 import dev.planetary.registry.http.HttpPipeline;
+import dev.planetary.registry.http.Peers;
 import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Registry;
@@ -49,7 +50,7 @@ public final class Genesis implements AutoCloseable {
     private final Options options;
     private final Clock clock;
     private final Hub hub = new Hub();
-    private final dev.planetary.registry.http.Peers peers = new dev.planetary.registry.http.Peers();
+    private final Peers peers = new Peers();
     private final byte[] tokenDigest;
     private Store store;
     private Writer writer;
@@ -150,7 +151,7 @@ public final class Genesis implements AutoCloseable {
     public Clock clock() { return clock; }
     public Hub hub() { return hub; }
     /** The peers arrays of registration answers, built once per published view. */
-    public dev.planetary.registry.http.Peers peers() { return peers; }
+    public Peers peers() { return peers; }
     public Writer writer() { return writer; }
     /** The event loops that serve watch streams (see {@link #watchGroup}). */
     public EventLoopGroup watchGroup() { return watchGroup; }

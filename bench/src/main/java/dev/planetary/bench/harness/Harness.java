@@ -256,8 +256,7 @@ public final class Harness {
     }
 
     private void cps(TargetSpec t, LoadGen gen, long warm, long measure) throws InterruptedException {
-        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
+        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts(t)), o.cpsConcurrency, o.cpsSize)) {
             TimeUnit.NANOSECONDS.sleep(warm);
             LoadGen.Window w = check(t, "cps", l.measure(measure));
             record(Figure.CPS, t, w.perSecond());
@@ -273,8 +272,7 @@ public final class Harness {
      * restart under load gives in its first seconds. A JVM proxy is still compiling then; HAProxy is not.
      */
     private void cpsCold(TargetSpec t, LoadGen gen, long measure) throws InterruptedException {
-        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
+        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts(t)), o.cpsConcurrency, o.cpsSize)) {
             TimeUnit.SECONDS.sleep(1);
             record(Figure.CPS_COLD, t, check(t, "cps cold", l.measure(measure)).perSecond());
         }
@@ -283,11 +281,20 @@ public final class Harness {
     /** Not recorded: the same mixed load on every target process, so that the figures after it are steady state. */
     private void warmTarget(TargetSpec t, List<Integer> bulkPorts, List<Integer> echoPorts, LoadGen gen)
             throws InterruptedException {
-        long each = (long) (o.proxyWarmupSeconds * 1e9 / 3);
+        mixedLoad(gen, bulkPorts, echoPorts, cpsPorts(t), (long) (o.proxyWarmupSeconds * 1e9 / 3));
+    }
+
+    /** Where the new-connections loads go: the echo backends directly, or the proxy's new-connections port. */
+    private List<Integer> cpsPorts(TargetSpec t) {
+        return t.kind() == Target.DIRECT ? echos : List.of(base + 2);
+    }
+
+    /** New connections, then request/response, then 8-connection bulk, {@code each} nanoseconds apiece. */
+    private void mixedLoad(LoadGen gen, List<Integer> bulkPorts, List<Integer> echoPorts, List<Integer> cpsPorts,
+            long each) throws InterruptedException {
         if (each <= 0) {
             return;
         }
-        List<Integer> cpsPorts = t.kind() == Target.DIRECT ? echos : List.of(base + 2);
         try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
             TimeUnit.NANOSECONDS.sleep(each);
         }
@@ -306,15 +313,7 @@ public final class Harness {
     private void warmGenerator(LoadGen gen) throws Exception {
         long each = (long) (Math.max(0.5, 2 * o.warmupSeconds) * 1e9);
         log("warming the generator and backends (" + each / 1_000_000 + " ms per load, not recorded)");
-        try (LoadGen.Load l = gen.bulk(LoadGen.loopback(sinks), 8)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
-        try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echos), o.rrConnections, o.rrSize)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(echos), o.cpsConcurrency, o.cpsSize)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
+        mixedLoad(gen, sinks, echos, echos, each);
     }
 
     private LoadGen.Window check(TargetSpec t, String what, LoadGen.Window w) {

@@ -56,7 +56,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     static final int MESH_PAGE = 1_000;
     static final int MESH_PAGE_MAX = 10_000;
 
-    private static final byte[] PEERS_FIELD = ",\"peers\":".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] PEERS_FIELD = ",\"peers\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CLOSE_BRACE = {'}'};
 
     private final Genesis genesis;
