@@ -61,7 +61,7 @@ class LimitsTest {
     @Test
     void globalMaxconnStopsAcceptingAndResumesBelow() throws Exception {
         TestServer s1 = backends.greeter("s1");
-        int port = Ports.freeRun(10_000, 19_999, 2);
+        int port = Ports.pcpuRun(2);
         proxy = Harness.start("""
             global
                 maxconn 2
@@ -91,7 +91,7 @@ class LimitsTest {
     @Test
     void frontendMaxconnLimitsOnlyItsFrontend() throws Exception {
         TestServer s1 = backends.greeter("s1");
-        int port = Ports.freeRun(10_000, 19_999, 2);
+        int port = Ports.pcpuRun(2);
         proxy = Harness.start("""
             defaults
                 mode tcp

@@ -262,7 +262,7 @@ class ProxyJarIT {
 
     @Test
     void busyPortIsNamedAndTheJarExitsOne() throws Exception {
-        int low = Ports.freeRun(10_000, 19_999, 3);
+        int low = Ports.pcpuRun(3);
         int busy = low + 1;
         Path config = Files.writeString(dir.resolve("busy.cfg"), """
             defaults

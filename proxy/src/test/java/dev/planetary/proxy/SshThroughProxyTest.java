@@ -53,7 +53,7 @@ class SshThroughProxyTest {
             Files.createDirectories(privsep);
         }
         startSshd();
-        proxyPort = Ports.freeRun(20_000, 29_999, 1);
+        proxyPort = Ports.ssh();
         proxy = Harness.start("""
             global
                 maxconn 100
