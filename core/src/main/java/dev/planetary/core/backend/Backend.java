@@ -71,6 +71,20 @@ public final class Backend {
         return picked;
     }
 
+    /**
+     * Takes a slot on {@code server} again (a retry to the same server), but only if it is still a member of the
+     * current snapshot, usable and not full: a server removed or replaced meanwhile gets no new connection.
+     *
+     * @return {@code server} with one slot taken, or null
+     */
+    public Server reacquire(Server server) {
+        Snapshot s = snapshot;
+        if (s.byName().get(server.name()) != server) {
+            return null;
+        }
+        return balancerFor(s, server).claim(server) ? server : null;
+    }
+
     /** Ends a connection that {@link #pick} gave: releases its slot in whichever snapshot holds the server now. */
     public void release(Server server) {
         Snapshot s = snapshot;

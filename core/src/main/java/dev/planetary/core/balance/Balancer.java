@@ -22,6 +22,14 @@ public interface Balancer {
      */
     Server pick(int sourceHash, Server avoid);
 
+    /**
+     * Claims a slot on this particular server (a retry to the same server), keeping the balancer's bookkeeping
+     * right: true if it is usable and not full. Same threading and rules as {@link #pick}.
+     */
+    default boolean claim(Server server) {
+        return server.usable() && server.tryAcquire();
+    }
+
     /** A connection that {@link #pick} gave to {@code server} has ended; its slot is released here. */
     void released(Server server);
 

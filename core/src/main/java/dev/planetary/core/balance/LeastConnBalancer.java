@@ -118,6 +118,15 @@ public final class LeastConnBalancer implements Balancer {
     }
 
     @Override
+    public boolean claim(Server server) {
+        if (server.usable() && server.tryAcquire()) {
+            touch(server);
+            return true;
+        }
+        return false;
+    }
+
+    @Override
     public void released(Server server) {
         server.release();
         touch(server);
