@@ -25,7 +25,7 @@ public final class ProxyBackend {
 
     private final BackendConfig config;
     private final Backend backend;
-    private final ConcurrentLinkedDeque<Session> queue = new ConcurrentLinkedDeque<>();
+    private final ConcurrentLinkedDeque<QueueWaiter> queue = new ConcurrentLinkedDeque<>();
     private volatile HealthChecker health;
 
     final LongAdder noServer = new LongAdder();
@@ -166,16 +166,16 @@ public final class ProxyBackend {
         return !queue.isEmpty();
     }
 
-    void enqueue(Session session) {
+    void enqueue(QueueWaiter waiter) {
         queued.increment();
-        queue.addLast(session);
+        queue.addLast(waiter);
         dispatchQueue(); // a slot may have freed since the failed pick
     }
 
     /** Gives free server slots to waiting connections, oldest first. Runs on any thread. */
     void dispatchQueue() {
         for (int i = 0; i < 1024; i++) { // bounded: each turn either serves, drops a dead waiter, or stops
-            Session waiter = queue.pollFirst();
+            QueueWaiter waiter = queue.pollFirst();
             if (waiter == null) {
                 return;
             }

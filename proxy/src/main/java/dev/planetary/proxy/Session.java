@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * slow reader never makes the proxy hold more than a watermark per direction. A FIN is forwarded as a FIN (after
  * everything before it is written), a reset as a reset.
  */
-final class Session implements Runnable {
+final class Session implements Runnable, QueueWaiter {
 
     /** Per-direction write buffer bounds: reading from the other side pauses above high, resumes below low. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
@@ -100,7 +100,7 @@ final class Session implements Runnable {
         return clientSide;
     }
 
-    int sourceHash() {
+    public int sourceHash() {
         return sourceHash;
     }
 
@@ -198,12 +198,12 @@ final class Session implements Runnable {
     }
 
     /** Still waiting in the backend queue? Any thread. */
-    boolean waiting() {
+    public boolean waiting() {
         return queueState.get() == QUEUE_WAITING;
     }
 
     /** The queue gives this connection a server whose slot is already taken. Any thread. */
-    boolean dequeued(Server s) {
+    public boolean dequeued(Server s) {
         if (!queueState.compareAndSet(QUEUE_WAITING, QUEUE_DISPATCHED)) {
             return false;
         }
