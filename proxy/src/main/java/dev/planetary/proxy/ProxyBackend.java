@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -26,6 +27,8 @@ public final class ProxyBackend {
     private final BackendConfig config;
     private final Backend backend;
     private final ConcurrentLinkedDeque<QueueWaiter> queue = new ConcurrentLinkedDeque<>();
+    /** Dispatch requests not yet served by a pass; non-zero while one thread is dispatching (see dispatchQueue). */
+    private final AtomicInteger dispatchWork = new AtomicInteger();
     private volatile HealthChecker health;
 
     final LongAdder noServer = new LongAdder();
@@ -172,23 +175,42 @@ public final class ProxyBackend {
         dispatchQueue(); // a slot may have freed since the failed pick
     }
 
-    /** Gives free server slots to waiting connections, oldest first. Runs on any thread. */
+    /**
+     * Gives free server slots to waiting connections, oldest first. Runs on any thread, but one thread dispatches at
+     * a time: a call that finds another dispatcher running only counts itself in {@link #dispatchWork}, and the
+     * running one makes another pass before it stops. So a slot freed (or a server come up) while a waiter is being
+     * tried is seen by a later pass (no lost wake-up), and since only the dispatcher takes waiters out, and only
+     * once served, the queue keeps its order. Each pass stops at the first waiter no server can take; its length
+     * is bounded by the free slots plus the dead waiters it drops.
+     */
     void dispatchQueue() {
-        for (int i = 0; i < 1024; i++) { // bounded: each turn either serves, drops a dead waiter, or stops
-            QueueWaiter waiter = queue.pollFirst();
+        if (dispatchWork.getAndIncrement() != 0) {
+            return; // the running dispatcher will pass again
+        }
+        int missed = 1;
+        do {
+            dispatchPass();
+            missed = dispatchWork.addAndGet(-missed);
+        } while (missed != 0);
+    }
+
+    private void dispatchPass() {
+        for (;;) {
+            QueueWaiter waiter = queue.peekFirst();
             if (waiter == null) {
                 return;
             }
             if (!waiter.waiting()) {
+                queue.pollFirst(); // timed out or gone: drop it
                 continue;
             }
             Server server = backend.pick(waiter.sourceHash(), null);
             if (server == null) {
-                queue.addFirst(waiter); // waits on until a slot frees, a server comes up, or timeout queue
-                return;
+                return; // waits on until a slot frees, a server comes up, or timeout queue
             }
+            queue.pollFirst();
             if (!waiter.dequeued(server)) {
-                release(server);
+                backend.release(server); // it stopped waiting meanwhile; the next pass may use the slot
             }
         }
     }
