@@ -44,7 +44,7 @@ final class HealthChecker implements AutoCloseable {
 
     /**
      * @param clock  monotonic nanoseconds, for schedules and check durations
-     * @param jitter seeds each server's first-check jitter (only ever used under the watch caller's thread)
+     * @param jitter seeds each server's first-check jitter (used only by watch, which the control agent calls)
      */
     HealthChecker(Transport transport, LongSupplier clock, SplittableRandom jitter) {
         this.clock = clock;

@@ -36,8 +36,11 @@ public interface Balancer {
         return server.usable() && server.tryAcquire();
     }
 
-    /** A connection that {@link #pick} gave to {@code server} has ended; its slot is released here. */
-    void released(Server server);
+    /** A connection that {@link #pick} gave to {@code server} has ended: its slot is released, then re-read. */
+    default void released(Server server) {
+        server.release();
+        refresh(server);
+    }
 
     /**
      * The server's connection count changed outside this balancer (a connection taken through an earlier snapshot's

@@ -27,8 +27,9 @@ import java.util.Map;
  * <p><b>Picking.</b> The root is the candidate (or, when it is {@code avoid}, the smaller of its children). Before
  * claiming it the key is checked against the live state: a server that filled up or went unusable since its last
  * update is re-keyed and the pick looks again, at most {@code n + 1} times; claiming is {@link Server#tryAcquire()}
- * (a CAS that honours maxconn). Membership is fixed per instance for the backend's snapshots ({@link #successor});
- * the add/remove callbacks for direct use rebuild the arrays under the lock.
+ * (a CAS that honours maxconn). Membership is fixed per instance for the backend's snapshots ({@link #successor},
+ * which keeps every remaining server's place among equal loads and puts new ones after them, as HAProxy inserts a
+ * new key after the equal ones); the add/remove callbacks for direct use rebuild the arrays under the lock.
  */
 public final class LeastConnBalancer implements Balancer {
 
@@ -57,13 +58,22 @@ public final class LeastConnBalancer implements Balancer {
     private volatile int usable;
 
     public LeastConnBalancer(List<Server> servers) {
-        this(servers, 0);
+        synchronized (lock) {
+            build(Balancers.distinct(servers).toArray(new Server[0]), null);
+        }
     }
 
-    private LeastConnBalancer(List<Server> servers, long seq) {
-        this.seq = seq;
+    /** The successor of {@code prev}: servers it had keep their place among equal loads, new ones come after. */
+    private LeastConnBalancer(List<Server> servers, LeastConnBalancer prev) {
+        Map<Server, Long> order = new IdentityHashMap<>();
+        synchronized (prev.lock) {
+            for (int i = 0; i < prev.servers.length; i++) {
+                order.put(prev.servers[i], prev.keys[i]);
+            }
+            this.seq = prev.seq;
+        }
         synchronized (lock) {
-            build(Balancers.distinct(servers).toArray(new Server[0]));
+            build(Balancers.distinct(servers).toArray(new Server[0]), order);
         }
     }
 
@@ -120,17 +130,15 @@ public final class LeastConnBalancer implements Balancer {
         }
     }
 
-    @Override
-    public void released(Server server) {
-        server.release();
-        refresh(server);
-    }
-
+    /**
+     * Re-keys the server if its load differs from its key's (a count changed through another snapshot's balancer,
+     * or a release); an unchanged load keeps its place among equal loads.
+     */
     @Override
     public void refresh(Server server) {
         synchronized (lock) {
             Integer i = index.get(server);
-            if (i != null) {
+            if (i != null && load(key(server, 0)) != load(keys[i])) {
                 update(i);
             }
         }
@@ -167,7 +175,7 @@ public final class LeastConnBalancer implements Balancer {
             if (!index.containsKey(server)) {
                 Server[] next = java.util.Arrays.copyOf(servers, servers.length + 1);
                 next[servers.length] = server;
-                build(next);
+                build(next, currentOrder());
             }
         }
     }
@@ -180,18 +188,14 @@ public final class LeastConnBalancer implements Balancer {
                 Server[] next = new Server[servers.length - 1];
                 System.arraycopy(servers, 0, next, 0, i);
                 System.arraycopy(servers, i + 1, next, i, servers.length - i - 1);
-                build(next);
+                build(next, currentOrder());
             }
         }
     }
 
     @Override
     public Balancer successor(List<Server> servers) {
-        long s;
-        synchronized (lock) {
-            s = seq;
-        }
-        return new LeastConnBalancer(servers, s);
+        return new LeastConnBalancer(servers, this);
     }
 
     @Override
@@ -229,7 +233,8 @@ public final class LeastConnBalancer implements Balancer {
 
     // ---- under the lock ---------------------------------------------------------------------------------------
 
-    private void build(Server[] members) {
+    /** @param order the previous keys of servers that keep their tie order, or null */
+    private void build(Server[] members, Map<Server, Long> order) {
         int n = members.length;
         Map<Server, Integer> idx = new IdentityHashMap<>(n * 2);
         long[] k = new long[n];
@@ -237,7 +242,8 @@ public final class LeastConnBalancer implements Balancer {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             idx.put(members[i], i);
-            k[i] = key(members[i], seq++);
+            Long before = order == null ? null : order.get(members[i]);
+            k[i] = key(members[i], before != null && before != UNAVAILABLE ? before & SEQ_MASK : seq++);
             h[i] = i;
             p[i] = i;
         }
@@ -250,6 +256,14 @@ public final class LeastConnBalancer implements Balancer {
             siftDown(q);
         }
         countUsable();
+    }
+
+    private Map<Server, Long> currentOrder() {
+        Map<Server, Long> order = new IdentityHashMap<>();
+        for (int i = 0; i < servers.length; i++) {
+            order.put(servers[i], keys[i]);
+        }
+        return order;
     }
 
     /** Re-keys server {@code i} from its live state and restores the heap. */

@@ -288,11 +288,6 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     @Override
-    public void released(Server server) {
-        server.release();
-    }
-
-    @Override
     public void serverUp(Server server) {
         reconcile(server);
     }

@@ -92,4 +92,21 @@ class SuccessorTest {
         next.refresh(first);
         assertThat(next.consistent()).isTrue();
     }
+
+    @Test
+    void leastConnSuccessorKeepsTheTieOrderAndPutsNewServersLast() {
+        Server a = server("a", 1);
+        Server b = server("b", 1);
+        Server c = server("c", 1);
+        LeastConnBalancer lc = new LeastConnBalancer(List.of(a, b, c));
+        assertThat(lc.pick(0, null)).isSameAs(a);
+        lc.released(a); // a is now the most recently changed of the equal loads
+        Server d = server("d", 1);
+        Balancer next = lc.successor(List.of(a, b, c, d));
+        List<Server> order = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            order.add(next.pick(0, null));
+        }
+        assertThat(order).containsExactly(b, c, a, d);
+    }
 }
