@@ -56,6 +56,11 @@ final class ControlAgent implements AutoCloseable {
         return Thread.currentThread() == thread;
     }
 
+    /** Messages waiting for the agent (for tests and diagnostics). */
+    int queued() {
+        return inbox.size();
+    }
+
     CompletableFuture<Backend.Outcome> submit(ProxyBackend backend, BackendChange change,
                                               ProxyBackend.Configs configs) {
         CompletableFuture<Backend.Outcome> done = new CompletableFuture<>();

@@ -70,6 +70,8 @@ public final class ProxyBackend {
     public String name() { return config.name(); }
     public BackendConfig config() { return config; }
     public Backend backend() { return backend; }
+    /** The owner of this backend's server set (for tests that need to hold it busy). */
+    ControlAgent control() { return control; }
     public List<Server> servers() { return backend.servers(); }
     public int queueLength() { return queue.size(); }
     public long noServerCount() { return noServer.sum(); }

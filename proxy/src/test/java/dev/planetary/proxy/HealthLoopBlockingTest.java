@@ -70,4 +70,53 @@ class HealthLoopBlockingTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> !server1.up());
         assertThat(a.backend().anyUsable()).isTrue();
     }
+
+    /**
+     * The same with the owner itself busy (a rebuild of a 10,000-server table takes it that long): the control agent
+     * is held on a latch while a1 goes down; b's checks go on, and a1's transition is applied once the agent is free.
+     */
+    @Test
+    void checksGoOnWhileTheBackendOwnerIsBusy() throws Exception {
+        TestServer a1 = backends.greeter("a1");
+        TestServer b1 = backends.greeter("b1");
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            backend a
+                server a1 127.0.0.1:%d check inter 60s fall 1
+            listen b
+                bind 127.0.0.1:%d
+                server b1 127.0.0.1:%d check inter 100ms
+            """.formatted(a1.port(), port, b1.port()));
+        ProxyBackend a = proxy.backend("a");
+        Server server1 = a.backend().server("a1").orElseThrow();
+        await().atMost(Duration.ofSeconds(10)).until(() -> b1.accepted.get() >= 2);
+        java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Void> job = a.control().run(() -> {
+            held.countDown();
+            try {
+                busy.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            proxy.health().liveFailure(server1);
+            int before = b1.accepted.get();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                .until(() -> b1.accepted.get() >= before + 3);
+            assertThat(server1.up()).as("not applied while the owner is busy").isTrue();
+        } finally {
+            busy.countDown();
+        }
+        job.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !server1.up());
+        assertThat(a.backend().anyUsable()).isFalse();
+    }
 }
