@@ -63,6 +63,7 @@ public final class Agent implements AutoCloseable {
     private volatile Map<String, Integer> ports = Map.of();
     private volatile long registrations;
     private volatile long heartbeats;
+    private volatile long failedRequests;
 
     private Agent(AgentOptions options) {
         this.options = options;
@@ -111,6 +112,11 @@ public final class Agent implements AutoCloseable {
     /** Heartbeats Genesis answered 200. */
     public long heartbeats() {
         return heartbeats;
+    }
+
+    /** Requests that failed (no answer, or an answer other than success or 404): Genesis away or refusing. */
+    public long failedRequests() {
+        return failedRequests;
     }
 
     /** Leaves Genesis (the VM turns draining and is removed after Genesis' drain period) and stops. */
@@ -213,6 +219,7 @@ public final class Agent implements AutoCloseable {
 
     private void retryRegister(Endpoint to, String problem, boolean tryNextUrl) {
         failures++;
+        failedRequests = failedRequests + 1;
         if (tryNextUrl && options.genesis().size() > 1) {
             urlIndex = (urlIndex + 1) % options.genesis().size();
         }
@@ -264,6 +271,7 @@ public final class Agent implements AutoCloseable {
             } else {
                 String problem = err != null ? err.getMessage() : "HTTP " + r.status() + ": " + error(r);
                 failures++;
+                failedRequests = failedRequests + 1;
                 if (!problem.equals(lastProblem)) {
                     LOG.warn("heartbeat to {} failed: {}; still trying (Genesis keeps {} until its TTL)", to, problem,
                         id);

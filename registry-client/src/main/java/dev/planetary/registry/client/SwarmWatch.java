@@ -231,7 +231,7 @@ public final class SwarmWatch implements AutoCloseable {
                 return;
             }
             if (!f.isSuccess()) {
-                failed(c, "cannot connect: " + (f.cause() == null ? "cancelled" : f.cause().getMessage()), true);
+                failed(c, "cannot connect: " + HttpCall.brief(f.cause()), true);
                 return;
             }
             c.channel = f.channel();
@@ -292,6 +292,7 @@ public final class SwarmWatch implements AutoCloseable {
         if (why.malformed) {
             malformedEvents = malformedEvents + 1;
         }
+        publish(); // the complete events before the bad one stand
         if (!relistLogged) {
             relistLogged = true;
             LOG.warn("Genesis {}: {}; keeping the view at version {} and listing again", c.to, why.getMessage(),
@@ -302,7 +303,6 @@ public final class SwarmWatch implements AutoCloseable {
         relistNext = true;
         c.drop();
         conn = null;
-        publish(); // the complete events before the bad one stand
         failures++;
         scheduleConnect(backoff.delayNanos(failures, () -> options.random().nextDouble()));
     }
@@ -338,7 +338,8 @@ public final class SwarmWatch implements AutoCloseable {
             try {
                 listener.onView(v);
             } catch (RuntimeException e) {
-                LOG.error("swarm listener failed on view {}: {}", v.version(), e.toString(), e);
+                LOG.error("swarm listener failed on view {}: {}", v.version(), e.toString());
+                LOG.debug("swarm listener failure", e);
             }
         }
     }
@@ -377,7 +378,8 @@ public final class SwarmWatch implements AutoCloseable {
                 try {
                     r.run();
                 } catch (RuntimeException e) {
-                    LOG.error("swarm listener failed: {}", e.toString(), e);
+                    LOG.error("swarm listener failed: {}", e.toString());
+                    LOG.debug("swarm listener failure", e);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
