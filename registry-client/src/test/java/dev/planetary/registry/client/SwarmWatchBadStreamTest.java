@@ -48,8 +48,9 @@ class SwarmWatchBadStreamTest {
     }
 
     private void watch(WatchOptions.Builder b) {
-        watch = SwarmWatch.start(List.of(fake.uri()), rec, b.initialBackoff(Duration.ofMillis(20))
-            .maxBackoff(Duration.ofMillis(100)).random(new Random(7)).build());
+        watch = SwarmWatch.start(List.of(fake.uri()), rec, b.initialBackoff(b.build().jitter() == 0
+            ? Duration.ofMillis(100) : Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(100))
+            .random(new Random(7)).build());
     }
 
     private void watch() {
@@ -179,6 +180,17 @@ class SwarmWatchBadStreamTest {
     }
 
     @Test
+    void aServerThatAnswersAndHangsUpAtOnceIsRetriedWithBackoffNotInAHotLoop() {
+        fake.endless = Script.events(false);
+        watch(WatchOptions.builder().jitter(0));
+        await().atMost(WAIT).until(() -> fake.watchNanos.size() >= 5);
+        // 100 ms apart after the first immediate retry (initial = max = 100 ms here): at least 300 ms for 5
+        assertThat(Duration.ofNanos(fake.watchNanos.get(4) - fake.watchNanos.get(0)))
+            .isGreaterThanOrEqualTo(Duration.ofMillis(300));
+        assertThat(watch.view()).isSameAs(SwarmView.EMPTY);
+    }
+
+    @Test
     void errorStatusIsStaleThenRecovers() {
         fake.scripts.add(Script.events(false, snapshot(5, A)));
         fake.scripts.add(new Script(503, List.of("{\"error\":\"busy\"}"), false));
@@ -226,6 +238,28 @@ class SwarmWatchBadStreamTest {
         watch();
         await().atMost(WAIT).until(() -> watch.view().version() == 5);
         assertThat(watch.view().portPlan()).isEmpty();
+    }
+
+    @Test
+    void aListenerMayCloseItsOwnWatchAndHearsNothingAfter() throws Exception {
+        fake.scripts.add(Script.events(true, snapshot(5, A), change(6, "added", B)));
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger after = new java.util.concurrent.atomic.AtomicInteger();
+        SwarmWatch[] self = new SwarmWatch[1];
+        self[0] = SwarmWatch.start(List.of(fake.uri()), v -> {
+            if (closed.getCount() == 0) {
+                after.incrementAndGet();
+                return;
+            }
+            long t0 = System.nanoTime();
+            while (self[0] == null && System.nanoTime() - t0 < 5_000_000_000L) {
+                Thread.onSpinWait();
+            }
+            self[0].close();
+            closed.countDown();
+        }, WatchOptions.builder().build());
+        assertThat(closed.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(after.get()).isZero();
     }
 
     @Test

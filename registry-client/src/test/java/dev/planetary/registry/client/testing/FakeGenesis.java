@@ -31,8 +31,12 @@ public final class FakeGenesis implements AutoCloseable {
     }
 
     public final List<String> requests = new CopyOnWriteArrayList<>();
+    /** When each watch request arrived (System.nanoTime). */
+    public final List<Long> watchNanos = new CopyOnWriteArrayList<>();
     public final BlockingQueue<Script> scripts = new LinkedBlockingQueue<>();
     public volatile String plan;
+    /** When set, what every watch connection gets once the queue is empty. */
+    public volatile Script endless;
     private final ServerSocket server;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private final Thread acceptor;
@@ -72,6 +76,9 @@ public final class FakeGenesis implements AutoCloseable {
             s.setSoTimeout(30_000);
             String head = readHead(s.getInputStream());
             String line = head.lines().findFirst().orElse("");
+            if (line.contains("/api/watch")) {
+                watchNanos.add(System.nanoTime());
+            }
             requests.add(head.lines().filter(l -> l.startsWith("GET") || l.startsWith("Last-Event-ID"))
                 .reduce((a, b) -> a + " | " + b).orElse(line));
             OutputStream out = s.getOutputStream();
@@ -84,7 +91,7 @@ public final class FakeGenesis implements AutoCloseable {
                 out.flush();
                 return;
             }
-            Script sc = scripts.poll(20, TimeUnit.SECONDS);
+            Script sc = endless != null && scripts.isEmpty() ? endless : scripts.poll(20, TimeUnit.SECONDS);
             if (sc == null) {
                 return;
             }
