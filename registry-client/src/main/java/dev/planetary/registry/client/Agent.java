@@ -7,7 +7,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -199,8 +198,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         Map<String, Integer> p = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("ports").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : n.path("ports").properties()) {
             p.put(e.getKey(), e.getValue().intValue());
         }
         long hb = n.path("heartbeat_interval_ms").asLong(DEFAULT_HEARTBEAT_MILLIS);

@@ -88,6 +88,8 @@ public final class AgentMain implements Callable<Integer> {
         setDefault("org.slf4j.simpleLogger.showThreadName", "false");
         setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
         setDefault("org.slf4j.simpleLogger.log.io.netty", "warn");
+        // Netty warns when no interface has a hardware address (containers); it then uses random bytes, which is fine
+        setDefault("org.slf4j.simpleLogger.log.io.netty.util.internal.MacAddressUtil", "error");
         System.exit(run(args, System.out, System.err));
     }
 
