@@ -191,6 +191,30 @@ class SwarmWatchBadStreamTest {
     }
 
     @Test
+    void aSnapshotOnAResumeIsARelistThatReplacesTheView() {
+        fake.scripts.add(Script.events(false, snapshot(5, A, B)));
+        fake.scripts.add(Script.events(true, snapshot(8, C)));
+        watch();
+        await().atMost(WAIT).until(() -> watch.view().version() == 8);
+        assertThat(fake.watchRequests().get(1)).contains("since=5");
+        assertThat(watch.view().vms()).containsOnlyKeys("vm_00000c");
+        assertThat(watch.relists()).isEqualTo(1);
+        assertThat(watch.malformedEvents()).isZero();
+    }
+
+    @Test
+    void aGenesisThatLostItsDataListsAtALowerVersionAndIsBelieved() {
+        // Genesis started on an empty data dir: since=50 is in its future, so it sends its snapshot at version 2
+        fake.scripts.add(Script.events(false, snapshot(50, A, B)));
+        fake.scripts.add(Script.events(true, snapshot(2, C), change(3, "added", A)));
+        watch();
+        await().atMost(WAIT).until(() -> watch.view().version() == 3);
+        assertThat(watch.view().vms()).containsOnlyKeys("vm_00000a", "vm_00000c");
+        assertThat(rec.errors).singleElement().asString().startsWith("view version went back: 50 -> ");
+        rec.errors.clear();
+    }
+
+    @Test
     void errorStatusIsStaleThenRecovers() {
         fake.scripts.add(Script.events(false, snapshot(5, A)));
         fake.scripts.add(new Script(503, List.of("{\"error\":\"busy\"}"), false));
