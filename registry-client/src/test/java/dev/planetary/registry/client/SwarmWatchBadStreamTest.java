@@ -158,6 +158,21 @@ class SwarmWatchBadStreamTest {
     }
 
     @Test
+    void aFullSwarmSnapshotArrivesAsOneView() {
+        String[] vms = new String[1999];
+        for (int i = 0; i < vms.length; i++) {
+            vms[i] = vm(String.format("vm_%06x", i + 1), "10.1." + (i / 250) + "." + (i % 250 + 1), "active");
+        }
+        String snap = snapshot(4000, vms);
+        fake.scripts.add(Script.events(true, snap));
+        watch();
+        await().atMost(WAIT).until(() -> watch.view().version() == 4000);
+        assertThat(watch.view().vms()).hasSize(1999);
+        assertThat(rec.views).allSatisfy(v -> assertThat(v.vms()).hasSize(1999)); // never a partial list
+        assertThat(snap.length()).as("about 0.5 MB on the wire").isBetween(300_000, 1_000_000);
+    }
+
+    @Test
     void drainingEventMarksTheVmDraining() {
         fake.scripts.add(Script.events(true, snapshot(5, A, B), change(6, "draining",
             vm("vm_00000b", "10.0.0.2", "draining")), change(7, "removed", A)));
