@@ -256,6 +256,20 @@ class SwarmWatchBadStreamTest {
     }
 
     @Test
+    void theReadTimeoutRunsOnTheGivenClock() {
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        fake.scripts.add(Script.events(true, snapshot(5, A)));
+        fake.scripts.add(Script.events(true, change(6, "added", B)));
+        watch(WatchOptions.builder().readTimeout(Duration.ofMillis(200)).clock(now::get));
+        await().atMost(WAIT).until(() -> watch.view().version() == 5);
+        // a silent stream, but the clock stands still: no timeout however long the wall clock runs
+        await().during(Duration.ofMillis(600)).atMost(WAIT).until(() -> fake.watchRequests().size() == 1);
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        await().atMost(WAIT).until(() -> watch.view().version() == 6);
+        assertThat(fake.watchRequests().get(1)).contains("since=5");
+    }
+
+    @Test
     void portPlanIsExposedWhenGenesisServesIt() {
         fake.plan = "{\"kinds\":{\"pcpu\":{\"low\":10000,\"high\":19999},\"pfsshfs\":{\"low\":20000,\"high\":29999},"
             + "\"transfer\":{\"low\":30000,\"high\":31999}},\"max_vms\":1999,\"grace_ms\":60000,\"future\":1}";
