@@ -272,9 +272,11 @@ public final class Harness {
                 // what a restart under load gives in its first seconds (a JVM proxy is still compiling then)
                 TimeUnit.SECONDS.sleep(1);
                 Window w = window(t, proxy, () -> tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, measure));
-                record(Figure.CPS_COLD, t, check(t, "cps cold", w).r.perSecond());
+                recordRate(Figure.CPS_COLD, t, check(t, "cps cold", w));
             }
-            mixedLoad(ends, LoadTools.seconds(o.proxyWarmupSeconds / 3));
+            if (proxy != null) {
+                mixedLoad(ends, LoadTools.seconds(o.proxyWarmupSeconds / 3)); // the C tools have no JIT to warm
+            }
 
             if (o.loads.contains("bulk1")) {
                 warm(() -> tools.iperf3(pass, ends.bulk().get(0), 1, warm), warm);
@@ -434,8 +436,11 @@ public final class Harness {
     /** A rate figure, with the CPU its window cost (for the table of what bounds each figure). */
     private void recordRate(Figure f, TargetSpec t, Window w) {
         record(f, t, w.r.perSecond());
-        double proxyBusy = w.proxyCpuSeconds / (w.r.nanos() / 1e9) / pass.nbthread();
-        results.addCpu(pass, f, t.label(), t.kind() == Target.DIRECT ? Double.NaN : proxyBusy, w.cpuBusy);
+        boolean direct = t.kind() == Target.DIRECT;
+        double proxyBusy = direct ? Double.NaN : w.proxyCpuSeconds / (w.r.nanos() / 1e9) / pass.nbthread();
+        boolean perOp = !direct && (f == Figure.RR_OPS || f == Figure.CPS || f == Figure.CPS_COLD);
+        double micros = perOp ? w.proxyCpuSeconds * 1e6 / w.r.count() : Double.NaN;
+        results.addCpu(pass, f, t.label(), new Results.Cpu(proxyBusy, micros, w.cpuBusy));
     }
 
     private void note(String s) {

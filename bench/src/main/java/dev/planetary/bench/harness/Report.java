@@ -227,13 +227,20 @@ final class Report {
         }
         StringBuilder sb = new StringBuilder();
         List<Double> proxy = new ArrayList<>();
+        List<Double> micros = new ArrayList<>();
         for (Results.Cpu c : v) {
             if (!Double.isNaN(c.proxyBusy())) {
                 proxy.add(c.proxyBusy());
             }
+            if (!Double.isNaN(c.proxyMicrosPerOp())) {
+                micros.add(c.proxyMicrosPerOp());
+            }
         }
         if (!proxy.isEmpty()) {
             sb.append("proxy ").append(Math.round(median(proxy) * 100)).append("% · ");
+        }
+        if (!micros.isEmpty()) {
+            sb.append(num(median(micros))).append(" µs/op · ");
         }
         int n = v.stream().mapToInt(c -> c.cpuBusy().length).min().orElse(0);
         sb.append("CPUs ");
@@ -279,7 +286,9 @@ final class Report {
         String cpu = cpuTable(o, r);
         if (!cpu.isEmpty()) {
             sb.append("\nWhat bounded each rate figure: CPU busy during the measured windows (median). `proxy` is the")
-                    .append(" proxy process's CPU time over its nbthread cores; `CPUs` is each CPU's busy share,")
+                    .append(" proxy process's CPU time over its nbthread cores; `µs/op` is the proxy's CPU time per")
+                    .append(" request or connection (the proxy's cost, less sensitive to a busy machine than its")
+                    .append(" rate); `CPUs` is each CPU's busy share,")
                     .append(" CPU 0 first (all processes, including anything else running on the machine):\n\n")
                     .append(cpu);
         }

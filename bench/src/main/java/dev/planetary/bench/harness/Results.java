@@ -13,8 +13,11 @@ import java.util.Map;
  */
 final class Results {
 
-    /** One window's CPU: the proxy's busy fraction of its threads' cores (NaN for direct) and each CPU's. */
-    record Cpu(double proxyBusy, double[] cpuBusy) {
+    /**
+     * One window's CPU: the proxy's busy fraction of its threads' cores and its CPU microseconds per operation
+     * (request or connection; NaN for direct and for bulk), and each CPU's busy fraction.
+     */
+    record Cpu(double proxyBusy, double proxyMicrosPerOp, double[] cpuBusy) {
     }
 
     final List<Pass> passes;
@@ -49,8 +52,8 @@ final class Results {
         values.get(p).get(f).get(target).add(raw);
     }
 
-    void addCpu(Pass p, Figure f, String target, double proxyBusy, double[] cpuBusy) {
-        cpu.get(p).get(f).get(target).add(new Cpu(proxyBusy, cpuBusy));
+    void addCpu(Pass p, Figure f, String target, Cpu c) {
+        cpu.get(p).get(f).get(target).add(c);
     }
 
     /** Target column label to the repetitions' values (every column present, empty when not measured). */
