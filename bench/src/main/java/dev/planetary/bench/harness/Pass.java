@@ -50,15 +50,24 @@ public record Pass(int nbthread, String proxyCpus, String generatorCpus) {
 
     /** The number of CPUs in a taskset list such as {@code 0}, {@code 1-3} or {@code 0,2-3}. */
     static int cpuCount(String list) {
-        int n = 0;
+        return Math.max(1, cpuNumbers(list).size());
+    }
+
+    /** The CPU numbers of a taskset list such as {@code 0}, {@code 1-3} or {@code 0,2-3}. */
+    static List<Integer> cpuNumbers(String list) {
+        List<Integer> out = new ArrayList<>();
         for (String part : list.split(",")) {
             String p = part.trim();
             if (p.isEmpty()) {
                 continue;
             }
             int dash = p.indexOf('-');
-            n += dash < 0 ? 1 : Integer.parseInt(p.substring(dash + 1)) - Integer.parseInt(p.substring(0, dash)) + 1;
+            int lo = Integer.parseInt(dash < 0 ? p : p.substring(0, dash));
+            int hi = dash < 0 ? lo : Integer.parseInt(p.substring(dash + 1));
+            for (int c = lo; c <= hi; c++) {
+                out.add(c);
+            }
         }
-        return Math.max(1, n);
+        return out;
     }
 }

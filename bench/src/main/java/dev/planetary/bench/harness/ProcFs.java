@@ -46,9 +46,9 @@ public final class ProcFs {
     }
 
     /**
-     * Each CPU's {busy, total} ticks since boot from /proc/stat (busy = everything but idle and iowait), in CPU
-     * number order; empty if unreadable. Two samples give each CPU's busy fraction in between: whether the
-     * generator's CPU or the proxy's was the saturated one.
+     * Each CPU's {busy, total} ticks since boot from /proc/stat (busy = everything but idle and iowait), indexed by
+     * CPU number (an offline CPU reads {0, 0}); empty if unreadable. Two samples give each CPU's busy fraction in
+     * between: whether the generator's CPU or the proxy's was the saturated one.
      */
     public static List<long[]> cpuTicks() {
         List<long[]> out = new ArrayList<>();
@@ -58,6 +58,10 @@ public final class ProcFs {
                     continue;
                 }
                 String[] f = line.trim().split("\\s+");
+                int cpu = Integer.parseInt(f[0].substring(3));
+                while (out.size() < cpu) {
+                    out.add(new long[]{0, 0}); // an offline CPU: no line, never busy
+                }
                 long total = 0;
                 // user nice system idle iowait irq softirq steal (guest time is already inside user)
                 for (int i = 1; i <= 8 && i < f.length; i++) {

@@ -81,6 +81,21 @@ final class Report {
     static final String FLAG_NOTE = FLAG + " direct is less than " + DIRECT_MARGIN + "x the fastest proxy in this "
             + "row: the load generator and backends may bound the figure, so the row does not rank the proxies.";
 
+    /** A proxy below this share of its pinned CPUs did not bound its figure ... */
+    static final double PROXY_SATURATED = 0.90;
+    /** ... when the generator's CPUs were at least this busy: the generator did. */
+    static final double GENERATOR_SATURATED = 0.95;
+    static final String GENERATOR_FLAG = "(g)";
+    static final String GENERATOR_FLAG_NOTE = GENERATOR_FLAG + " pinned row where a proxy's CPUs were less than "
+            + Math.round(PROXY_SATURATED * 100) + "% busy while the generator's were at least "
+            + Math.round(GENERATOR_SATURATED * 100) + "%: the generator side bounded that proxy's figure"
+            + " (the proxies are named in the generator check below).";
+    static final String BUSY_FLAG = "(m)";
+    static final String BUSY_FLAG_NOTE = BUSY_FLAG + " pinned row where a proxy used less than "
+            + Math.round(PROXY_SATURATED * 100) + "% of its CPUs while they were at least "
+            + Math.round(GENERATOR_SATURATED * 100) + "% busy: other processes took the proxy's CPU, so the row"
+            + " measures a busy machine (run again on a quiet one).";
+
     static String table(Options o, Results r) {
         List<String> variants = variants(o);
         StringBuilder sb = new StringBuilder("| figure | unit | threads | direct | haproxy | planetary |");
@@ -131,7 +146,14 @@ final class Report {
                 for (String v : variants) {
                     sb.append(' ').append(ratio(h, m.get(v))).append(" |");
                 }
-                sb.append(' ').append(directCheck(f, m)).append(" |\n");
+                String check = directCheck(f, m);
+                if (!generatorBound(pass, r.cpu(pass, f)).isEmpty()) {
+                    check += " " + GENERATOR_FLAG;
+                }
+                if (!machineBusy(pass, r.cpu(pass, f)).isEmpty()) {
+                    check += " " + BUSY_FLAG;
+                }
+                sb.append(' ').append(check).append(" |\n");
             }
         }
         return sb.toString();
@@ -178,12 +200,92 @@ final class Report {
             for (Figure f : RATES) {
                 double q = directOverFastest(r.get(pass, f));
                 if (!Double.isNaN(q) && q < DIRECT_MARGIN) {
-                    out.add(String.format(Locale.ROOT, "%s, threads %s: direct is %.2fx the fastest proxy",
-                            f.label.trim(), pass.label(), q));
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: direct is %.2fx the fastest proxy %s",
+                            f.label.trim(), pass.label(), q, FLAG));
+                }
+                List<String> bound = generatorBound(pass, r.cpu(pass, f));
+                if (!bound.isEmpty()) {
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: the generator's CPUs were full while %s"
+                            + " left %s idle %s", f.label.trim(), pass.label(), String.join(" and ", bound),
+                            bound.size() > 1 ? "theirs" : "its", GENERATOR_FLAG));
+                }
+                List<String> busy = machineBusy(pass, r.cpu(pass, f));
+                if (!busy.isEmpty()) {
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: other processes took the CPU of %s %s",
+                            f.label.trim(), pass.label(), String.join(" and ", busy), BUSY_FLAG));
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The proxy columns of a pinned row that the generator bounded: the proxy's CPUs below {@link #PROXY_SATURATED}
+     * busy (the proxy waited for work) while every generator CPU reached {@link #GENERATOR_SATURATED} (medians over
+     * the repetitions). Empty for unpinned rows: every process shares every CPU, no side to blame.
+     */
+    static List<String> generatorBound(Pass pass, Map<String, List<Results.Cpu>> cpu) {
+        List<String> out = new ArrayList<>();
+        if (!pass.pinned()) {
+            return out;
+        }
+        for (Map.Entry<String, List<Results.Cpu>> e : cpu.entrySet()) {
+            if (isProxy(e.getValue()) && busiest(e.getValue(), pass.proxyCpus()) < PROXY_SATURATED
+                    && leastBusy(e.getValue(), pass.generatorCpus()) >= GENERATOR_SATURATED) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The proxy columns of a pinned row whose proxy used less than {@link #PROXY_SATURATED} of its CPUs while they
+     * were {@link #GENERATOR_SATURATED} busy: something else ran there.
+     */
+    static List<String> machineBusy(Pass pass, Map<String, List<Results.Cpu>> cpu) {
+        List<String> out = new ArrayList<>();
+        if (!pass.pinned()) {
+            return out;
+        }
+        for (Map.Entry<String, List<Results.Cpu>> e : cpu.entrySet()) {
+            List<Double> proxy = e.getValue().stream().map(Results.Cpu::proxyBusy).filter(x -> !x.isNaN()).toList();
+            if (!proxy.isEmpty() && median(proxy) < PROXY_SATURATED
+                    && leastBusy(e.getValue(), pass.proxyCpus()) >= GENERATOR_SATURATED) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    private static boolean isProxy(List<Results.Cpu> v) {
+        return v.stream().anyMatch(c -> !Double.isNaN(c.proxyBusy()));
+    }
+
+    /** The median busy share of each CPU of a list, over the repetitions; NaN entries for CPUs not measured. */
+    private static List<Double> medianBusy(List<Results.Cpu> v, String cpus) {
+        List<Double> out = new ArrayList<>();
+        for (int n : Pass.cpuNumbers(cpus)) {
+            List<Double> b = new ArrayList<>();
+            for (Results.Cpu c : v) {
+                if (n < c.cpuBusy().length) {
+                    b.add(c.cpuBusy()[n]);
+                }
+            }
+            out.add(b.isEmpty() ? Double.NaN : median(b));
+        }
+        return out;
+    }
+
+    private static double leastBusy(List<Results.Cpu> v, String cpus) {
+        List<Double> m = medianBusy(v, cpus);
+        return m.isEmpty() || m.stream().anyMatch(x -> x.isNaN()) ? Double.NaN
+                : m.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    }
+
+    private static double busiest(List<Results.Cpu> v, String cpus) {
+        List<Double> m = medianBusy(v, cpus);
+        return m.isEmpty() || m.stream().anyMatch(x -> x.isNaN()) ? Double.NaN
+                : m.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
     }
 
     /**
@@ -263,7 +365,8 @@ final class Report {
         }
         sb.append("Command: `").append(o.command).append("`\n\n");
         sb.append(table).append('\n');
-        sb.append(FLAG_NOTE).append("\n\n");
+        sb.append(FLAG_NOTE).append("\n").append(GENERATOR_FLAG_NOTE).append("\n").append(BUSY_FLAG_NOTE)
+                .append("\n\n");
         sb.append("Each cell: median [min–max] of ").append(o.reps).append(" repetition(s); targets alternated ")
                 .append(o.targets.stream().map(TargetSpec::label).toList()).append(" within each repetition; ")
                 .append(LoadTools.seconds(o.warmupSeconds)).append(" s warm-up and ")
@@ -275,7 +378,8 @@ final class Report {
             sb.append("- ").append(p.label()).append(": ").append(p.describe()).append('\n');
         }
         sb.append("\nGenerator check (rate figures where direct < ").append(DIRECT_MARGIN)
-                .append("x the fastest proxy):\n\n");
+                .append("x the fastest proxy, where the generator bounded a pinned proxy, or where other processes")
+                .append(" took a pinned proxy's CPU):\n\n");
         List<String> checks = generatorChecks(r);
         if (checks.isEmpty()) {
             sb.append("- none: every rate figure ranks the proxies\n");

@@ -30,6 +30,7 @@ class HarnessPartsTest {
         assertThat(Pass.cpuCount("0")).isEqualTo(1);
         assertThat(Pass.cpuCount("1-3")).isEqualTo(3);
         assertThat(Pass.cpuCount("0,2-3")).isEqualTo(3);
+        assertThat(Pass.cpuNumbers("0,2-3")).containsExactly(0, 2, 3);
     }
 
     @Test
@@ -42,6 +43,33 @@ class HarnessPartsTest {
         assertThat(Report.directCheck(Figure.CPS, capped)).isEqualTo("0.97 " + Report.FLAG);
         assertThat(Report.directCheck(Figure.RR_P99, capped)).isEmpty();
         assertThat(Report.directCheck(Figure.CPS, Map.of("direct", List.of(), "haproxy", List.of(1.0)))).isEqualTo("—");
+    }
+
+    @Test
+    void aPinnedRowIsTheGeneratorsWhenItsCpusAreFullAndTheProxysAreNot() {
+        Pass pinned = new Pass(1, "0", "1");
+        Pass unpinned = new Pass(2, null, "0-1");
+        Map<String, List<Results.Cpu>> cpu = Map.of(
+                "direct", List.of(new Results.Cpu(Double.NaN, Double.NaN, new double[]{0.02, 1.0})),
+                "haproxy", List.of(new Results.Cpu(0.70, 45, new double[]{0.71, 0.99}),
+                        new Results.Cpu(0.75, 44, new double[]{0.76, 0.97})),
+                "planetary", List.of(new Results.Cpu(0.99, 90, new double[]{1.0, 0.99})));
+        assertThat(Report.generatorBound(pinned, cpu)).containsExactly("haproxy");
+        assertThat(Report.machineBusy(pinned, cpu)).isEmpty();
+        assertThat(Report.generatorBound(unpinned, cpu)).isEmpty();
+        Map<String, List<Results.Cpu>> idleGenerator = Map.of(
+                "haproxy", List.of(new Results.Cpu(0.70, 45, new double[]{0.71, 0.60})));
+        assertThat(Report.generatorBound(pinned, idleGenerator)).isEmpty();
+    }
+
+    @Test
+    void aPinnedProxyStarvedOnAFullCpuIsABusyMachineNotTheGenerator() {
+        Pass pinned = new Pass(1, "0", "1");
+        Map<String, List<Results.Cpu>> cpu = Map.of(
+                "haproxy", List.of(new Results.Cpu(0.13, 48, new double[]{1.0, 1.0})));
+        assertThat(Report.generatorBound(pinned, cpu)).isEmpty();
+        assertThat(Report.machineBusy(pinned, cpu)).containsExactly("haproxy");
+        assertThat(Report.machineBusy(new Pass(2, null, "0-1"), cpu)).isEmpty();
     }
 
     @Test
