@@ -441,6 +441,9 @@ public final class Harness {
         boolean perOp = !direct && (f == Figure.RR_OPS || f == Figure.CPS || f == Figure.CPS_COLD);
         double micros = perOp ? w.proxyCpuSeconds * 1e6 / w.r.count() : Double.NaN;
         results.addCpu(pass, f, t.label(), new Results.Cpu(proxyBusy, micros, w.cpuBusy));
+        if (perOp && f != Figure.CPS_COLD) {
+            record(f == Figure.RR_OPS ? Figure.RR_CPU : Figure.CPS_CPU, t, micros);
+        }
     }
 
     private void note(String s) {
