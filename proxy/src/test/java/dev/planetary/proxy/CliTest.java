@@ -134,7 +134,7 @@ class CliTest {
 
     @Test
     void aFileOfExactlyTheSizeLimitIsReadAndOneByteMoreIsRefused(@TempDir Path dir) throws Exception {
-        int limit = 8 * 1024 * 1024;
+        int limit = 4 * 1024 * 1024;
         String config = "listen x\n    bind 127.0.0.1:19999\n    server s 127.0.0.1:7000\n"
             + "    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n";
         StringBuilder text = new StringBuilder(limit).append(config);
@@ -153,7 +153,7 @@ class CliTest {
         Result refused = run("-c", "-f", f.toString());
         assertThat(refused.code()).isEqualTo(1);
         assertThat(refused.err()).contains("[ALERT] config : parsing [" + f + ":0] : configuration file '" + f
-            + "' refused: it has 8,388,609 bytes, more than the 8,388,608 (8 MiB) a configuration file may have");
+            + "' refused: it has 4,194,305 bytes, more than the 4,194,304 (4 MiB) a configuration file may have");
     }
 
     @Test
