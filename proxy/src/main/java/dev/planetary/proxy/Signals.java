@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  *   <li>SIGHUP and SIGUSR2: reload. Without a handler SIGHUP ends a JVM (exit 129) and SIGUSR2 crashes it: HotSpot
  *       suspends and resumes threads with SIGUSR2 unless the environment variable {@code _JAVA_SR_SIGNUM} moves that
  *       to another signal, which bin/planetary and the systemd units do. Only then is SIGUSR2 taken here: a Java
- *       handler on the JVM's own signal would receive its suspend requests (JFR's sampler sends hundreds a second).</li>
+ *       handler on the JVM's own signal would get its suspend requests (JFR's sampler sends hundreds a second).</li>
  * </ul>
  */
 final class Signals {

@@ -98,7 +98,8 @@ class BadConfigInputIT {
         Procs.Result r = runJar("-c", "-f", many.toString());
         assertThat(r.code()).as("%s", r.toString().substring(0, Math.min(4000, r.toString().length())))
             .isEqualTo(1);
-        assertThat(r.stderr()).contains("[ALERT] config : parsing [" + many + ":1] : unknown keyword 'x' out of section")
+        assertThat(r.stderr())
+            .contains("[ALERT] config : parsing [" + many + ":1] : unknown keyword 'x' out of section")
             .contains("more errors not shown")
             .contains("[ALERT] config : Fatal errors found in configuration.");
         assertThat(r.stderr().length()).as("the report is bounded").isLessThan(1_000_000);

@@ -168,6 +168,20 @@ class SignalsIT {
         }
     }
 
+    /** The signals a process has a handler for: the SigCgt mask of /proc/PID/status. */
+    private static List<Integer> caughtSignals(long pid) throws IOException {
+        String mask = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+            .filter(l -> l.startsWith("SigCgt:")).findFirst().orElseThrow().substring(7).trim();
+        long bits = Long.parseUnsignedLong(mask, 16);
+        List<Integer> caught = new ArrayList<>();
+        for (int sig = 1; sig <= 64; sig++) {
+            if ((bits >>> (sig - 1) & 1) != 0) {
+                caught.add(sig);
+            }
+        }
+        return caught;
+    }
+
     private List<Path> crashFiles() throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().startsWith("hs_err")).toList();
@@ -194,6 +208,10 @@ class SignalsIT {
         Procs.Running proc = awaitAccepting(start(List.of(launcher.toString(), "proxy", "-f",
             config(port, echo, "2s").toString()), Map.of()), port);
 
+        // The JVM's suspend/resume handler sits on the launcher's signal, SIGUSR2 (12) is the proxy's.
+        List<Integer> caught = caughtSignals(proc.pid());
+        assertThat(caught).as("signals the launcher-started JVM catches")
+            .contains(Integer.parseInt(Launcher.srSignum()), 12, 1, 10, 15);
         try (Socket live = Harness.connect(port)) {
             assertEchoes(live, "before");
             int n = 0;
