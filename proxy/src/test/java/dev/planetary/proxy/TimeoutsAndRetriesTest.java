@@ -3,6 +3,8 @@ package dev.planetary.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.planetary.core.config.Origin;
+import dev.planetary.core.config.ServerConfig;
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
 import dev.planetary.proxy.testing.Harness;
@@ -207,5 +209,47 @@ class TimeoutsAndRetriesTest {
             assertThat(Harness.readLine(s)).isEqualTo("s1");
         }
         assertThat(proxy.backend("be").retryCount()).isGreaterThanOrEqualTo(1);
+    }
+
+    /**
+     * Race (issue 12): a retry to the same server used to take a slot on it directly, bypassing membership, so a server
+     * removed from the backend during the turnaround still got the retry. The retry must ask the backend.
+     */
+    @Test
+    void retryDuringTheTurnaroundNeverGoesToAServerRemovedMeanwhile() throws Exception {
+        TestServer old = backends.greeter("old");
+        old.stop(); // refuses: the first attempt fails and a retry to the same server waits its turnaround of 1 s
+        TestServer fresh = backends.greeter("fresh");
+        int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 3",
+            "server old 127.0.0.1:" + old.port());
+        ProxyBackend be = proxy.backend("be");
+        try (Socket s = Harness.connect(port)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> be.connectFailureCount() >= 1);
+            be.removeServer("old");
+            be.addServer(new ServerConfig("fresh", "127.0.0.1", fresh.port(), false, 2000, 2, 3, 1, 0, false,
+                false, new Origin("test", 0)));
+            old.restart(); // the removed server is reachable again: only membership keeps the retry away from it
+            assertThat(Harness.readLine(s)).isEqualTo("fresh");
+        }
+        assertThat(old.accepted.get()).as("connections to the removed server").isZero();
+    }
+
+    /**
+     * Race (issue 12): with option redispatch and a single server, the redispatch lands on the server that just failed
+     * and used to retry at once. As in HAProxy, a retry waits min(1 s, timeout connect) unless it goes to another
+     * server.
+     */
+    @Test
+    void redispatchToTheSameServerWaitsTheTurnaround() throws Exception {
+        int refused = Ports.freeRun(40_000, 60_000, 1);
+        int port = start("timeout connect 300ms\ntimeout client 30s\ntimeout server 30s\nretries 2\noption redispatch",
+            "server dead 127.0.0.1:" + refused);
+        try (Socket s = Harness.connect(port)) {
+            // two turnarounds of min(1 s, timeout connect) = 300 ms each before giving up
+            assertThat(closedAfterMs(s)).isBetween(500L, 5_000L);
+        }
+        ProxyBackend be = proxy.backend("be");
+        assertThat(be.connectFailureCount()).isEqualTo(3);
+        assertThat(be.retryCount()).isEqualTo(2);
     }
 }
