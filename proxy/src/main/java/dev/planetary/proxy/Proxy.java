@@ -246,7 +246,7 @@ public final class Proxy implements AutoCloseable {
                 .handler(listenerHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
                 .childHandler(initializer(fc.name()));
             if (listening == null) { // epoll sockets got these before bind, in listenAll
                 base.option(ChannelOption.SO_REUSEADDR, true);
