@@ -16,6 +16,9 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -25,8 +28,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** timeout connect/client/server/client-fin/server-fin, retries, option redispatch. */
+/**
+ * timeout connect/client/server/client-fin/server-fin, retries, option redispatch; real sockets, on native epoll and
+ * on the NIO fallback. (How activity moves the idle deadlines is driven by a fake clock in {@link IdleTimerTest}.)
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
 class TimeoutsAndRetriesTest {
+
+    @Parameter
+    Transport transport;
 
     private final Backends backends = new Backends();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -54,7 +65,7 @@ class TimeoutsAndRetriesTest {
             listen be
                 bind 127.0.0.1:%d
             %s
-            """.formatted(timeouts.indent(4), port, backendLines.indent(4)));
+            """.formatted(timeouts.indent(4), port, backendLines.indent(4)), transport);
         return port;
     }
 
@@ -92,15 +103,30 @@ class TimeoutsAndRetriesTest {
 
     @Test
     void activityKeepsTheConnectionOpenPastTheTimeout() throws Exception {
-        TestServer echo = backends.echo("s1");
-        int port = start("timeout connect 2s\ntimeout client 500ms\ntimeout server 500ms",
-            "server s1 127.0.0.1:" + echo.port());
-        try (Socket s = Harness.connect(port)) {
-            for (int i = 0; i < 8; i++) { // 8 x 200 ms = 1.6 s of traffic, each gap well under 500 ms
-                Harness.write(s, "ping\n");
-                assertThat(Harness.readLine(s)).isEqualTo("ping");
-                Thread.sleep(200);
+        // The server sends a line every 100 ms (its own event loop's timer): 16 lines take 1.6 s, each gap far under
+        // 500 ms. Traffic either way counts as activity for both sides, so the silent client is not idle either.
+        TestServer ticker = backends.custom("s1", () -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                var ticks = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(
+                    ctx.alloc().buffer().writeBytes("tick\n".getBytes(StandardCharsets.US_ASCII))),
+                    100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                ctx.channel().closeFuture().addListener(f -> ticks.cancel(false));
             }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+        int port = start("timeout connect 2s\ntimeout client 500ms\ntimeout server 500ms",
+            "server s1 127.0.0.1:" + ticker.port());
+        try (Socket s = Harness.connect(port)) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 16; i++) {
+                assertThat(Harness.readLine(s)).as("line %d", i).isEqualTo("tick");
+            }
+            assertThat((System.nanoTime() - t0) / 1_000_000).as("open past the timeout").isGreaterThan(1_000L);
             assertThat(proxy.frontend("be").timeoutCount()).isZero();
         }
     }
@@ -203,8 +229,10 @@ class TimeoutsAndRetriesTest {
         s1.stop();
         int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 5",
             "server s1 127.0.0.1:" + s1.port());
+        ProxyBackend be = proxy.backend("be");
         try (Socket s = Harness.connect(port)) {
-            Thread.sleep(300); // the first attempt has failed; the retry waits its turn-around of 1 s
+            // the first attempt has failed; the retry waits its turnaround of 1 s
+            await().atMost(Duration.ofSeconds(5)).until(() -> be.connectFailureCount() >= 1);
             s1.restart();
             assertThat(Harness.readLine(s)).isEqualTo("s1");
         }
