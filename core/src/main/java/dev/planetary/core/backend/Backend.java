@@ -166,7 +166,7 @@ public final class Backend {
         for (Server server : s.servers()) {
             members.put(server.name(), server);
         }
-        boolean[] dirty = new boolean[2]; // [active, backup]
+        boolean[] dirty = new boolean[3]; // [active, backup, membership]
         List<Outcome> outcomes = new ArrayList<>(batch.size());
         for (BackendChange change : batch) {
             try {
@@ -189,18 +189,20 @@ public final class Backend {
                 balancerFor(next, server).refresh(server);
             }
         }
-        Set<Server> before = identitySet(s.servers());
-        Set<Server> after = identitySet(servers);
         List<Server> joined = new ArrayList<>();
-        for (Server server : servers) {
-            if (!before.contains(server)) {
-                joined.add(server);
-            }
-        }
         List<Server> left = new ArrayList<>();
-        for (Server server : s.servers()) {
-            if (!after.contains(server)) {
-                left.add(server);
+        if (dirty[2]) {
+            Set<Server> before = identitySet(s.servers());
+            Set<Server> after = identitySet(servers);
+            for (Server server : servers) {
+                if (!before.contains(server)) {
+                    joined.add(server);
+                }
+            }
+            for (Server server : s.servers()) {
+                if (!after.contains(server)) {
+                    left.add(server);
+                }
             }
         }
         for (Runnable l : changeListeners) {
@@ -218,12 +220,14 @@ public final class Backend {
             }
             members.put(server.name(), server);
             dirty[server.backup() ? 1 : 0] = true;
+            dirty[2] = true;
             return server;
         }
         if (change instanceof BackendChange.Remove remove) {
             Server server = require(members, remove.name());
             members.remove(server.name());
             dirty[server.backup() ? 1 : 0] = true;
+            dirty[2] = true;
             return server;
         }
         if (change instanceof BackendChange.Weight weight) {
@@ -250,6 +254,7 @@ public final class Backend {
             replace(replace, members);
             dirty[0] = true;
             dirty[1] = true;
+            dirty[2] = true;
             return null;
         }
         throw new IllegalArgumentException("unknown change " + change);

@@ -59,21 +59,17 @@ public final class LeastConnBalancer implements Balancer {
 
     public LeastConnBalancer(List<Server> servers) {
         synchronized (lock) {
-            build(Balancers.distinct(servers).toArray(new Server[0]), null);
+            build(Balancers.distinct(servers).toArray(new Server[0]), null, null);
         }
     }
 
     /** The successor of {@code prev}: servers it had keep their place among equal loads, new ones come after. */
     private LeastConnBalancer(List<Server> servers, LeastConnBalancer prev) {
-        Map<Server, Long> order = new IdentityHashMap<>();
         synchronized (prev.lock) {
-            for (int i = 0; i < prev.servers.length; i++) {
-                order.put(prev.servers[i], prev.keys[i]);
-            }
             this.seq = prev.seq;
-        }
-        synchronized (lock) {
-            build(Balancers.distinct(servers).toArray(new Server[0]), order);
+            synchronized (lock) {
+                build(Balancers.distinct(servers).toArray(new Server[0]), prev.index, prev.keys);
+            }
         }
     }
 
@@ -175,7 +171,7 @@ public final class LeastConnBalancer implements Balancer {
             if (!index.containsKey(server)) {
                 Server[] next = java.util.Arrays.copyOf(servers, servers.length + 1);
                 next[servers.length] = server;
-                build(next, currentOrder());
+                build(next, index, keys);
             }
         }
     }
@@ -188,7 +184,7 @@ public final class LeastConnBalancer implements Balancer {
                 Server[] next = new Server[servers.length - 1];
                 System.arraycopy(servers, 0, next, 0, i);
                 System.arraycopy(servers, i + 1, next, i, servers.length - i - 1);
-                build(next, currentOrder());
+                build(next, index, keys);
             }
         }
     }
@@ -233,8 +229,11 @@ public final class LeastConnBalancer implements Balancer {
 
     // ---- under the lock ---------------------------------------------------------------------------------------
 
-    /** @param order the previous keys of servers that keep their tie order, or null */
-    private void build(Server[] members, Map<Server, Long> order) {
+    /**
+     * @param oldIndex the previous index of servers that keep their tie order (with {@code oldKeys}), or null
+     * @param oldKeys  the previous keys by that index
+     */
+    private void build(Server[] members, Map<Server, Integer> oldIndex, long[] oldKeys) {
         int n = members.length;
         Map<Server, Integer> idx = new IdentityHashMap<>(n * 2);
         long[] k = new long[n];
@@ -242,8 +241,9 @@ public final class LeastConnBalancer implements Balancer {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             idx.put(members[i], i);
-            Long before = order == null ? null : order.get(members[i]);
-            k[i] = key(members[i], before != null && before != UNAVAILABLE ? before & SEQ_MASK : seq++);
+            Integer old = oldIndex == null ? null : oldIndex.get(members[i]);
+            long before = old == null ? UNAVAILABLE : oldKeys[old];
+            k[i] = key(members[i], before != UNAVAILABLE ? before & SEQ_MASK : seq++);
             h[i] = i;
             p[i] = i;
         }
@@ -256,14 +256,6 @@ public final class LeastConnBalancer implements Balancer {
             siftDown(q);
         }
         countUsable();
-    }
-
-    private Map<Server, Long> currentOrder() {
-        Map<Server, Long> order = new IdentityHashMap<>();
-        for (int i = 0; i < servers.length; i++) {
-            order.put(servers[i], keys[i]);
-        }
-        return order;
     }
 
     /** Re-keys server {@code i} from its live state and restores the heap. */
