@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -43,19 +45,21 @@ class ControlAgentTest {
                 Thread.currentThread().interrupt();
             }
         });
+        ExecutorService threads = Executors.newFixedThreadPool(41); // one blocked caller per thread
         List<CompletableFuture<Void>> callers = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             String name = "s" + i;
             int weight = 2 + i % 5;
-            callers.add(CompletableFuture.runAsync(() -> pb.setWeight(name, weight)));
+            callers.add(CompletableFuture.runAsync(() -> pb.setWeight(name, weight), threads));
         }
-        callers.add(CompletableFuture.runAsync(() -> pb.drain("s45")));
+        callers.add(CompletableFuture.runAsync(() -> pb.drain("s45"), threads));
         // every caller waits for its answer; none can have it while the owner is busy
         await().atMost(Duration.ofSeconds(30)).until(() -> pb.control().queued() == 41);
         assertThat(callers).noneMatch(CompletableFuture::isDone);
         busy.countDown();
         job.get(10, TimeUnit.SECONDS);
         CompletableFuture.allOf(callers.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+        threads.shutdown();
 
         for (int i = 0; i < 40; i++) {
             assertThat(pb.backend().server("s" + i).orElseThrow().weight()).isEqualTo(2 + i % 5);
