@@ -187,8 +187,18 @@ public final class SourceHashBalancer implements Balancer {
      */
     @Override
     public Balancer successor(List<Server> servers) {
+        List<Server> list = Balancers.distinct(servers);
+        int usable = 0;
+        for (Server s : list) {
+            if (s.usable() && s.weight() > 0) {
+                usable++;
+            }
+        }
+        if (usable > MAX_SERVERS) { // refused before this balancer's build state is handed over
+            throw new IllegalArgumentException("source-consistent supports at most " + MAX_SERVERS + " servers");
+        }
         SourceHashBalancer next = new SourceHashBalancer(this);
-        next.reconcileAll(Balancers.distinct(servers));
+        next.reconcileAll(list);
         return next;
     }
 
