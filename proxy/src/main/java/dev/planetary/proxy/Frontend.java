@@ -1,7 +1,9 @@
 package dev.planetary.proxy;
 
 import dev.planetary.core.config.FrontendConfig;
-import java.util.concurrent.TimeUnit;
+import dev.planetary.core.connect.IdleLimits;
+import dev.planetary.core.connect.RetryPolicy;
+import dev.planetary.core.connect.ServerPool;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -12,8 +14,10 @@ public final class Frontend {
     private final ProxyBackend backend;
     final ConnectionLimit limit;
     final ConnectionLimit global;
-    final long clientTimeoutNanos;
-    final long clientFinTimeoutNanos;
+    /** Per-frontend, computed once: what every connection's connect attempt and idle deadlines read. */
+    final ServerPool pool;
+    final RetryPolicy retryPolicy;
+    final IdleLimits idleLimits;
 
     final LongAdder accepted = new LongAdder();
     final LongAdder timeouts = new LongAdder();
@@ -28,8 +32,9 @@ public final class Frontend {
         this.backend = backend;
         this.global = global;
         this.limit = new ConnectionLimit("frontend " + config.name(), config.maxconn(), parkedTotal, gate::reconcile);
-        this.clientTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientTimeoutMs());
-        this.clientFinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientFinTimeoutMs());
+        this.pool = new BackendPool(backend);
+        this.retryPolicy = RetryPolicy.of(backend.config());
+        this.idleLimits = IdleLimits.of(config, backend.config());
     }
 
     public String name() { return config.name(); }
