@@ -67,10 +67,7 @@ class DirectoryFsyncIT {
                 .until(() -> http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/health"))
                     .build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
         } finally {
-            p.destroy();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                Procs.killNow(p);
-            }
+            stop(p);
         }
         List<Call> calls = new java.util.ArrayList<>();
         try (var files = Files.list(dir)) {
@@ -105,6 +102,19 @@ class DirectoryFsyncIT {
             soft.assertThat(dirFsyncedBetween(calls, dataMade, listens, data.getParent().toString()))
                 .as("parent fsync'd after creating the data dir, before listening").isTrue();
         });
+    }
+
+    /**
+     * strace ignores SIGTERM while its tracee runs, and a tracee whose tracer is killed is left running (with the
+     * seccomp filter failing its traced calls): stop the registry itself (strace's child), then strace exits with it.
+     */
+    private static void stop(Process strace) throws InterruptedException {
+        List<ProcessHandle> registry = strace.toHandle().children().toList();
+        registry.forEach(ProcessHandle::destroy);
+        if (!strace.waitFor(30, TimeUnit.SECONDS)) {
+            registry.forEach(ProcessHandle::destroyForcibly);
+            Procs.killNow(strace);
+        }
     }
 
     private static int indexOf(List<Call> calls, java.util.function.Predicate<Call> p) {
