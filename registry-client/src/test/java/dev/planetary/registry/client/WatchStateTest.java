@@ -40,6 +40,24 @@ class WatchStateTest {
     }
 
     @Test
+    void aReleasedReservationMovesTheVersionWithoutARelist() throws Exception {
+        // Genesis logs the end of a removed VM's grace period as its own change; a watcher must follow it like any
+        // other change (a relist per grace expiry would resend the whole swarm to every proxy).
+        WatchState s = new WatchState();
+        s.apply(snapshot(10, vm("vm_000001", "10.0.0.1", "active")));
+        s.apply(change(11, "removed", "{\"id\":\"vm_000002\"}"));
+        s.apply(new SseDecoder.Event("12", "released", "{\"version\":12,\"type\":\"released\","
+            + "\"reason\":\"grace_expired\",\"reservation\":{\"id\":\"vm_000002\",\"offset\":7,"
+            + "\"ports\":{\"pcpu\":10007,\"pfsshfs\":20007,\"transfer\":30007}}}"));
+        SwarmView v = s.publish();
+        assertThat(v.version()).isEqualTo(12);
+        assertThat(v.vms()).containsOnlyKeys("vm_000001");
+        assertThatThrownBy(() -> s.apply(new SseDecoder.Event("14", "released", "{\"version\":14,"
+            + "\"type\":\"released\",\"reservation\":{\"id\":\"vm_000003\"}}")))
+            .as("a gap is a gap, whatever the type").hasMessageContaining("version gap");
+    }
+
+    @Test
     void aRefusedEventChangesNothing() throws Exception {
         WatchState s = new WatchState();
         s.apply(snapshot(10, vm("vm_000001", "10.0.0.1", "active")));
