@@ -91,7 +91,7 @@ final class WatchState {
                 snapshot(d, v);
                 return Applied.SNAPSHOT;
             }
-            case "added", "updated", "draining", "removed" -> {
+            case "added", "updated", "draining", "removed", "released" -> {
                 change(e.type(), d, v);
                 return Applied.CHANGE;
             }
@@ -145,6 +145,13 @@ final class WatchState {
                 + SseDecoder.printable(t.asText()) + "'", true);
         }
         JsonNode n = d.get("vm");
+        if ("released".equals(type)) {
+            // The end of a removed VM's grace period: its reserved ports are free again. The view holds no
+            // reservations, so only the version moves (the proxy times grace itself from the served plan).
+            version = v;
+            dirty = true;
+            return;
+        }
         if ("removed".equals(type)) {
             String id = n == null ? null : n.path("id").textValue();
             if (id == null || !ID.matcher(id).matches()) {
