@@ -1,0 +1,507 @@
+package dev.planetary.registry.client;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows Genesis' watch stream ({@code GET /api/watch}) and keeps an immutable, versioned {@link SwarmView} of the
+ * swarm. All state is owned by one event loop thread; views are published whole (one volatile write) and handed to
+ * the listener on a notifier thread of their own, so a slow listener never stalls the stream.
+ *
+ * <p>After a disconnect it resumes with {@code since=VERSION}, so Genesis sends only what was missed (no relist while
+ * Genesis still holds that history). A malformed event, a version gap or a version that goes backwards is logged
+ * once and answered by a relist (a reconnect without {@code since}); the view is kept meanwhile and nothing is half
+ * applied. When Genesis cannot be reached the last view stays in force (static stability): {@link #stale()} turns
+ * true and the listener hears it once; reconnects follow a capped exponential backoff with jitter, through the URLs
+ * in order (a fail-over list), keeping the version.
+ */
+public final class SwarmWatch implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SwarmWatch.class);
+    /** How often the read-timeout check runs, as a share of the timeout: detection within 1.25 timeouts. */
+    private static final int READ_CHECKS_PER_TIMEOUT = 4;
+    /** How long {@link #close} waits for the threads to finish. */
+    private static final long CLOSE_WAIT_MILLIS = 5_000;
+
+    private final List<Endpoint> urls;
+    private final SwarmListener listener;
+    private final WatchOptions options;
+    private final Backoff backoff;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final ExecutorService notifier;
+    private final AtomicReference<SwarmView> pendingView = new AtomicReference<>();
+
+    // ---- owned by the event loop ----
+    private final WatchState state = new WatchState();
+    private int urlIndex;
+    private int failures;
+    private boolean relistNext;
+    private boolean relistLogged;
+    private boolean closed;
+    private Conn conn;
+    private ScheduledFuture<?> retry;
+    private String staleReason;
+    /** A snapshot was applied at least once (later ones are relists). */
+    private boolean everListed;
+
+    // ---- published (single writer: the event loop) ----
+    private volatile SwarmView view = SwarmView.EMPTY;
+    private volatile boolean stale;
+    private volatile long reconnects;
+    private volatile long relists;
+    private volatile long malformedEvents;
+    private volatile boolean closing;
+
+    private SwarmWatch(List<Endpoint> urls, SwarmListener listener, WatchOptions options) {
+        this.urls = urls;
+        this.listener = listener;
+        this.options = options;
+        this.backoff = options.backoff();
+        this.group = Transport.group("swarm-watch");
+        this.loop = group.next();
+        this.notifier = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "swarm-watch-notify");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts following Genesis in the background; returns at once. {@code genesisUrls}: fail-over list, in order. */
+    public static SwarmWatch start(List<URI> genesisUrls, SwarmListener listener, WatchOptions options) {
+        Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(options, "options");
+        if (genesisUrls == null || genesisUrls.isEmpty()) {
+            throw new IllegalArgumentException("at least one Genesis URL is needed");
+        }
+        List<Endpoint> eps = new ArrayList<>();
+        for (URI u : genesisUrls) {
+            eps.add(Endpoint.of(u));
+        }
+        SwarmWatch w = new SwarmWatch(List.copyOf(eps), listener, options);
+        w.loop.execute(w::connect);
+        long every = Math.max(1, options.readTimeout().toMillis() / READ_CHECKS_PER_TIMEOUT);
+        w.loop.scheduleAtFixedRate(w::checkReadTimeout, every, every, TimeUnit.MILLISECONDS);
+        return w;
+    }
+
+    /** The newest view (published whole: it may be ahead of what the listener has been handed so far). */
+    public SwarmView view() {
+        return view;
+    }
+
+    /** True while Genesis cannot be reached and the last view is being served as it was. */
+    public boolean stale() {
+        return stale;
+    }
+
+    public long version() {
+        return view.version();
+    }
+
+    /** Connections opened after the first one. */
+    public long reconnects() {
+        return reconnects;
+    }
+
+    /** Full lists received after the first one (snapshots): a resume that needed no relist does not count. */
+    public long relists() {
+        return relists;
+    }
+
+    /** Events dropped as malformed (each followed by a relist). */
+    public long malformedEvents() {
+        return malformedEvents;
+    }
+
+    /** Genesis' port plan from the newest view, when it serves one. */
+    public java.util.Optional<PortPlanInfo> portPlan() {
+        return view.portPlan();
+    }
+
+    /** Stops following: closes the stream and the threads. The listener gets no call after this returns. */
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        loop.execute(() -> {
+            closed = true;
+            if (retry != null) {
+                retry.cancel(false);
+            }
+            if (conn != null) {
+                conn.drop();
+            }
+        });
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_MILLIS);
+        notifier.shutdownNow();
+        try {
+            notifier.awaitTermination(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- connecting (event loop) ----
+
+    private void connect() {
+        if (closed) {
+            return;
+        }
+        retry = null;
+        Endpoint to = urls.get(urlIndex);
+        Conn c = new Conn(to);
+        conn = c;
+        // the port plan first (its own short request): a Genesis without one answers 404 and the watch goes on
+        HttpCall.send(loop, to, "GET", "/api/ports/plan", null, options.bearerToken(), null,
+                options.connectTimeout(), options.readTimeout())
+            .whenComplete((reply, err) -> {
+                if (c != conn || closed) {
+                    return;
+                }
+                if (err != null) {
+                    failed(c, Objects.toString(err.getMessage(), err.toString()), true);
+                    return;
+                }
+                if (reply.status() == 200) {
+                    try {
+                        state.plan(WatchState.parsePlan(reply.body()));
+                    } catch (IllegalArgumentException e) {
+                        LOG.warn("Genesis {}: ignoring its port plan: {}", to, e.getMessage());
+                    }
+                } else if (reply.status() == 404) {
+                    state.plan(null);
+                } else {
+                    LOG.debug("Genesis {}: GET /api/ports/plan answered {}", to, reply.status());
+                }
+                publish();
+                openStream(c);
+            });
+    }
+
+    private void openStream(Conn c) {
+        boolean resume = !relistNext && state.snapshotSeen();
+        String path = c.to.prefix() + "/api/watch" + (resume ? "?since=" + state.version() : "");
+        c.resumedFrom = resume ? state.version() : -1;
+        Bootstrap b = new Bootstrap().group(loop).channel(Transport.channel())
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                options.connectTimeout().toMillis()))
+            .option(ChannelOption.TCP_NODELAY, true)
+            .handler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(new HttpClientCodec());
+                    ch.pipeline().addLast(c);
+                }
+            });
+        b.connect(c.to.host(), c.to.port()).addListener((ChannelFuture f) -> {
+            if (c != conn || closed) {
+                f.channel().close();
+                return;
+            }
+            if (!f.isSuccess()) {
+                failed(c, "cannot connect: " + (f.cause() == null ? "cancelled" : f.cause().getMessage()), true);
+                return;
+            }
+            c.channel = f.channel();
+            c.lastReadNanos = options.clock().nanos();
+            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path);
+            req.headers().set(HttpHeaderNames.HOST, c.to.hostHeader());
+            req.headers().set(HttpHeaderNames.ACCEPT, "text/event-stream");
+            req.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            if (resume) {
+                req.headers().set("Last-Event-ID", Long.toString(state.version()));
+            }
+            if (options.bearerToken() != null) {
+                req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + options.bearerToken());
+            }
+            f.channel().writeAndFlush(req);
+        });
+    }
+
+    /**
+     * The connection {@code c} failed. {@code unreachable}: Genesis could not be reached or did not answer (the view
+     * turns stale, the next URL is tried); otherwise the stream ended after working and the same URL is tried again
+     * at once.
+     */
+    private void failed(Conn c, String reason, boolean unreachable) {
+        if (c != conn || closed) {
+            return;
+        }
+        c.drop();
+        conn = null;
+        long delay;
+        if (unreachable || !c.live) {
+            failures++;
+            markStale(c.to + ": " + reason);
+            if (urls.size() > 1) {
+                urlIndex = (urlIndex + 1) % urls.size();
+            }
+            // a full round of the list fails before waiting: fail-over to the next URL is immediate
+            delay = failures % urls.size() != 0 ? 0
+                : backoff.delayNanos(failures / urls.size(), () -> options.random().nextDouble());
+        } else {
+            LOG.info("Genesis {}: watch stream ended ({}); resuming from version {}", c.to, reason, state.version());
+            delay = 0;
+        }
+        scheduleConnect(delay);
+    }
+
+    private void scheduleConnect(long delayNanos) {
+        reconnects = reconnects + 1;
+        if (delayNanos <= 0) {
+            loop.execute(this::connect);
+        } else {
+            retry = loop.schedule(this::connect, delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Drop the stream and list again from the same URL (after a backoff when it keeps happening). */
+    private void relist(Conn c, WatchState.Relist why) {
+        if (why.malformed) {
+            malformedEvents = malformedEvents + 1;
+        }
+        if (!relistLogged) {
+            relistLogged = true;
+            LOG.warn("Genesis {}: {}; keeping the view at version {} and listing again", c.to, why.getMessage(),
+                view.version());
+        } else {
+            LOG.debug("Genesis {}: {} (again)", c.to, why.getMessage());
+        }
+        relistNext = true;
+        c.drop();
+        conn = null;
+        publish(); // the complete events before the bad one stand
+        failures++;
+        scheduleConnect(backoff.delayNanos(failures, () -> options.random().nextDouble()));
+    }
+
+    private void checkReadTimeout() {
+        Conn c = conn;
+        if (c == null || closed || c.channel == null) {
+            return;
+        }
+        long silent = options.clock().nanos() - c.lastReadNanos;
+        if (silent > options.readTimeout().toNanos()) {
+            failed(c, "nothing received for " + Duration.ofNanos(silent).toMillis() + " ms (Genesis sends a "
+                + "keep-alive every 5 s)", true);
+        }
+    }
+
+    // ---- publishing (event loop) ----
+
+    private void publish() {
+        SwarmView v = state.publish();
+        if (v == null) {
+            return;
+        }
+        view = v;
+        if (pendingView.getAndSet(v) == null) {
+            notify(this::deliverView);
+        }
+    }
+
+    private void deliverView() {
+        SwarmView v = pendingView.getAndSet(null);
+        if (v != null && !closing) {
+            try {
+                listener.onView(v);
+            } catch (RuntimeException e) {
+                LOG.error("swarm listener failed on view {}: {}", v.version(), e.toString(), e);
+            }
+        }
+    }
+
+    private void markStale(String reason) {
+        if (stale) {
+            return;
+        }
+        stale = true;
+        staleReason = reason;
+        SwarmView v = view;
+        LOG.warn("Genesis unreachable ({}); serving the last view (version {}, {} VMs) until it is back", reason,
+            v.version(), v.vms().size());
+        notify(() -> listener.onStale(true, reason));
+    }
+
+    private void markFresh(Endpoint to) {
+        if (!stale) {
+            return;
+        }
+        stale = false;
+        String reason = "watching " + to + " again at version " + state.version();
+        LOG.info("Genesis reachable again: {} (was: {})", reason, staleReason);
+        notify(() -> listener.onStale(false, reason));
+    }
+
+    private void notify(Runnable r) {
+        if (closing) {
+            return;
+        }
+        try {
+            notifier.execute(() -> {
+                if (closing) {
+                    return;
+                }
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    LOG.error("swarm listener failed: {}", e.toString(), e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** One watch connection: its handler and what it has done so far. */
+    private final class Conn extends SimpleChannelInboundHandler<HttpObject> implements SseDecoder.Sink {
+        final Endpoint to;
+        final SseDecoder decoder = new SseDecoder(options.maxEventBytes());
+        Channel channel;
+        long lastReadNanos;
+        long resumedFrom = -1;
+        /** 200 received: the stream works. */
+        boolean live;
+        boolean dropped;
+
+        Conn(Endpoint to) {
+            this.to = to;
+        }
+
+        void drop() {
+            dropped = true;
+            if (channel != null) {
+                channel.close();
+            }
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+            if (dropped || this != conn) {
+                return;
+            }
+            lastReadNanos = options.clock().nanos();
+            if (msg.decoderResult().isFailure()) {
+                failed(this, "malformed HTTP: " + msg.decoderResult().cause(), true);
+                return;
+            }
+            if (msg instanceof HttpResponse r) {
+                String type = r.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+                if (r.status().code() != 200) {
+                    failed(this, "GET /api/watch answered " + r.status(), true);
+                    return;
+                }
+                if (!type.startsWith("text/event-stream")) {
+                    failed(this, "GET /api/watch answered '" + SseDecoder.printable(type) + "', not an event "
+                        + "stream", true);
+                    return;
+                }
+                live = true;
+                markFresh(to);
+                if (resumedFrom >= 0) {
+                    LOG.info("Genesis {}: watching, resumed from version {}", to, resumedFrom);
+                } else {
+                    LOG.info("Genesis {}: watching (listing the swarm)", to);
+                }
+            }
+            if (msg instanceof HttpContent content && !dropped) {
+                decoder.feed(content.content(), this);
+                if (msg instanceof LastHttpContent && !dropped) {
+                    publish();
+                    failed(this, "Genesis ended the stream", false);
+                }
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (this == conn && !dropped) {
+                publish(); // one view per read batch, never one per VM
+            }
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (this == conn && !dropped) {
+                publish();
+                failed(this, "connection closed", !live);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (this == conn && !dropped) {
+                failed(this, cause.toString(), !live);
+            } else {
+                ctx.close();
+            }
+        }
+
+        // ---- SseDecoder.Sink ----
+
+        @Override
+        public boolean event(SseDecoder.Event e) {
+            try {
+                WatchState.Applied a = state.apply(e);
+                if (a == WatchState.Applied.SNAPSHOT) {
+                    if (everListed) {
+                        relists = relists + 1;
+                    }
+                    everListed = true;
+                    relistNext = false;
+                    relistLogged = false;
+                }
+                failures = 0;
+                return true;
+            } catch (WatchState.Relist r) {
+                relist(this, r);
+                return false;
+            }
+        }
+
+        @Override
+        public boolean comment(String text) {
+            failures = 0; // a keep-alive: Genesis is there and well
+            return true;
+        }
+
+        @Override
+        public boolean malformed(String reason) {
+            relist(this, new WatchState.Relist(reason, true));
+            return false;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package dev.planetary.registry.client;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * One VM as Genesis reports it, immutable. {@code ports}: port kind to port ({@code pcpu}, {@code pfsshfs},
+ * {@code transfer}: the gateway ports Genesis assigned to it); {@code services}: service name to the port the VM
+ * itself listens on. {@code instance} is null when the VM registered without an instance key.
+ */
+public record VmInfo(String id, String instance, String ip, Map<String, Integer> services,
+                     Map<String, Integer> ports, VmInfo.State state) {
+
+    /** {@code ACTIVE} VMs take new connections; {@code DRAINING} ones left: no new connections, live ones finish. */
+    public enum State {
+        ACTIVE, DRAINING
+    }
+
+    public VmInfo {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(ip, "ip");
+        Objects.requireNonNull(state, "state");
+        services = Collections.unmodifiableMap(new TreeMap<>(services));
+        ports = Collections.unmodifiableMap(new TreeMap<>(ports));
+    }
+
+    public boolean active() {
+        return state == State.ACTIVE;
+    }
+
+    /** The VM's port for service {@code name}, or -1 when it does not declare it. */
+    public int service(String name) {
+        Integer p = services.get(name);
+        return p == null ? -1 : p;
+    }
+
+    /** The gateway port of {@code kind} Genesis assigned to the VM, or -1 when there is none. */
+    public int port(String kind) {
+        Integer p = ports.get(kind);
+        return p == null ? -1 : p;
+    }
+}

@@ -1,0 +1,240 @@
+package dev.planetary.registry.client;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.netty.util.NetUtil;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The swarm as the watch knows it, owned by the watch's event loop: events are checked whole and applied to a working
+ * map, and {@link #publish} makes an immutable {@link SwarmView} of it after each batch. An event that cannot be
+ * applied as it is (malformed, a gap, a version that goes back) throws {@link Relist} before anything changes, so no
+ * view ever holds half of an event.
+ */
+final class WatchState {
+
+    /** The event cannot be applied: the watch must drop the stream and list again. */
+    static final class Relist extends Exception {
+        final boolean malformed;
+
+        Relist(String message, boolean malformed) {
+            super(message, null, false, false);
+            this.malformed = malformed;
+        }
+    }
+
+    /** What applying one event did. */
+    enum Applied { SNAPSHOT, CHANGE, IGNORED }
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .build();
+    /** Genesis' ids are vm_ and 6 hex digits; anything of printable ASCII up to 64 is accepted, nothing odder. */
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
+
+    private TreeMap<String, VmInfo> vms = new TreeMap<>();
+    private long version;
+    private boolean selfPreservation;
+    private PortPlanInfo plan;
+    private boolean dirty;
+    private boolean snapshotSeen;
+    private SwarmView published = SwarmView.EMPTY;
+
+    long version() {
+        return version;
+    }
+
+    boolean snapshotSeen() {
+        return snapshotSeen;
+    }
+
+    SwarmView published() {
+        return published;
+    }
+
+    /** A new port plan (null: Genesis serves none); the next {@link #publish} carries it. */
+    void plan(PortPlanInfo p) {
+        if (!java.util.Objects.equals(p, plan)) {
+            plan = p;
+            dirty = true;
+        }
+    }
+
+    /** A new view when something changed since the last one, else null. */
+    SwarmView publish() {
+        if (!dirty) {
+            return null;
+        }
+        dirty = false;
+        published = new SwarmView(version, new TreeMap<>(vms), plan, selfPreservation);
+        return published;
+    }
+
+    Applied apply(SseDecoder.Event e) throws Relist {
+        JsonNode d;
+        try {
+            d = MAPPER.readTree(e.data());
+        } catch (JsonProcessingException ex) {
+            throw new Relist("event '" + SseDecoder.printable(e.type()) + "' is not JSON: "
+                + SseDecoder.printable(ex.getOriginalMessage()), true);
+        }
+        if (d == null || !d.isObject()) {
+            throw new Relist("event '" + SseDecoder.printable(e.type()) + "' is not a JSON object", true);
+        }
+        long v = version(d, e);
+        switch (e.type()) {
+            case "snapshot" -> {
+                snapshot(d, v);
+                return Applied.SNAPSHOT;
+            }
+            case "added", "updated", "draining", "removed" -> {
+                change(e.type(), d, v);
+                return Applied.CHANGE;
+            }
+            default -> throw new Relist("unknown event type '" + SseDecoder.printable(e.type()) + "' at version " + v,
+                true);
+        }
+    }
+
+    private static long version(JsonNode d, SseDecoder.Event e) throws Relist {
+        JsonNode v = d.get("version");
+        if (v == null || !v.canConvertToLong() || !v.isIntegralNumber() || v.longValue() < 0) {
+            throw new Relist("event '" + SseDecoder.printable(e.type()) + "' has no valid 'version'", true);
+        }
+        if (e.id() != null && !e.id().equals(Long.toString(v.longValue()))) {
+            throw new Relist("event id '" + SseDecoder.printable(e.id()) + "' is not its version " + v.longValue(),
+                true);
+        }
+        return v.longValue();
+    }
+
+    private void snapshot(JsonNode d, long v) throws Relist {
+        JsonNode list = d.get("vms");
+        if (list == null || !list.isArray()) {
+            throw new Relist("snapshot at version " + v + " has no 'vms' array", true);
+        }
+        TreeMap<String, VmInfo> next = new TreeMap<>();
+        for (JsonNode n : list) {
+            VmInfo vm = vm(n, v);
+            if (next.put(vm.id(), vm) != null) {
+                throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
+            }
+        }
+        vms = next;
+        version = v;
+        selfPreservation = d.path("self_preservation").asBoolean(false);
+        snapshotSeen = true;
+        dirty = true;
+    }
+
+    private void change(String type, JsonNode d, long v) throws Relist {
+        if (v <= version) {
+            throw new Relist("version went backwards: '" + type + "' at version " + v + " after " + version, false);
+        }
+        if (v != version + 1) {
+            throw new Relist("version gap: '" + type + "' at version " + v + " after " + version + " (missed "
+                + (v - version - 1) + ")", false);
+        }
+        JsonNode t = d.get("type");
+        if (t != null && !type.equals(t.asText())) {
+            throw new Relist("event '" + type + "' at version " + v + " says type '"
+                + SseDecoder.printable(t.asText()) + "'", true);
+        }
+        JsonNode n = d.get("vm");
+        if ("removed".equals(type)) {
+            String id = n == null ? null : n.path("id").textValue();
+            if (id == null || !ID.matcher(id).matches()) {
+                throw new Relist("'removed' at version " + v + " has no valid vm id", true);
+            }
+            vms.remove(id);
+        } else {
+            VmInfo vm = vm(n, v);
+            if ("draining".equals(type) && vm.state() != VmInfo.State.DRAINING) {
+                vm = new VmInfo(vm.id(), vm.instance(), vm.ip(), vm.services(), vm.ports(), VmInfo.State.DRAINING);
+            }
+            vms.put(vm.id(), vm);
+        }
+        version = v;
+        dirty = true;
+    }
+
+    private static VmInfo vm(JsonNode n, long v) throws Relist {
+        if (n == null || !n.isObject()) {
+            throw new Relist("a VM at version " + v + " is not an object", true);
+        }
+        String id = n.path("id").textValue();
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new Relist("a VM at version " + v + " has no valid 'id'", true);
+        }
+        JsonNode inst = n.get("instance");
+        String instance = inst == null || inst.isNull() ? null : inst.textValue();
+        if (inst != null && !inst.isNull() && instance == null) {
+            throw new Relist(id + " at version " + v + ": 'instance' is not a string", true);
+        }
+        String ip = n.path("ip").textValue();
+        if (ip == null || !(NetUtil.isValidIpV4Address(ip) || NetUtil.isValidIpV6Address(ip))) {
+            throw new Relist(id + " at version " + v + ": 'ip' is not an IP address", true);
+        }
+        String st = n.path("state").textValue();
+        VmInfo.State state;
+        if ("active".equals(st)) {
+            state = VmInfo.State.ACTIVE;
+        } else if ("draining".equals(st)) {
+            state = VmInfo.State.DRAINING;
+        } else {
+            throw new Relist(id + " at version " + v + ": 'state' is not active or draining", true);
+        }
+        return new VmInfo(id, instance, ip, ports(n, "services", id, v), ports(n, "ports", id, v), state);
+    }
+
+    private static Map<String, Integer> ports(JsonNode n, String field, String id, long v) throws Relist {
+        JsonNode o = n.get(field);
+        if (o == null || !o.isObject()) {
+            throw new Relist(id + " at version " + v + ": '" + field + "' is not an object", true);
+        }
+        Map<String, Integer> out = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode p = e.getValue();
+            if (!p.isIntegralNumber() || p.longValue() < 1 || p.longValue() > 65535) {
+                throw new Relist(id + " at version " + v + ": " + field + "." + SseDecoder.printable(e.getKey())
+                    + " is not a port 1..65535", true);
+            }
+            out.put(e.getKey(), p.intValue());
+        }
+        return out;
+    }
+
+    /** Parses Genesis' {@code GET /api/ports/plan} answer; unknown fields are ignored (it may grow). */
+    static PortPlanInfo parsePlan(byte[] body) {
+        JsonNode d;
+        try {
+            d = MAPPER.readTree(body);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("port plan is not JSON: " + SseDecoder.printable(e.getMessage()));
+        }
+        if (d == null || !d.path("kinds").isObject()) {
+            throw new IllegalArgumentException("port plan has no 'kinds' object");
+        }
+        Map<String, PortPlanInfo.Range> kinds = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = d.get("kinds").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode low = e.getValue().get("low");
+            JsonNode high = e.getValue().get("high");
+            if (low == null || high == null || !low.isIntegralNumber() || !high.isIntegralNumber()) {
+                throw new IllegalArgumentException("port plan kind '" + SseDecoder.printable(e.getKey())
+                    + "' needs integer 'low' and 'high'");
+            }
+            kinds.put(e.getKey(), new PortPlanInfo.Range(low.intValue(), high.intValue()));
+        }
+        JsonNode max = d.get("max_vms");
+        JsonNode grace = d.get("grace_ms");
+        return new PortPlanInfo(kinds, max != null && max.isIntegralNumber() ? max.intValue() : -1,
+            grace != null && grace.isIntegralNumber() ? grace.longValue() : -1);
+    }
+}
