@@ -1,5 +1,6 @@
 package dev.planetary.proxy;
 
+import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.FrontendConfig;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,6 +22,10 @@ public final class Frontend {
     final LongAdder serverResets = new LongAdder();
     /** Connections closed at once because too many were already waiting for a maxconn slot. */
     final LongAdder denied = new LongAdder();
+    /** pin-ports: which VM's server each port goes to; replaced whole by {@link Discovery} after each view. */
+    volatile PinTable pins = PinTable.NONE;
+    /** Connections to a pinned port closed at once: its VM's server was down, drained, full or gone. */
+    final LongAdder pinRefused = new LongAdder();
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {
@@ -39,4 +44,19 @@ public final class Frontend {
     public long acceptedCount() { return accepted.sum(); }
     public long timeoutCount() { return timeouts.sum(); }
     public long deniedCount() { return denied.sum(); }
+    public long pinRefusedCount() { return pinRefused.sum(); }
+
+    /** Hot path (one array index): the server a connection to {@code localPort} is pinned to, or null to balance. */
+    Server pinned(int localPort) {
+        return pins.get(localPort);
+    }
+
+    /** Claims a slot on the pinned server, or counts the refusal: a pinned port never goes to another server. */
+    boolean claimPinned(Server pinned) {
+        if (pinned.usable() && pinned.tryAcquire()) {
+            return true;
+        }
+        pinRefused.increment();
+        return false;
+    }
 }

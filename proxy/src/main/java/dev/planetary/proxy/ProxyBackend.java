@@ -132,6 +132,35 @@ public final class ProxyBackend {
         }
     }
 
+    /**
+     * Discovery's swap: {@code wanted} becomes the server list, the servers named in {@code drain} take no new
+     * connections (their live ones finish). Stand-in until the backend rewrite lands its single-snapshot version:
+     * servers to drain are drained before the swap, so the swap never makes one usable that should not be.
+     */
+    public synchronized void replaceServers(Collection<ServerConfig> wanted, java.util.Set<String> drain) {
+        for (String name : drain) {
+            if (backend.server(name).isPresent()) {
+                backend.setAdmin(name, Server.Admin.DRAIN);
+            }
+        }
+        // a server first seen draining has no connections here to finish: it need not join at all
+        List<ServerConfig> kept = new ArrayList<>(wanted.size());
+        for (ServerConfig sc : wanted) {
+            if (!drain.contains(sc.name()) || backend.server(sc.name()).isPresent()) {
+                kept.add(sc);
+            }
+        }
+        replaceServers(kept);
+        for (ServerConfig sc : kept) {
+            Server s = backend.server(sc.name()).orElseThrow();
+            Server.Admin want = drain.contains(sc.name()) ? Server.Admin.DRAIN
+                : sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
+            if (s.admin() != want && (want == Server.Admin.DRAIN || s.admin() == Server.Admin.DRAIN)) {
+                backend.setAdmin(sc.name(), want);
+            }
+        }
+    }
+
     private static Server newServer(ServerConfig sc) {
         InetSocketAddress address = new InetSocketAddress(sc.host(), sc.port());
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;

@@ -64,6 +64,7 @@ final class Session implements Runnable {
     private final AtomicInteger queueState = new AtomicInteger(QUEUE_NONE);
 
     private int sourceHash;
+    private Server pinned; // pin-ports: the only server this connection may go to; null when balanced
     private boolean globalSlot;
     private boolean frontendSlot;
     private boolean finished;
@@ -111,6 +112,7 @@ final class Session implements Runnable {
         // Inet4Address.hashCode() is the address itself and Inet6Address's is a hash of its bytes: the IP only,
         // never the port, and no allocation.
         sourceHash = ((InetSocketAddress) client.remoteAddress()).getAddress().hashCode();
+        pinned = frontend.pinned(((InetSocketAddress) client.localAddress()).getPort());
         admit();
     }
 
@@ -136,7 +138,7 @@ final class Session implements Runnable {
             }
             frontendSlot = true;
         }
-        if (backend.hasQueue()) {
+        if (pinned == null && backend.hasQueue()) {
             enqueue();
         } else {
             pickAndConnect(null);
@@ -172,6 +174,14 @@ final class Session implements Runnable {
     // ---- server selection, queue, connect, retries ----------------------------------------------------------
 
     private void pickAndConnect(Server avoid) {
+        if (pinned != null) { // its VM's server or nothing: retries included, never another VM
+            if (frontend.claimPinned(pinned)) {
+                connect(pinned);
+            } else {
+                abortClient();
+            }
+            return;
+        }
         Server s = backend.pick(sourceHash, avoid);
         if (s != null) {
             connect(s);
