@@ -1,0 +1,348 @@
+package dev.planetary.registry.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VM side of Genesis: registers (with its instance key, so it keeps its id and ports across restarts), heartbeats
+ * at the interval Genesis returns, registers again when Genesis answers 404 (it expired the VM or lost it), retries
+ * with a capped backoff while Genesis is down, and leaves on {@link #close()}. With an address it connects from
+ * that address, which is then the one Genesis records. Everything runs on one event loop thread; one log line per
+ * state change, never one per heartbeat.
+ */
+public final class Agent implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Used until Genesis says otherwise (its default). */
+    private static final long DEFAULT_HEARTBEAT_MILLIS = 5_000;
+
+    /** Where the agent stands. */
+    public enum State {
+        /** Not registered yet, or registering again (after a 404 or while Genesis is down). */
+        REGISTERING,
+        /** Registered; heartbeating. */
+        REGISTERED,
+        /** Closed (left, or gave up leaving after the leave timeout). */
+        CLOSED
+    }
+
+    private final AgentOptions options;
+    private final Backoff backoff;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final byte[] registerBody;
+
+    // ---- owned by the event loop ----
+    private int urlIndex;
+    private int failures;
+    private long intervalMillis = DEFAULT_HEARTBEAT_MILLIS;
+    private String lastProblem;
+    private ScheduledFuture<?> timer;
+    private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
+    private boolean closing;
+
+    // ---- published ----
+    private volatile State state = State.REGISTERING;
+    private volatile String vmId;
+    private volatile String ip;
+    private volatile Map<String, Integer> ports = Map.of();
+    private volatile long registrations;
+    private volatile long heartbeats;
+
+    private Agent(AgentOptions options) {
+        this.options = options;
+        this.backoff = options.backoff();
+        this.group = Transport.group("planetary-agent");
+        this.loop = group.next();
+        this.registerBody = body(options);
+    }
+
+    /** Starts registering in the background; returns at once. */
+    public static Agent start(AgentOptions options) {
+        Agent a = new Agent(Objects.requireNonNull(options));
+        a.loop.execute(a::register);
+        return a;
+    }
+
+    /** The id Genesis gave this VM; null before the first registration. */
+    public String vmId() {
+        return vmId;
+    }
+
+    /** The gateway ports Genesis assigned (kind to port); empty before the first registration. */
+    public Map<String, Integer> ports() {
+        return ports;
+    }
+
+    /** The address Genesis recorded for the VM; null before the first registration. */
+    public String ip() {
+        return ip;
+    }
+
+    /** True while registered and heartbeating. */
+    public boolean registered() {
+        return state == State.REGISTERED;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Successful registrations (the first one and every one after a 404). */
+    public long registrations() {
+        return registrations;
+    }
+
+    /** Heartbeats Genesis answered 200. */
+    public long heartbeats() {
+        return heartbeats;
+    }
+
+    /** Leaves Genesis (the VM turns draining and is removed after Genesis' drain period) and stops. */
+    @Override
+    public void close() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            loop.execute(() -> {
+                if (closing) {
+                    done.complete(null);
+                    return;
+                }
+                closing = true;
+                if (timer != null) {
+                    timer.cancel(false);
+                }
+                // a registration in flight may still succeed: leave after it, whatever it was
+                inFlight.handle((x, e) -> null).thenComposeAsync(x -> leave(), loop)
+                    .whenComplete((x, e) -> done.complete(null));
+            });
+            done.get(options.leaveTimeout().toMillis() + options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("leave not answered in time; Genesis will expire {} after its TTL", vmId);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("close: {}", e.toString());
+        }
+        state = State.CLOSED;
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    }
+
+    // ---- on the event loop ----
+
+    private Endpoint genesis() {
+        return Endpoint.of(options.genesis().get(urlIndex));
+    }
+
+    private CompletableFuture<HttpCall.Reply> call(String method, String path, byte[] body, java.time.Duration timeout) {
+        CompletableFuture<HttpCall.Reply> f = HttpCall.send(loop, genesis(), method, path, body, options.token(),
+            options.address(), options.connectTimeout(), timeout);
+        inFlight = f;
+        return f;
+    }
+
+    private void register() {
+        if (closing) {
+            return;
+        }
+        Endpoint to = genesis();
+        call("POST", "/api/vms", registerBody, options.requestTimeout()).whenComplete((r, err) -> {
+            if (closing && err == null && (r.status() == 200 || r.status() == 201)) {
+                registered(to, r); // close() leaves it right after
+                return;
+            }
+            if (closing) {
+                return;
+            }
+            if (err != null) {
+                retryRegister(to, err.getMessage(), true);
+            } else if (r.status() == 200 || r.status() == 201) {
+                registered(to, r);
+                scheduleHeartbeat(intervalMillis);
+            } else {
+                retryRegister(to, "HTTP " + r.status() + ": " + error(r), r.status() >= 500);
+            }
+        });
+    }
+
+    private void registered(Endpoint to, HttpCall.Reply r) {
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(r.body());
+        } catch (java.io.IOException e) {
+            n = null;
+        }
+        String id = n == null ? null : n.path("id").textValue();
+        if (id == null) {
+            retryRegister(to, "registration answer without an id", true);
+            return;
+        }
+        Map<String, Integer> p = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("ports").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            p.put(e.getKey(), e.getValue().intValue());
+        }
+        long hb = n.path("heartbeat_interval_ms").asLong(DEFAULT_HEARTBEAT_MILLIS);
+        intervalMillis = hb > 0 ? hb : DEFAULT_HEARTBEAT_MILLIS;
+        String before = vmId;
+        vmId = id;
+        ip = n.path("ip").asText(null);
+        ports = java.util.Collections.unmodifiableMap(p);
+        registrations = registrations + 1;
+        failures = 0;
+        lastProblem = null;
+        state = State.REGISTERED;
+        LOG.info("registered with {} as {}{} (ip {}, ports {}, heartbeat every {} ms)", to, id,
+            before == null ? "" : id.equals(before) ? " again" : " again (was " + before + ")", ip, p, intervalMillis);
+    }
+
+    private void retryRegister(Endpoint to, String problem, boolean tryNextUrl) {
+        failures++;
+        if (tryNextUrl && options.genesis().size() > 1) {
+            urlIndex = (urlIndex + 1) % options.genesis().size();
+        }
+        long delay = backoff.delayNanos(failures, () -> options.random().nextDouble());
+        if (!problem.equals(lastProblem)) {
+            LOG.warn("registration with {} failed: {}; retrying (backoff up to {} ms)", to, problem,
+                options.backoff().delayNanos(Integer.MAX_VALUE, () -> 0) / 1_000_000);
+            lastProblem = problem;
+        }
+        state = State.REGISTERING;
+        timer = loop.schedule(this::register, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void scheduleHeartbeat(long millis) {
+        if (!closing) {
+            timer = loop.schedule(this::heartbeat, millis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void heartbeat() {
+        if (closing) {
+            return;
+        }
+        String id = vmId;
+        Endpoint to = genesis();
+        call("PUT", "/api/vms/" + id + "/heartbeat", null, options.requestTimeout()).whenComplete((r, err) -> {
+            if (closing) {
+                return;
+            }
+            if (err == null && r.status() == 200) {
+                heartbeats = heartbeats + 1;
+                failures = 0;
+                if (lastProblem != null) {
+                    LOG.info("heartbeats answered again by {}", to);
+                    lastProblem = null;
+                }
+                JsonNode n = json(r);
+                long hb = n == null ? 0 : n.path("heartbeat_interval_ms").asLong(0);
+                if (hb > 0 && hb != intervalMillis) {
+                    LOG.info("Genesis changed the heartbeat interval: {} ms", hb);
+                    intervalMillis = hb;
+                }
+                scheduleHeartbeat(intervalMillis);
+            } else if (err == null && r.status() == 404) {
+                LOG.warn("Genesis {} no longer knows {} (404: expired or lost); registering again", to, id);
+                state = State.REGISTERING;
+                lastProblem = null;
+                register();
+            } else {
+                String problem = err != null ? err.getMessage() : "HTTP " + r.status() + ": " + error(r);
+                failures++;
+                if (!problem.equals(lastProblem)) {
+                    LOG.warn("heartbeat to {} failed: {}; still trying (Genesis keeps {} until its TTL)", to, problem,
+                        id);
+                    lastProblem = problem;
+                }
+                if (err != null && options.genesis().size() > 1) {
+                    urlIndex = (urlIndex + 1) % options.genesis().size();
+                }
+                // while Genesis is away, try at least once per interval so its TTL never runs out on our side
+                long delay = Math.min(intervalMillis,
+                    backoff.delayNanos(failures, () -> options.random().nextDouble()) / 1_000_000);
+                scheduleHeartbeat(Math.max(1, delay));
+            }
+        });
+    }
+
+    private CompletableFuture<Void> leave() {
+        String id = vmId;
+        if (id == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        Endpoint to = genesis();
+        return call("DELETE", "/api/vms/" + id, null, options.leaveTimeout()).handle((r, err) -> {
+            if (err != null) {
+                LOG.warn("leaving {} failed: {}; Genesis will expire {} after its TTL", to, err.getMessage(), id);
+            } else if (r.status() == 202) {
+                LOG.info("left {}: {} is draining", to, id);
+            } else {
+                LOG.warn("leaving {}: HTTP {}: {}", to, r.status(), error(r));
+            }
+            state = State.CLOSED;
+            return null;
+        });
+    }
+
+    private static JsonNode json(HttpCall.Reply r) {
+        try {
+            return MAPPER.readTree(r.body());
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** Genesis' {"error": ...} message, or the start of the body. */
+    private static String error(HttpCall.Reply r) {
+        JsonNode n = json(r);
+        if (n != null && n.hasNonNull("error")) {
+            return n.get("error").asText();
+        }
+        return SseDecoder.printable(new String(r.body(), StandardCharsets.UTF_8));
+    }
+
+    private static byte[] body(AgentOptions o) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("cores", o.cores());
+        if (o.address() != null) {
+            n.put("ip", o.address().getHostAddress());
+        }
+        if (o.memoryMb() >= 0) {
+            n.put("memory_mb", o.memoryMb());
+        }
+        if (o.storageBytes() >= 0) {
+            n.put("storage_bytes", o.storageBytes());
+        }
+        if (!o.services().isEmpty()) {
+            ObjectNode s = n.putObject("services");
+            new TreeMap<>(o.services()).forEach(s::put);
+        }
+        if (!o.labels().isEmpty()) {
+            ObjectNode l = n.putObject("labels");
+            new TreeMap<>(o.labels()).forEach(l::put);
+        }
+        if (o.instance() != null) {
+            n.put("instance", o.instance());
+        }
+        try {
+            return MAPPER.writeValueAsBytes(n);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
