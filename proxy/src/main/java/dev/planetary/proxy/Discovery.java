@@ -115,6 +115,7 @@ public final class Discovery implements AutoCloseable {
                 Target t = new Target(b, d, bc.servers(), Set.copyOf(names));
                 targets.add(t);
                 byBackend.put(b, t);
+                lastApplied.put(t, new Applied(bc.servers(), Set.of())); // what the backend starts with
             }
         }
         for (Frontend f : proxy.frontends()) {
