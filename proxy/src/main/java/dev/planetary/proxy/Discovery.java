@@ -118,6 +118,10 @@ public final class Discovery implements AutoCloseable {
                 lastApplied.put(t, new Applied(bc.servers(), Set.of())); // what the backend starts with
             }
         }
+        // a consistent-hash table is rebuilt whole when servers change (a few hundred ms): those backends go last
+        targets.sort(java.util.Comparator.comparing(t -> t.backend().config().balance()
+            == dev.planetary.core.config.BalanceAlgorithm.SOURCE
+            && t.backend().config().hashType() == dev.planetary.core.config.HashType.CONSISTENT));
         for (Frontend f : proxy.frontends()) {
             FrontendConfig fc = f.config();
             Target t = byBackend.get(f.backend());
@@ -217,12 +221,28 @@ public final class Discovery implements AutoCloseable {
         gone.values().removeIf(g -> effective.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
         applied = effective;
 
-        Map<Target, Map<String, Server>> discovered = new HashMap<>();
-        for (Target t : targets) {
-            discovered.put(t, applyTo(t, effective, view.version()));
-        }
+        PortPlanInfo plan = view.portPlan().orElse(null);
+        // First the ports of VMs that are new here close (they are held now, but their servers are not in the
+        // backend yet), so that in the instant between the backend swap and the final tables a connection to a new
+        // VM's port is refused rather than balanced to another VM; then the swap; then the final tables.
         for (Pinning p : pinnings) {
-            pin(p, effective, discovered.get(p.target()), view.portPlan().orElse(null));
+            pin(p, effective, discovered(p.target(), effective), plan);
+        }
+        List<String> changes = new ArrayList<>();
+        for (Target t : targets) { // cheap backends first: a consistent-hash rebuild delays only its own backend
+            String change = applyTo(t, effective);
+            if (change != null) {
+                changes.add(change);
+            }
+            for (Pinning p : pinnings) {
+                if (p.target() == t) {
+                    pin(p, effective, discovered(t, effective), plan);
+                }
+            }
+        }
+        for (String change : changes) {
+            LOG.info("genesis '{}' version {}: {}{}", config.name(), view.version(), change,
+                stale ? "; removals held while Genesis is unreachable" : "");
         }
         scheduleGraceEnd(nowNanos);
 
@@ -235,8 +255,8 @@ public final class Discovery implements AutoCloseable {
         maxApplyNanos = Math.max(maxApplyNanos, took);
     }
 
-    /** One backend: a single replaceServers when its servers changed. Returns its discovered servers by name. */
-    private Map<String, Server> applyTo(Target t, Map<String, VmInfo> effective, long viewVersion) {
+    /** One backend: a single replaceServers when its servers changed. Returns what changed, or null. */
+    private String applyTo(Target t, Map<String, VmInfo> effective) {
         String service = t.discover().service();
         List<ServerConfig> wanted = new ArrayList<>(t.statics().size() + effective.size());
         wanted.addAll(t.statics());
@@ -260,15 +280,21 @@ public final class Discovery implements AutoCloseable {
         }
         Applied next = new Applied(wanted, drain);
         Applied before = lastApplied.get(t);
-        if (!next.equals(before)) {
-            t.backend().replaceServers(wanted, drain);
-            lastApplied.put(t, next);
-            LOG.info("genesis '{}' version {}: backend '{}' has {} servers from Genesis ({} draining){}", config.name(),
-                viewVersion, t.backend().name(), names.size(), drain.size(), stale ? ", removals held (stale)" : "");
+        if (next.equals(before)) {
+            return null;
         }
-        Map<String, Server> byName = new HashMap<>(names.size() * 2);
-        for (Server s : t.backend().servers()) {
-            if (names.contains(s.name())) {
+        t.backend().replaceServers(wanted, drain);
+        lastApplied.put(t, next);
+        return "backend '" + t.backend().name() + "' has " + names.size() + " servers from Genesis (" + drain.size()
+            + " draining)";
+    }
+
+    /** The backend's servers that stand for VMs of the view, by VM id (static servers of the same name excluded). */
+    private static Map<String, Server> discovered(Target t, Map<String, VmInfo> effective) {
+        List<Server> servers = t.backend().servers();
+        Map<String, Server> byName = new HashMap<>(servers.size() * 2);
+        for (Server s : servers) {
+            if (effective.containsKey(s.name()) && !t.staticNames().contains(s.name())) {
                 byName.put(s.name(), s);
             }
         }
