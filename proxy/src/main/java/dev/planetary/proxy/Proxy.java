@@ -122,7 +122,12 @@ public final class Proxy implements AutoCloseable {
         for (ProxyBackend b : proxy.backends.values()) {
             b.attachHealth(proxy.health);
         }
-        proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
+        try {
+            proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
+        } catch (RuntimeException e) {
+            proxy.close();
+            throw e;
+        }
         LOG.info("Planetary started: {} listening ports ({} sockets) on {} frontends, {} {} event loops,"
                 + " global maxconn {}, in {} ms", ports, listeners, proxy.frontends.size(), threads,
             transport.name().toLowerCase(), maxconn,

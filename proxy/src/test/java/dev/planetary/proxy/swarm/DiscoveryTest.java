@@ -80,6 +80,10 @@ class DiscoveryTest {
     }
 
     private void startProxy(String balance) {
+        startProxy(balance, "");
+    }
+
+    private void startProxy(String balance, String defaultServer) {
         proxy = Harness.start("""
             global
                 maxconn 200
@@ -93,12 +97,13 @@ class DiscoveryTest {
                 url %s
             backend pcpu
                 balance %s
+                %s
                 discover genesis swarm service pcpu
             frontend pcpu
                 bind 127.0.0.1:%d-%d
                 default_backend pcpu
                 pin-ports pcpu
-            """.formatted(genesis.url(), balance, low, low + PORTS - 1));
+            """.formatted(genesis.url(), balance, defaultServer, low, low + PORTS - 1));
     }
 
     private Discovery discovery() {
@@ -168,6 +173,27 @@ class DiscoveryTest {
         // the grace period ends: the port is balanced like any port no VM holds
         await("grace ends").atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
             .until(() -> "b".equals(Routes.who(low + 1)));
+    }
+
+    @Test
+    void discoveredServersAreHealthCheckedAndADownVmsPinnedPortRefuses() throws Exception {
+        // d declares pcpu on a port where nothing listens: its checks fail and it goes down
+        int dead;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.14"))) {
+            dead = s.getLocalPort();
+        }
+        String vmD = FakeGenesis.vm("vm_00000d", "127.0.0.14", "active", Map.of("pcpu", dead), Map.of("pcpu", low + 4));
+        genesis.snapshot(() -> FakeGenesis.snapshot(3, vmA("active"), vmD));
+        startProxy("roundrobin", "default-server check inter 100ms rise 1 fall 1");
+        awaitVersion(3);
+        Server d = proxy.backend("pcpu").servers().stream().filter(s -> s.name().equals("vm_00000d")).findFirst()
+            .orElseThrow();
+        await("d's checks fail").atMost(Duration.ofSeconds(10)).until(() -> !d.up());
+        long refused = proxy.frontend("pcpu").pinRefusedCount();
+        assertThat(Routes.who(low + 4)).as("d is down: its pinned port refuses").isNull();
+        assertThat(proxy.frontend("pcpu").pinRefusedCount()).isEqualTo(refused + 1);
+        assertThat(tally(low, 4)).as("the entrance skips d").containsExactly(Map.entry("a", 4));
+        assertThat(Routes.who(low + 1)).isEqualTo("a");
     }
 
     @Test
