@@ -7,7 +7,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -63,6 +62,7 @@ public final class Agent implements AutoCloseable {
     private volatile Map<String, Integer> ports = Map.of();
     private volatile long registrations;
     private volatile long heartbeats;
+    private volatile long failedRequests;
 
     private Agent(AgentOptions options) {
         this.options = options;
@@ -111,6 +111,11 @@ public final class Agent implements AutoCloseable {
     /** Heartbeats Genesis answered 200. */
     public long heartbeats() {
         return heartbeats;
+    }
+
+    /** Requests that failed (no answer, or an answer other than success or 404): Genesis away or refusing. */
+    public long failedRequests() {
+        return failedRequests;
     }
 
     /** Leaves Genesis (the VM turns draining and is removed after Genesis' drain period) and stops. */
@@ -193,8 +198,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         Map<String, Integer> p = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("ports").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : n.path("ports").properties()) {
             p.put(e.getKey(), e.getValue().intValue());
         }
         long hb = n.path("heartbeat_interval_ms").asLong(DEFAULT_HEARTBEAT_MILLIS);
@@ -213,6 +217,7 @@ public final class Agent implements AutoCloseable {
 
     private void retryRegister(Endpoint to, String problem, boolean tryNextUrl) {
         failures++;
+        failedRequests = failedRequests + 1;
         if (tryNextUrl && options.genesis().size() > 1) {
             urlIndex = (urlIndex + 1) % options.genesis().size();
         }
@@ -264,6 +269,7 @@ public final class Agent implements AutoCloseable {
             } else {
                 String problem = err != null ? err.getMessage() : "HTTP " + r.status() + ": " + error(r);
                 failures++;
+                failedRequests = failedRequests + 1;
                 if (!problem.equals(lastProblem)) {
                     LOG.warn("heartbeat to {} failed: {}; still trying (Genesis keeps {} until its TTL)", to, problem,
                         id);

@@ -45,6 +45,18 @@ final class HttpCall {
     private HttpCall() {
     }
 
+    /** A connect failure in a few words: "Connection refused", not the native call and errno around it. */
+    static String brief(Throwable c) {
+        if (c == null) {
+            return "cancelled";
+        }
+        String m = String.valueOf(c.getMessage());
+        java.util.regex.Matcher x = NATIVE.matcher(m);
+        return x.find() ? x.group(1) : m;
+    }
+
+    private static final java.util.regex.Pattern NATIVE = java.util.regex.Pattern.compile("error\\(-\\d+\\): ([^:]+)");
+
     static CompletableFuture<Reply> send(EventLoop loop, Endpoint to, String method, String path, byte[] body,
                                          String token, InetAddress source, Duration connectTimeout,
                                          Duration timeout) {
@@ -94,7 +106,7 @@ final class HttpCall {
                 Throwable c = f.cause();
                 result.completeExceptionally(new java.io.IOException("cannot connect to " + to.host() + ":"
                     + to.port() + (source != null ? " from " + source.getHostAddress() : "") + ": "
-                    + (c == null ? "cancelled" : c.getMessage()), c));
+                    + brief(c), c));
                 return;
             }
             FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method),

@@ -60,6 +60,7 @@ public final class SwarmWatch implements AutoCloseable {
     private final EventLoop loop;
     private final ExecutorService notifier;
     private final AtomicReference<SwarmView> pendingView = new AtomicReference<>();
+    private volatile Thread notifierThread;
 
     // ---- owned by the event loop ----
     private final WatchState state = new WatchState();
@@ -92,6 +93,7 @@ public final class SwarmWatch implements AutoCloseable {
         this.notifier = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "swarm-watch-notify");
             t.setDaemon(true);
+            notifierThread = t;
             return t;
         });
     }
@@ -164,12 +166,17 @@ public final class SwarmWatch implements AutoCloseable {
                 conn.drop();
             }
         });
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_MILLIS);
-        notifier.shutdownNow();
-        try {
-            notifier.awaitTermination(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        if (!loop.inEventLoop()) {
+            group.terminationFuture().awaitUninterruptibly(CLOSE_WAIT_MILLIS);
+        }
+        notifier.shutdown();
+        if (Thread.currentThread() != notifierThread) { // a listener may close its own watch
+            try {
+                notifier.awaitTermination(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -231,7 +238,7 @@ public final class SwarmWatch implements AutoCloseable {
                 return;
             }
             if (!f.isSuccess()) {
-                failed(c, "cannot connect: " + (f.cause() == null ? "cancelled" : f.cause().getMessage()), true);
+                failed(c, "cannot connect: " + HttpCall.brief(f.cause()), true);
                 return;
             }
             c.channel = f.channel();
@@ -272,8 +279,17 @@ public final class SwarmWatch implements AutoCloseable {
             delay = failures % urls.size() != 0 ? 0
                 : backoff.delayNanos(failures / urls.size(), () -> options.random().nextDouble());
         } else {
-            LOG.info("Genesis {}: watch stream ended ({}); resuming from version {}", c.to, reason, state.version());
-            delay = 0;
+            // a stream that worked is resumed at once; one that ended before anything valid came is retried with a
+            // backoff, so a server that answers and hangs up never makes a hot loop
+            boolean worked = failures == 0;
+            failures++;
+            if (worked) {
+                LOG.info("Genesis {}: watch stream ended ({}); resuming from version {}", c.to, reason,
+                    state.version());
+            } else {
+                LOG.debug("Genesis {}: watch stream ended again ({})", c.to, reason);
+            }
+            delay = worked ? 0 : backoff.delayNanos(failures - 1, () -> options.random().nextDouble());
         }
         scheduleConnect(delay);
     }
@@ -292,6 +308,7 @@ public final class SwarmWatch implements AutoCloseable {
         if (why.malformed) {
             malformedEvents = malformedEvents + 1;
         }
+        publish(); // the complete events before the bad one stand
         if (!relistLogged) {
             relistLogged = true;
             LOG.warn("Genesis {}: {}; keeping the view at version {} and listing again", c.to, why.getMessage(),
@@ -302,7 +319,6 @@ public final class SwarmWatch implements AutoCloseable {
         relistNext = true;
         c.drop();
         conn = null;
-        publish(); // the complete events before the bad one stand
         failures++;
         scheduleConnect(backoff.delayNanos(failures, () -> options.random().nextDouble()));
     }
@@ -338,7 +354,8 @@ public final class SwarmWatch implements AutoCloseable {
             try {
                 listener.onView(v);
             } catch (RuntimeException e) {
-                LOG.error("swarm listener failed on view {}: {}", v.version(), e.toString(), e);
+                LOG.error("swarm listener failed on view {}: {}", v.version(), e.toString());
+                LOG.debug("swarm listener failure", e);
             }
         }
     }
@@ -377,7 +394,8 @@ public final class SwarmWatch implements AutoCloseable {
                 try {
                     r.run();
                 } catch (RuntimeException e) {
-                    LOG.error("swarm listener failed: {}", e.toString(), e);
+                    LOG.error("swarm listener failed: {}", e.toString());
+                    LOG.debug("swarm listener failure", e);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -430,7 +448,9 @@ public final class SwarmWatch implements AutoCloseable {
                 }
                 live = true;
                 markFresh(to);
-                if (resumedFrom >= 0) {
+                if (failures > 1) {
+                    LOG.debug("Genesis {}: watching again (attempt {})", to, failures);
+                } else if (resumedFrom >= 0) {
                     LOG.info("Genesis {}: watching, resumed from version {}", to, resumedFrom);
                 } else {
                     LOG.info("Genesis {}: watching (listing the swarm)", to);

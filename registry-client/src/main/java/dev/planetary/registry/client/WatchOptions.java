@@ -75,7 +75,9 @@ public final class WatchOptions {
     public int maxEventBytes() { return maxEventBytes; }
     /** Sent as {@code Authorization: Bearer ...} when set (reads need no token today; a Genesis behind auth may). */
     public String bearerToken() { return bearerToken; }
+    /** Measures the silence of a stream against the read timeout (tests drive it). */
     public Clock clock() { return clock; }
+    /** The jitter's randomness (tests seed it). */
     public Random random() { return random; }
 
     Backoff backoff() {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.netty.util.NetUtil;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -198,8 +197,7 @@ final class WatchState {
             throw new Relist(id + " at version " + v + ": '" + field + "' is not an object", true);
         }
         Map<String, Integer> out = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : o.properties()) {
             JsonNode p = e.getValue();
             if (!p.isIntegralNumber() || p.longValue() < 1 || p.longValue() > 65535) {
                 throw new Relist(id + " at version " + v + ": " + field + "." + SseDecoder.printable(e.getKey())
@@ -222,8 +220,7 @@ final class WatchState {
             throw new IllegalArgumentException("port plan has no 'kinds' object");
         }
         Map<String, PortPlanInfo.Range> kinds = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = d.get("kinds").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : d.get("kinds").properties()) {
             JsonNode low = e.getValue().get("low");
             JsonNode high = e.getValue().get("high");
             if (low == null || high == null || !low.isIntegralNumber() || !high.isIntegralNumber()) {
