@@ -938,10 +938,20 @@ public final class ConfigParser {
         }
         checkOverlaps(binds, bindOwners);
         List<GenesisConfig> registryConfigs = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        for (Section p : proxies) {
+            if (p.discover != null) {
+                used.add(p.discover.genesis());
+            }
+        }
         for (Section g : registries) {
             if (!g.broken && g.urls.isEmpty() && !g.failedKeywords.contains("url")) {
                 error(g.origin, "genesis '" + g.name + "' has no 'url': give the registry's base URL, e.g."
                     + " 'url http://127.0.0.1:9000'");
+            }
+            if (!g.broken && !used.contains(g.name)) {
+                warning(g.origin, "genesis '" + g.name + "' is not used by any 'discover' line: the proxy will not"
+                    + " follow it");
             }
             registryConfigs.add(new GenesisConfig(g.name, g.urls, g.origin));
         }

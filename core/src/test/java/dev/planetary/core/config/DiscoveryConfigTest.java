@@ -140,6 +140,20 @@ class DiscoveryConfigTest {
     }
 
     @Test
+    void aGenesisSectionNoBackendUsesIsAWarning() {
+        ConfigResult r = ConfigParser.parse("t.cfg", DEFAULTS + """
+            genesis idle
+                url http://127.0.0.1:9000
+            listen l
+                bind 127.0.0.1:15000
+                server s 127.0.0.1:7000
+            """);
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.warnings()).containsExactly("parsing [t.cfg:6] : genesis 'idle' is not used by any 'discover'"
+            + " line: the proxy will not follow it");
+    }
+
+    @Test
     void eachMistakeNamesItsFileAndLine() {
         assertThat(errors(DEFAULTS + """
             backend b
