@@ -31,6 +31,7 @@ class DiscoveryApplyTest {
     private static final int PORTS = 10;
     private static final long GRACE_MS = 60_000;
 
+    private final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
     private FakeGenesis genesis;
     private Proxy proxy;
     private Discovery discovery;
@@ -64,12 +65,18 @@ class DiscoveryApplyTest {
                 discover genesis g service pcpu
                 pin-ports pcpu
             """.formatted(genesis.url(), low, low + PORTS - 1));
-        discovery = proxy.discovery("g");
-        await().atMost(Duration.ofSeconds(10)).until(() -> discovery.viewsApplied() >= 1); // the empty snapshot
+        Discovery own = proxy.discovery("g");
+        await().atMost(Duration.ofSeconds(10)).until(() -> own.viewsApplied() >= 1); // the empty snapshot
+        // From here on the backend is driven by a Discovery on the test's clock, view by view: the proxy's own one
+        // stops watching (after applying whatever it had already been handed).
+        own.watch().close();
+        own.onOwner(() -> { });
+        discovery = new Discovery(proxy.config().genesis("g").orElseThrow(), proxy, clock::get);
     }
 
     @AfterEach
     void tearDown() {
+        discovery.close();
         proxy.close();
         genesis.close();
         a.close();
@@ -90,7 +97,9 @@ class DiscoveryApplyTest {
         return SwarmView.of(version, m, plan);
     }
 
+    /** The clock moves to {@code nowNanos} (the grace timer reads it too), then the view is applied. */
     private void apply(SwarmView v, long nowNanos) {
+        clock.set(nowNanos);
         discovery.onOwner(() -> discovery.apply(v, nowNanos));
     }
 
@@ -129,6 +138,7 @@ class DiscoveryApplyTest {
     void whileStaleNothingIsRemovedAndTheHeldRemovalsHappenWhenGenesisAnswersAgain() {
         long t0 = 5_000_000_000L;
         apply(view(1, vm(a, "vm_a", low + 1, VmInfo.State.ACTIVE), vm(b, "vm_b", low + 2, VmInfo.State.ACTIVE)), t0);
+        clock.set(t0);
         discovery.onOwner(() -> discovery.staleChanged(true, "test: unreachable", t0));
         assertThat(discovery.stale()).isTrue();
 
@@ -137,6 +147,7 @@ class DiscoveryApplyTest {
         assertThat(discovery.heldRemovals()).isEqualTo(1);
         assertThat(Routes.who(low + 2)).isEqualTo("b");
 
+        clock.set(t0 + 2);
         discovery.onOwner(() -> discovery.staleChanged(false, "test: back", t0 + 2));
         assertThat(discovery.stale()).isFalse();
         assertThat(discovery.staleEpisodes()).isEqualTo(1);
