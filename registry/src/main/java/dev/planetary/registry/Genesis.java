@@ -1,5 +1,6 @@
 package dev.planetary.registry;
 
+import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.http.ApiHandler;
 import dev.planetary.registry.http.HttpPipeline;
 import dev.planetary.registry.http.Peers;
@@ -42,9 +43,18 @@ public final class Genesis implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Genesis.class);
     public static final String IDLE_HANDLER = "idle";
 
-    /** How to run. {@code vmListen}: an optional second listener serving only register/heartbeat/leave. */
+    /**
+     * How to run. {@code vmListen}: an optional second listener serving only register/heartbeat/leave;
+     * {@code repairLog}: drop a damaged last log record instead of refusing to start.
+     */
     public record Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
-                          boolean allowDeclaredIp, String token) {
+                          boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog) {
+
+        /** With the default port plan and no repair. */
+        public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
+                       boolean allowDeclaredIp, String token) {
+            this(listen, vmListen, dataDir, settings, allowDeclaredIp, token, PortPlan.DEFAULT, false);
+        }
     }
 
     private final Options options;
@@ -83,17 +93,13 @@ public final class Genesis implements AutoCloseable {
 
     private void open(Random random, Consumer<String> onFatal) throws IOException {
         store = Store.open(options.dataDir());
-        Store.Recovered rec = store.recover();
-        Registry registry = new Registry(options.settings(), random);
+        Store.Recovered rec = store.recover(options.repairLog());
         long now = clock.nanos();
-        registry.restore(rec.snapshotVersion(), rec.vms(), rec.released(), now);
-        for (Change c : rec.log()) {
-            registry.replay(c, now);
-        }
-        registry.pending();
+        Registry registry = recover(rec, random, now);
         hub.init(registry.view(), rec.log());
-        LOG.info("recovered {} VMs at version {} from {} ({} log records after the snapshot)",
-            registry.vms().size(), registry.version(), options.dataDir(), rec.log().size());
+        LOG.info("recovered {} VMs at version {} from {} ({} log records after the snapshot); port plan {} ({} VMs "
+            + "at most)", registry.vms().size(), registry.version(), options.dataDir(), rec.log().size(),
+            registry.plan().spec(), registry.plan().maxVms());
         if (options.allowDeclaredIp()) {
             LOG.warn("--allow-declared-ip: VMs may register an address other than the one they connect from "
                 + "(NAT set-ups); the token is then the only thing that keeps a machine from pointing traffic "
@@ -114,6 +120,61 @@ public final class Genesis implements AutoCloseable {
         if (options.vmListen() != null) {
             bind(ch, options.vmListen(), true);
         }
+    }
+
+    /**
+     * Rebuilds the state under the port plan it was written with (recorded in the data dir; a data dir from before
+     * the plan was an option was written with the default one). When that is not the configured plan, the start is
+     * refused while any VM holds ports under the old one (a proxy may be routing them); with none held, the
+     * configured plan takes over from a fresh snapshot, keeping the version counter.
+     */
+    private Registry recover(Store.Recovered rec, Random random, long now) throws IOException {
+        String recorded = store.recordedPlan();
+        PortPlan configured = options.plan();
+        PortPlan written;
+        if (recorded != null) {
+            try {
+                written = PortPlan.parse(recorded);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(options.dataDir().resolve("port-plan") + ": not a port plan: " + e.getMessage());
+            }
+        } else {
+            written = store.hasState() ? PortPlan.DEFAULT : configured;
+        }
+        Registry registry = new Registry(options.settings(), written, random);
+        try {
+            registry.restore(rec.snapshotVersion(), rec.vms(), rec.released(), now);
+            for (Change c : rec.log()) {
+                registry.replay(c, now);
+            }
+        } catch (IllegalStateException e) {
+            throw new IOException(options.dataDir() + ": " + e.getMessage());
+        }
+        registry.pending();
+        if (!written.equals(configured)) {
+            int held = registry.reservationTable().size();
+            if (held > 0) {
+                long grace = registry.reservations().size();
+                throw new IOException("data dir " + options.dataDir() + " was written with port plan "
+                    + written.spec() + (recorded == null ? " (the default; this data dir predates --port-plan)" : "")
+                    + ", and " + held + " VM" + (held == 1 ? " holds" : "s hold") + " ports under it (" + grace
+                    + " of them removed and in their grace period); refusing to start with --port-plan "
+                    + configured.spec() + ": a proxy may still route those ports. Start with --port-plan "
+                    + written.spec() + ", or change the plan once every VM has left and its grace period has passed, "
+                    + "or use a new data dir");
+            }
+            LOG.warn("port plan changed from {} to {} (no VM holds ports, the version goes on from {})", written.spec(),
+                configured.spec(), registry.version());
+            long version = registry.version();
+            registry = new Registry(options.settings(), configured, random);
+            registry.restore(version, List.of(), List.of(), now);
+            // the old plan's records are not replayed under the new one again
+            store.snapshot(version, List.of(), List.of());
+        }
+        if (recorded == null || !written.equals(configured)) {
+            store.recordPlan(configured.spec());
+        }
+        return registry;
     }
 
     private void bind(Class<? extends ServerChannel> ch, InetSocketAddress addr, boolean vmOnly) throws IOException {

@@ -2,7 +2,10 @@ package dev.planetary.registry;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.core.ports.Reservations;
+import dev.planetary.core.ports.Reservations.Reservation;
 import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Released;
 import dev.planetary.registry.state.View;
 import dev.planetary.registry.state.Vm;
 import java.nio.charset.StandardCharsets;
@@ -106,6 +109,13 @@ public final class Hub {
         ArrayNode vms = n.putArray("vms");
         for (Vm vm : v.vms().values()) {
             vms.add(Json.vm(vm));
+        }
+        // reservations of removed VMs in their grace period: their ports stay closed until a `released` event
+        ArrayNode grace = n.putArray("grace");
+        for (Reservation r : v.ports()) {
+            if (r.state() == Reservations.State.GRACE) {
+                grace.add(Json.released(new Released(r.id(), r.instance(), r.ports())));
+            }
         }
         snapshotCache = new Event(v.version(), sse(v.version(), "snapshot", Json.bytes(n)));
         return snapshotCache;

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.core.ports.PortPlan;
 import dev.planetary.core.ports.PortPlan.Ports;
 import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Liveness;
@@ -111,38 +112,63 @@ public final class Json {
         }
         return new Vm(n.get("id").textValue(), n.hasNonNull("instance") ? n.get("instance").textValue() : null,
             n.get("ip").textValue(), n.get("cores").intValue(), n.get("memory_mb").longValue(),
-            n.get("storage_bytes").longValue(), services, labels, new Ports(n.get("offset").intValue()),
+            n.get("storage_bytes").longValue(), services, labels, portsFrom(n),
             Vm.Status.valueOf(n.get("state").textValue().toUpperCase(java.util.Locale.ROOT)),
             n.get("registered_at_ms").longValue());
     }
 
+    /** The ports of a stored VM or reservation, as written; checked against the plan by the registry. */
+    static Ports portsFrom(JsonNode n) {
+        int offset = n.get("offset").intValue();
+        JsonNode p = n.get("ports");
+        if (p == null) {
+            // written before the ports were stored with reservations: the plan was the default one then
+            return PortPlan.DEFAULT.ports(offset);
+        }
+        return new Ports(offset, p.get("pcpu").intValue(), p.get("pfsshfs").intValue(), p.get("transfer").intValue());
+    }
+
+    /**
+     * {@code {"version", "type", "reason", "vm"}}, or for a {@code released} change
+     * {@code {"version", "type", "reason", "reservation": {"id", "instance", "offset", "ports"}}}.
+     */
     public static ObjectNode change(Change c) {
         ObjectNode n = object();
         n.put("version", c.version());
         n.put("type", c.type().wire());
         n.put("reason", c.reason());
-        n.set("vm", vm(c.vm()));
-        return n;
-    }
-
-    public static Change changeFrom(JsonNode n) {
-        return new Change(n.get("version").longValue(), Change.Type.ofWire(n.get("type").textValue()),
-            vmFrom(n.get("vm")), n.path("reason").asText(""));
-    }
-
-    public static ObjectNode released(Released r) {
-        ObjectNode n = object();
-        n.put("id", r.id());
-        n.put("offset", r.offset());
-        if (r.instance() != null) {
-            n.put("instance", r.instance());
+        if (c.vm() != null) {
+            n.set("vm", vm(c.vm()));
+        } else {
+            n.set("reservation", released(c.released()));
         }
         return n;
     }
 
+    public static Change changeFrom(JsonNode n) {
+        Change.Type type = Change.Type.ofWire(n.get("type").textValue());
+        String reason = n.path("reason").asText("");
+        if (type == Change.Type.RELEASED) {
+            return new Change(n.get("version").longValue(), type, null, releasedFrom(n.get("reservation")), reason);
+        }
+        return new Change(n.get("version").longValue(), type, vmFrom(n.get("vm")), reason);
+    }
+
+    /** A reservation: {@code {"id", "instance" (when known), "offset", "ports"}}. */
+    public static ObjectNode released(Released r) {
+        ObjectNode n = object();
+        n.put("id", r.id());
+        if (r.instance() != null) {
+            n.put("instance", r.instance());
+        }
+        n.put("offset", r.offset());
+        n.set("ports", ports(r.ports()));
+        return n;
+    }
+
     public static Released releasedFrom(JsonNode n) {
-        return new Released(n.get("id").textValue(), n.get("offset").intValue(),
-            n.hasNonNull("instance") ? n.get("instance").textValue() : null);
+        return new Released(n.get("id").textValue(), n.hasNonNull("instance") ? n.get("instance").textValue() : null,
+            portsFrom(n));
     }
 
     /** {"error": message}. */

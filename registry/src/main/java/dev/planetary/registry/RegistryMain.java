@@ -1,8 +1,10 @@
 package dev.planetary.registry;
 
 import dev.planetary.core.config.Durations;
+import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
+import dev.planetary.registry.store.Store;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -55,6 +57,15 @@ public final class RegistryMain implements Callable<Integer> {
     @Option(names = "--grace", paramLabel = "TIME", description = "A removed VM's ports stay reserved this long. "
         + "Default 60s.")
     String grace = "60s";
+
+    @Option(names = "--port-plan", paramLabel = "KIND=LOW-HIGH,...", description = "The gateway ports: one range per "
+        + "kind (pcpu, pfsshfs, transfer), its first port the balanced entrance; the smallest range caps the VMs. "
+        + "Default " + PortPlan.DEFAULT_SPEC + " (1,999 VMs).")
+    String portPlan = PortPlan.DEFAULT_SPEC;
+
+    @Option(names = Store.REPAIR_OPTION, description = "Drop a damaged last record of the log (with a warning) "
+        + "instead of refusing to start; the change it held is lost.")
+    boolean repairLog;
 
     @Option(names = "--allow-declared-ip", description = "Accept a registered ip other than the request's source "
         + "address (NAT set-ups).")
@@ -109,7 +120,7 @@ public final class RegistryMain implements Callable<Integer> {
                 duration("--drain-period", drain), duration("--grace", grace));
             options = new Genesis.Options(address("--listen", listen),
                 vmListen == null ? null : address("--vm-listen", vmListen), dataDir.toAbsolutePath(), settings,
-                allowDeclaredIp, "");
+                allowDeclaredIp, "", plan(portPlan), repairLog);
         } catch (IllegalArgumentException e) {
             err.println("planetary registry: " + e.getMessage());
             return 2;
@@ -125,7 +136,7 @@ public final class RegistryMain implements Callable<Integer> {
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             token = Token.resolve(envToken, options.dataDir());
             options = new Genesis.Options(options.listen(), options.vmListen(), options.dataDir(), options.settings(),
-                options.allowDeclaredIp(), token.token());
+                options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog());
             genesis = Genesis.start(options, Clock.system(), new SecureRandom(), why -> {
                 code[0] = 1;
                 stopped.countDown();
@@ -154,6 +165,14 @@ public final class RegistryMain implements Callable<Integer> {
         genesis.close();
         LOG.info("stopped");
         return code[0];
+    }
+
+    private static PortPlan plan(String text) {
+        try {
+            return PortPlan.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option --port-plan: " + e.getMessage());
+        }
     }
 
     private static Duration duration(String option, String text) {

@@ -255,6 +255,21 @@ class ApiTest {
     }
 
     @Test
+    void jsonNestedTooDeeplyIs400LikeAnyBadBody() {
+        long v = node.version();
+        // Jackson refuses nesting deeper than 1,000 levels with an error that has no location
+        String deep = "{\"cores\": 1, \"labels\": " + "[".repeat(1_500) + "]".repeat(1_500) + "}";
+        Res r = node.register(deep);
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.error()).contains("malformed JSON").contains("nesting depth");
+        assertThat(node.register("[".repeat(2_000)).status()).isEqualTo(400);
+        String id = node.register("{\"cores\": 1}").json().get("id").asText();
+        Res hb = node.send("PUT", "/api/vms/" + id + "/heartbeat", "[".repeat(1_001) + "]".repeat(1_001), Node.TOKEN);
+        assertThat(hb.status()).as(hb.body()).isEqualTo(400);
+        assertThat(node.version()).isEqualTo(v + 1);
+    }
+
+    @Test
     void badHeartbeatBodyIs400NamingTheField() {
         String id = node.register("{\"cores\": 1}").json().get("id").asText();
         Res r = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"cpu_percent\": 101}", Node.TOKEN);

@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.registry.state.Settings;
+import dev.planetary.registry.testing.FakeClock;
 import dev.planetary.registry.testing.Node;
 import dev.planetary.testkit.Procs;
 import java.net.InetAddress;
@@ -102,7 +104,11 @@ class DashboardChromiumTest {
         assertThat(Path.of("/usr/bin/chromium")).as("Debian's chromium package (.ci/run installs it)").exists();
         assertThat(Path.of("/usr/bin/chromedriver")).as("Debian's chromium-driver package").exists();
         Path profile = Files.createDirectories(dir.resolve("profile"));
-        try (Node node = Node.start(dir.resolve("data"))) {
+        // a test clock: drains, grace periods and their `released` events happen when the test moves it
+        FakeClock clock = new FakeClock();
+        Settings settings = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(10),
+            Duration.ofSeconds(5));
+        try (Node node = Node.start(dir.resolve("data"), clock, settings, false)) {
             String before = node.register("{\"cores\": 6, \"storage_bytes\": 1073741824}").json().get("id").asText();
             Procs.Running cd = startDriver();
             String session = null;
@@ -145,6 +151,21 @@ class DashboardChromiumTest {
                 node.send("DELETE", "/api/vms/" + after, null, Node.TOKEN);
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() ->
                     script(s, "return document.getElementById('cores').textContent").equals("6"));
+
+                // drained and removed: its ports stay in the table, in their grace period...
+                clock.advance(Duration.ofSeconds(11));
+                assertThat(node.heartbeat(before).status()).isEqualTo(200);
+                String portRow = "return (document.querySelector('#ports tr[data-id=\"" + after
+                    + "\"]') || {className: 'none'}).className";
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> script(s, portRow).equals("grace"));
+                assertThat(script(s, "return String(document.querySelectorAll('#vms tr').length)")).isEqualTo("1");
+                // ...until the `released` event (grace expired) takes them out
+                clock.advance(Duration.ofSeconds(6));
+                await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() -> script(s, portRow).equals("none"));
+                assertThat(script(s, "return String(document.querySelectorAll('#ports tr').length)")).isEqualTo("1");
+                assertThat(script(s, "return document.getElementById('version').textContent"))
+                    .isEqualTo(String.valueOf(node.version()));
+                assertThat(script(s, "return window.__marker")).as("no reload happened").isEqualTo("same page");
             } catch (Exception | AssertionError e) {
                 throw new AssertionError("dashboard test failed; chromedriver output:\n" + cd.output(), e);
             } finally {

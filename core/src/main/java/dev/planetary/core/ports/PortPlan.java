@@ -1,187 +1,265 @@
 package dev.planetary.core.ports;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The swarm's gateway port plan: a VM holding offset {@code o} gets 10000+o (pcpu), 20000+o (pfsshfs) and
- * 30000+(o mod 2000) (transfer). The home offset comes from the id's hash as in the original swarm
- * ({@code int(hex, 16) % 10000}); unlike the original, a taken offset is never handed out twice: assignment probes
- * linearly to the next offset whose three ports are all free.
+ * The swarm's gateway port plan: one range of ports per {@link PortKind}, whose first port is the kind's balanced
+ * entrance and is never assigned. Immutable; {@link Reservations} keeps who holds what.
  *
- * <p>Offset 0, and every offset whose transfer slot is 0, are never assigned: 10000, 20000 and 30000 are the balanced
- * entrance ports. The transfer range has only 2,000 slots, one of them the entrance, so at most
- * {@value #MAX_HOLDERS} VMs can hold ports at the same time: the transfer slot is the binding constraint, and an
- * offset is free exactly when its transfer slot is free.
+ * <p>A VM holds one <em>offset</em> {@code o} and gets port {@code low + (o mod u)} of each kind, where {@code u} is
+ * the kind's range size rounded down to a multiple of the smallest range's size. The first offset tried is
+ * {@code int(hex, 16) mod N} of the id's hex part (N, the number of offsets, is the largest {@code u}), as in the
+ * original swarm; a taken offset is never handed out twice: assignment probes to the next offset whose ports are all
+ * free. With the default plan ({@value #DEFAULT_SPEC}) this is exactly the seed's rule: 10000+o, 20000+o and
+ * 30000+(o mod 2000), offsets 0..9999.
  *
- * <p>A released offset stays reserved until a grace period has passed (the time is an argument), so that a VM that
- * expired and comes back with its instance key gets its ports back, and a proxy never sends a late connection for an
- * old VM to a new one. Not thread-safe: one owner (the registry's writer) uses it.
+ * <p>Why the rounding: two offsets then clash in some kind exactly when they are equal modulo the smallest size, so
+ * any set of VMs holding distinct residues fits, and the cap is always reached: {@link #maxVms()} = smallest size - 1
+ * (the residue 0 is the entrance in every kind). Without it, ranges of sizes such as 10, 7 and 6 would let a few
+ * holders block more offsets than they hold and the registry would refuse VMs below its cap. The last
+ * {@code size mod smallest} ports of a larger range are then never assigned; like the entrance, they are balanced.
  */
 public final class PortPlan {
 
-    public static final int PCPU_BASE = 10_000;
-    public static final int PFSSHFS_BASE = 20_000;
-    public static final int TRANSFER_BASE = 30_000;
-    /** Offsets 0..9999; 0 is the entrance and never assigned. */
-    public static final int OFFSETS = 10_000;
-    /** Transfer slots 0..1999; slot 0 (port 30000) is the entrance and never assigned. */
-    public static final int TRANSFER_SLOTS = 2_000;
-    /** How many VMs can hold ports at once: one per usable transfer slot. */
-    public static final int MAX_HOLDERS = TRANSFER_SLOTS - 1;
+    /** The seed's plan: 1,999 VMs (the transfer range is the smallest, 2,000 ports with its entrance). */
+    public static final String DEFAULT_SPEC = "pcpu=10000-19999,pfsshfs=20000-29999,transfer=30000-31999";
+    public static final PortPlan DEFAULT = parse(DEFAULT_SPEC);
+    /** The entrance and at least one port to assign. */
+    public static final int MIN_RANGE_SIZE = 2;
 
-    /** The three gateway ports of one offset. */
-    public record Ports(int offset) {
-        public Ports {
-            if (!assignable(offset)) {
-                throw new IllegalArgumentException("offset " + offset + " is not assignable");
-            }
+    /** One kind's ports: {@code low} is the entrance. */
+    public record Range(int low, int high) {
+        public int size() {
+            return high - low + 1;
         }
 
-        public int pcpu() { return PCPU_BASE + offset; }
-        public int pfsshfs() { return PFSSHFS_BASE + offset; }
-        public int transfer() { return TRANSFER_BASE + offset % TRANSFER_SLOTS; }
+        @Override
+        public String toString() {
+            return low + "-" + high;
+        }
     }
 
-    /** One row of the port table: who holds an offset, and until when a released one stays reserved. */
-    public record Holding(String id, Ports ports, boolean released, long reservedUntilNanos) {
+    /** The ports of one offset. */
+    public record Ports(int offset, int pcpu, int pfsshfs, int transfer) {
+        public int port(PortKind k) {
+            return switch (k) {
+                case PCPU -> pcpu;
+                case PFSSHFS -> pfsshfs;
+                case TRANSFER -> transfer;
+            };
+        }
     }
 
-    /** slot -> offset holding it, or -1. */
-    private final int[] slotHolder = new int[TRANSFER_SLOTS];
-    /** offset -> id holding it (assigned or in grace), or null. */
-    private final String[] owner = new String[OFFSETS];
-    /** offset -> end of its grace period, when released; Long.MIN_VALUE while assigned. */
-    private final long[] graceUntil = new long[OFFSETS];
-    private final boolean[] released = new boolean[OFFSETS];
-    private final Map<String, Integer> byId = new HashMap<>();
-    private int held;
+    private final EnumMap<PortKind, Range> ranges;
+    /** Per kind (by ordinal): the range size rounded down to a multiple of {@link #smallest}. */
+    private final int[] usable;
+    private final int smallest;
+    private final PortKind limiting;
+    private final int offsets;
 
-    public PortPlan() {
-        Arrays.fill(slotHolder, -1);
-    }
-
-    /** The first offset probed for an id: {@code int(hex, 16) % 10000} of the part after {@code vm_}. */
-    public static int homeOffset(String id) {
-        String hex = id.startsWith("vm_") ? id.substring(3) : id;
-        return (int) (Long.parseLong(hex, 16) % OFFSETS);
-    }
-
-    /** Offset 0 and offsets on transfer slot 0 are the entrance ports. */
-    public static boolean assignable(int offset) {
-        return offset > 0 && offset < OFFSETS && offset % TRANSFER_SLOTS != 0;
+    private PortPlan(EnumMap<PortKind, Range> ranges) {
+        this.ranges = ranges;
+        int min = Integer.MAX_VALUE;
+        PortKind lim = null;
+        for (Map.Entry<PortKind, Range> e : ranges.entrySet()) {
+            if (e.getValue().size() < min) {
+                min = e.getValue().size();
+                lim = e.getKey();
+            }
+        }
+        this.smallest = min;
+        this.limiting = lim;
+        this.usable = new int[PortKind.values().length];
+        int n = 0;
+        for (Map.Entry<PortKind, Range> e : ranges.entrySet()) {
+            int u = e.getValue().size() / min * min;
+            usable[e.getKey().ordinal()] = u;
+            n = Math.max(n, u);
+        }
+        this.offsets = n;
     }
 
     /**
-     * The ports of {@code id}: the ones it already holds (also during its grace period), or the first free offset
-     * probing from its home offset; null when every transfer slot is held.
+     * Parses {@code pcpu=LOW-HIGH,pfsshfs=LOW-HIGH,transfer=LOW-HIGH} (any order, every kind exactly once).
+     *
+     * @throws IllegalArgumentException with a message naming the kind or item at fault
      */
-    public Ports assign(String id, long nowNanos) {
-        Integer mine = byId.get(id);
-        if (mine != null) {
-            int o = mine;
-            if (released[o]) {
-                released[o] = false;
-                graceUntil[o] = Long.MIN_VALUE;
+    public static PortPlan parse(String spec) {
+        if (spec == null || spec.isBlank()) {
+            throw new IllegalArgumentException("empty; expected " + DEFAULT_SPEC);
+        }
+        EnumMap<PortKind, Range> ranges = new EnumMap<>(PortKind.class);
+        for (String item : spec.split(",", -1)) {
+            String t = item.trim();
+            int eq = t.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("'" + clip(t) + "' is not KIND=LOW-HIGH (e.g. pcpu=10000-19999)");
             }
-            return new Ports(o);
-        }
-        int home = homeOffset(id);
-        for (int i = 0; i < OFFSETS; i++) {
-            int o = (home + i) % OFFSETS;
-            if (assignable(o) && slotFree(o % TRANSFER_SLOTS, nowNanos)) {
-                take(id, o);
-                return new Ports(o);
+            String name = t.substring(0, eq).trim();
+            PortKind kind = PortKind.ofWire(name);
+            if (kind == null) {
+                throw new IllegalArgumentException("unknown kind '" + clip(name) + "' (kinds: " + kindList() + ")");
             }
+            if (ranges.containsKey(kind)) {
+                throw new IllegalArgumentException(name + ": given twice");
+            }
+            ranges.put(kind, range(name, t.substring(eq + 1).trim()));
         }
-        return null;
+        return of(ranges);
     }
 
-    /** Puts back a holding read from disk; false when the offset or its transfer slot is held by another id. */
-    public boolean restore(String id, int offset, boolean inGrace, long graceUntilNanos) {
-        if (!assignable(offset) || byId.containsKey(id) || slotHolder[offset % TRANSFER_SLOTS] != -1) {
-            return false;
+    /** A plan from explicit ranges, validated as {@link #parse} does. */
+    public static PortPlan of(Map<PortKind, Range> given) {
+        EnumMap<PortKind, Range> ranges = new EnumMap<>(PortKind.class);
+        ranges.putAll(given);
+        for (PortKind k : PortKind.values()) {
+            Range r = ranges.get(k);
+            if (r == null) {
+                throw new IllegalArgumentException("missing kind '" + k.wire() + "' (every kind needs a range: "
+                    + kindList() + ")");
+            }
+            check(k.wire(), r);
         }
-        take(id, offset);
-        if (inGrace) {
-            released[offset] = true;
-            graceUntil[offset] = graceUntilNanos;
-        }
-        return true;
-    }
-
-    /** The VM left or expired: its offset stays reserved for it until {@code reservedUntilNanos}. */
-    public void release(String id, long reservedUntilNanos) {
-        Integer o = byId.get(id);
-        if (o != null) {
-            released[o] = true;
-            graceUntil[o] = reservedUntilNanos;
-        }
-    }
-
-    /** Frees every offset whose grace period has passed; returns the ids that lost their reservation. */
-    public List<String> sweep(long nowNanos) {
-        List<String> freed = new ArrayList<>();
-        for (Map.Entry<String, Integer> e : List.copyOf(byId.entrySet())) {
-            int o = e.getValue();
-            if (released[o] && nowNanos - graceUntil[o] >= 0) {
-                free(o);
-                freed.add(e.getKey());
+        List<PortKind> kinds = new ArrayList<>(ranges.keySet());
+        for (int i = 0; i < kinds.size(); i++) {
+            for (int j = i + 1; j < kinds.size(); j++) {
+                Range a = ranges.get(kinds.get(i));
+                Range b = ranges.get(kinds.get(j));
+                if (a.low() <= b.high() && b.low() <= a.high()) {
+                    throw new IllegalArgumentException(kinds.get(i).wire() + " " + a + " overlaps "
+                        + kinds.get(j).wire() + " " + b + " (a port belongs to one kind)");
+                }
             }
         }
-        return freed;
+        return new PortPlan(ranges);
     }
 
-    public Ports of(String id) {
-        Integer o = byId.get(id);
-        return o == null ? null : new Ports(o);
-    }
-
-    /** Offsets held, assigned or in grace. */
-    public int held() {
-        return held;
-    }
-
-    /** Every holding in offset order. */
-    public List<Holding> holdings() {
-        List<Holding> out = new ArrayList<>(held);
-        for (int o = 1; o < OFFSETS; o++) {
-            if (owner[o] != null) {
-                out.add(new Holding(owner[o], new Ports(o), released[o], released[o] ? graceUntil[o] : 0));
-            }
+    private static Range range(String kind, String text) {
+        int dash = text.indexOf('-');
+        if (dash <= 0 || dash == text.length() - 1) {
+            throw new IllegalArgumentException(kind + ": '" + clip(text) + "' is not a range LOW-HIGH");
         }
-        return out;
+        int low = port(kind, text.substring(0, dash).trim());
+        int high = port(kind, text.substring(dash + 1).trim());
+        Range r = new Range(low, high);
+        check(kind, r);
+        return r;
     }
 
-    private boolean slotFree(int slot, long nowNanos) {
-        int o = slotHolder[slot];
-        if (o == -1) {
-            return true;
+    private static void check(String kind, Range r) {
+        if (r.low() < 1 || r.high() > 65_535) {
+            throw new IllegalArgumentException(kind + ": " + r + " is not within 1-65535");
         }
-        if (released[o] && nowNanos - graceUntil[o] >= 0) {
-            free(o);
-            return true;
+        if (r.low() > r.high()) {
+            throw new IllegalArgumentException(kind + ": low " + r.low() + " is above high " + r.high());
         }
-        return false;
+        if (r.size() < MIN_RANGE_SIZE) {
+            throw new IllegalArgumentException(kind + ": " + r + " has " + r.size() + " port; a range needs its "
+                + "entrance port and at least one port to assign");
+        }
     }
 
-    private void take(String id, int o) {
-        owner[o] = id;
-        slotHolder[o % TRANSFER_SLOTS] = o;
-        released[o] = false;
-        graceUntil[o] = Long.MIN_VALUE;
-        byId.put(id, o);
-        held++;
+    private static int port(String kind, String s) {
+        if (!s.matches("\\d{1,5}")) {
+            throw new IllegalArgumentException(kind + ": '" + clip(s) + "' is not a port number");
+        }
+        int p = Integer.parseInt(s);
+        if (p < 1 || p > 65_535) {
+            throw new IllegalArgumentException(kind + ": port " + p + " is not within 1-65535");
+        }
+        return p;
     }
 
-    private void free(int o) {
-        byId.remove(owner[o]);
-        owner[o] = null;
-        slotHolder[o % TRANSFER_SLOTS] = -1;
-        released[o] = false;
-        held--;
+    private static String kindList() {
+        StringBuilder b = new StringBuilder();
+        for (PortKind k : PortKind.values()) {
+            b.append(b.length() == 0 ? "" : ", ").append(k.wire());
+        }
+        return b.toString();
+    }
+
+    private static String clip(String s) {
+        String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
+        return t.replaceAll("[^\\x20-\\x7e]", "?");
+    }
+
+    public Range range(PortKind k) {
+        return ranges.get(k);
+    }
+
+    /** How many VMs can hold ports at once: one per non-entrance port of the smallest range. */
+    public int maxVms() {
+        return smallest - 1;
+    }
+
+    /** The kind with the smallest range (the first in kind order on a tie): the one that caps the VMs. */
+    public PortKind limiting() {
+        return limiting;
+    }
+
+    /** Offsets 0..offsets()-1; two offsets clash exactly when they are equal modulo {@link #residues()}. */
+    public int offsets() {
+        return offsets;
+    }
+
+    /** The smallest range's size: the number of residue classes, class 0 being the entrances. */
+    public int residues() {
+        return smallest;
+    }
+
+    /** The highest port of kind {@code k} that can be assigned (ports above it are balanced like the entrance). */
+    public int highestAssignable(PortKind k) {
+        return ranges.get(k).low() + usable[k.ordinal()] - 1;
+    }
+
+    /** The first offset probed for an id: {@code int(hex, 16) mod offsets()} of the part after {@code vm_}. */
+    public int homeOffset(String id) {
+        String hex = id.startsWith("vm_") ? id.substring(3) : id;
+        return (int) (Long.parseLong(hex, 16) % offsets);
+    }
+
+    /** False for the entrances: an offset whose port of some kind is that kind's first. */
+    public boolean assignable(int offset) {
+        return offset > 0 && offset < offsets && offset % smallest != 0;
+    }
+
+    /** The ports of an assignable offset. */
+    public Ports ports(int offset) {
+        if (!assignable(offset)) {
+            throw new IllegalArgumentException("offset " + offset + " is not assignable in plan " + spec());
+        }
+        return new Ports(offset, port(PortKind.PCPU, offset), port(PortKind.PFSSHFS, offset),
+            port(PortKind.TRANSFER, offset));
+    }
+
+    private int port(PortKind k, int offset) {
+        return ranges.get(k).low() + offset % usable[k.ordinal()];
+    }
+
+    /** The canonical text form, in kind order: what {@link #parse} reads. */
+    public String spec() {
+        StringBuilder b = new StringBuilder();
+        for (PortKind k : PortKind.values()) {
+            b.append(b.length() == 0 ? "" : ",").append(k.wire()).append('=').append(ranges.get(k));
+        }
+        return b.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PortPlan p && p.ranges.equals(ranges);
+    }
+
+    @Override
+    public int hashCode() {
+        return ranges.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return spec();
     }
 }

@@ -2,7 +2,9 @@ package dev.planetary.registry.http;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.planetary.core.ports.PortKind;
 import dev.planetary.core.ports.PortPlan;
+import dev.planetary.core.ports.Reservations.Reservation;
 import dev.planetary.registry.Genesis;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.Writer;
@@ -138,7 +140,8 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     private void read(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, QueryStringDecoder q,
                       String path, HttpMethod m) throws ApiException {
         boolean known = switch (path) {
-            case "/", "/index.html", "/api/health", "/api/pcpu/count", "/api/mesh", "/api/ports", "/api/watch" -> true;
+            case "/", "/index.html", "/api/health", "/api/pcpu/count", "/api/mesh", "/api/ports", "/api/ports/plan",
+                "/api/watch" -> true;
             default -> false;
         };
         if (!known) {
@@ -168,6 +171,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             }
             case "/api/mesh" -> json(ctx, keepAlive, HttpResponseStatus.OK, mesh(v, q));
             case "/api/ports" -> json(ctx, keepAlive, HttpResponseStatus.OK, ports(v));
+            case "/api/ports/plan" -> json(ctx, keepAlive, HttpResponseStatus.OK, plan(v));
             case "/api/watch" -> watch(ctx, req, q);
             default -> throw new ApiException(HttpResponseStatus.NOT_FOUND, "not found");
         }
@@ -322,7 +326,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         n.put("vms", v.vms().size());
         n.put("active", v.activeCount());
         n.put("ports_held", v.ports().size());
-        n.put("ports_capacity", PortPlan.MAX_HOLDERS);
+        n.put("ports_capacity", v.plan().maxVms());
         n.put("watchers", genesis.hub().subscribers());
         n.put("heartbeat_interval_ms", genesis.options().settings().heartbeatInterval().toMillis());
         n.put("ttl_ms", genesis.options().settings().ttl().toMillis());
@@ -385,16 +389,18 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     }
 
     private ObjectNode ports(View v) {
+        PortPlan plan = v.plan();
         ObjectNode out = Json.object();
         out.put("version", v.version());
-        out.put("capacity", PortPlan.MAX_HOLDERS);
+        out.put("capacity", plan.maxVms());
         out.put("held", v.ports().size());
         ObjectNode ranges = out.putObject("ranges");
-        ranges.put("pcpu", "10001-19999 (entrance 10000)");
-        ranges.put("pfsshfs", "20001-29999 (entrance 20000)");
-        ranges.put("transfer", "30001-31999 (entrance 30000)");
+        for (PortKind k : PortKind.values()) {
+            ranges.put(k.wire(), (plan.range(k).low() + 1) + "-" + plan.highestAssignable(k) + " (entrance "
+                + plan.range(k).low() + ")");
+        }
         ArrayNode a = out.putArray("ports");
-        for (PortPlan.Holding h : v.ports()) {
+        for (Reservation h : v.ports()) {
             ObjectNode x = a.addObject();
             x.put("id", h.id());
             x.put("offset", h.ports().offset());
@@ -404,6 +410,25 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             Vm vm = v.vms().get(h.id());
             x.put("state", vm != null ? vm.status().wire() : "grace");
         }
+        return out;
+    }
+
+    /**
+     * The port plan, for the proxy and every other client to learn from Genesis (one source of truth): each kind's
+     * range (its first port the balanced entrance), the VM cap, and how long a removed VM's ports stay reserved.
+     */
+    private ObjectNode plan(View v) {
+        PortPlan plan = v.plan();
+        ObjectNode out = Json.object();
+        ObjectNode kinds = out.putObject("kinds");
+        for (PortKind k : PortKind.values()) {
+            ObjectNode r = kinds.putObject(k.wire());
+            r.put("low", plan.range(k).low());
+            r.put("high", plan.range(k).high());
+        }
+        out.put("max_vms", plan.maxVms());
+        out.put("grace_ms", genesis.options().settings().grace().toMillis());
+        out.put("version", v.version());
         return out;
     }
 

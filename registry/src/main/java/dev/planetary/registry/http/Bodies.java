@@ -1,6 +1,9 @@
 package dev.planetary.registry.http;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.state.Registration;
@@ -24,6 +27,8 @@ final class Bodies {
     /** 1 PiB per VM; with at most 1,999 VMs the sum stays far below Long.MAX_VALUE. */
     static final long MAX_STORAGE_BYTES = 1L << 50;
     static final int MAX_MAP_ENTRIES = 64;
+    /** Jackson's default nesting limit; a registration body is 2 levels deep, anything near this is an attack. */
+    private static final int MAX_DEPTH = StreamReadConstraints.DEFAULT_MAX_DEPTH;
     private static final Pattern SERVICE = Pattern.compile("[a-z][a-z0-9_-]{0,31}");
     private static final Pattern LABEL_KEY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/-]{0,62}");
     private static final int MAX_LABEL_VALUE = 256;
@@ -47,9 +52,14 @@ final class Bodies {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(body);
+        } catch (StreamConstraintsException e) {
+            // Jackson's limits (nesting depth above all) come without a location
+            throw ApiException.badRequest("malformed JSON: nesting depth over " + MAX_DEPTH + " levels, or a number "
+                + "or string beyond Jackson's limits");
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("malformed JSON at line " + e.getLocation().getLineNr() + ", column "
-                + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+            JsonLocation at = e.getLocation();
+            throw ApiException.badRequest("malformed JSON" + (at == null ? "" : " at line " + at.getLineNr()
+                + ", column " + at.getColumnNr()) + ": " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
             throw ApiException.badRequest("malformed JSON");
         }

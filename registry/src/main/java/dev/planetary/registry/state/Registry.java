@@ -2,6 +2,9 @@ package dev.planetary.registry.state;
 
 import dev.planetary.core.ports.PortPlan;
 import dev.planetary.core.ports.PortPlan.Ports;
+import dev.planetary.core.ports.Reservations;
+import dev.planetary.core.ports.Reservations.Reservation;
+import dev.planetary.core.ports.Reservations.State;
 import dev.planetary.registry.state.Change.Type;
 import dev.planetary.registry.state.Vm.Status;
 import java.util.ArrayDeque;
@@ -17,9 +20,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The registry's state machine: register, heartbeat, leave (draining, then removed after the drain period), expiry
- * with self-preservation, the port plan and the version counter. Pure logic: time is an argument, no I/O, no threads.
- * One owner (the writer) calls it; every change is appended to {@link #pending()} with the next version, for the
- * writer to log, fsync and publish.
+ * with self-preservation, port reservations and the version counter. Pure logic: time is an argument, no I/O, no
+ * threads. One owner (the writer) calls it; every change is appended to {@link #pending()} with the next version, for
+ * the writer to log, fsync and publish.
+ *
+ * <p>Reservations live in one table ({@link Reservations}): a live VM's, and a removed VM's during its grace period,
+ * with its instance key. Every change to that table is a logged change: a VM added holds one, a VM removed moves it
+ * to grace, and the end of a grace period is a {@code released} change of its own, so replaying the log rebuilds the
+ * table exactly (a slot freed and given to a new VM is freed in the log before the new VM takes it).
  */
 public final class Registry {
 
@@ -35,7 +43,7 @@ public final class Registry {
     public record Registered(Vm vm, boolean created, long version) {
     }
 
-    /** Registration refused: every transfer slot is held. */
+    /** Registration refused: every port of the smallest range is held. */
     public static final class RangeFullException extends Exception {
         public RangeFullException(String message) {
             super(message, null, false, false);
@@ -43,15 +51,12 @@ public final class Registry {
     }
 
     private final Settings settings;
+    private final PortPlan plan;
     private final Random random;
-    private final PortPlan plan = new PortPlan();
+    private final Reservations reservations;
     private final TreeMap<String, Vm> vms = new TreeMap<>();
     private final Map<String, Liveness> liveness = new HashMap<>();
     private final Map<String, Long> drainUntil = new HashMap<>();
-    /** instance key -> id, for live VMs and for removed VMs whose ports are still reserved. */
-    private final Map<String, String> byInstance = new HashMap<>();
-    /** removed VMs whose ports are reserved: id -> instance key (or "" when none). */
-    private final Map<String, String> released = new HashMap<>();
     /** when VMs expired, for the self-preservation window. */
     private final ArrayDeque<Long> recentExpiries = new ArrayDeque<>();
     private final List<Change> pending = new ArrayList<>();
@@ -59,14 +64,23 @@ public final class Registry {
     private boolean selfPreservation;
     private int lapsed;
     private boolean dirty = true;
-    private View view = View.empty();
+    private View view;
 
+    /** With the default port plan. */
     public Registry(Settings settings, Random random) {
+        this(settings, PortPlan.DEFAULT, random);
+    }
+
+    public Registry(Settings settings, PortPlan plan, Random random) {
         this.settings = settings;
+        this.plan = plan;
         this.random = random;
+        this.reservations = new Reservations(plan);
+        this.view = View.empty(plan);
     }
 
     public Settings settings() { return settings; }
+    public PortPlan plan() { return plan; }
     public long version() { return version; }
     public boolean selfPreservation() { return selfPreservation; }
 
@@ -78,37 +92,37 @@ public final class Registry {
     }
 
     public Registered register(Registration r, String ip, long nowNanos, long wallMillis) throws RangeFullException {
-        if (r.instance() != null) {
-            String known = byInstance.get(r.instance());
-            if (known != null) {
-                Vm live = vms.get(known);
-                if (live != null) {
-                    Vm updated = live.reRegistered(r, ip);
-                    liveness.get(known).beat(nowNanos, Double.NaN, Double.NaN);
-                    drainUntil.remove(known);
-                    if (!updated.equals(live)) {
-                        put(updated);
-                        return new Registered(updated, false, emit(Type.UPDATED, updated, "registered again"));
-                    }
-                    return new Registered(live, false, version);
+        // grace periods that passed are freed (and logged) first: the outcome depends on the time, not on whether
+        // a tick ran in between, and a slot is given away only after its release is in the log
+        releaseExpired(nowNanos);
+        String known = reservations.idOf(r.instance());
+        if (known != null) {
+            Vm live = vms.get(known);
+            if (live != null) {
+                Vm updated = live.reRegistered(r, ip);
+                liveness.get(known).beat(nowNanos, Double.NaN, Double.NaN);
+                drainUntil.remove(known);
+                if (!updated.equals(live)) {
+                    put(updated);
+                    return new Registered(updated, false, emit(Type.UPDATED, updated, "registered again"));
                 }
-                // removed but its ports are still reserved for it: same id, same ports, back in the mesh
-                Ports ports = plan.assign(known, nowNanos);
-                released.remove(known);
-                Vm back = new Vm(known, r.instance(), ip, r.cores(), r.memoryMb(), r.storageBytes(), r.services(),
-                    r.labels(), ports, Status.ACTIVE, wallMillis);
-                add(back, nowNanos);
-                return new Registered(back, false, emit(Type.ADDED, back, "registered again within the grace period"));
+                return new Registered(live, false, version);
             }
+            // removed but its ports are still reserved for it: same id, same ports, back in the mesh
+            Reservation res = reservations.reclaim(known);
+            Vm back = new Vm(known, r.instance(), ip, r.cores(), r.memoryMb(), r.storageBytes(), r.services(),
+                r.labels(), res.ports(), Status.ACTIVE, wallMillis);
+            add(back, nowNanos);
+            return new Registered(back, false, emit(Type.ADDED, back, "registered again within the grace period"));
         }
         String id = newId();
-        Ports ports = plan.assign(id, nowNanos);
+        Ports ports = reservations.reserve(id, r.instance());
         if (ports == null) {
+            PortPlan.Range lim = plan.range(plan.limiting());
             throw new RangeFullException(String.format(
-                "port range full: transfer %d-%d has no free port (%,d VMs hold ports%s)",
-                PortPlan.TRANSFER_BASE + 1, PortPlan.TRANSFER_BASE + PortPlan.TRANSFER_SLOTS - 1, plan.held(),
-                released.isEmpty() ? "" : String.format(", %,d of them removed and in their grace period",
-                    released.size())));
+                "port range full: %s %d-%d has no free port (%,d VMs hold ports%s)", plan.limiting().wire(),
+                lim.low() + 1, lim.high(), reservations.size(), reservations.inGrace() == 0 ? ""
+                    : String.format(", %,d of them removed and in their grace period", reservations.inGrace())));
         }
         Vm vm = new Vm(id, r.instance(), ip, r.cores(), r.memoryMb(), r.storageBytes(), r.services(), r.labels(),
             ports, Status.ACTIVE, wallMillis);
@@ -191,12 +205,13 @@ public final class Registry {
                 lapsed = 0;
             }
         }
-        for (String id : plan.sweep(nowNanos)) {
-            String instance = released.remove(id);
-            if (instance != null && !instance.isEmpty() && id.equals(byInstance.get(instance))) {
-                byInstance.remove(instance);
-            }
-            dirty = true;
+        releaseExpired(nowNanos);
+    }
+
+    /** Frees the reservations whose grace period has passed, each as a logged {@code released} change. */
+    private void releaseExpired(long nowNanos) {
+        for (Reservation r : reservations.expire(nowNanos)) {
+            emitReleased(new Released(r.id(), r.instance(), r.ports()), Change.GRACE_EXPIRED);
         }
     }
 
@@ -214,7 +229,7 @@ public final class Registry {
                 }
             }
             view = new View(version, Collections.unmodifiableMap(new TreeMap<>(vms)), Map.copyOf(liveness),
-                plan.holdings(), selfPreservation, lapsed, cores, storage, active);
+                reservations.all(), selfPreservation, lapsed, cores, storage, active, plan);
             dirty = false;
         }
         return view;
@@ -222,26 +237,32 @@ public final class Registry {
 
     // ---- restore from disk ----
 
-    /** Starts from a snapshot: every VM counts as seen now, released ports are reserved for a full grace period. */
+    /**
+     * Starts from a snapshot: every VM counts as seen now, released ports are reserved for a full grace period.
+     *
+     * @throws IllegalStateException when the snapshot contradicts itself or this port plan (damaged data)
+     */
     public void restore(long snapshotVersion, List<Vm> restoredVms, List<Released> reserved, long nowNanos) {
         version = Math.max(version, snapshotVersion);
         for (Vm vm : restoredVms) {
             replayPut(vm, nowNanos);
         }
         for (Released r : reserved) {
-            if (plan.restore(r.id(), r.offset(), true, nowNanos + settings.grace().toNanos())) {
-                released.put(r.id(), r.instance() == null ? "" : r.instance());
-                if (r.instance() != null) {
-                    byInstance.put(r.instance(), r.id());
-                }
-            } else {
-                LOG.warn("restore: dropping the reservation of {} (offset {} is taken)", r.id(), r.offset());
+            checkPorts(r.id(), r.ports());
+            if (!reservations.restore(r.id(), r.instance(), r.offset(), State.GRACE,
+                nowNanos + settings.grace().toNanos())) {
+                throw new IllegalStateException("restore: the reservation of " + r.id() + " (offset " + r.offset()
+                    + ") clashes with another one (damaged data?)");
             }
         }
         dirty = true;
     }
 
-    /** Applies one logged change again (recovery); nothing is emitted. */
+    /**
+     * Applies one logged change again (recovery); nothing is emitted.
+     *
+     * @throws IllegalStateException when the change contradicts the state (damaged data)
+     */
     public void replay(Change c, long nowNanos) {
         if (c.version() <= version) {
             return;
@@ -254,20 +275,33 @@ public final class Registry {
                     drop(c.vm(), nowNanos);
                 }
             }
+            case RELEASED -> {
+                Reservation r = reservations.get(c.id());
+                if (r == null || r.state() != State.GRACE || r.ports().offset() != c.released().offset()) {
+                    throw new IllegalStateException("replay: version " + c.version() + " releases the reservation of "
+                        + c.id() + " at offset " + c.released().offset() + ", but it holds "
+                        + (r == null ? "none" : r.state().wire() + " offset " + r.ports().offset()) + " (damaged data?)");
+                }
+                reservations.free(c.id());
+            }
         }
         dirty = true;
     }
 
-    /** The state to snapshot: live VMs and reservations of removed ones. */
+    /** The reservations of removed VMs, for a snapshot (live VMs' are in their records). */
     public List<Released> reservations() {
         List<Released> out = new ArrayList<>();
-        for (Map.Entry<String, String> e : released.entrySet()) {
-            Ports p = plan.of(e.getKey());
-            if (p != null) {
-                out.add(new Released(e.getKey(), p.offset(), e.getValue().isEmpty() ? null : e.getValue()));
+        for (Reservation r : reservations.all()) {
+            if (r.state() == State.GRACE) {
+                out.add(new Released(r.id(), r.instance(), r.ports()));
             }
         }
         return out;
+    }
+
+    /** Every reservation (live VMs' and those in grace), in offset order. */
+    public List<Reservation> reservationTable() {
+        return reservations.all();
     }
 
     public List<Vm> vms() {
@@ -279,16 +313,22 @@ public final class Registry {
     private void replayPut(Vm vm, long nowNanos) {
         Vm old = vms.get(vm.id());
         if (old == null) {
-            if (released.remove(vm.id()) != null) {
-                plan.assign(vm.id(), nowNanos);
-            } else if (!plan.restore(vm.id(), vm.ports().offset(), false, 0)) {
+            checkPorts(vm.id(), vm.ports());
+            Reservation r = reservations.get(vm.id());
+            if (r != null && r.state() == State.GRACE && r.ports().equals(vm.ports())) {
+                reservations.reclaim(vm.id());
+            } else if (r != null || !reservations.restore(vm.id(), vm.instance(), vm.ports().offset(), State.HELD, 0)) {
+                Reservation holder = reservations.all().stream()
+                    .filter(x -> x.ports().offset() % plan.residues() == vm.ports().offset() % plan.residues())
+                    .findFirst().orElse(null);
                 throw new IllegalStateException("restore: " + vm.id() + " holds offset " + vm.ports().offset()
-                    + " which is taken by another VM (corrupt data?)");
+                    + " which is taken by " + (holder == null ? "another VM" : holder.id() + " ("
+                    + holder.state().wire() + ", offset " + holder.ports().offset() + ")") + " (damaged data?)");
             }
             liveness.put(vm.id(), new Liveness(nowNanos));
-        }
-        if (vm.instance() != null) {
-            byInstance.put(vm.instance(), vm.id());
+        } else if (!old.ports().equals(vm.ports())) {
+            throw new IllegalStateException("restore: " + vm.id() + " changes ports from offset " + old.ports().offset()
+                + " to " + vm.ports().offset() + " (damaged data?)");
         }
         vms.put(vm.id(), vm);
         if (vm.status() == Status.DRAINING) {
@@ -298,12 +338,18 @@ public final class Registry {
         }
     }
 
+    /** Ports read from disk must be this plan's ports of their offset (another plan's are refused before). */
+    private void checkPorts(String id, Ports stored) {
+        Ports mine = plan.assignable(stored.offset()) ? plan.ports(stored.offset()) : null;
+        if (!stored.equals(mine)) {
+            throw new IllegalStateException("restore: " + id + " holds " + stored + ", which port plan " + plan.spec()
+                + " does not give to offset " + stored.offset() + " (damaged data?)");
+        }
+    }
+
     private void add(Vm vm, long nowNanos) {
         vms.put(vm.id(), vm);
         liveness.put(vm.id(), new Liveness(nowNanos));
-        if (vm.instance() != null) {
-            byInstance.put(vm.instance(), vm.id());
-        }
         dirty = true;
     }
 
@@ -321,8 +367,7 @@ public final class Registry {
         vms.remove(vm.id());
         liveness.remove(vm.id()).markGone();
         drainUntil.remove(vm.id());
-        plan.release(vm.id(), nowNanos + settings.grace().toNanos());
-        released.put(vm.id(), vm.instance() == null ? "" : vm.instance());
+        reservations.release(vm.id(), nowNanos + settings.grace().toNanos());
         dirty = true;
     }
 
@@ -333,10 +378,16 @@ public final class Registry {
         return version;
     }
 
+    private void emitReleased(Released r, String reason) {
+        version++;
+        pending.add(new Change(version, Type.RELEASED, null, r, reason));
+        dirty = true;
+    }
+
     private String newId() {
         for (int attempt = 0; attempt < 1_000; attempt++) {
             String id = String.format("vm_%06x", random.nextInt(1 << 24));
-            if (!vms.containsKey(id) && plan.of(id) == null) {
+            if (!vms.containsKey(id) && reservations.get(id) == null) {
                 return id;
             }
         }

@@ -1,15 +1,18 @@
 package dev.planetary.registry.state;
 
 import dev.planetary.core.ports.PortPlan;
+import dev.planetary.core.ports.Reservations.Reservation;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What readers see: an immutable snapshot at one version, published whole by the writer after each committed batch.
- * The liveness map holds live objects (heartbeats update them without a new view).
+ * The liveness map holds live objects (heartbeats update them without a new view). {@code ports} is the reservation
+ * table in offset order: live VMs' and those in their grace period.
  */
-public record View(long version, Map<String, Vm> vms, Map<String, Liveness> liveness, List<PortPlan.Holding> ports,
-                   boolean selfPreservation, int lapsed, long totalCores, long totalStorageBytes, int activeCount) {
+public record View(long version, Map<String, Vm> vms, Map<String, Liveness> liveness, List<Reservation> ports,
+                   boolean selfPreservation, int lapsed, long totalCores, long totalStorageBytes, int activeCount,
+                   PortPlan plan) {
 
     /**
      * Records a heartbeat from any thread (see {@link Liveness}); null when the VM is not in this view or is gone.
@@ -22,6 +25,10 @@ public record View(long version, Map<String, Vm> vms, Map<String, Liveness> live
     }
 
     public static View empty() {
-        return new View(0, Map.of(), Map.of(), List.of(), false, 0, 0, 0, 0);
+        return empty(PortPlan.DEFAULT);
+    }
+
+    public static View empty(PortPlan plan) {
+        return new View(0, Map.of(), Map.of(), List.of(), false, 0, 0, 0, 0, plan);
     }
 }

@@ -30,16 +30,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The data dir: {@code snapshot.json} (the whole state at one version, replaced atomically) plus {@code wal.log}, an
- * append-only log of every change after it. A log record is one line, {@code CRC32C-hex SP json LF}; a torn last
- * record (kill -9 or power loss in the middle of a write) is detected by its missing LF or bad CRC and cut off; a
- * bad record followed by good ones is corruption and refuses the start. The writer calls {@link #append} for a batch
- * and {@link #force} once for it (group commit) before any answer leaves.
+ * append-only log of every change after it, and {@code port-plan}, the port plan the state was written with. A log
+ * record is one line, {@code CRC32C-hex SP json LF}. A torn last record (kill -9 or power loss in the middle of a
+ * write) is an incomplete line, without its LF, and is cut off: it was never acknowledged. A complete record that
+ * fails its CRC is damage, wherever it is: the start is refused, naming it; {@code repair} drops a damaged
+ * <em>last</em> record with a warning (a damaged record followed by good ones is never dropped). The writer calls
+ * {@link #append} for a batch and {@link #force} once for it (group commit) before any answer leaves.
  */
 public final class Store implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
     static final String SNAPSHOT = "snapshot.json";
     static final String LOG_FILE = "wal.log";
+    static final String PLAN_FILE = "port-plan";
+    /** The option that drops a damaged last record (named in the refusal so that the operator finds it). */
+    public static final String REPAIR_OPTION = "--repair-log";
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
     private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
 
@@ -90,8 +95,16 @@ public final class Store implements Closeable {
         return dir;
     }
 
-    /** Reads the snapshot and the log (cutting off a torn last record), then opens the log for appending. */
+    /** {@link #recover(boolean)} without repair: a damaged record refuses the start. */
     public Recovered recover() throws IOException {
+        return recover(false);
+    }
+
+    /**
+     * Reads the snapshot and the log (cutting off a torn last record; with {@code repair}, also a damaged last
+     * record), then opens the log for appending.
+     */
+    public Recovered recover(boolean repair) throws IOException {
         long snapVersion = 0;
         List<Vm> vms = new ArrayList<>();
         List<Released> released = new ArrayList<>();
@@ -115,6 +128,7 @@ public final class Store implements Closeable {
         List<Change> changes = new ArrayList<>();
         long valid = 0;
         long torn = 0;
+        long damaged = 0;
         if (Files.exists(logPath)) {
             byte[] all = Files.readAllBytes(logPath);
             int pos = 0;
@@ -122,15 +136,26 @@ public final class Store implements Closeable {
             while (pos < all.length) {
                 lineNo++;
                 int nl = indexOf(all, (byte) '\n', pos);
-                Change c = nl < 0 ? null : parse(all, pos, nl);
+                if (nl < 0) {
+                    torn = all.length - pos; // an incomplete last line: a write cut short, never acknowledged
+                    break;
+                }
+                Change c = parse(all, pos, nl);
                 if (c == null) {
-                    int next = nl < 0 ? all.length : nl + 1;
-                    if (next < all.length) {
-                        throw new IOException(logPath + ": record " + lineNo + " at byte " + pos
-                            + " is damaged and followed by more records; refusing to start (restore the data dir "
-                            + "from a backup, or move " + LOG_FILE + " away to start from the snapshot alone)");
+                    String what = logPath + ": record " + lineNo + " at byte " + pos + " is damaged (complete, but its "
+                        + "checksum or content is wrong)";
+                    if (nl + 1 < all.length) {
+                        throw new IOException(what + " and followed by more records; refusing to start (restore the "
+                            + "data dir from a backup, or move " + LOG_FILE + " away to start from the snapshot alone)");
                     }
-                    torn = all.length - pos;
+                    if (!repair) {
+                        throw new IOException(what + "; it is the last record, but a complete record is not a torn "
+                            + "write: it may have been acknowledged. Refusing to start: restore the data dir from a "
+                            + "backup, or start once with " + REPAIR_OPTION + " to drop this record (the change it "
+                            + "held is lost)");
+                    }
+                    LOG.warn("{}; dropped as asked by {} (the change it held is lost)", what, REPAIR_OPTION);
+                    damaged = all.length - pos;
                     break;
                 }
                 if (c.version() > snapVersion) {
@@ -140,16 +165,43 @@ public final class Store implements Closeable {
                 valid = pos;
             }
         }
+        boolean created = !Files.exists(logPath);
         wal = FileChannel.open(logPath, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
             PosixFilePermissions.asFileAttribute(FILE_MODE));
+        if (created) {
+            forceDir(); // the new file's directory entry survives a power loss with the first records in it
+        }
         if (torn > 0) {
-            LOG.warn("{}: cut off a torn last record ({} bytes; the write was never acknowledged)", logPath, torn);
+            LOG.warn("{}: cut off a torn last record ({} bytes, no end of line: the write was never acknowledged)",
+                logPath, torn);
+        }
+        if (torn > 0 || damaged > 0) {
             wal.truncate(valid);
             wal.force(true);
         }
         wal.position(valid);
         records = changes.size();
         return new Recovered(snapVersion, vms, released, changes, torn);
+    }
+
+    /** The port plan recorded in the data dir ({@code port-plan}), or null when none is. */
+    public String recordedPlan() throws IOException {
+        Path f = dir.resolve(PLAN_FILE);
+        if (!Files.exists(f)) {
+            return null;
+        }
+        return Files.readString(f, StandardCharsets.US_ASCII).trim();
+    }
+
+    /** Records the port plan the state is written with: temp file, fsync, atomic rename, directory fsync. */
+    public void recordPlan(String spec) throws IOException {
+        writeAtomically(PLAN_FILE, (spec + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** True when the data dir holds any state (a snapshot or a non-empty log). */
+    public boolean hasState() throws IOException {
+        Path log = dir.resolve(LOG_FILE);
+        return Files.exists(dir.resolve(SNAPSHOT)) || (Files.exists(log) && Files.size(log) > 0);
     }
 
     /** Writes a batch of records (not yet durable: call {@link #force}). */
@@ -188,27 +240,31 @@ public final class Store implements Closeable {
         vms.forEach(vm -> a.add(Json.vm(vm)));
         ArrayNode r = root.putArray("released");
         released.forEach(x -> r.add(Json.released(x)));
-        Path tmp = dir.resolve(SNAPSHOT + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING), PosixFilePermissions.asFileAttribute(FILE_MODE))) {
-            ByteBuffer b = ByteBuffer.wrap(Json.bytes(root));
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        try {
-            Files.move(tmp, dir.resolve(SNAPSHOT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the data dir's file system cannot rename atomically: " + dir, e);
-        }
-        forceDir();
+        writeAtomically(SNAPSHOT, Json.bytes(root));
         // The snapshot is durable: records up to its version are redundant. A crash between here and the truncation
         // leaves old records that recovery skips by version.
         wal.truncate(0);
         wal.position(0);
         wal.force(true);
         records = 0;
+    }
+
+    private void writeAtomically(String name, byte[] content) throws IOException {
+        Path tmp = dir.resolve(name + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING), PosixFilePermissions.asFileAttribute(FILE_MODE))) {
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        try {
+            Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the data dir's file system cannot rename atomically: " + dir, e);
+        }
+        forceDir();
     }
 
     private void forceDir() throws IOException {

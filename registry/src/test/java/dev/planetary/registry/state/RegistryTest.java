@@ -33,7 +33,7 @@ class RegistryTest {
         Registry.Registered a = r.register(reg(4, "i-1"), "10.0.0.1", now, 0);
         assertThat(a.created()).isTrue();
         assertThat(a.vm().id()).matches("vm_[0-9a-f]{6}");
-        assertThat(PortPlan.assignable(a.vm().ports().offset())).isTrue();
+        assertThat(PortPlan.DEFAULT.assignable(a.vm().ports().offset())).isTrue();
         assertThat(a.version()).isEqualTo(1);
         List<Change> p = r.pending();
         assertThat(p).extracting(Change::type).containsExactly(Type.ADDED);
@@ -222,7 +222,7 @@ class RegistryTest {
     @Test
     void fullRangeIsRefusedWithAClearMessageAndNothingChanges() throws Exception {
         Set<String> ids = new HashSet<>();
-        for (int i = 0; i < PortPlan.MAX_HOLDERS; i++) {
+        for (int i = 0; i < PortPlan.DEFAULT.maxVms(); i++) {
             ids.add(add(null).id());
         }
         assertThat(ids).hasSize(1999);
@@ -238,7 +238,7 @@ class RegistryTest {
     void graceBlocksReuseUntilItPasses() throws Exception {
         Settings s = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ofSeconds(60));
         Registry small = new Registry(s, new Random(1));
-        for (int i = 0; i < PortPlan.MAX_HOLDERS; i++) {
+        for (int i = 0; i < PortPlan.DEFAULT.maxVms(); i++) {
             small.register(reg(1, null), "127.0.0.1", now, 0);
         }
         String leaving = small.view().vms().keySet().iterator().next();
@@ -269,5 +269,95 @@ class RegistryTest {
         assertThat(back.vm().id()).isEqualTo(b.id());
         assertThat(back.vm().ports()).isEqualTo(b.ports());
         assertThat(back.version()).isEqualTo(r.version() + 1);
+    }
+
+    // ---- issue 11: reservations in one table, every release logged ----
+
+    @Test
+    void restartAfterASlotWasReusedAtCapacityRebuildsTheSameState() throws Exception {
+        // ran at its cap, removed one VM, gave the freed slot to a new VM after the grace period: replaying that log
+        // used to re-reserve the old VM's slot and refuse with "taken by another VM (corrupt data?)"
+        Settings s = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ofSeconds(60));
+        Registry live = new Registry(s, new Random(1));
+        for (int i = 0; i < PortPlan.DEFAULT.maxVms(); i++) {
+            live.register(reg(1, null), "127.0.0.1", now, 0);
+        }
+        Vm leaving = live.view().vms().values().iterator().next();
+        live.leave(leaving.id(), now);
+        live.tick(now);
+        Vm reused = live.register(reg(1, null), "127.0.0.1", now + 61 * S, 0).vm();
+        assertThat(reused.ports().transfer()).as("the only free transfer port").isEqualTo(leaving.ports().transfer());
+        List<Change> log = live.pending();
+        assertThat(log.get(log.size() - 2).type()).isEqualTo(Type.RELEASED);
+        assertThat(log.get(log.size() - 2).reason()).isEqualTo(Change.GRACE_EXPIRED);
+        assertThat(log.get(log.size() - 2).released().ports()).isEqualTo(leaving.ports());
+        Registry again = new Registry(s, new Random(2));
+        again.restore(0, List.of(), List.of(), now + 62 * S);
+        for (Change c : log) {
+            again.replay(c, now + 62 * S);
+        }
+        assertThat(again.vms()).isEqualTo(live.vms());
+        assertThat(again.version()).isEqualTo(live.version());
+        assertThat(again.reservationTable()).isEqualTo(live.reservationTable());
+    }
+
+    @Test
+    void anInstanceBackAfterItsSlotWasReusedGetsRangeFullNotAVmWithoutPorts() throws Exception {
+        // the grace passed and another VM took the slot before a tick swept it: the table used to free it while the
+        // registry still mapped the instance key to the old id, which then came back with null ports (and a
+        // NullPointerException in the writer when the change was logged)
+        Settings s = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ofSeconds(60));
+        Registry small = new Registry(s, new Random(1));
+        for (int i = 0; i < PortPlan.DEFAULT.maxVms(); i++) {
+            small.register(reg(1, "i-" + i), "127.0.0.1", now, 0);
+        }
+        Vm leaving = small.view().vms().values().iterator().next();
+        small.leave(leaving.id(), now);
+        small.tick(now);
+        small.pending();
+        long later = now + 61 * S;
+        small.register(reg(1, null), "127.0.0.1", later, 0); // no tick in between
+        assertThatThrownBy(() -> small.register(reg(1, leaving.instance()), "127.0.0.1", later, 0))
+            .isInstanceOf(Registry.RangeFullException.class).hasMessageContaining("1,999 VMs hold ports");
+        assertThat(small.pending()).extracting(Change::type).containsExactly(Type.RELEASED, Type.ADDED);
+        // with room again it gets a new id and new ports, as any new VM
+        Vm other = small.view().vms().values().iterator().next();
+        small.leave(other.id(), later);
+        small.tick(later + 61 * S);
+        Registry.Registered back = small.register(reg(1, leaving.instance()), "127.0.0.1", later + 61 * S, 0);
+        assertThat(back.created()).isTrue();
+        assertThat(back.vm().id()).isNotEqualTo(leaving.id());
+        assertThat(back.vm().ports()).isNotNull();
+    }
+
+    @Test
+    void graceExpiryIsAReleasedChangeWithTheNextVersion() throws Exception {
+        Vm a = add("i-1");
+        r.leave(a.id(), now);
+        r.tick(now + 10 * S); // drained: removed, ports in grace for 60 s
+        r.tick(now + 69 * S);
+        assertThat(r.pending()).extracting(Change::type).containsExactly(Type.ADDED, Type.DRAINING, Type.REMOVED);
+        r.tick(now + 70 * S);
+        List<Change> p = r.pending();
+        assertThat(p).hasSize(1);
+        Change c = p.get(0);
+        assertThat(c.type()).isEqualTo(Type.RELEASED);
+        assertThat(c.version()).isEqualTo(4);
+        assertThat(c.released()).isEqualTo(new Released(a.id(), "i-1", a.ports()));
+        assertThat(r.view().ports()).isEmpty();
+        // the instance key is forgotten with the reservation: a new id
+        assertThat(r.register(reg(2, "i-1"), "127.0.0.1", now + 71 * S, 0).vm().id()).isNotEqualTo(a.id());
+    }
+
+    @Test
+    void aSmallPlanCapsAtItsSmallestRange() throws Exception {
+        PortPlan plan = PortPlan.parse("pcpu=40000-40009,pfsshfs=41000-41006,transfer=42000-42005");
+        Registry small = new Registry(Settings.defaults(), plan, new Random(3));
+        for (int i = 0; i < 5; i++) {
+            Vm vm = small.register(reg(1, null), "127.0.0.1", now, 0).vm();
+            assertThat(vm.ports()).isEqualTo(plan.ports(vm.ports().offset()));
+        }
+        assertThatThrownBy(() -> small.register(reg(1, null), "127.0.0.1", now, 0))
+            .hasMessage("port range full: transfer 42001-42005 has no free port (5 VMs hold ports)");
     }
 }

@@ -1,6 +1,7 @@
 package dev.planetary.registry.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.Genesis;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.state.Clock;
@@ -42,6 +43,13 @@ public final class Node implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** With a port plan and the log-repair switch; the start's IOException as is (tests of refused starts). */
+    public static Node start(Path dir, Clock clock, Settings settings, PortPlan plan, boolean repairLog)
+        throws IOException {
+        return new Node(Genesis.start(new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir, settings,
+            false, TOKEN, plan, repairLog), clock, new SecureRandom(), why -> { }));
     }
 
     public static Node start(Path dir) {
