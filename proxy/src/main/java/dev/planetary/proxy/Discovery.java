@@ -334,7 +334,7 @@ public final class Discovery implements AutoCloseable {
                 p.pin().origin(), kind, unbound, firstUnbound);
         }
         PortPlanInfo.Range range = plan == null ? null : plan.range(kind);
-        if (range != null) {
+        if (range != null && !warned.contains("plan:" + fc.name())) { // a range check per view until it warned
             int missing = 0;
             for (int port = range.low() + 1; port <= range.high(); port++) { // the first is the entrance port
                 if (!fc.binds(port)) {
