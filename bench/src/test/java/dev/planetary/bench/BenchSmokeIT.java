@@ -3,59 +3,117 @@ package dev.planetary.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.planetary.bench.harness.Figure;
-
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * CI's smoke run of the load harness: the shaded benchmarks jar, as a user runs it, in {@code --smoke} mode against
- * direct, haproxy and planetary. Asserts that the table holds every figure for every target (not how fast anything
- * is: CI machines are too noisy for that), so the harness keeps working as the proxy changes.
+ * direct, haproxy and planetary, at nbthread 1 and 2, from the clone's root with no {@code --out}. Asserts that the
+ * table holds every figure for every target in both passes, with the generator-check column (not how fast anything
+ * is: CI machines are too noisy for that); that the committed bench/RESULTS.md is left as it was; and that the run
+ * leaves no temporary directory behind.
  */
 class BenchSmokeIT {
 
-    @TempDir
-    Path dir;
+    /** Rows measured with rates the generator check applies to. */
+    private static final List<String> RATE_ROWS = List.of("bulk throughput, 1 connection",
+            "bulk throughput, 8 connections", "request/response, 50 connections", "new connections |",
+            "new connections, cold");
 
     @Test
-    void harnessSmokeProducesEveryFigureForEveryTarget() throws Exception {
+    void harnessSmokeProducesEveryFigureForEveryTargetInBothPasses() throws Exception {
         Path jar = Path.of(System.getProperty("planetary.bench.jar"));
         Path proxyJar = Path.of(System.getProperty("planetary.jar"));
         assertThat(jar).isRegularFile();
         assertThat(proxyJar).isRegularFile();
-        Path out = dir.resolve("RESULTS.md");
-        Path log = dir.resolve("harness.log");
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(java, "-jar", jar.toString(), "harness", "--smoke",
-                "--proxy-jar", proxyJar.toString(), "--out", out.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean done = p.waitFor(150, TimeUnit.SECONDS);
-        if (!done) {
-            p.destroyForcibly();
+        Path root = proxyJar.toAbsolutePath().normalize().getParent().getParent().getParent();
+        Path committed = root.resolve("bench/RESULTS.md");
+        Path out = root.resolve("bench/target/RESULTS-smoke.md");
+        Files.deleteIfExists(out);
+        String committedBefore = sha256(committed);
+        // the harness's own temporary directory: it must be empty again at the end (a private one, so that other
+        // programs using /tmp at the same time cannot make this check pass or fail)
+        Path tmp = Files.createTempDirectory("bench-smoke-tmp");
+        Path log = Files.createTempFile("bench-smoke", ".log");
+        String output;
+        List<String> leftBehind;
+        Process p;
+        boolean done;
+        try {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            ProcessBuilder pb = new ProcessBuilder(java, "-Djava.io.tmpdir=" + tmp, "-jar", jar.toString(), "harness",
+                    "--smoke", "--nbthread", "1,2", "--proxy-jar", proxyJar.toString())
+                    .directory(root.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("TMPDIR", tmp.toString());
+            p = pb.start();
+            done = p.waitFor(300, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+            output = Files.readString(log, StandardCharsets.UTF_8);
+            try (Stream<Path> left = Files.list(tmp)) {
+                leftBehind = left.map(x -> x.getFileName().toString()).toList();
+            }
+        } finally {
+            Files.deleteIfExists(log);
+            deleteTree(tmp);
         }
-        String output = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(done).as("harness finished in time\n%s", output).isTrue();
         assertThat(p.exitValue()).as("exit code\n%s", output).isZero();
 
+        assertThat(sha256(committed)).as("the committed results are untouched by a smoke run").isEqualTo(committedBefore);
+        assertThat(output).contains("results written to " + out.toAbsolutePath());
+        assertThat(leftBehind).as("left in the harness's temporary directory").isEmpty();
+
         String results = Files.readString(out, StandardCharsets.UTF_8);
         List<String> rows = results.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| figure")).toList();
-        assertThat(rows).as(results).hasSize(Figure.values().length);
-        for (String row : rows) {
-            String[] c = row.split("\\|");
-            // | figure | unit | direct | haproxy | planetary | ratio | goal |
-            boolean proxyOnly = c[3].trim().equals("n/a");
-            if (!proxyOnly) {
-                assertThat(c[3].trim()).as("direct in %s", row).matches("[0-9.,]+.*");
-            }
-            assertThat(c[4].trim()).as("haproxy in %s", row).matches("[0-9.,]+.*");
-            assertThat(c[5].trim()).as("planetary in %s", row).matches("[0-9.,]+.*");
-            assertThat(c[6].trim()).as("ratio in %s", row).matches("[0-9]+\\.[0-9]{2}");
+        List<String> table = rows.stream().filter(l -> l.split("\\|").length >= 10).toList();
+        String header = results.lines().filter(l -> l.startsWith("| figure | unit | threads")).findFirst().orElse("");
+        assertThat(header).as(results).endsWith("| direct/fastest proxy |");
+        assertThat(table).as(results).hasSize(Figure.values().length * 2);
+        for (String pass : List.of("1, unpinned", "2, unpinned")) {
+            assertThat(table.stream().filter(r -> r.split("\\|")[3].trim().equals(pass)))
+                    .as("rows of pass %s\n%s", pass, results).hasSize(Figure.values().length);
         }
-        assertThat(results).contains("Command:", "haproxy: HAProxy version", "kernel", "Generator check");
+        for (String row : table) {
+            String[] c = row.split("\\|");
+            // | figure | unit | threads | direct | haproxy | planetary | ratio | goal | direct/fastest proxy |
+            boolean proxyOnly = c[4].trim().equals("n/a");
+            if (!proxyOnly) {
+                assertThat(c[4].trim()).as("direct in %s", row).matches("[0-9.,]+.*");
+            }
+            assertThat(c[5].trim()).as("haproxy in %s", row).matches("[0-9.,]+.*");
+            assertThat(c[6].trim()).as("planetary in %s", row).matches("[0-9.,]+.*");
+            assertThat(c[7].trim()).as("ratio in %s", row).matches("[0-9]+\\.[0-9]{2}");
+            if (RATE_ROWS.stream().anyMatch(row::contains)) {
+                assertThat(c[9].trim()).as("generator check in %s", row).matches("[0-9]+\\.[0-9]{2}( \\([!gm]\\))*");
+            } else {
+                assertThat(c[9].trim()).as("no generator check in %s", row).isEmpty();
+            }
+        }
+        assertThat(results).contains("Command:", "haproxy: HAProxy version", "kernel", "Generator check",
+                "(!) direct is less than 1.5x", "What bounded each rate figure", "wrk", "iperf 3");
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static String sha256(Path f) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
     }
 }

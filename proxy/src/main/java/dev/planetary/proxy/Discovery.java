@@ -305,7 +305,7 @@ public final class Discovery implements AutoCloseable {
     private void pin(Pinning p, Map<String, VmInfo> effective, Map<String, Server> servers, PortPlanInfo plan) {
         FrontendConfig fc = p.frontend().config();
         String kind = p.pin().kind().key();
-        PinTable.Builder table = PinTable.builder(fc.lowPort(), fc.highPort());
+        PinTable.Builder table = PinTable.builder(p.frontend(), fc.lowPort(), fc.highPort());
         int unbound = 0;
         int firstUnbound = -1;
         for (VmInfo vm : effective.values()) {

@@ -1,8 +1,9 @@
 package dev.planetary.proxy;
 
-import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.FrontendConfig;
-import java.util.concurrent.TimeUnit;
+import dev.planetary.core.connect.IdleLimits;
+import dev.planetary.core.connect.RetryPolicy;
+import dev.planetary.core.connect.ServerPool;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -13,8 +14,10 @@ public final class Frontend {
     private final ProxyBackend backend;
     final ConnectionLimit limit;
     final ConnectionLimit global;
-    final long clientTimeoutNanos;
-    final long clientFinTimeoutNanos;
+    /** Per-frontend, computed once: what every connection's connect attempt and idle deadlines read. */
+    final ServerPool pool;
+    final RetryPolicy retryPolicy;
+    final IdleLimits idleLimits;
 
     final LongAdder accepted = new LongAdder();
     final LongAdder timeouts = new LongAdder();
@@ -33,8 +36,9 @@ public final class Frontend {
         this.backend = backend;
         this.global = global;
         this.limit = new ConnectionLimit("frontend " + config.name(), config.maxconn(), parkedTotal, gate::reconcile);
-        this.clientTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientTimeoutMs());
-        this.clientFinTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.clientFinTimeoutMs());
+        this.pool = new BackendPool(backend);
+        this.retryPolicy = RetryPolicy.of(backend.config());
+        this.idleLimits = IdleLimits.of(config, backend.config());
     }
 
     public String name() { return config.name(); }
@@ -46,17 +50,8 @@ public final class Frontend {
     public long deniedCount() { return denied.sum(); }
     public long pinRefusedCount() { return pinRefused.sum(); }
 
-    /** Hot path (one array index): the server a connection to {@code localPort} is pinned to, or null to balance. */
-    Server pinned(int localPort) {
+    /** Hot path (one array index): the pool of the server {@code localPort} is pinned to, or null to balance. */
+    PinnedPool pinned(int localPort) {
         return pins.get(localPort);
-    }
-
-    /** Claims a slot on the pinned server, or counts the refusal: a pinned port never goes to another server. */
-    boolean claimPinned(Server pinned) {
-        if (pinned.usable() && pinned.tryAcquire()) {
-            return true;
-        }
-        pinRefused.increment();
-        return false;
     }
 }

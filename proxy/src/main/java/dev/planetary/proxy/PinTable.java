@@ -3,17 +3,18 @@ package dev.planetary.proxy;
 import dev.planetary.core.backend.Server;
 
 import java.net.InetSocketAddress;
-import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * {@code pin-ports}: which server each port of a frontend is pinned to, as one immutable array indexed by
  * {@code port - low}, so that the look-up on accept is one bounds check and one array load. A frontend holds one
  * table and the discovery thread replaces it whole (one volatile write) after each view of the swarm.
  *
- * <p>An entry is null for a port that is balanced as usual (the entrance ports, ports no VM holds), a backend
- * {@link Server} for a port Genesis assigned to that server's VM, or {@link #CLOSED} for a port whose VM has no
- * server in this backend or whose VM is gone but still holds the port (Genesis' grace period): a connection there is
- * closed at once, never given to another VM.
+ * <p>An entry is null for a port that is balanced as usual (the entrance ports, ports no VM holds), or the
+ * {@link PinnedPool} of a backend {@link Server} for a port Genesis assigned to that server's VM, or of
+ * {@link #CLOSED} for a port whose VM has no server in this backend or whose VM is gone but still holds the port
+ * (Genesis' grace period): a connection there is closed at once, never given to another VM.
  */
 final class PinTable {
 
@@ -25,24 +26,24 @@ final class PinTable {
         InetSocketAddress.createUnresolved("pinned.invalid", 1), 0, 0, false, false, Server.Admin.MAINT);
 
     /** No port pinned: what every frontend starts with and keeps without {@code pin-ports}. */
-    static final PinTable NONE = new PinTable(0, new Server[0], 0, 0);
+    static final PinTable NONE = new PinTable(0, new PinnedPool[0], 0, 0);
 
     private final int low;
-    private final Server[] byPort;
+    private final PinnedPool[] byPort;
     private final int pinned;
     private final int closed;
 
-    private PinTable(int low, Server[] byPort, int pinned, int closed) {
+    private PinTable(int low, PinnedPool[] byPort, int pinned, int closed) {
         this.low = low;
         this.byPort = byPort;
         this.pinned = pinned;
         this.closed = closed;
     }
 
-    /** Hot path: the server {@code localPort} is pinned to, {@link #CLOSED}, or null when the port is balanced. */
-    Server get(int localPort) {
+    /** Hot path: the pool of the server {@code localPort} is pinned to, or null when the port is balanced. */
+    PinnedPool get(int localPort) {
         int i = localPort - low;
-        Server[] a = byPort;
+        PinnedPool[] a = byPort;
         return i >= 0 && i < a.length ? a[i] : null;
     }
 
@@ -56,20 +57,22 @@ final class PinTable {
         return closed;
     }
 
-    /** Builds a table over {@code low..high}; set ports with {@link Builder#pin} and {@link Builder#close}. */
-    static Builder builder(int low, int high) {
-        return new Builder(low, high);
+    /** Builds {@code frontend}'s table over {@code low..high}; set ports with {@link Builder#pin}, {@link Builder#close}. */
+    static Builder builder(Frontend frontend, int low, int high) {
+        return new Builder(frontend, low, high);
     }
 
     /** Collects one table; used by a single thread, then {@link #build()} publishes an immutable copy. */
     static final class Builder {
+        private final Frontend frontend;
         private final int low;
         private final Server[] byPort;
 
-        private Builder(int low, int high) {
+        private Builder(Frontend frontend, int low, int high) {
             if (high < low) {
                 throw new IllegalArgumentException("empty port range " + low + "-" + high);
             }
+            this.frontend = frontend;
             this.low = low;
             this.byPort = new Server[high - low + 1];
         }
@@ -90,17 +93,25 @@ final class PinTable {
             pin(port, CLOSED);
         }
 
+        /** One pool per server (a server holds one port of a kind; closed ports share one). */
         PinTable build() {
             int pinned = 0;
             int closed = 0;
-            for (Server s : byPort) {
+            PinnedPool[] pools = new PinnedPool[byPort.length];
+            Map<Server, PinnedPool> made = new IdentityHashMap<>();
+            for (int i = 0; i < byPort.length; i++) {
+                Server s = byPort[i];
+                if (s == null) {
+                    continue;
+                }
                 if (s == CLOSED) {
                     closed++;
-                } else if (s != null) {
+                } else {
                     pinned++;
                 }
+                pools[i] = made.computeIfAbsent(s, k -> new PinnedPool(k, frontend));
             }
-            return new PinTable(low, Arrays.copyOf(byPort, byPort.length), pinned, closed);
+            return new PinTable(low, pools, pinned, closed);
         }
     }
 }

@@ -86,9 +86,13 @@ public final class Proxy implements AutoCloseable {
 
     /** Starts the proxy described by a validated config. */
     public static Proxy start(ProxyConfig config) throws StartException {
+        return start(config, Transport.best());
+    }
+
+    /** Starts the proxy on a chosen transport (tests run the data plane on epoll and on the NIO fallback). */
+    public static Proxy start(ProxyConfig config, Transport transport) throws StartException {
         int threads = config.global().nbthread() > 0 ? config.global().nbthread()
             : Runtime.getRuntime().availableProcessors();
-        Transport transport = Transport.best();
         int ports = config.listenerCount();
         int listeners = socketsFor(config, threads, transport);
         long limit = FdBudget.limit();
@@ -253,7 +257,7 @@ public final class Proxy implements AutoCloseable {
                 .handler(listenerHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Session.WATER_MARK)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
                 .childHandler(initializer(fc.name()));
             if (listening == null) { // epoll sockets got these before bind, in listenAll
                 base.option(ChannelOption.SO_REUSEADDR, true);

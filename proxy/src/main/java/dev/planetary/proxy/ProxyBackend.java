@@ -174,6 +174,11 @@ public final class ProxyBackend {
         return backend.pick(sourceHash, avoid);
     }
 
+    /** The same server again for a retry, slot taken, if the backend still has it usable and not full; else null. */
+    Server reacquire(Server server) {
+        return backend.reacquire(server);
+    }
+
     void release(Server server) {
         backend.release(server);
         if (!queue.isEmpty()) {

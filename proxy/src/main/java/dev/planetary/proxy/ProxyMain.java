@@ -88,7 +88,11 @@ public final class ProxyMain implements Callable<Integer> {
         // Signals are taken before the start: a SIGTERM while 20,000 ports are being bound stops the proxy as soon
         // as it is up (exit 0), instead of killing the JVM with the default handler (exit 143).
         CountDownLatch stopRequested = new CountDownLatch(1);
-        Signals.onStop(stopRequested::countDown);
+        StopNow stopNow = new StopNow(Thread.currentThread());
+        Signals.onStop(stopRequested::countDown, stopNow::request);
+        Signals.onReload(() -> LoggerFactory.getLogger(ProxyMain.class).warn(
+            "reload requested: not yet supported by this version, restart to apply a new configuration"
+                + " (configuration unchanged)"));
         Proxy proxy;
         try {
             proxy = Proxy.start(result.config());
@@ -108,11 +112,53 @@ public final class ProxyMain implements Callable<Integer> {
         long hard = result.config().global().hardStopAfterMs();
         log.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
             hard > 0 ? " within " + hard + " ms" : "");
-        int closed = proxy.stop(hard);
-        if (closed > 0) {
+        int closed = stopNow.drain(() -> proxy.stop(hard));
+        if (stopNow.requested()) {
+            log.warn("stop now (second stop signal): closed {} connections", closed);
+        } else if (closed > 0) {
             log.warn("hard-stop-after reached: closed {} connections", closed);
         }
         log.info("stopped");
-        return 0;
+        return 0; // a stop asked for, even "now", is a clean stop: HAProxy's master-worker mode exits 0 after it too
+    }
+
+    /**
+     * A second SIGTERM/SIGINT during the drain: {@link Proxy#stop} ends its wait when its thread is interrupted and
+     * then closes everything. The interrupt is only ever sent while that wait runs (never into the start-up), and a
+     * request that comes before it makes the drain end at once.
+     */
+    private static final class StopNow {
+        private final Thread stopper;
+        private volatile boolean requested;
+        private volatile boolean draining;
+
+        StopNow(Thread stopper) {
+            this.stopper = stopper;
+        }
+
+        void request() {
+            requested = true;
+            if (draining) {
+                stopper.interrupt();
+            }
+        }
+
+        boolean requested() {
+            return requested;
+        }
+
+        /** Runs the drain on the stopper thread; returns what it returned. */
+        int drain(java.util.function.IntSupplier stop) {
+            draining = true;
+            if (requested) {
+                Thread.currentThread().interrupt(); // the request came before the drain began
+            }
+            try {
+                return stop.getAsInt();
+            } finally {
+                draining = false;
+                Thread.interrupted(); // clear a late interrupt: nothing after the drain waits on it
+            }
+        }
     }
 }

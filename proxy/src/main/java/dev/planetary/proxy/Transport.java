@@ -2,7 +2,6 @@ package dev.planetary.proxy;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -71,7 +70,7 @@ public enum Transport {
             default:
                 factory = NioIoHandler.newFactory();
         }
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, false), factory);
+        return new LoopClock.Group(threads, new DefaultThreadFactory(name, false), factory); // loops with a LoopClock
     }
 
     /**

@@ -106,4 +106,62 @@ class CliTest {
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
     }
+
+    // ---- bad input: echoed control characters, the size limit ---------------------------------------------
+
+    @Test
+    void controlCharactersFromTheFileAreEscapedWhenEchoed(@TempDir Path dir) throws Exception {
+        // ESC sequences (clear screen, set the terminal title), BEL, DEL, a C1 CSI and a right-to-left override:
+        // echoed raw they would act on the operator's terminal or hide text.
+        Path f = Files.writeString(dir.resolve("esc.cfg"), "listen x\n    bind 127.0.0.1:19999\n"
+            + "    frob\u001b[2J\u001b]0;pwned\u0007\u007f\u009b1m\u202enicate 3\n    server s 127.0.0.1:7000\n");
+        Result r = run("-c", "-f", f.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("[ALERT] config : parsing [" + f + ":3] : unknown keyword"
+            + " 'frob\\x1b[2J\\x1b]0;pwned\\x07\\x7f\\x9b1m\\u202enicate'");
+        assertThat(r.err()).as("no raw control character reaches the terminal")
+            .doesNotContain("\u001b").doesNotContain("\u0007").doesNotContain("\u007f").doesNotContain("\u009b")
+            .doesNotContain("\u202e");
+    }
+
+    @Test
+    void controlCharactersInAFileNameAreEscaped(@TempDir Path dir) {
+        Path missing = dir.resolve("a\u001b[31mb.cfg");
+        Result r = run("-c", "-f", missing.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("a\\x1b[31mb.cfg").doesNotContain("\u001b");
+    }
+
+    @Test
+    void aFileOfExactlyTheSizeLimitIsReadAndOneByteMoreIsRefused(@TempDir Path dir) throws Exception {
+        int limit = 4 * 1024 * 1024;
+        String config = "listen x\n    bind 127.0.0.1:19999\n    server s 127.0.0.1:7000\n"
+            + "    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n";
+        StringBuilder text = new StringBuilder(limit).append(config);
+        String comment = "# " + "c".repeat(97) + "\n";
+        while (text.length() + comment.length() <= limit) {
+            text.append(comment);
+        }
+        text.append("#".repeat(limit - text.length() - 1)).append('\n');
+        assertThat(text.length()).isEqualTo(limit);
+        Path f = Files.writeString(dir.resolve("limit.cfg"), text);
+        Result ok = run("-c", "-f", f.toString());
+        assertThat(ok.err()).isEmpty();
+        assertThat(ok.code()).isZero();
+
+        Files.writeString(f, "#", java.nio.file.StandardOpenOption.APPEND);
+        Result refused = run("-c", "-f", f.toString());
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("[ALERT] config : parsing [" + f + ":0] : configuration file '" + f
+            + "' refused: it has 4,194,305 bytes, more than the 4,194,304 (4 MiB) a configuration file may have");
+    }
+
+    @Test
+    void aDirectoryOfConfigFilesIsStillRead(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("a.cfg"), "listen x\n    bind 127.0.0.1:19999\n    server s 127.0.0.1:7000\n"
+            + "    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n");
+        Result r = run("-c", "-f", dir.toString());
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+    }
 }

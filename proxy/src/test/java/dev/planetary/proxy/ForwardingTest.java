@@ -19,6 +19,9 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +40,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32;
 
-/** Byte-exact forwarding, half-close and reset propagation, many connections, backpressure; real sockets. */
+/**
+ * Byte-exact forwarding, half-close and reset propagation, many connections, backpressure; real sockets, on native
+ * epoll and on the NIO fallback.
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
 class ForwardingTest {
+
+    @Parameter
+    Transport transport;
 
     private final Backends backends = new Backends();
     private Proxy proxy;
@@ -71,7 +82,7 @@ class ForwardingTest {
         for (TestServer s : servers) {
             cfg.append("    server ").append(s.name()).append(" 127.0.0.1:").append(s.port()).append('\n');
         }
-        proxy = Harness.start(cfg.toString());
+        proxy = Harness.start(cfg.toString(), transport);
         return port;
     }
 
@@ -249,6 +260,9 @@ class ForwardingTest {
     void gibibyteThroughSlowReaderKeepsProxyMemoryBounded() throws Exception {
         long total = 1L << 30;
         // A backend that streams a known pattern as fast as the proxy lets it (write backpressure honoured).
+        AtomicBoolean sourceBlocked = new AtomicBoolean();
+        AtomicBoolean sourceDone = new AtomicBoolean();
+        AtomicLong sourceSent = new AtomicLong();
         TestServer source = backends.custom("src", () -> new ChannelInboundHandlerAdapter() {
             long sent;
 
@@ -280,7 +294,10 @@ class ForwardingTest {
                     ctx.write(b);
                 }
                 ctx.flush();
+                sourceSent.set(sent);
+                sourceBlocked.set(!ctx.channel().isWritable()); // backpressure has reached the source
                 if (sent >= total) {
+                    sourceDone.set(true);
                     ctx.channel().writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
                 }
             }
@@ -308,9 +325,15 @@ class ForwardingTest {
                 got.update(buf, 0, n);
                 want.update(expected, 0, n);
                 read += n;
-                if (read >= nextPause) { // slow reader: a pause every 8 MiB lets the proxy's buffers fill up
+                if (read >= nextPause) { // slow reader: every 8 MiB it stops until the proxy's buffers are full
                     nextPause = read + 8 * 1024 * 1024;
-                    Thread.sleep(20);
+                    long[] seen = {-1};
+                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> {
+                        long now = sourceSent.get(); // the whole pipe is full once the blocked source stops sending
+                        boolean still = now == seen[0];
+                        seen[0] = now;
+                        return sourceDone.get() || (still && sourceBlocked.get());
+                    });
                     maxUsed = Math.max(maxUsed, PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory());
                 }
             }

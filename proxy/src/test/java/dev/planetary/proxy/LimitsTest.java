@@ -10,6 +10,9 @@ import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -17,8 +20,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** maxconn at every level (global, frontend, server), the backend queue and its timeout, no usable server. */
+/**
+ * maxconn at every level (global, frontend, server), the backend queue and its timeout, no usable server; on native
+ * epoll and on the NIO fallback (listeners paused and resumed by the AcceptGate on both).
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
 class LimitsTest {
+
+    @Parameter
+    Transport transport;
 
     private final Backends backends = new Backends();
     private final List<Socket> held = new ArrayList<>();
@@ -76,7 +87,7 @@ class LimitsTest {
             listen b
                 bind 127.0.0.1:%d
                 server s1 127.0.0.1:%d
-            """.formatted(port, s1.port(), port + 1, s1.port()));
+            """.formatted(port, s1.port(), port + 1, s1.port()), transport);
         Socket a1 = open(port);
         Socket b1 = open(port + 1);
         assertThat(greeted(a1, 5000)).isTrue();
@@ -107,7 +118,7 @@ class LimitsTest {
                 default_backend be
             backend be
                 server s1 127.0.0.1:%d
-            """.formatted(port, port + 1, s1.port()));
+            """.formatted(port, port + 1, s1.port()), transport);
         Socket first = open(port);
         assertThat(greeted(first, 5000)).isTrue();
         Socket second = open(port);
@@ -135,7 +146,7 @@ class LimitsTest {
                 balance roundrobin
                 server s1 127.0.0.1:%d maxconn 1
                 server s2 127.0.0.1:%d maxconn 2
-            """.formatted(port, s1.port(), s2.port()));
+            """.formatted(port, s1.port(), s2.port()), transport);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             Socket s = open(port);
@@ -167,7 +178,7 @@ class LimitsTest {
             listen be
                 bind 127.0.0.1:%d
                 server s1 127.0.0.1:%d maxconn 1
-            """.formatted(port, s1.port()));
+            """.formatted(port, s1.port()), transport);
         assertThat(greeted(open(port), 5000)).isTrue();
         Socket queued = open(port);
         long t0 = System.nanoTime();
@@ -190,7 +201,7 @@ class LimitsTest {
             listen be
                 bind 127.0.0.1:%d
                 server s1 127.0.0.1:%d disabled
-            """.formatted(port, s1.port()));
+            """.formatted(port, s1.port()), transport);
         Socket s = open(port);
         long t0 = System.nanoTime();
         assertClosedByProxy(s);
@@ -214,7 +225,7 @@ class LimitsTest {
                 bind 127.0.0.1:%d
                 server s1 127.0.0.1:%d
                 server b1 127.0.0.1:%d backup
-            """.formatted(port, s1.port(), b1.port()));
+            """.formatted(port, s1.port(), b1.port()), transport);
         for (int i = 0; i < 5; i++) {
             try (Socket s = Harness.connect(port)) {
                 assertThat(Harness.readLine(s)).isEqualTo("s1");

@@ -3,6 +3,8 @@ package dev.planetary.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.planetary.core.config.Origin;
+import dev.planetary.core.config.ServerConfig;
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
 import dev.planetary.proxy.testing.Harness;
@@ -14,6 +16,9 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -23,8 +28,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** timeout connect/client/server/client-fin/server-fin, retries, option redispatch. */
+/**
+ * timeout connect/client/server/client-fin/server-fin, retries, option redispatch; real sockets, on native epoll and
+ * on the NIO fallback. (How activity moves the idle deadlines is driven by a fake clock in {@link IdleTimerTest}.)
+ */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
 class TimeoutsAndRetriesTest {
+
+    @Parameter
+    Transport transport;
 
     private final Backends backends = new Backends();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -52,7 +65,7 @@ class TimeoutsAndRetriesTest {
             listen be
                 bind 127.0.0.1:%d
             %s
-            """.formatted(timeouts.indent(4), port, backendLines.indent(4)));
+            """.formatted(timeouts.indent(4), port, backendLines.indent(4)), transport);
         return port;
     }
 
@@ -90,15 +103,30 @@ class TimeoutsAndRetriesTest {
 
     @Test
     void activityKeepsTheConnectionOpenPastTheTimeout() throws Exception {
-        TestServer echo = backends.echo("s1");
-        int port = start("timeout connect 2s\ntimeout client 500ms\ntimeout server 500ms",
-            "server s1 127.0.0.1:" + echo.port());
-        try (Socket s = Harness.connect(port)) {
-            for (int i = 0; i < 8; i++) { // 8 x 200 ms = 1.6 s of traffic, each gap well under 500 ms
-                Harness.write(s, "ping\n");
-                assertThat(Harness.readLine(s)).isEqualTo("ping");
-                Thread.sleep(200);
+        // The server sends a line every 100 ms (its own event loop's timer): 16 lines take 1.6 s, each gap far under
+        // 500 ms. Traffic either way counts as activity for both sides, so the silent client is not idle either.
+        TestServer ticker = backends.custom("s1", () -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                var ticks = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(
+                    ctx.alloc().buffer().writeBytes("tick\n".getBytes(StandardCharsets.US_ASCII))),
+                    100, 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                ctx.channel().closeFuture().addListener(f -> ticks.cancel(false));
             }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+        int port = start("timeout connect 2s\ntimeout client 500ms\ntimeout server 500ms",
+            "server s1 127.0.0.1:" + ticker.port());
+        try (Socket s = Harness.connect(port)) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 16; i++) {
+                assertThat(Harness.readLine(s)).as("line %d", i).isEqualTo("tick");
+            }
+            assertThat((System.nanoTime() - t0) / 1_000_000).as("open past the timeout").isGreaterThan(1_000L);
             assertThat(proxy.frontend("be").timeoutCount()).isZero();
         }
     }
@@ -201,11 +229,55 @@ class TimeoutsAndRetriesTest {
         s1.stop();
         int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 5",
             "server s1 127.0.0.1:" + s1.port());
+        ProxyBackend be = proxy.backend("be");
         try (Socket s = Harness.connect(port)) {
-            Thread.sleep(300); // the first attempt has failed; the retry waits its turn-around of 1 s
+            // the first attempt has failed; the retry waits its turnaround of 1 s
+            await().atMost(Duration.ofSeconds(5)).until(() -> be.connectFailureCount() >= 1);
             s1.restart();
             assertThat(Harness.readLine(s)).isEqualTo("s1");
         }
         assertThat(proxy.backend("be").retryCount()).isGreaterThanOrEqualTo(1);
+    }
+
+    /**
+     * Race (issue 12): a retry to the same server used to take a slot on it directly, bypassing membership, so a server
+     * removed from the backend during the turnaround still got the retry. The retry must ask the backend.
+     */
+    @Test
+    void retryDuringTheTurnaroundNeverGoesToAServerRemovedMeanwhile() throws Exception {
+        TestServer old = backends.greeter("old");
+        old.stop(); // refuses: the first attempt fails and a retry to the same server waits its turnaround of 1 s
+        TestServer fresh = backends.greeter("fresh");
+        int port = start("timeout connect 1s\ntimeout client 30s\ntimeout server 30s\nretries 3",
+            "server old 127.0.0.1:" + old.port());
+        ProxyBackend be = proxy.backend("be");
+        try (Socket s = Harness.connect(port)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> be.connectFailureCount() >= 1);
+            be.removeServer("old");
+            be.addServer(new ServerConfig("fresh", "127.0.0.1", fresh.port(), false, 2000, 2, 3, 1, 0, false,
+                false, new Origin("test", 0)));
+            old.restart(); // the removed server is reachable again: only membership keeps the retry away from it
+            assertThat(Harness.readLine(s)).isEqualTo("fresh");
+        }
+        assertThat(old.accepted.get()).as("connections to the removed server").isZero();
+    }
+
+    /**
+     * Race (issue 12): with option redispatch and a single server, the redispatch lands on the server that just failed
+     * and used to retry at once. As in HAProxy, a retry waits min(1 s, timeout connect) unless it goes to another
+     * server.
+     */
+    @Test
+    void redispatchToTheSameServerWaitsTheTurnaround() throws Exception {
+        int refused = Ports.freeRun(40_000, 60_000, 1);
+        int port = start("timeout connect 300ms\ntimeout client 30s\ntimeout server 30s\nretries 2\noption redispatch",
+            "server dead 127.0.0.1:" + refused);
+        try (Socket s = Harness.connect(port)) {
+            // two turnarounds of min(1 s, timeout connect) = 300 ms each before giving up
+            assertThat(closedAfterMs(s)).isBetween(500L, 5_000L);
+        }
+        ProxyBackend be = proxy.backend("be");
+        assertThat(be.connectFailureCount()).isEqualTo(3);
+        assertThat(be.retryCount()).isEqualTo(2);
     }
 }

@@ -153,8 +153,18 @@ public final class RegistryMain implements Callable<Integer> {
             err.println("planetary registry: cannot start: " + e.getMessage());
             return 1;
         }
-        for (String name : new String[] {"TERM", "INT"}) {
+        for (String name : new String[] {"TERM", "INT", "USR1"}) { // USR1: HAProxy's soft stop
             Signal.handle(new Signal(name), s -> stopped.countDown());
+        }
+        // Unhandled, SIGHUP ends the JVM (exit 129) and SIGUSR2 crashes it, unless _JAVA_SR_SIGNUM moved the JVM's own
+        // use of SIGUSR2 elsewhere (bin/planetary and the systemd unit do: only then may Java take it). Genesis has
+        // nothing to reload: both are logged and ignored.
+        String sr = System.getenv("_JAVA_SR_SIGNUM");
+        int sig = sr != null && sr.trim().matches("\\d{1,2}") ? Integer.parseInt(sr.trim()) : 0;
+        boolean usr2Free = sig > 11 && sig < 65 && sig != 12; // HotSpot's range (above SIGSEGV, below NSIG)
+        for (String name : usr2Free ? new String[] {"HUP", "USR2"} : new String[] {"HUP"}) {
+            Signal.handle(new Signal(name), s -> LOG.info("SIG{} ignored: Genesis has nothing to reload (restart it to"
+                + " change its options)", s.getName()));
         }
         try {
             stopped.await();

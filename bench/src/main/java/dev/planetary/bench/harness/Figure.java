@@ -8,8 +8,11 @@ public enum Figure {
     RR_P50(Group.TRAFFIC, "  latency p50", "us", false, 1e-3, true),
     RR_P99(Group.TRAFFIC, "  latency p99", "us", false, 1e-3, true),
     RR_P999(Group.TRAFFIC, "  latency p99.9", "us", false, 1e-3, true),
+    /** The proxy's CPU per request: its cost, which ranks the proxies even where the generator bounds the rate. */
+    RR_CPU(Group.TRAFFIC, "  proxy CPU per request", "us", false, 1, false),
     CPS(Group.TRAFFIC, "new connections", "conn/s", true, 1, true),
-    CPS_P99(Group.TRAFFIC, "  connection time p99", "us", false, 1e-3, true),
+    CPS_P99(Group.TRAFFIC, "  latency p99 (request to answer)", "us", false, 1e-3, true),
+    CPS_CPU(Group.TRAFFIC, "  proxy CPU per connection", "us", false, 1, false),
     CPS_COLD(Group.TRAFFIC, "new connections, cold: first seconds after start", "conn/s", true, 1, true),
     CPU_PER_GB(Group.TRAFFIC, "proxy CPU per GB (8-connection bulk)", "CPU s/GB", false, 1, false),
     RSS_PER_CONN(Group.IDLE, "proxy RSS per idle connection", "bytes", false, 1, false),

@@ -4,102 +4,126 @@ import dev.planetary.bench.net.LoadGen;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.LinkedHashMap;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The load harness: direct, haproxy and planetary measured in one run, alternating targets (A B C A B C ...) so
  * that machine drift falls on all of them alike. Every figure is measured {@code --reps} times per target and
- * reported as median [min-max].
+ * reported as median [min-max], once per {@link Pass} (nbthread, pinned or not).
  *
- * <p>Processes: this one is the generator ({@link LoadGen}, Netty epoll); the backends run in a process of their
- * own ({@code backend}), started once and shared by every target; each proxy runs in its own process, started
- * fresh for each group of figures.
+ * <p>Processes, per pass: the traffic loads are Debian's C tools ({@link LoadTools}: wrk against HTTP responders,
+ * iperf3 into an iperf3 server); the idle connections come from this process ({@link LoadGen}, Netty epoll) and go
+ * to echo servers in a backend JVM of their own ({@code backend}); each proxy runs in its own process, started
+ * fresh for each group of figures. Everything the run writes goes to one temporary directory, deleted at the end.
  */
 public final class Harness {
 
     private final Options o;
     private final Path work;
-    private final Map<Figure, Map<String, List<Double>>> results = new EnumMap<>(Figure.class);
+    private final LoadTools tools;
+    private final Results results;
     private final List<String> notes = new ArrayList<>();
-    private List<Integer> sinks;
+    private Pass pass;
     private List<Integer> echos;
     private int base;
 
-    private Harness(Options o, Path work) {
+    private Harness(Options o, Path work, List<Pass> passes) throws IOException {
         this.o = o;
         this.work = work;
-        for (Figure f : Figure.values()) {
-            Map<String, List<Double>> m = new LinkedHashMap<>();
-            for (Target t : Target.values()) {
-                m.put(t.label(), new ArrayList<>());
-            }
-            for (TargetSpec t : o.targets) {
-                m.put(t.label(), new ArrayList<>());
-            }
-            results.put(f, m);
-        }
+        this.tools = new LoadTools(o, work);
+        this.results = new Results(passes, o.targets);
     }
 
     public static int run(String[] args) throws Exception {
         Options o;
         try {
             o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            System.err.println(e instanceof IndexOutOfBoundsException ? "an option is missing its value\n"
+                    + Options.USAGE : e.getMessage());
             return 64;
         }
         if (o.targets.stream().anyMatch(t -> t.kind() == Target.PLANETARY && !Files.isRegularFile(t.jarOr(o.proxyJar)))) {
             System.err.println("planetary-proxy.jar not found at " + o.proxyJar + " (build: mvn -B -DskipTests package)");
             return 1;
         }
-        if (o.targets.stream().anyMatch(t -> t.kind() == Target.HAPROXY) && !Files.isExecutable(Path.of(o.haproxy))) {
+        if (!Files.isExecutable(Path.of(o.haproxy))) {
+            // also the HTTP responders of the traffic figures
             System.err.println("haproxy not found at " + o.haproxy + " (apt-get install haproxy)");
             return 1;
         }
+        if (o.groups.contains(Figure.Group.TRAFFIC)) {
+            for (String tool : List.of(o.wrk, o.iperf3)) {
+                if (!Files.isExecutable(Path.of(tool))) {
+                    System.err.println(tool + " not found (apt-get install wrk iperf3)");
+                    return 1;
+                }
+            }
+        }
+        List<Pass> passes = Pass.of(o);
         Path work = Files.createTempDirectory("planetary-bench");
-        Harness h = new Harness(o, work);
-        h.execute();
-        String table = Report.table(o, h.results);
-        System.out.println();
-        System.out.println(table);
-        Report.write(o, h.results, h.notes, table);
-        System.out.println("results written to " + o.out.toAbsolutePath());
-        return 0;
+        try {
+            Harness h = new Harness(o, work, passes);
+            for (Pass p : passes) {
+                h.execute(p);
+            }
+            String table = Report.table(o, h.results);
+            System.out.println();
+            System.out.println(table);
+            Report.write(o, h.results, h.notes, table);
+            System.out.println("results written to " + o.out.toAbsolutePath());
+            return 0;
+        } finally {
+            deleteTree(work);
+        }
     }
 
-    private void execute() throws Exception {
-        if (o.pin) {
-            // the generator (this JVM, all its threads) on the generator CPUs; the proxies get the others
-            exec(List.of("taskset", "-a", "-p", "-c", o.generatorCpus, Long.toString(ProcessHandle.current().pid())));
-        }
+    /** One pass: backends and load tools placed as the pass says, then every repetition of every group. */
+    private void execute(Pass p) throws Exception {
+        pass = p;
+        log("pass: " + p.describe());
+        // the generator (this JVM, all its threads) on the generator CPUs; the proxies get the others
+        exec(List.of("taskset", "-a", "-p", "-c", p.generatorCpus(), Long.toString(ProcessHandle.current().pid())));
         Process backend = startBackend();
-        try (LoadGen gen = new LoadGen(o.generatorThreads, o.sources)) {
-            base = Ports.freeRange(o.portLow, o.portHigh, 4);
+        Process responder = null;
+        Process iperf3 = null;
+        try (LoadGen gen = new LoadGen(p.generatorThreads(), o.sources)) {
+            // base..base+3: the proxies' bulk, rr, cps and idle ports; base+4, base+5: HTTP responders; base+6 iperf3
+            base = Ports.freeRange(o.portLow, o.portHigh, 7);
+            List<Integer> http = List.of(base + 4, base + 5);
+            int iperfPort = base + 6;
+            if (o.groups.contains(Figure.Group.TRAFFIC)) {
+                responder = startResponder(http);
+                iperf3 = tools.iperf3Server(p, iperfPort);
+                awaitAccepting(responder, "HTTP responder", base + 4, base + 5);
+                awaitAccepting(iperf3, "iperf3 server", iperfPort);
+            }
             int maxconn = Math.min(9_400, o.idleConnections + 200);
-            Path trafficCfg = work.resolve("traffic.cfg");
-            Files.writeString(trafficCfg, ConfigGen.traffic(base, maxconn, o.nbthread, sinks, echos));
-            log("config " + trafficCfg + " (ports " + base + "-" + (base + 3) + ", backends sink " + sinks + " echo "
-                    + echos + ")");
-            warmGenerator(gen);
+            Path trafficCfg = work.resolve("traffic-" + p.nbthread() + ".cfg");
+            Files.writeString(trafficCfg, ConfigGen.harness(base, maxconn, p.nbthread(), iperfPort, http, echos));
+            log("config " + trafficCfg + " (proxy ports " + base + "-" + (base + 3) + "; iperf3 " + iperfPort
+                    + ", HTTP responders " + http + ", echo " + echos + ")");
+            Ends ends = new Ends(List.of(iperfPort), http, http);
             for (int rep = 1; rep <= o.reps; rep++) {
+                String r = "rep " + rep + "/" + o.reps + " t" + p.nbthread() + " ";
                 if (o.groups.contains(Figure.Group.TRAFFIC)) {
                     for (TargetSpec t : o.targets) {
-                        log("rep " + rep + "/" + o.reps + " traffic  " + t.label());
-                        attempt(rep, "traffic", t, () -> traffic(gen, t, trafficCfg));
+                        log(r + "traffic  " + t.label());
+                        attempt(rep, "traffic", t, () -> traffic(t, trafficCfg, ends));
                     }
                 }
                 if (o.groups.contains(Figure.Group.IDLE)) {
                     for (TargetSpec t : o.targets) {
                         if (t.kind() != Target.DIRECT) {
-                            log("rep " + rep + "/" + o.reps + " idle     " + t.label());
+                            log(r + "idle     " + t.label());
                             attempt(rep, "idle", t, () -> idle(gen, t, trafficCfg));
                         }
                     }
@@ -107,16 +131,25 @@ public final class Harness {
                 if (o.groups.contains(Figure.Group.STARTUP)) {
                     for (TargetSpec t : o.targets) {
                         if (t.kind() != Target.DIRECT) {
-                            log("rep " + rep + "/" + o.reps + " start-up " + t.label());
+                            log(r + "start-up " + t.label());
                             attempt(rep, "start-up", t, () -> startupRetrying(t));
                         }
                     }
                 }
             }
         } finally {
-            backend.destroy();
-            backend.waitFor(10, TimeUnit.SECONDS);
+            for (Process q : Stream.of(iperf3, responder, backend).filter(x -> x != null).toList()) {
+                q.destroy();
+                if (!q.waitFor(10, TimeUnit.SECONDS)) {
+                    q.destroyForcibly();
+                    q.waitFor(5, TimeUnit.SECONDS);
+                }
+            }
         }
+    }
+
+    /** Where a target's traffic goes when it is direct: the iperf3 server, the rr and the cps HTTP responders. */
+    private record Ends(List<Integer> bulk, List<Integer> rr, List<Integer> cps) {
     }
 
     /** One measurement. */
@@ -136,7 +169,8 @@ public final class Harness {
             throw new IllegalStateException("interrupted", e);
         } catch (Exception | AssertionError e) {
             String msg = String.valueOf(e.getMessage()).lines().limit(3).reduce((a, b) -> a + " / " + b).orElse("");
-            note("rep " + rep + " " + what + " " + t.label() + " failed: " + e.getClass().getSimpleName() + ": " + msg);
+            note("t" + pass.nbthread() + " rep " + rep + " " + what + " " + t.label() + " failed: "
+                    + e.getClass().getSimpleName() + ": " + msg);
         }
     }
 
@@ -156,27 +190,61 @@ public final class Harness {
         }
     }
 
+    private List<String> placed() {
+        List<String> cmd = new ArrayList<>();
+        if (pass.pinned()) {
+            cmd.addAll(List.of("taskset", "-c", pass.generatorCpus()));
+        }
+        return cmd;
+    }
+
     private Process startBackend() throws IOException {
         String cp = System.getProperty("java.class.path");
-        List<String> cmd = new ArrayList<>();
-        if (o.pin) {
-            cmd.addAll(List.of("taskset", "-c", o.generatorCpus));
-        }
-        cmd.addAll(List.of(o.javaCmd, "-Xms128m", "-Xmx128m", "-XX:+UseParallelGC",
-                "-Dio.netty.leakDetection.level=disabled", "-cp", cp, "dev.planetary.bench.BenchMain", "backend"));
-        Process p = new ProcessBuilder(cmd).redirectError(work.resolve("backend.err").toFile()).start();
+        List<String> cmd = placed();
+        // no hsperfdata file: the harness stops this JVM with a signal, and nothing of a run may stay in /tmp
+        cmd.addAll(List.of(o.javaCmd, "-Xms128m", "-Xmx128m", "-XX:+UseParallelGC", "-XX:-UsePerfData",
+                "-Dio.netty.leakDetection.level=disabled", "-Djava.io.tmpdir=" + work, "-cp", cp,
+                "dev.planetary.bench.BenchMain", "backend", "--threads", Integer.toString(pass.generatorThreads())));
+        Path err = work.resolve("backend-" + pass.nbthread() + ".err");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = r.readLine();
         if (line == null || !line.startsWith("READY ")) {
             p.destroyForcibly();
-            throw new IllegalStateException("backend process did not start: " + line + "\n"
-                    + Files.readString(work.resolve("backend.err")));
+            throw new IllegalStateException("backend process did not start: " + line + "\n" + Files.readString(err));
         }
         // READY sink=P,P echo=P,P
         String[] parts = line.split(" ");
-        sinks = ports(parts[1].substring("sink=".length()));
         echos = ports(parts[2].substring("echo=".length()));
         return p;
+    }
+
+    /** The HAProxy process in {@code mode http} that answers wrk's requests itself (see {@link ConfigGen#responder}). */
+    private Process startResponder(List<Integer> ports) throws IOException {
+        Path cfg = work.resolve("responder-" + pass.nbthread() + ".cfg");
+        Files.writeString(cfg, ConfigGen.responder(ports, pass.generatorThreads()));
+        List<String> cmd = placed();
+        cmd.addAll(List.of(o.haproxy, "-db", "-f", cfg.toString()));
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(work.resolve("responder-" + pass.nbthread() + ".log").toFile()).start();
+    }
+
+    private static void awaitAccepting(Process p, String what, int... ports) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int port : ports) {
+            while (!Ports.accepts(port)) {
+                if (!p.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException(what + " is not accepting on port " + port
+                            + (p.isAlive() ? "" : " (exited with " + p.exitValue() + ")"));
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
     }
 
     private static List<Integer> ports(String csv) {
@@ -189,38 +257,57 @@ public final class Harness {
 
     // ---- traffic: bulk 1 and 8, request/response, new connections, CPU per GB -----------------------------------
 
-    private void traffic(LoadGen gen, TargetSpec t, Path cfg) throws Exception {
+    private void traffic(TargetSpec t, Path cfg, Ends direct) throws Exception {
         TargetProcess proxy = null;
         try {
-            List<Integer> bulkPorts = sinks;
-            List<Integer> echoPorts = echos;
             if (t.kind() != Target.DIRECT) {
-                proxy = TargetProcess.start(t, cfg, o, work);
+                proxy = TargetProcess.start(t, cfg, o, work, pass.proxyCpus());
                 proxy.awaitAccepting(new int[]{base, base + 1, base + 2, base + 3}, System.nanoTime(), 60_000);
-                bulkPorts = List.of(base);
-                echoPorts = List.of(base + 1);
             }
-            long warm = (long) (o.warmupSeconds * 1e9);
-            long measure = (long) (o.measureSeconds * 1e9);
+            Ends ends = proxy == null ? direct : new Ends(List.of(base), List.of(base + 1), List.of(base + 2));
+            int warm = LoadTools.seconds(o.warmupSeconds);
+            int measure = Math.max(1, LoadTools.seconds(o.measureSeconds));
             if (o.loads.contains("cps")) {
-                cpsCold(t, gen, measure);
+                // new connections right after the target started (1 s after its ports accept), before any warm-up:
+                // what a restart under load gives in its first seconds (a JVM proxy is still compiling then)
+                TimeUnit.SECONDS.sleep(1);
+                Window w = window(t, proxy, () -> tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, measure));
+                recordRate(Figure.CPS_COLD, t, check(t, "cps cold", w));
             }
-            warmTarget(t, bulkPorts, echoPorts, gen);
+            if (proxy != null) {
+                mixedLoad(ends, LoadTools.seconds(o.proxyWarmupSeconds / 3)); // the C tools have no JIT to warm
+            }
 
             if (o.loads.contains("bulk1")) {
-                try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 1)) {
-                    TimeUnit.NANOSECONDS.sleep(warm);
-                    record(Figure.BULK1, t, check(t, "bulk1", l.measure(measure)).perSecond());
-                }
+                warm(() -> tools.iperf3(pass, ends.bulk().get(0), 1, warm), warm);
+                Window w = window(t, proxy, () -> tools.iperf3(pass, ends.bulk().get(0), 1, measure));
+                recordRate(Figure.BULK1, t, check(t, "bulk1", w));
             }
             if (o.loads.contains("bulk8")) {
-                bulk8(t, proxy, bulkPorts, gen, warm, measure);
+                warm(() -> tools.iperf3(pass, ends.bulk().get(0), 8, warm), warm);
+                Window w = check(t, "bulk8", window(t, proxy, () -> tools.iperf3(pass, ends.bulk().get(0), 8, measure)));
+                recordRate(Figure.BULK8, t, w);
+                if (proxy != null) {
+                    record(Figure.CPU_PER_GB, t, w.proxyCpuSeconds / (w.r.count() / 1e9));
+                }
             }
             if (o.loads.contains("rr")) {
-                rr(t, echoPorts, gen, warm, measure);
+                warm(() -> tools.wrk(pass, ends.rr().get(0), o.rrConnections, false, warm), warm);
+                Window w = check(t, "rr", window(t, proxy,
+                        () -> tools.wrk(pass, ends.rr().get(0), o.rrConnections, false, measure)));
+                recordRate(Figure.RR_OPS, t, w);
+                record(Figure.RR_P50, t, w.r.p50());
+                record(Figure.RR_P99, t, w.r.p99());
+                record(Figure.RR_P999, t, w.r.p999());
+                errors(t, "request/response", w);
             }
             if (o.loads.contains("cps")) {
-                cps(t, gen, warm, measure);
+                warm(() -> tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, warm), warm);
+                Window w = check(t, "cps", window(t, proxy,
+                        () -> tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, measure)));
+                recordRate(Figure.CPS, t, w);
+                record(Figure.CPS_P99, t, w.r.p99());
+                errors(t, "new-connections", w);
             }
         } finally {
             if (proxy != null) {
@@ -229,104 +316,66 @@ public final class Harness {
         }
     }
 
-    private void bulk8(TargetSpec t, TargetProcess proxy, List<Integer> bulkPorts, LoadGen gen, long warm, long measure)
-            throws InterruptedException {
-        try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
-            TimeUnit.NANOSECONDS.sleep(warm);
-            double cpu0 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
-            LoadGen.Window w = check(t, "bulk8", l.measure(measure));
-            double cpu1 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
-            record(Figure.BULK8, t, w.perSecond());
-            if (proxy != null) {
-                record(Figure.CPU_PER_GB, t, (cpu1 - cpu0) / (w.count() / 1e9));
-            }
-        }
+    /** A load tool's run. */
+    private interface Run {
+        LoadTools.Result run() throws Exception;
     }
 
-    private void rr(TargetSpec t, List<Integer> echoPorts, LoadGen gen, long warm, long measure)
-            throws InterruptedException {
-        try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
-            TimeUnit.NANOSECONDS.sleep(warm);
-            LoadGen.Window w = check(t, "rr", l.measure(measure));
-            record(Figure.RR_OPS, t, w.perSecond());
-            record(Figure.RR_P50, t, (double) w.latency().getValueAtPercentile(50));
-            record(Figure.RR_P99, t, (double) w.latency().getValueAtPercentile(99));
-            record(Figure.RR_P999, t, (double) w.latency().getValueAtPercentile(99.9));
-        }
+    /** One measured run with the CPU it cost: the proxy process's CPU seconds and each CPU's busy fraction. */
+    private record Window(LoadTools.Result r, double proxyCpuSeconds, double[] cpuBusy) {
     }
 
-    private void cps(TargetSpec t, LoadGen gen, long warm, long measure) throws InterruptedException {
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts(t)), o.cpsConcurrency, o.cpsSize)) {
-            TimeUnit.NANOSECONDS.sleep(warm);
-            LoadGen.Window w = check(t, "cps", l.measure(measure));
-            record(Figure.CPS, t, w.perSecond());
-            record(Figure.CPS_P99, t, (double) w.latency().getValueAtPercentile(99));
-            if (w.errorsSoFar() > 0) {
-                note(t.label() + ": " + w.errorsSoFar() + " failed connections in the new-connections figure");
-            }
+    private Window window(TargetSpec t, TargetProcess proxy, Run run) throws Exception {
+        List<long[]> c0 = ProcFs.cpuTicks();
+        double p0 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
+        LoadTools.Result r = run.run();
+        double p1 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
+        List<long[]> c1 = ProcFs.cpuTicks();
+        double[] busy = new double[Math.min(c0.size(), c1.size())];
+        for (int i = 0; i < busy.length; i++) {
+            long total = c1.get(i)[1] - c0.get(i)[1];
+            busy[i] = total <= 0 ? 0 : (double) (c1.get(i)[0] - c0.get(i)[0]) / total;
+        }
+        return new Window(r, p1 - p0, busy);
+    }
+
+    private static void warm(Run run, int seconds) throws Exception {
+        if (seconds > 0) {
+            run.run();
         }
     }
 
     /**
-     * New connections right after the target started (1 s after its ports accept), before any warm-up: what a
-     * restart under load gives in its first seconds. A JVM proxy is still compiling then; HAProxy is not.
+     * Not recorded: new connections, request/response and 8-connection bulk, {@code each} seconds apiece, on every
+     * new target process, so that the figures after it are steady state (a JVM compiles its connection path then).
      */
-    private void cpsCold(TargetSpec t, LoadGen gen, long measure) throws InterruptedException {
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts(t)), o.cpsConcurrency, o.cpsSize)) {
-            TimeUnit.SECONDS.sleep(1);
-            record(Figure.CPS_COLD, t, check(t, "cps cold", l.measure(measure)).perSecond());
-        }
-    }
-
-    /** Not recorded: the same mixed load on every target process, so that the figures after it are steady state. */
-    private void warmTarget(TargetSpec t, List<Integer> bulkPorts, List<Integer> echoPorts, LoadGen gen)
-            throws InterruptedException {
-        mixedLoad(gen, bulkPorts, echoPorts, cpsPorts(t), (long) (o.proxyWarmupSeconds * 1e9 / 3));
-    }
-
-    /** Where the new-connections loads go: the echo backends directly, or the proxy's new-connections port. */
-    private List<Integer> cpsPorts(TargetSpec t) {
-        return t.kind() == Target.DIRECT ? echos : List.of(base + 2);
-    }
-
-    /** New connections, then request/response, then 8-connection bulk, {@code each} nanoseconds apiece. */
-    private void mixedLoad(LoadGen gen, List<Integer> bulkPorts, List<Integer> echoPorts, List<Integer> cpsPorts,
-            long each) throws InterruptedException {
+    private void mixedLoad(Ends ends, int each) throws Exception {
         if (each <= 0) {
             return;
         }
-        try (LoadGen.Load l = gen.newConnections(LoadGen.loopback(cpsPorts), o.cpsConcurrency, o.cpsSize)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
-        try (LoadGen.Load l = gen.requestResponse(LoadGen.loopback(echoPorts), o.rrConnections, o.rrSize)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
-        try (LoadGen.Load l = gen.bulk(LoadGen.loopback(bulkPorts), 8)) {
-            TimeUnit.NANOSECONDS.sleep(each);
-        }
+        tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, each);
+        tools.wrk(pass, ends.rr().get(0), o.rrConnections, false, each);
+        tools.iperf3(pass, ends.bulk().get(0), 8, each);
     }
 
-    /**
-     * Not recorded: every load against the backends directly, so that the generator's and the backends' JIT is warm
-     * before the first measured target (otherwise rep 1 of whichever target goes first pays for it).
-     */
-    private void warmGenerator(LoadGen gen) throws Exception {
-        long each = (long) (Math.max(0.5, 2 * o.warmupSeconds) * 1e9);
-        log("warming the generator and backends (" + each / 1_000_000 + " ms per load, not recorded)");
-        mixedLoad(gen, sinks, echos, echos, each);
-    }
-
-    private LoadGen.Window check(TargetSpec t, String what, LoadGen.Window w) {
-        if (w.count() == 0) {
+    private Window check(TargetSpec t, String what, Window w) {
+        if (w.r.count() == 0) {
             throw new IllegalStateException(t.label() + " " + what + ": nothing got through in the measured window");
         }
         return w;
     }
 
+    private void errors(TargetSpec t, String what, Window w) {
+        if (w.r.errors() > 0) {
+            note("t" + pass.nbthread() + " " + t.label() + ": " + w.r.errors() + " errors in the " + what
+                    + " figure (wrk: connect, read, write, status or timeout)");
+        }
+    }
+
     // ---- memory: RSS per idle proxied connection ----------------------------------------------------------------
 
     private void idle(LoadGen gen, TargetSpec t, Path cfg) throws Exception {
-        try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work)) {
+        try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work, pass.proxyCpus())) {
             int port = base + 3;
             proxy.awaitAccepting(new int[]{port}, System.nanoTime(), 60_000);
             java.net.InetSocketAddress addr = new java.net.InetSocketAddress("127.0.0.1", port);
@@ -342,8 +391,8 @@ public final class Harness {
                 TimeUnit.MILLISECONDS.sleep(1000);
                 long rss1 = ProcFs.rssBytes(proxy.pid());
                 if (ok < n) {
-                    note(t.label() + ": only " + ok + " of " + n + " idle connections were established ("
-                            + l.errors.sum() + " failed)");
+                    note("t" + pass.nbthread() + " " + t.label() + ": only " + ok + " of " + n
+                            + " idle connections were established (" + l.errors.sum() + " failed)");
                 }
                 if (ok > 0) {
                     record(Figure.RSS_PER_CONN, t, (double) (rss1 - rss0) / ok);
@@ -361,16 +410,16 @@ public final class Harness {
 
     private void startup(TargetSpec t) throws Exception {
         int low = Ports.freeRange(o.startupLow, o.startupHigh, o.startupPorts);
-        Path cfg = work.resolve("startup-" + low + "-" + o.startupPorts + ".cfg");
+        Path cfg = work.resolve("startup-" + low + "-" + o.startupPorts + "-t" + pass.nbthread() + ".cfg");
         if (!Files.exists(cfg)) {
-            Files.writeString(cfg, ConfigGen.startup(low, o.startupPorts, o.nbthread, echos));
+            Files.writeString(cfg, ConfigGen.startup(low, o.startupPorts, pass.nbthread(), echos));
         }
         int[] ports = new int[o.startupPorts];
         for (int i = 0; i < ports.length; i++) {
             ports[i] = low + i;
         }
         long t0 = System.nanoTime();
-        try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work)) {
+        try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work, pass.proxyCpus())) {
             long nanos = proxy.awaitAccepting(ports, t0, 120_000);
             record(Figure.STARTUP, t, (double) nanos);
         }
@@ -380,8 +429,21 @@ public final class Harness {
     // ---- bookkeeping ---------------------------------------------------------------------------------------------
 
     private void record(Figure f, TargetSpec t, double raw) {
-        results.get(f).get(t.label()).add(raw);
+        results.add(pass, f, t.label(), raw);
         log(String.format("  %-40s %-12s %,.1f %s", f.label.trim(), t.label(), raw * f.scale, f.unit));
+    }
+
+    /** A rate figure, with the CPU its window cost (for the table of what bounds each figure). */
+    private void recordRate(Figure f, TargetSpec t, Window w) {
+        record(f, t, w.r.perSecond());
+        boolean direct = t.kind() == Target.DIRECT;
+        double proxyBusy = direct ? Double.NaN : w.proxyCpuSeconds / (w.r.nanos() / 1e9) / pass.nbthread();
+        boolean perOp = !direct && (f == Figure.RR_OPS || f == Figure.CPS || f == Figure.CPS_COLD);
+        double micros = perOp ? w.proxyCpuSeconds * 1e6 / w.r.count() : Double.NaN;
+        results.addCpu(pass, f, t.label(), new Results.Cpu(proxyBusy, micros, w.cpuBusy));
+        if (perOp && f != Figure.CPS_COLD) {
+            record(f == Figure.RR_OPS ? Figure.RR_CPU : Figure.CPS_CPU, t, micros);
+        }
     }
 
     private void note(String s) {
@@ -399,6 +461,20 @@ public final class Harness {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
             throw new IllegalStateException(cmd + " failed: " + out);
+        }
+    }
+
+    /** Removes the run's temporary directory and everything in it. */
+    public static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the run's temporary directory " + dir, e);
         }
     }
 }

@@ -19,8 +19,16 @@ public final class Options {
      * CPU in the first 12 s of a new-connections load), which a C program does not. Every target gets the same.
      */
     double proxyWarmupSeconds = 20;
-    /** Event-loop threads of both proxies ({@code nbthread}), equal for fairness. */
-    int nbthread = 1;
+    /** CPUs of this machine, read before the harness pins itself (the JVM re-reads its affinity on each call). */
+    final int cores = Runtime.getRuntime().availableProcessors();
+    /** The CPUs this process may run on at start (the unpinned passes' list), e.g. {@code 0-1}. */
+    final String allCpus = allowedCpus(cores);
+    /**
+     * Event-loop threads of both proxies ({@code nbthread}), equal for fairness: one pass of every figure per
+     * value, in order. Default 1 (pinned with {@code --pin}: a figure per core) and every core of the machine
+     * (unpinned: the product's default of one event loop per core).
+     */
+    List<Integer> nbthreads = new ArrayList<>(cores > 1 ? List.of(1, cores) : List.of(1));
     boolean pin;
     String proxyCpus = "0";
     String generatorCpus = "1";
@@ -36,14 +44,14 @@ public final class Options {
     int portLow = 32_100;
     int portHigh = 32_699;
     int rrConnections = 50;
-    int rrSize = 64;
     int cpsConcurrency = 32;
-    int cpsSize = 32;
+    /** Source addresses of the Netty client that opens the idle connections. */
     int sources = 16;
-    int generatorThreads = 1;
     /** Keep the idle connections open this long after measuring (to inspect the proxy with jcmd, pmap...). */
     int idleHoldSeconds;
     String haproxy = "/usr/sbin/haproxy";
+    String wrk = "/usr/bin/wrk";
+    String iperf3 = "/usr/bin/iperf3";
     String javaCmd = ProcessHandle.current().info().command()
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     String planetaryOpts = "-Xms256m -Xmx256m -XX:+UseParallelGC -XX:MaxDirectMemorySize=1g";
@@ -59,8 +67,10 @@ public final class Options {
             "  --warmup S --time S   warm-up and measured seconds per throughput figure (default 3 and 5)",
             "  --proxy-warmup S      unrecorded mixed load on each new target process before its traffic figures",
             "                        (default 20; the cold new-connections figure is taken before it)",
-            "  --nbthread N          nbthread of both proxies (default 1)",
-            "  --pin                 taskset: proxy on CPU 0, generator and backends on CPU 1",
+            "  --nbthread LIST       nbthread of both proxies, one pass of every figure per value (default 1 and",
+            "                        the number of cores, e.g. 1,2)",
+            "  --pin                 taskset in the passes whose nbthread fits the proxy CPUs: proxy on CPU 0,",
+            "                        generator and backends on CPU 1; the other passes run unpinned on every core",
             "  --proxy-cpus L --generator-cpus L   CPU lists for --pin (defaults 0 and 1)",
             "  --targets LIST        subset of direct,haproxy,planetary (default all three)",
             "  --only LIST           subset of the figure groups: traffic,idle,startup (default all)",
@@ -73,11 +83,13 @@ public final class Options {
             "  --startup-ports N     ports in the start-up config (default 10000)",
             "  --startup-range L-H   where to look for them (default 10000-19999)",
             "  --ports L-H           where to put the other listening ports (default 32100-32699: outside the shipped plan, below the ephemeral range)",
-            "  --sources N           client source addresses 127.0.0.2.. (default 16)",
+            "  --sources N           source addresses 127.0.0.2.. of the idle connections (default 16)",
             "  --planetary-opts S    JVM flags of the proxy (default the launcher's)",
             "  --proxy-jar PATH      planetary-proxy.jar (default proxy/target/ of the clone)",
-            "  --haproxy PATH        haproxy binary (default /usr/sbin/haproxy)",
-            "  --out PATH            results file (default bench/RESULTS.md of the clone)",
+            "  --haproxy PATH        haproxy binary (default /usr/sbin/haproxy; also the HTTP responders)",
+            "  --wrk PATH --iperf3 PATH   the load tools (defaults /usr/bin/wrk, /usr/bin/iperf3)",
+            "  --out PATH            results file (default bench/RESULTS.md of the clone; with --smoke",
+            "                        bench/target/RESULTS-smoke.md, so a smoke run never touches the committed file)",
             "  --command S           the command line to record in the results",
             "  --note S              a line to record with the results (e.g. 'noisy: concurrent builds')");
 
@@ -92,7 +104,16 @@ public final class Options {
                 case "--warmup" -> o.warmupSeconds = Double.parseDouble(a.get(++i));
                 case "--time" -> o.measureSeconds = Double.parseDouble(a.get(++i));
                 case "--proxy-warmup" -> o.proxyWarmupSeconds = Double.parseDouble(a.get(++i));
-                case "--nbthread" -> o.nbthread = Integer.parseInt(a.get(++i));
+                case "--nbthread" -> {
+                    o.nbthreads.clear();
+                    for (String n : a.get(++i).split(",")) {
+                        int v = Integer.parseInt(n.trim());
+                        if (v < 1) {
+                            throw new IllegalArgumentException("--nbthread: " + v + " is not a thread count");
+                        }
+                        o.nbthreads.add(v);
+                    }
+                }
                 case "--pin" -> o.pin = true;
                 case "--proxy-cpus" -> o.proxyCpus = a.get(++i);
                 case "--generator-cpus" -> o.generatorCpus = a.get(++i);
@@ -147,6 +168,8 @@ public final class Options {
                 case "--planetary-opts" -> o.planetaryOpts = a.get(++i);
                 case "--proxy-jar" -> o.proxyJar = Path.of(a.get(++i));
                 case "--haproxy" -> o.haproxy = a.get(++i);
+                case "--wrk" -> o.wrk = a.get(++i);
+                case "--iperf3" -> o.iperf3 = a.get(++i);
                 case "--out" -> o.out = Path.of(a.get(++i));
                 case "--command" -> o.command = a.get(++i);
                 case "--note" -> o.note = a.get(++i);
@@ -169,13 +192,30 @@ public final class Options {
         if (o.proxyJar == null) {
             o.proxyJar = root == null ? Path.of("planetary-proxy.jar") : root.resolve("proxy/target/planetary-proxy.jar");
         }
-        if (o.out == null) {
+        if (o.out == null && o.smoke) {
+            // a smoke run's figures mean nothing: never over the committed results
+            o.out = root == null ? Path.of("RESULTS-smoke.md") : root.resolve("bench/target/RESULTS-smoke.md");
+        } else if (o.out == null) {
             o.out = root == null ? Path.of("RESULTS.md") : root.resolve("bench/RESULTS.md");
         }
         if (o.command == null) {
             o.command = "java -jar bench/target/planetary-bench.jar harness " + String.join(" ", args);
         }
         return o;
+    }
+
+    /** {@code Cpus_allowed_list} of this process, or 0..cores-1 when /proc cannot tell. */
+    static String allowedCpus(int cores) {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("Cpus_allowed_list:")) {
+                    return l.substring(l.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return cores <= 1 ? "0" : "0-" + (cores - 1);
     }
 
     /** The clone this runs in: the working directory or a parent holding conf/planetary.cfg and bench/. */

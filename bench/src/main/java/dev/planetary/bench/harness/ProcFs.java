@@ -3,8 +3,10 @@ package dev.planetary.bench.harness;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
-/** A process's resident memory and CPU time, from /proc (Linux). */
+/** A process's resident memory and CPU time, and each CPU's busy time, from /proc (Linux). */
 public final class ProcFs {
 
     /** USER_HZ: the unit of utime/stime in /proc/PID/stat; 100 on every Linux this runs on (getconf CLK_TCK). */
@@ -41,5 +43,36 @@ public final class ProcFs {
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /**
+     * Each CPU's {busy, total} ticks since boot from /proc/stat (busy = everything but idle and iowait), indexed by
+     * CPU number (an offline CPU reads {0, 0}); empty if unreadable. Two samples give each CPU's busy fraction in
+     * between: whether the generator's CPU or the proxy's was the saturated one.
+     */
+    public static List<long[]> cpuTicks() {
+        List<long[]> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (!line.startsWith("cpu") || line.startsWith("cpu ")) {
+                    continue;
+                }
+                String[] f = line.trim().split("\\s+");
+                int cpu = Integer.parseInt(f[0].substring(3));
+                while (out.size() < cpu) {
+                    out.add(new long[]{0, 0}); // an offline CPU: no line, never busy
+                }
+                long total = 0;
+                // user nice system idle iowait irq softirq steal (guest time is already inside user)
+                for (int i = 1; i <= 8 && i < f.length; i++) {
+                    total += Long.parseLong(f[i]);
+                }
+                long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+                out.add(new long[]{total - idle, total});
+            }
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+        return out;
     }
 }

@@ -21,7 +21,7 @@ final class Report {
     /** Figures with a goal in the issue: planetary/haproxy at least 1 (higher is better) or at most 1. */
     static boolean hasGoal(Figure f) {
         return f != Figure.RR_P50 && f != Figure.RR_P999 && f != Figure.CPS_P99 && f != Figure.CPU_PER_GB
-            && f != Figure.CPS_COLD;
+            && f != Figure.CPS_COLD && f != Figure.RR_CPU && f != Figure.CPS_CPU;
     }
 
     private Report() {
@@ -67,10 +67,39 @@ final class Report {
         return out;
     }
 
-    static String table(Options o, Map<Figure, Map<String, List<Double>>> r) {
+    /** The figures the generator check applies to: rates a proxy can only lower, never raise above direct's. */
+    static final List<Figure> RATES = List.of(Figure.BULK1, Figure.BULK8, Figure.RR_OPS, Figure.CPS, Figure.CPS_COLD);
+
+    /**
+     * Direct must be at least this multiple of the fastest proxy for a rate figure to rank the proxies: below it,
+     * the generator and backends may be what bounds the figure (a proxy cannot be faster than direct).
+     */
+    static final double DIRECT_MARGIN = 1.5;
+
+    /** The marker of a rate figure that fails the generator check, and its footnote. */
+    static final String FLAG = "(!)";
+    static final String FLAG_NOTE = FLAG + " direct is less than " + DIRECT_MARGIN + "x the fastest proxy in this "
+            + "row: the load generator and backends may bound the figure, so the row does not rank the proxies.";
+
+    /** A proxy below this share of its pinned CPUs did not bound its figure ... */
+    static final double PROXY_SATURATED = 0.90;
+    /** ... when the generator's CPUs were at least this busy: the generator did. */
+    static final double GENERATOR_SATURATED = 0.95;
+    static final String GENERATOR_FLAG = "(g)";
+    static final String GENERATOR_FLAG_NOTE = GENERATOR_FLAG + " pinned row where a proxy's CPUs were less than "
+            + Math.round(PROXY_SATURATED * 100) + "% busy while the generator's were at least "
+            + Math.round(GENERATOR_SATURATED * 100) + "%: the generator side bounded that proxy's figure"
+            + " (the proxies are named in the generator check below).";
+    static final String BUSY_FLAG = "(m)";
+    static final String BUSY_FLAG_NOTE = BUSY_FLAG + " pinned row where a proxy used less than "
+            + Math.round(PROXY_SATURATED * 100) + "% of its CPUs while they were at least "
+            + Math.round(GENERATOR_SATURATED * 100) + "% busy: other processes took the proxy's CPU, so the row"
+            + " measures a busy machine (run again on a quiet one).";
+
+    static String table(Options o, Results r) {
         List<String> variants = variants(o);
-        StringBuilder sb = new StringBuilder("| figure | unit | direct | haproxy | planetary |");
-        StringBuilder rule = new StringBuilder("|---|---|---:|---:|---:|");
+        StringBuilder sb = new StringBuilder("| figure | unit | threads | direct | haproxy | planetary |");
+        StringBuilder rule = new StringBuilder("|---|---|---|---:|---:|---:|");
         for (String v : variants) {
             sb.append(' ').append(v).append(" |");
             rule.append("---:|");
@@ -81,41 +110,80 @@ final class Report {
             sb.append(' ').append(v).append("/haproxy |");
             rule.append("---:|");
         }
+        sb.append(" direct/fastest proxy |");
+        rule.append("---:|");
         sb.append('\n').append(rule).append('\n');
         for (Figure f : Figure.values()) {
-            Map<String, List<Double>> m = r.get(f);
-            if (m.values().stream().allMatch(List::isEmpty)) {
-                continue;
+            for (Pass pass : r.passes) {
+                Map<String, List<Double>> m = r.get(pass, f);
+                if (m.values().stream().allMatch(List::isEmpty)) {
+                    continue;
+                }
+                List<Double> h = m.get("haproxy");
+                List<Double> p = m.get("planetary");
+                String goal = f.higherIsBetter ? "higher is better" : "lower is better";
+                String ratio = ratio(h, p);
+                if (!ratio.equals("—") && hasGoal(f)) {
+                    double q = median(p) / median(h);
+                    boolean met = f.higherIsBetter ? q >= 1.0 : q <= 1.0;
+                    goal = (f.higherIsBetter ? ">= 1.0: " : "<= 1.0: ") + (met ? "met" : "NOT met");
+                }
+                String label = f.label;
+                if (f == Figure.RSS_PER_CONN) {
+                    label += " (" + String.format(Locale.ROOT, "%,d", o.idleConnections) + " connections)";
+                } else if (f == Figure.STARTUP) {
+                    label += " (" + String.format(Locale.ROOT, "%,d", o.startupPorts) + " ports)";
+                }
+                sb.append("| ").append(label.replace("  ", "&nbsp;&nbsp;")).append(" | ").append(f.unit)
+                        .append(" | ").append(pass.label())
+                        .append(" | ").append(f.direct ? cell(f, m.get("direct")) : "n/a")
+                        .append(" | ").append(cell(f, h))
+                        .append(" | ").append(cell(f, p)).append(" |");
+                for (String v : variants) {
+                    sb.append(' ').append(cell(f, m.get(v))).append(" |");
+                }
+                sb.append(' ').append(ratio).append(" | ").append(goal).append(" |");
+                for (String v : variants) {
+                    sb.append(' ').append(ratio(h, m.get(v))).append(" |");
+                }
+                String check = directCheck(f, m);
+                if (!generatorBound(pass, r.cpu(pass, f)).isEmpty()) {
+                    check += " " + GENERATOR_FLAG;
+                }
+                if (!machineBusy(pass, r.cpu(pass, f)).isEmpty()) {
+                    check += " " + BUSY_FLAG;
+                }
+                sb.append(' ').append(check).append(" |\n");
             }
-            List<Double> h = m.get("haproxy");
-            List<Double> p = m.get("planetary");
-            String goal = f.higherIsBetter ? "higher is better" : "lower is better";
-            String ratio = ratio(h, p);
-            if (!ratio.equals("—") && hasGoal(f)) {
-                double q = median(p) / median(h);
-                boolean met = f.higherIsBetter ? q >= 1.0 : q <= 1.0;
-                goal = (f.higherIsBetter ? ">= 1.0: " : "<= 1.0: ") + (met ? "met" : "NOT met");
-            }
-            String label = f.label;
-            if (f == Figure.RSS_PER_CONN) {
-                label += " (" + String.format(Locale.ROOT, "%,d", o.idleConnections) + " connections)";
-            } else if (f == Figure.STARTUP) {
-                label += " (" + String.format(Locale.ROOT, "%,d", o.startupPorts) + " ports)";
-            }
-            sb.append("| ").append(label.replace("  ", "&nbsp;&nbsp;")).append(" | ").append(f.unit)
-                    .append(" | ").append(f.direct ? cell(f, m.get("direct")) : "n/a")
-                    .append(" | ").append(cell(f, h))
-                    .append(" | ").append(cell(f, p)).append(" |");
-            for (String v : variants) {
-                sb.append(' ').append(cell(f, m.get(v))).append(" |");
-            }
-            sb.append(' ').append(ratio).append(" | ").append(goal).append(" |");
-            for (String v : variants) {
-                sb.append(' ').append(ratio(h, m.get(v))).append(" |");
-            }
-            sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** Direct over the fastest proxy column, flagged below {@link #DIRECT_MARGIN}; empty for other figures. */
+    static String directCheck(Figure f, Map<String, List<Double>> m) {
+        if (!RATES.contains(f)) {
+            return "";
+        }
+        double q = directOverFastest(m);
+        if (Double.isNaN(q)) {
+            return "—";
+        }
+        return String.format(Locale.ROOT, "%.2f", q) + (q < DIRECT_MARGIN ? " " + FLAG : "");
+    }
+
+    /** median(direct) / the largest median of the proxy columns, or NaN when either is missing. */
+    static double directOverFastest(Map<String, List<Double>> m) {
+        List<Double> d = m.get("direct");
+        if (d == null || d.isEmpty()) {
+            return Double.NaN;
+        }
+        double best = 0;
+        for (Map.Entry<String, List<Double>> e : m.entrySet()) {
+            if (!e.getKey().equals("direct") && !e.getValue().isEmpty()) {
+                best = Math.max(best, median(e.getValue()));
+            }
+        }
+        return best > 0 ? median(d) / best : Double.NaN;
     }
 
     private static String ratio(List<Double> h, List<Double> p) {
@@ -125,32 +193,170 @@ final class Report {
         return String.format(Locale.ROOT, "%.2f", median(p) / median(h));
     }
 
-    /** Throughput figures where direct is not far above both proxies: the generator may be what limits them. */
-    static List<String> generatorChecks(Map<Figure, Map<String, List<Double>>> r) {
+    /** The rate figures that fail the generator check, one line each. */
+    static List<String> generatorChecks(Results r) {
         List<String> out = new ArrayList<>();
-        for (Figure f : List.of(Figure.BULK1, Figure.BULK8, Figure.RR_OPS, Figure.CPS)) {
-            Map<String, List<Double>> m = r.get(f);
-            if (m.get("direct").isEmpty()) {
-                continue;
-            }
-            double d = median(m.get("direct"));
-            double best = 0;
-            for (Map.Entry<String, List<Double>> e : m.entrySet()) {
-                if (!e.getKey().equals("direct") && !e.getValue().isEmpty()) {
-                    best = Math.max(best, median(e.getValue()));
+        for (Pass pass : r.passes) {
+            for (Figure f : RATES) {
+                double q = directOverFastest(r.get(pass, f));
+                if (!Double.isNaN(q) && q < DIRECT_MARGIN) {
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: direct is %.2fx the fastest proxy %s",
+                            f.label.trim(), pass.label(), q, FLAG));
                 }
-            }
-            if (best > 0) {
-                double q = d / best;
-                out.add(String.format(Locale.ROOT, "%s: direct is %.2fx the fastest proxy%s", f.label.trim(), q,
-                        q < 1.5 ? " — NOT far above: the generator/backends may limit this figure" : ""));
+                List<String> bound = generatorBound(pass, r.cpu(pass, f));
+                if (!bound.isEmpty()) {
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: the generator's CPUs were full while %s"
+                            + " left %s idle %s", f.label.trim(), pass.label(), String.join(" and ", bound),
+                            bound.size() > 1 ? "theirs" : "its", GENERATOR_FLAG));
+                }
+                List<String> busy = machineBusy(pass, r.cpu(pass, f));
+                if (!busy.isEmpty()) {
+                    out.add(String.format(Locale.ROOT, "%s, threads %s: other processes took the CPU of %s %s",
+                            f.label.trim(), pass.label(), String.join(" and ", busy), BUSY_FLAG));
+                }
             }
         }
         return out;
     }
 
-    static void write(Options o, Map<Figure, Map<String, List<Double>>> r, List<String> notes, String table)
-            throws IOException {
+    /**
+     * The proxy columns of a pinned row that the generator bounded: the proxy's CPUs below {@link #PROXY_SATURATED}
+     * busy (the proxy waited for work) while every generator CPU reached {@link #GENERATOR_SATURATED} (medians over
+     * the repetitions). Empty for unpinned rows: every process shares every CPU, no side to blame.
+     */
+    static List<String> generatorBound(Pass pass, Map<String, List<Results.Cpu>> cpu) {
+        List<String> out = new ArrayList<>();
+        if (!pass.pinned()) {
+            return out;
+        }
+        for (Map.Entry<String, List<Results.Cpu>> e : cpu.entrySet()) {
+            if (isProxy(e.getValue()) && busiest(e.getValue(), pass.proxyCpus()) < PROXY_SATURATED
+                    && leastBusy(e.getValue(), pass.generatorCpus()) >= GENERATOR_SATURATED) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The proxy columns of a pinned row whose proxy used less than {@link #PROXY_SATURATED} of its CPUs while they
+     * were {@link #GENERATOR_SATURATED} busy: something else ran there.
+     */
+    static List<String> machineBusy(Pass pass, Map<String, List<Results.Cpu>> cpu) {
+        List<String> out = new ArrayList<>();
+        if (!pass.pinned()) {
+            return out;
+        }
+        for (Map.Entry<String, List<Results.Cpu>> e : cpu.entrySet()) {
+            List<Double> proxy = e.getValue().stream().map(Results.Cpu::proxyBusy).filter(x -> !x.isNaN()).toList();
+            if (!proxy.isEmpty() && median(proxy) < PROXY_SATURATED
+                    && leastBusy(e.getValue(), pass.proxyCpus()) >= GENERATOR_SATURATED) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    private static boolean isProxy(List<Results.Cpu> v) {
+        return v.stream().anyMatch(c -> !Double.isNaN(c.proxyBusy()));
+    }
+
+    /** The median busy share of each CPU of a list, over the repetitions; NaN entries for CPUs not measured. */
+    private static List<Double> medianBusy(List<Results.Cpu> v, String cpus) {
+        List<Double> out = new ArrayList<>();
+        for (int n : Pass.cpuNumbers(cpus)) {
+            List<Double> b = new ArrayList<>();
+            for (Results.Cpu c : v) {
+                if (n < c.cpuBusy().length) {
+                    b.add(c.cpuBusy()[n]);
+                }
+            }
+            out.add(b.isEmpty() ? Double.NaN : median(b));
+        }
+        return out;
+    }
+
+    private static double leastBusy(List<Results.Cpu> v, String cpus) {
+        List<Double> m = medianBusy(v, cpus);
+        return m.isEmpty() || m.stream().anyMatch(x -> x.isNaN()) ? Double.NaN
+                : m.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    }
+
+    private static double busiest(List<Results.Cpu> v, String cpus) {
+        List<Double> m = medianBusy(v, cpus);
+        return m.isEmpty() || m.stream().anyMatch(x -> x.isNaN()) ? Double.NaN
+                : m.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    /**
+     * Which side bounded each rate figure: the proxy process's CPU use (of its nbthread cores) and each CPU's busy
+     * share during the measured windows (medians over the repetitions). A proxy near 100% bounds its row; a row where
+     * the generator's CPUs are full while the proxy is not is the generator's.
+     */
+    static String cpuTable(Options o, Results r) {
+        List<String> cols = new ArrayList<>();
+        for (TargetSpec t : o.targets) {
+            cols.add(t.label());
+        }
+        StringBuilder sb = new StringBuilder("| figure | threads |");
+        StringBuilder rule = new StringBuilder("|---|---|");
+        for (String c : cols) {
+            sb.append(' ').append(c).append(" |");
+            rule.append("---|");
+        }
+        sb.append('\n').append(rule).append('\n');
+        boolean any = false;
+        for (Figure f : RATES) {
+            for (Pass pass : r.passes) {
+                Map<String, List<Results.Cpu>> m = r.cpu(pass, f);
+                if (m.values().stream().allMatch(List::isEmpty)) {
+                    continue;
+                }
+                any = true;
+                sb.append("| ").append(f.label.trim()).append(" | ").append(pass.label()).append(" |");
+                for (String c : cols) {
+                    sb.append(' ').append(cpuCell(m.get(c))).append(" |");
+                }
+                sb.append('\n');
+            }
+        }
+        return any ? sb.toString() : "";
+    }
+
+    static String cpuCell(List<Results.Cpu> v) {
+        if (v == null || v.isEmpty()) {
+            return "—";
+        }
+        StringBuilder sb = new StringBuilder();
+        List<Double> proxy = new ArrayList<>();
+        List<Double> micros = new ArrayList<>();
+        for (Results.Cpu c : v) {
+            if (!Double.isNaN(c.proxyBusy())) {
+                proxy.add(c.proxyBusy());
+            }
+            if (!Double.isNaN(c.proxyMicrosPerOp())) {
+                micros.add(c.proxyMicrosPerOp());
+            }
+        }
+        if (!proxy.isEmpty()) {
+            sb.append("proxy ").append(Math.round(median(proxy) * 100)).append("% · ");
+        }
+        if (!micros.isEmpty()) {
+            sb.append(num(median(micros))).append(" µs/op · ");
+        }
+        int n = v.stream().mapToInt(c -> c.cpuBusy().length).min().orElse(0);
+        sb.append("CPUs ");
+        for (int i = 0; i < n; i++) {
+            List<Double> b = new ArrayList<>();
+            for (Results.Cpu c : v) {
+                b.add(c.cpuBusy()[i]);
+            }
+            sb.append(i == 0 ? "" : "/").append(Math.round(median(b) * 100));
+        }
+        return sb.append('%').toString();
+    }
+
+    static void write(Options o, Results r, List<String> notes, String table) throws IOException {
         StringBuilder sb = new StringBuilder(BEGIN).append("\n\n");
         sb.append("## Run of ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME))
                 .append(o.smoke ? " (smoke: figures are not meaningful)" : "").append("\n\n");
@@ -159,14 +365,36 @@ final class Report {
         }
         sb.append("Command: `").append(o.command).append("`\n\n");
         sb.append(table).append('\n');
+        sb.append(FLAG_NOTE).append("\n").append(GENERATOR_FLAG_NOTE).append("\n").append(BUSY_FLAG_NOTE)
+                .append("\n\n");
         sb.append("Each cell: median [min–max] of ").append(o.reps).append(" repetition(s); targets alternated ")
-                .append(o.targets).append(" within each repetition; ")
-                .append(o.warmupSeconds).append(" s warm-up and ").append(o.measureSeconds)
+                .append(o.targets.stream().map(TargetSpec::label).toList()).append(" within each repetition; ")
+                .append(LoadTools.seconds(o.warmupSeconds)).append(" s warm-up and ")
+                .append(Math.max(1, LoadTools.seconds(o.measureSeconds)))
                 .append(" s measured per throughput figure, after ").append(o.proxyWarmupSeconds)
-                .append(" s of unrecorded mixed load on each new target process (the cold row is taken before it).\n\n");
-        sb.append("Generator check:\n\n");
-        for (String s : generatorChecks(r)) {
+                .append(" s of unrecorded mixed load on each new target process (the cold row is taken before it).")
+                .append(" Threads: the proxies' `nbthread`, and whether the pass was pinned:\n\n");
+        for (Pass p : r.passes) {
+            sb.append("- ").append(p.label()).append(": ").append(p.describe()).append('\n');
+        }
+        sb.append("\nGenerator check (rate figures where direct < ").append(DIRECT_MARGIN)
+                .append("x the fastest proxy, where the generator bounded a pinned proxy, or where other processes")
+                .append(" took a pinned proxy's CPU):\n\n");
+        List<String> checks = generatorChecks(r);
+        if (checks.isEmpty()) {
+            sb.append("- none: every rate figure ranks the proxies\n");
+        }
+        for (String s : checks) {
             sb.append("- ").append(s).append('\n');
+        }
+        String cpu = cpuTable(o, r);
+        if (!cpu.isEmpty()) {
+            sb.append("\nWhat bounded each rate figure: CPU busy during the measured windows (median). `proxy` is the")
+                    .append(" proxy process's CPU time over its nbthread cores; `µs/op` is the proxy's CPU time per")
+                    .append(" request or connection (the proxy's cost, less sensitive to a busy machine than its")
+                    .append(" rate); `CPUs` is each CPU's busy share,")
+                    .append(" CPU 0 first (all processes, including anything else running on the machine):\n\n")
+                    .append(cpu);
         }
         if (!notes.isEmpty()) {
             sb.append("\nNotes from the run:\n\n");
@@ -175,7 +403,7 @@ final class Report {
             }
         }
         sb.append("\nSet-up:\n\n");
-        sb.append("- machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores (")
+        sb.append("- machine: ").append(o.cores).append(" cores (")
                 .append(cpuModel()).append("), ").append(memTotal()).append(", kernel ")
                 .append(System.getProperty("os.version")).append('\n');
         sb.append("- JDK: ").append(System.getProperty("java.vm.name")).append(' ')
@@ -189,18 +417,22 @@ final class Report {
                         .append("`, jar ").append(t.jarOr(o.proxyJar)).append('\n');
             }
         }
-        sb.append("- Netty (generator, backends): ").append(nettyVersion()).append('\n');
-        sb.append("- both proxies: the same generated haproxy-syntax config, `mode tcp`, `balance leastconn`, `nbthread ")
-                .append(o.nbthread).append("`\n");
-        sb.append("- CPU pinning: ").append(o.pin ? "yes (taskset: proxy on CPU " + o.proxyCpus
-                + ", generator and backends on CPU " + o.generatorCpus + ")" : "no").append('\n');
-        sb.append("- processes: generator (this harness, Netty epoll client, ").append(o.generatorThreads)
-                .append(" event loop, ").append(o.sources).append(" source addresses 127.0.0.2+), backends (one")
-                .append(" separate JVM: 2 sink + 2 echo servers, Netty epoll), proxy under test (one process)\n");
-        sb.append("- loads: bulk = 64 KiB writes to a sink; request/response = ").append(o.rrConnections)
-                .append(" persistent connections, ").append(o.rrSize).append(" B echo, closed loop; new connections = ")
-                .append(o.cpsConcurrency).append(" concurrent workers: connect, ").append(o.cpsSize)
-                .append(" B echo, close; idle = connections that exchanged 16 B, RSS delta over a warmed baseline\n");
+        sb.append("- load tools: ").append(firstLine(List.of(o.wrk, "-v"))).append("; ")
+                .append(firstLine(List.of(o.iperf3, "-v"))).append("; Netty ").append(nettyVersion())
+                .append(" (idle connections, echo backends)\n");
+        sb.append("- both proxies: the same generated haproxy-syntax config, `mode tcp`, `balance leastconn`,")
+                .append(" `nbthread` of the pass\n");
+        sb.append("- processes, in each pass: wrk and iperf3 (one run per window, one thread per generator CPU),")
+                .append(" the HTTP responders (one haproxy process in `mode http` answering every request itself,")
+                .append(" one thread per generator CPU), one iperf3 server, the echo backends (a JVM, Netty epoll),")
+                .append(" this harness (the idle connections' Netty client, ").append(o.sources)
+                .append(" source addresses 127.0.0.2+), the proxy under test (one process)\n");
+        sb.append("- loads: bulk = `iperf3 -Z` (sendfile) over 1 or 8 connections into the iperf3 server;")
+                .append(" request/response = `wrk`, ").append(o.rrConnections)
+                .append(" keep-alive connections, GET answered with ").append(ConfigGen.HTTP_BODY.length())
+                .append(" B, closed loop; new connections = `wrk -H 'Connection: close'`, ").append(o.cpsConcurrency)
+                .append(" connections: connect, one GET, close (latency: request sent to answer read, wrk's);")
+                .append(" idle = connections that exchanged 16 B with an echo server, RSS delta over a warmed baseline\n");
         sb.append("- descriptors: ").append(fdLimits()).append(" — nothing raised: the JVM lifts its soft limit to")
                 .append(" the hard one, children inherit it, and the hard limit cannot be raised here. That caps the")
                 .append(" idle figure: a proxy holds 2 descriptors per connection\n");

@@ -25,11 +25,11 @@ public final class TargetProcess implements AutoCloseable {
     }
 
     /** The command that runs {@code target} on {@code config}. */
-    static List<String> command(TargetSpec spec, Path config, Options o) {
+    static List<String> command(TargetSpec spec, Path config, Options o, String cpus) {
         Target target = spec.kind();
         List<String> cmd = new ArrayList<>();
-        if (o.pin) {
-            cmd.addAll(List.of("taskset", "-c", o.proxyCpus));
+        if (cpus != null) {
+            cmd.addAll(List.of("taskset", "-c", cpus));
         }
         switch (target) {
             case HAPROXY:
@@ -47,14 +47,16 @@ public final class TargetProcess implements AutoCloseable {
         return cmd;
     }
 
+    /** Starts {@code target}, pinned to the proxy CPUs when {@code --pin} is given (the JMH macro benchmarks). */
     public static TargetProcess start(Target target, Path config, Options o, Path logDir) {
-        return start(TargetSpec.of(target), config, o, logDir);
+        return start(TargetSpec.of(target), config, o, logDir, o.pin ? o.proxyCpus : null);
     }
 
-    public static TargetProcess start(TargetSpec spec, Path config, Options o, Path logDir) {
+    /** Starts a target on the CPUs of list {@code cpus} (taskset), or anywhere when it is null. */
+    public static TargetProcess start(TargetSpec spec, Path config, Options o, Path logDir, String cpus) {
         Path log = logDir.resolve(spec.label() + "-" + System.nanoTime() + ".log");
         try {
-            Process p = new ProcessBuilder(command(spec, config, o))
+            Process p = new ProcessBuilder(command(spec, config, o, cpus))
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

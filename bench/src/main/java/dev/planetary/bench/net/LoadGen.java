@@ -26,19 +26,14 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 
 /**
- * The load generator: a Netty epoll client, the same for every target. Each load is open-ended (runs until
- * stopped): the caller warms up, then reads counters across a measured window. Client sockets are bound to
- * rotating source addresses 127.0.0.2.. so that many connections and TIME_WAITs never exhaust one address's
- * ephemeral ports (the port range itself is never widened: it would collide with the proxies' listening ranges).
+ * The idle-connections client of the harness: a Netty epoll client, the same for every target (the traffic figures
+ * use wrk and iperf3 instead: {@code harness.LoadTools}). Client sockets are bound to rotating source addresses
+ * 127.0.0.2.. so that many connections never exhaust one address's ephemeral ports (the port range itself is never
+ * widened: it would collide with the proxies' listening ranges).
  */
 public final class LoadGen implements AutoCloseable {
-
-    /** Bulk write size: large enough that the syscall count per byte is the proxy's, not ours. */
-    public static final int CHUNK = 64 * 1024;
 
     private final EventLoopGroup group;
     private final Bootstrap base;
@@ -71,11 +66,9 @@ public final class LoadGen implements AutoCloseable {
     public abstract static class Load implements AutoCloseable {
         volatile boolean running = true;
         final Queue<Channel> channels = new ConcurrentLinkedQueue<>();
-        /** Completed units: bytes for bulk, responses for request/response and new connections. */
+        /** Connections established (that got their echo). */
         public final LongAdder done = new LongAdder();
         public final LongAdder errors = new LongAdder();
-        /** Latency in nanoseconds of each response or connection (not for bulk). */
-        public final Recorder latency = new Recorder(3);
         /** The shared message this load writes (as unreleasable duplicates); released when the load closes. */
         private ByteBuf message;
 
@@ -104,176 +97,6 @@ public final class LoadGen implements AutoCloseable {
             }
             releaseMessage();
         }
-
-        /** Measures for {@code nanos}: the rate of {@link #done} per second and the latency histogram. */
-        public Window measure(long nanos) throws InterruptedException {
-            latency.getIntervalHistogram();
-            long d0 = done.sum();
-            long t0 = System.nanoTime();
-            TimeUnit.NANOSECONDS.sleep(nanos);
-            long d1 = done.sum();
-            long t1 = System.nanoTime();
-            Histogram h = latency.getIntervalHistogram();
-            return new Window((d1 - d0) * 1e9 / (t1 - t0), d1 - d0, t1 - t0, h, errors.sum());
-        }
-    }
-
-    /** One measured window. */
-    public record Window(double perSecond, long count, long nanos, Histogram latency, long errorsSoFar) {
-    }
-
-    // ---- bulk: each connection writes 64 KiB chunks as fast as the target takes them ----------------------------
-
-    public Load bulk(List<InetSocketAddress> remotes, int conns) {
-        Load load = new Load() { };
-        ByteBuf chunk = load.message(CHUNK);
-        ChannelFutureListener counted = f -> {
-            if (f.isSuccess()) {
-                load.done.add(CHUNK);
-            }
-        };
-        openEach(load, remotes, conns, () -> new Failing(load) {
-                @Override
-                public void channelActive(ChannelHandlerContext ctx) {
-                    pump(ctx.channel());
-                }
-
-                @Override
-                public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-                    pump(ctx.channel());
-                }
-
-                private void pump(Channel ch) {
-                    while (load.running && ch.isWritable()) {
-                        ch.write(chunk.duplicate()).addListener(counted);
-                    }
-                    ch.flush();
-                }
-
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    ((ByteBuf) msg).release();
-                }
-            });
-        return load;
-    }
-
-    // ---- request/response over persistent connections: closed loop, one request outstanding per connection ----
-
-    public Load requestResponse(List<InetSocketAddress> remotes, int conns, int size) {
-        Load load = new Load() { };
-        ByteBuf msg = load.message(size);
-        openEach(load, remotes, conns, () -> new Failing(load) {
-                long sentAt;
-                int received;
-
-                @Override
-                public void channelActive(ChannelHandlerContext ctx) {
-                    send(ctx);
-                }
-
-                private void send(ChannelHandlerContext ctx) {
-                    sentAt = System.nanoTime();
-                    ctx.writeAndFlush(msg.duplicate(), ctx.voidPromise());
-                }
-
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object m) {
-                    ByteBuf b = (ByteBuf) m;
-                    received += b.readableBytes();
-                    b.release();
-                    if (received >= size) {
-                        received -= size;
-                        load.latency.recordValue(System.nanoTime() - sentAt);
-                        load.done.increment();
-                        if (load.running) {
-                            send(ctx);
-                        }
-                    }
-                }
-            });
-        return load;
-    }
-
-    /** Opens {@code conns} connections spread over the remotes, each with a handler of its own, kept in the load. */
-    private void openEach(Load load, List<InetSocketAddress> remotes, int conns,
-                          java.util.function.Supplier<ChannelInboundHandlerAdapter> handler) {
-        for (int i = 0; i < conns; i++) {
-            load.channels.add(connect(remotes.get(i % remotes.size()), handler.get()).channel());
-        }
-    }
-
-    /** A load's connection handler for which any exception is an error of the load and ends the connection. */
-    private abstract static class Failing extends ChannelInboundHandlerAdapter {
-        private final Load load;
-
-        Failing(Load load) {
-            this.load = load;
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            load.errors.increment();
-            ctx.close();
-        }
-    }
-
-    // ---- new connections: connect, one request/response, close; concurrency workers in a closed loop ----------
-
-    public Load newConnections(List<InetSocketAddress> remotes, int concurrency, int size) {
-        Load load = new Load() {
-            @Override
-            public void close() {
-                running = false; // workers stop at their next connection; their channels close themselves
-                try {
-                    TimeUnit.MILLISECONDS.sleep(500);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        };
-        ByteBuf msg = load.message(size);
-        AtomicInteger seq = new AtomicInteger();
-        AtomicInteger workers = new AtomicInteger(concurrency);
-        for (int i = 0; i < concurrency; i++) {
-            oneConnection(load, remotes, seq, workers, msg, size);
-        }
-        return load;
-    }
-
-    private void oneConnection(Load load, List<InetSocketAddress> remotes, AtomicInteger seq, AtomicInteger workers,
-                               ByteBuf msg, int size) {
-        if (!load.running) {
-            if (workers.decrementAndGet() == 0) {
-                load.releaseMessage(); // the last worker has stopped: nobody writes the message any more
-            }
-            return;
-        }
-        long t0 = System.nanoTime();
-        InetSocketAddress remote = remotes.get(Math.floorMod(seq.getAndIncrement(), remotes.size()));
-        ChannelFuture f = connect(remote, new OneExchange(msg, size) {
-            @Override
-            void echoed(ChannelHandlerContext ctx) {
-                load.latency.recordValue(System.nanoTime() - t0);
-                load.done.increment();
-                ctx.close();
-            }
-
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                if (!ok) {
-                    load.errors.increment();
-                }
-                oneConnection(load, remotes, seq, workers, msg, size);
-            }
-        });
-        f.addListener((ChannelFutureListener) cf -> {
-            if (!cf.isSuccess()) {
-                load.errors.increment();
-                cf.channel().eventLoop().schedule(() -> oneConnection(load, remotes, seq, workers, msg, size), 1,
-                        TimeUnit.MILLISECONDS);
-            }
-        });
     }
 
     // ---- idle connections: open n, each exchanges one small message, then stays open ----------------------------

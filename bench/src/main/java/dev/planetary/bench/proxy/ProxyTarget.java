@@ -1,6 +1,7 @@
 package dev.planetary.bench.proxy;
 
 import dev.planetary.bench.harness.ConfigGen;
+import dev.planetary.bench.harness.Harness;
 import dev.planetary.bench.harness.Options;
 import dev.planetary.bench.harness.Ports;
 import dev.planetary.bench.harness.Target;
@@ -36,6 +37,7 @@ public class ProxyTarget {
     private Backends backends;
     private TargetProcess proxy;
     private int base;
+    private Path dir;
 
     @Setup(Level.Trial)
     public void start() throws IOException {
@@ -46,7 +48,7 @@ public class ProxyTarget {
         }
         Options o = Options.parse(new String[0]);
         base = Ports.freeRange(32_100, 32_699, 4);
-        Path dir = Files.createTempDirectory("planetary-jmh");
+        dir = Files.createTempDirectory("planetary-jmh");
         Path cfg = dir.resolve("bench.cfg");
         Files.writeString(cfg, ConfigGen.traffic(base, 2000, nbthread, ports(backends.sinks()),
                 ports(backends.echos())));
@@ -74,5 +76,8 @@ public class ProxyTarget {
             proxy.close();
         }
         backends.close();
+        if (dir != null) {
+            Harness.deleteTree(dir); // the config and the proxy's log: nothing of a run stays in /tmp
+        }
     }
 }

@@ -81,6 +81,18 @@ public final class Backend {
         }
     }
 
+    /**
+     * The same server again, for a retry, with a slot taken: only if it is still in the current snapshot, usable and
+     * not full; else null. A retry never bypasses membership (a server removed, drained or in maintenance meanwhile).
+     */
+    public Server reacquire(Server server) {
+        Snapshot s = snapshot;
+        if (s.byName().get(server.name()) != server || !server.usable() || !server.tryAcquire()) {
+            return null;
+        }
+        return server;
+    }
+
     /** True when at least one server (active or backup) could take connections if it had a free slot. */
     public boolean anyUsable() {
         Snapshot s = snapshot;

@@ -1,16 +1,19 @@
 package dev.planetary.core.config;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -30,7 +33,8 @@ import java.util.function.Function;
  * replaces it entirely, as in HAProxy. As in HAProxy 2.6, each file starts outside any section: a section does
  * not continue into the next {@code -f} file, but the last {@code defaults} does.
  *
- * <p>All errors of all files are collected, never thrown; each reads {@code parsing [FILE:LINE] : ...}.
+ * <p>All errors of all files are collected (the first {@link #MAX_ERRORS}, then their number), never thrown; each
+ * reads {@code parsing [FILE:LINE] : ...}, with the file's control characters escaped (see {@link Printable}).
  * Where real HAProxy has a keyword that Planetary does not implement, the message says so rather than calling
  * it unknown.
  */
@@ -44,6 +48,18 @@ public final class ConfigParser {
     public static final int MAX_NBTHREAD = 4096;
     /** HAProxy's largest server weight. */
     public static final int MAX_WEIGHT = 256;
+    /**
+     * Largest configuration file read, in bytes. A config that lists every VM of a full swarm server by server is a
+     * few hundred KB; 4 MiB leaves room for generated configs ten times that, while the worst file of that size still
+     * parses inside the launcher's 256 MB heap (287,027 one-line {@code listen} sections: measured to pass at -Xmx192m;
+     * 8 MiB of them ran out of memory at -Xmx256m). A bigger file is not a config (/dev/zero, a log, an image).
+     */
+    public static final int MAX_FILE_BYTES = 4 * 1024 * 1024;
+    /**
+     * Errors kept and reported; past it only their number. A thousand is more than anyone fixes in one go, and a file
+     * of garbage (millions of bad lines) must not turn into gigabytes of messages.
+     */
+    public static final int MAX_ERRORS = 1_000;
 
     private static final String TIME = "a time";
     private static final String MISSING_TIMEOUTS = ". While not properly invalid, you will certainly encounter"
@@ -168,6 +184,7 @@ public final class ConfigParser {
     private final Function<String, String> env;
     private final List<String> errors = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
+    private long errorsNotShown;
     private int globalMaxconn;
     private int globalNbthread;
     private long globalHardStopAfterMs;
@@ -219,7 +236,9 @@ public final class ConfigParser {
     private void readPath(Path path) {
         String name = path.toString();
         try {
-            if (Files.isDirectory(path)) {
+            // Attributes first, without opening: opening a FIFO blocks until a writer comes, and a device never ends.
+            BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+            if (attrs.isDirectory()) {
                 List<Path> cfgs = new ArrayList<>();
                 try (DirectoryStream<Path> dir = Files.newDirectoryStream(path, "*.cfg")) {
                     for (Path p : dir) {
@@ -234,7 +253,23 @@ public final class ConfigParser {
                 }
                 return;
             }
-            readText(name, new String(Files.readAllBytes(path), StandardCharsets.UTF_8));
+            if (!attrs.isRegularFile()) {
+                refused(name, "it is " + fileType(path) + ", not a regular file");
+                return;
+            }
+            if (attrs.size() > MAX_FILE_BYTES) {
+                refused(name, "it has " + String.format(Locale.ROOT, "%,d", attrs.size()) + " bytes, " + TOO_BIG);
+                return;
+            }
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(path)) {
+                bytes = in.readNBytes(MAX_FILE_BYTES + 1); // bounded again: a file may grow, /proc files claim 0 bytes
+            }
+            if (bytes.length > MAX_FILE_BYTES) {
+                refused(name, "it has " + TOO_BIG);
+                return;
+            }
+            readText(name, new String(bytes, StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
             unreadable(name, "No such file or directory");
         } catch (AccessDeniedException e) {
@@ -244,8 +279,40 @@ public final class ConfigParser {
         }
     }
 
+    private static final String TOO_BIG = "more than the " + String.format(Locale.ROOT, "%,d", MAX_FILE_BYTES)
+            + " (" + MAX_FILE_BYTES / (1024 * 1024) + " MiB) a configuration file may have";
+
     private void unreadable(String name, String why) {
-        errors.add("parsing [" + name + ":0] : could not open configuration file '" + name + "' : " + why);
+        addError("parsing [" + name + ":0] : could not open configuration file '" + name + "' : " + why);
+    }
+
+    private void refused(String name, String why) {
+        addError("parsing [" + name + ":0] : configuration file '" + name + "' refused: " + why);
+    }
+
+    /** What a file that is not a regular one is, from its mode bits (S_IFMT); "a special file" where unknown. */
+    private static String fileType(Path path) {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return switch (mode & 0170000) {
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0010000 -> "a FIFO";
+                case 0140000 -> "a socket";
+                default -> "a special file";
+            };
+        } catch (IOException | RuntimeException e) {
+            return "a special file";
+        }
+    }
+
+    /** Every error goes through here: made printable (it may echo the file), and counted past {@link #MAX_ERRORS}. */
+    private void addError(String message) {
+        if (errors.size() < MAX_ERRORS) {
+            errors.add(Printable.of(message));
+        } else {
+            errorsNotShown++;
+        }
     }
 
     private void readText(String fileName, String text) {
@@ -286,11 +353,13 @@ public final class ConfigParser {
     }
 
     private void error(Origin at, String message) {
-        errors.add("parsing " + at + " : " + message);
+        addError("parsing " + at + " : " + message);
     }
 
     private void warning(Origin at, String message) {
-        warnings.add("parsing " + at + " : " + message);
+        if (warnings.size() < MAX_ERRORS) {
+            warnings.add(Printable.of("parsing " + at + " : " + message));
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- sections
@@ -954,6 +1023,10 @@ public final class ConfigParser {
                     + " follow it");
             }
             registryConfigs.add(new GenesisConfig(g.name, g.urls, g.origin));
+        }
+        if (errorsNotShown > 0) {
+            errors.add(String.format(Locale.ROOT, "%,d more errors not shown (the first %,d are above)",
+                    errorsNotShown, MAX_ERRORS));
         }
         if (!errors.isEmpty()) {
             return new ConfigResult(null, errors, warnings);

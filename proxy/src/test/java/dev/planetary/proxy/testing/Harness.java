@@ -6,6 +6,7 @@ import dev.planetary.core.config.ConfigParser;
 import dev.planetary.core.config.ConfigResult;
 import dev.planetary.proxy.Proxy;
 import dev.planetary.proxy.StartException;
+import dev.planetary.proxy.Transport;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,10 +22,15 @@ public final class Harness {
     }
 
     public static Proxy start(String configText) {
+        return start(configText, Transport.best());
+    }
+
+    /** A proxy on the given transport (real-socket tests run on epoll and on the NIO fallback). */
+    public static Proxy start(String configText, Transport transport) {
         ConfigResult r = ConfigParser.parse("test.cfg", configText);
         assertThat(r.errors()).as("config errors").isEmpty();
         try {
-            return Proxy.start(r.config());
+            return Proxy.start(r.config(), transport);
         } catch (StartException e) {
             throw new AssertionError(e.getMessage(), e);
         }

@@ -1,0 +1,120 @@
+package dev.planetary.bench.harness;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The harness's pure parts: the passes, the generator-check flag, the load tools' output parsing, the smoke path. */
+class HarnessPartsTest {
+
+    @Test
+    void pinOnlyPinsThePassesWhoseThreadsFitTheProxyCpus() {
+        Options o = Options.parse(new String[]{"--pin", "--nbthread", "1,2", "--out", "x.md"});
+        List<Pass> passes = Pass.of(o);
+        assertThat(passes).hasSize(2);
+        assertThat(passes.get(0).pinned()).isTrue();
+        assertThat(passes.get(0).proxyCpus()).isEqualTo("0");
+        assertThat(passes.get(0).generatorCpus()).isEqualTo("1");
+        assertThat(passes.get(0).label()).isEqualTo("1, pinned");
+        assertThat(passes.get(1).pinned()).isFalse();
+        assertThat(passes.get(1).generatorCpus()).isEqualTo(o.allCpus);
+        assertThat(passes.get(1).label()).isEqualTo("2, unpinned");
+    }
+
+    @Test
+    void cpuListsAreCounted() {
+        assertThat(Pass.cpuCount("0")).isEqualTo(1);
+        assertThat(Pass.cpuCount("1-3")).isEqualTo(3);
+        assertThat(Pass.cpuCount("0,2-3")).isEqualTo(3);
+        assertThat(Pass.cpuNumbers("0,2-3")).containsExactly(0, 2, 3);
+    }
+
+    @Test
+    void aRateBelowOneAndAHalfTimesDirectIsFlagged() {
+        Map<String, List<Double>> ranks = Map.of("direct", List.of(30.0, 31.0, 29.0), "haproxy", List.of(19.0),
+                "planetary", List.of(10.0));
+        Map<String, List<Double>> capped = Map.of("direct", List.of(5_725.0), "haproxy", List.of(5_874.0),
+                "planetary", List.of(4_576.0));
+        assertThat(Report.directCheck(Figure.CPS, ranks)).isEqualTo("1.58");
+        assertThat(Report.directCheck(Figure.CPS, capped)).isEqualTo("0.97 " + Report.FLAG);
+        assertThat(Report.directCheck(Figure.RR_P99, capped)).isEmpty();
+        assertThat(Report.directCheck(Figure.CPS, Map.of("direct", List.of(), "haproxy", List.of(1.0)))).isEqualTo("—");
+    }
+
+    @Test
+    void aPinnedRowIsTheGeneratorsWhenItsCpusAreFullAndTheProxysAreNot() {
+        Pass pinned = new Pass(1, "0", "1");
+        Pass unpinned = new Pass(2, null, "0-1");
+        Map<String, List<Results.Cpu>> cpu = Map.of(
+                "direct", List.of(new Results.Cpu(Double.NaN, Double.NaN, new double[]{0.02, 1.0})),
+                "haproxy", List.of(new Results.Cpu(0.70, 45, new double[]{0.71, 0.99}),
+                        new Results.Cpu(0.75, 44, new double[]{0.76, 0.97})),
+                "planetary", List.of(new Results.Cpu(0.99, 90, new double[]{1.0, 0.99})));
+        assertThat(Report.generatorBound(pinned, cpu)).containsExactly("haproxy");
+        assertThat(Report.machineBusy(pinned, cpu)).isEmpty();
+        assertThat(Report.generatorBound(unpinned, cpu)).isEmpty();
+        Map<String, List<Results.Cpu>> idleGenerator = Map.of(
+                "haproxy", List.of(new Results.Cpu(0.70, 45, new double[]{0.71, 0.60})));
+        assertThat(Report.generatorBound(pinned, idleGenerator)).isEmpty();
+    }
+
+    @Test
+    void aPinnedProxyStarvedOnAFullCpuIsABusyMachineNotTheGenerator() {
+        Pass pinned = new Pass(1, "0", "1");
+        Map<String, List<Results.Cpu>> cpu = Map.of(
+                "haproxy", List.of(new Results.Cpu(0.13, 48, new double[]{1.0, 1.0})));
+        assertThat(Report.generatorBound(pinned, cpu)).isEmpty();
+        assertThat(Report.machineBusy(pinned, cpu)).containsExactly("haproxy");
+        assertThat(Report.machineBusy(new Pass(2, null, "0-1"), cpu)).isEmpty();
+    }
+
+    @Test
+    void wrkResultLineIsParsed() {
+        String out = "Running 1s test @ http://127.0.0.1:32104/\n  2 threads and 50 connections\n"
+                + "WRK requests=495877 duration_us=3100208 errors=3 p50=262 p99=940 p999=2018\n";
+        LoadTools.Result r = LoadTools.parseWrk(out);
+        assertThat(r).isNotNull();
+        assertThat(r.count()).isEqualTo(495_877);
+        assertThat(r.perSecond()).isCloseTo(495_877 / 3.100208, within(0.01));
+        assertThat(r.errors()).isEqualTo(3);
+        assertThat(r.p99()).isEqualTo(940_000.0);
+        assertThat(LoadTools.parseWrk("unable to connect to 127.0.0.1:1 Connection refused")).isNull();
+    }
+
+    @Test
+    void iperf3SumReceivedIsParsedAndAnErrorHasNoResult() {
+        String json = "{\"end\": {\"streams\": [{\"receiver\": {\"seconds\": 9, \"bytes\": 1}}],\n"
+                + "\"sum_sent\": {\"start\": 0, \"end\": 1.0, \"seconds\": 1.0, \"bytes\": 5, \"bits_per_second\": 40},\n"
+                + "\"sum_received\":\t{\n\t\"start\":\t0,\n\t\"end\":\t1.002989,\n\t\"seconds\":\t1.002989,\n"
+                + "\t\"bytes\":\t1086586880,\n\t\"bits_per_second\":\t8666790004.6760235,\n\t\"sender\":\ttrue\n}}}";
+        LoadTools.Result r = LoadTools.parseIperf3(json);
+        assertThat(r).isNotNull();
+        assertThat(r.count()).isEqualTo(1_086_586_880L);
+        assertThat(r.perSecond()).isCloseTo(1_086_586_880 / 1.002989, within(1.0));
+        String error = "{\"intervals\": [], \"end\": {}, \"error\": \"unable to connect to server: Connection refused\"}";
+        assertThat(LoadTools.parseIperf3(error)).isNull();
+        assertThat(LoadTools.jsonField(error, 0, "error")).isEqualTo("unable to connect to server: Connection refused");
+    }
+
+    @Test
+    void wholeSecondsForTheTools() {
+        assertThat(LoadTools.seconds(0.3)).isZero();
+        assertThat(LoadTools.seconds(0.6)).isEqualTo(1);
+        assertThat(LoadTools.seconds(5)).isEqualTo(5);
+    }
+
+    @Test
+    void smokeNeverWritesTheCommittedResults() {
+        Options smoke = Options.parse(new String[]{"--smoke"});
+        Options full = Options.parse(new String[0]);
+        Path committed = Path.of("bench", "RESULTS.md");
+        assertThat(full.out.toAbsolutePath().normalize()).endsWithRaw(committed);
+        assertThat(smoke.out.toAbsolutePath().normalize()).doesNotHaveToString(full.out.toString())
+                .endsWithRaw(Path.of("bench", "target", "RESULTS-smoke.md"));
+        assertThat(Options.parse(new String[]{"--smoke", "--out", "/x/y.md"}).out).isEqualTo(Path.of("/x/y.md"));
+    }
+}

@@ -1,0 +1,167 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.BackendConfig;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * Whether a connection may go on, and when: a slot under the global maxconn, then one under its frontend's maxconn
+ * (waiting, unread, in the limit's line when it is full), then, when every usable server is at its own maxconn, a
+ * place in the backend's queue for up to {@code timeout queue}.
+ *
+ * <p>Runs on the connection's event loop, except {@link #takeLimitSlot}, {@link #waiting} and {@link #dequeued},
+ * which other threads call (a limit freeing a slot, the backend dispatching its queue): they only flip
+ * {@link #queueState} with a CAS or hop onto the loop.
+ */
+final class Admission {
+
+    private static final int QUEUE_NONE = 0;
+    private static final int QUEUE_WAITING = 1;
+    private static final int QUEUE_DISPATCHED = 2;
+    private static final int QUEUE_DONE = 3;
+
+    /** A field updater instead of an AtomicInteger: one object less per connection. */
+    private static final AtomicIntegerFieldUpdater<Admission> QUEUE_STATE =
+        AtomicIntegerFieldUpdater.newUpdater(Admission.class, "queueState");
+
+    private final Session session;
+    private final Frontend frontend;
+    private final ProxyBackend backend;
+    private final Channel client;
+    private final boolean mayQueue;
+
+    private volatile int queueState = QUEUE_NONE;
+    private boolean globalSlot;
+    private boolean frontendSlot;
+    private ScheduledFuture<?> queueTimer;
+
+    /** @param mayQueue false for a pinned connection: its one server or nothing, never the backend's queue */
+    Admission(Session session, Frontend frontend, Channel client, boolean mayQueue) {
+        this.session = session;
+        this.frontend = frontend;
+        this.backend = frontend.backend();
+        this.client = client;
+        this.mayQueue = mayQueue;
+    }
+
+    /** Takes the global and the frontend slot (or waits for them), then lets the connection pick a server. */
+    void admit() {
+        if (session.ended()) {
+            return;
+        }
+        if (!globalSlot) {
+            if (!frontend.global.tryAcquire()) {
+                if (!frontend.global.park(session)) {
+                    deny();
+                }
+                return;
+            }
+            globalSlot = true;
+        }
+        if (!frontendSlot) {
+            if (!frontend.limit.tryAcquire()) {
+                if (!frontend.limit.park(session)) {
+                    deny();
+                }
+                return;
+            }
+            frontendSlot = true;
+        }
+        if (mayQueue && backend.hasQueue()) {
+            enqueue(); // earlier connections wait already: first come, first served
+        } else {
+            session.admitted();
+        }
+    }
+
+    /** Too many connections already wait for a maxconn slot: this one is closed rather than held. */
+    private void deny() {
+        frontend.denied.increment();
+        client.close();
+    }
+
+    /** A limit hands this parked connection its slot; any thread. @return false if the connection is gone */
+    boolean takeLimitSlot(ConnectionLimit limit) {
+        if (!client.isActive()) {
+            return false;
+        }
+        client.eventLoop().execute(() -> {
+            if (session.ended()) {
+                limit.release();
+                return;
+            }
+            if (limit == frontend.global) {
+                globalSlot = true;
+            } else {
+                frontendSlot = true;
+            }
+            admit();
+        });
+        return true;
+    }
+
+    /** Waits in the backend's queue for a server slot, up to timeout queue (or timeout connect). */
+    void enqueue() {
+        queueState = QUEUE_WAITING;
+        BackendConfig bc = backend.config();
+        long ms = bc.queueTimeoutMs() > 0 ? bc.queueTimeoutMs() : bc.connectTimeoutMs();
+        if (ms > 0) {
+            queueTimer = client.eventLoop().schedule(() -> {
+                if (QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DONE)) {
+                    backend.queueTimeouts.increment();
+                    client.close();
+                }
+            }, ms, TimeUnit.MILLISECONDS);
+        }
+        backend.enqueue(session);
+    }
+
+    /** Still waiting in the backend queue? Any thread. */
+    boolean waiting() {
+        return queueState == QUEUE_WAITING;
+    }
+
+    /** The queue gives this connection a server whose slot is already taken. Any thread. */
+    boolean dequeued(Server s) {
+        if (!QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DISPATCHED)) {
+            return false;
+        }
+        client.eventLoop().execute(() -> {
+            if (queueTimer != null) {
+                queueTimer.cancel(false);
+                queueTimer = null;
+            }
+            if (session.ended()) {
+                backend.release(s);
+            } else {
+                session.assigned(s);
+            }
+        });
+        return true;
+    }
+
+    /** The connection has ended: out of the queue for good. */
+    void leaveQueue() {
+        queueState = QUEUE_DONE;
+        if (queueTimer != null) {
+            queueTimer.cancel(false);
+            queueTimer = null;
+        }
+    }
+
+    /** The connection has ended: gives back the frontend and global slots (after its server slot). */
+    void releaseSlots() {
+        if (frontendSlot) {
+            frontendSlot = false;
+            frontend.limit.release();
+        }
+        if (globalSlot) {
+            globalSlot = false;
+            frontend.global.release();
+        }
+    }
+}

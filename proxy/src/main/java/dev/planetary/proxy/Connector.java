@@ -1,0 +1,168 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.connect.ConnectAttempt;
+import dev.planetary.core.connect.ServerPool;
+import dev.planetary.core.connect.ConnectAttempt.Step;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Opens the server side of one connection: carries out what its {@link ConnectAttempt} decides (connect, wait the
+ * turnaround, queue, give up) with a server channel of the client's transport, registered on the client's event loop.
+ * Each attempt's channel gets the {@link Relay}'s server handler; once one connects, the relay takes it over.
+ *
+ * <p>Confined to the client's event loop. The connect timeout is the channel's own (CONNECT_TIMEOUT_MILLIS).
+ */
+final class Connector implements ChannelFutureListener {
+
+    private final Session session;
+    private final Channel client;
+    private final ConnectAttempt attempt;
+    private final Relay relay;
+    private final LoopClock clock;
+    private final ProxyBackend backend;
+    private final Transport transport;
+    private final HealthChecker health;
+    private final int connectTimeoutMs;
+    private Channel pending; // the channel of the attempt in flight, or null
+
+    Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy,
+              ServerPool pool) {
+        this.session = session;
+        this.client = client;
+        this.relay = relay;
+        this.clock = clock;
+        this.backend = frontend.backend();
+        this.attempt = new ConnectAttempt(pool, frontend.retryPolicy);
+        this.transport = proxy.transport();
+        this.health = proxy.health();
+        this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
+    }
+
+    /** The first pick for a newly admitted connection. */
+    void start(int sourceHash) {
+        act(attempt.begin(sourceHash));
+    }
+
+    /** The backend's queue gave this connection {@code s} (slot taken). */
+    void assigned(Server s) {
+        attempt.assigned(s);
+        open(s);
+    }
+
+    /** The connection has ended: abandons an attempt in flight and gives back the server slot. */
+    void end() {
+        Channel p = pending;
+        if (p != null) {
+            pending = null;
+            p.close();
+        }
+        attempt.release();
+    }
+
+    private void act(Step step) {
+        switch (step) {
+            case CONNECT -> open(attempt.target());
+            case WAIT -> client.eventLoop().schedule(this::turnaroundOver,
+                Math.max(0, attempt.dueNanos() - clock.nanoTime()), TimeUnit.NANOSECONDS);
+            case QUEUE -> session.enqueue(); // every usable server is at its maxconn: wait for a slot
+            case NO_SERVER -> {
+                backend.noServer.increment();
+                client.close();
+            }
+            case GIVE_UP -> client.close();
+        }
+    }
+
+    private void turnaroundOver() {
+        if (session.ended() || !client.isActive()) {
+            return;
+        }
+        act(attempt.turnaroundOver(clock.fresh()));
+    }
+
+    private void open(Server s) {
+        Channel ch;
+        try {
+            ch = transport.newChannel();
+        } catch (ChannelException e) {
+            // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
+            backend.connectFailures.increment();
+            attempt.release();
+            client.close();
+            return;
+        }
+        pending = ch;
+        ch.config().setAutoRead(false);
+        ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        // TCP_NODELAY is Netty's default for both transports (one setsockopt at creation, none more here)
+        ch.config().setWriteBufferWaterMark(Relay.WATER_MARK);
+        ch.config().setAllocator(client.config().getAllocator());
+        ch.config().setConnectTimeoutMillis(connectTimeoutMs);
+        ch.pipeline().addLast(relay.serverHandler());
+        ChannelFuture reg = client.eventLoop().register(ch);
+        if (reg.isDone()) {
+            registered(reg);
+        } else {
+            reg.addListener((ChannelFutureListener) this::registered);
+        }
+    }
+
+    private void registered(ChannelFuture reg) {
+        Channel ch = reg.channel();
+        if (ch != pending) {
+            ch.close(); // the connection ended meanwhile
+        } else if (!reg.isSuccess()) {
+            failed(ch);
+        } else {
+            ch.connect(attempt.target().address()).addListener(this);
+        }
+    }
+
+    /** A connect finished. */
+    @Override
+    public void operationComplete(ChannelFuture f) {
+        Channel ch = f.channel();
+        if (ch != pending) {
+            return; // a stale attempt: the connection ended and closed it
+        }
+        if (!f.isSuccess()) {
+            failed(ch);
+            return;
+        }
+        pending = null;
+        if (!client.isActive()) {
+            ch.close(); // the client left while connecting; its close ends the connection and frees the slot
+            return;
+        }
+        relay.serverConnected(ch);
+        session.serverConnected();
+    }
+
+    private void failed(Channel ch) {
+        pending = null;
+        ch.close();
+        Server s = attempt.target();
+        s.recordFailedConnect();
+        backend.connectFailures.increment();
+        health.liveFailure(s);
+        if (!client.isActive()) {
+            attempt.release();
+            return;
+        }
+        Step step = attempt.failed(clock.nanoTime());
+        if (step != Step.GIVE_UP) {
+            backend.retries.increment();
+            if (attempt.policy().redispatch()) {
+                backend.redispatches.increment();
+            }
+        }
+        act(step);
+    }
+}
