@@ -197,6 +197,24 @@ class DiscoveryTest {
     }
 
     @Test
+    void aPinnedConnectionToAFullServerIsRefusedAtOnceNeverQueuedOrSentElsewhere() throws Exception {
+        genesis.snapshot(() -> FakeGenesis.snapshot(4, vmA("active"), vmB("active")));
+        startProxy("roundrobin", "default-server maxconn 1");
+        awaitVersion(4);
+        Frontend fe = proxy.frontend("pcpu");
+        try (Socket holdsA = Harness.connect(low + 1)) {
+            assertThat(Harness.readLine(holdsA)).isEqualTo("a");
+            long refused = fe.pinRefusedCount();
+            // a is at its maxconn: a's port refuses (a balanced connection would wait in the queue instead)
+            assertThat(Routes.who(low + 1)).isNull();
+            assertThat(fe.pinRefusedCount()).isEqualTo(refused + 1);
+            assertThat(proxy.backend("pcpu").queueLength()).isZero();
+            assertThat(b.accepted).as("never sent to b").hasValue(0);
+            assertThat(Routes.who(low + 2)).as("b's own port is unaffected").isEqualTo("b");
+        }
+    }
+
+    @Test
     void aMalformedStreamAGapAndAVersionGoingBackCostNothingAndAreAnsweredWithARelist() {
         genesis.snapshot(() -> FakeGenesis.snapshot(10, vmA("active")));
         startProxy("roundrobin");
