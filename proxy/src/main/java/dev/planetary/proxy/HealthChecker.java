@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.ServerConfig;
+import dev.planetary.core.health.CheckSchedule;
 import dev.planetary.core.health.HealthState;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFutureListener;
@@ -14,13 +15,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
- * Active TCP connect checks ({@code check inter rise fall}) on one thread of its own, so that a backend rebuild
- * triggered by a state change never runs on a forwarding event loop. Failed connects of live traffic are fed in
- * too ({@link #liveFailure}) and count toward {@code fall}. Each state change is logged once, HAProxy-style.
+ * Active TCP connect checks ({@code check inter rise fall}) on one thread of its own. Failed connects of live traffic
+ * are fed in too ({@link #liveFailure}) and count toward {@code fall}. A transition is a message to the backend's
+ * owner (the {@link ControlAgent}), so this loop never builds a table or waits for one; it is logged once,
+ * HAProxy-style, when its snapshot is out. The schedule is {@link CheckSchedule}, driven by this checker's clock.
+ * {@link #watch} and {@link #unwatch} are called by the control agent as membership changes.
  */
 final class HealthChecker implements AutoCloseable {
 
@@ -30,8 +35,20 @@ final class HealthChecker implements AutoCloseable {
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final Map<Server, Check> checks = new ConcurrentHashMap<>();
+    private final LongSupplier clock;
+    private final SplittableRandom jitter;
 
     HealthChecker(Transport transport) {
+        this(transport, System::nanoTime, new SplittableRandom());
+    }
+
+    /**
+     * @param clock  monotonic nanoseconds, for schedules and check durations
+     * @param jitter seeds each server's first-check jitter (used only by watch, which the control agent calls)
+     */
+    HealthChecker(Transport transport, LongSupplier clock, SplittableRandom jitter) {
+        this.clock = clock;
+        this.jitter = jitter;
         this.group = transport.newGroup(1, "planetary-health");
         this.loop = group.next();
         this.bootstrap = new Bootstrap().group(loop).channel(transport.channel())
@@ -44,12 +61,13 @@ final class HealthChecker implements AutoCloseable {
             });
     }
 
+    /** Starts checking a server; called on the control agent. */
     void watch(ProxyBackend backend, Server server, ServerConfig sc) {
-        Check check = new Check(backend, server, sc);
+        Check check = new Check(backend, server, sc, new CheckSchedule(
+            TimeUnit.MILLISECONDS.toNanos(Math.max(1, sc.interMs())), jitter.nextLong()));
         if (checks.putIfAbsent(server, check) == null) {
-            // first check soon but spread out, so that thousands of servers are not probed in one burst
-            long first = Math.max(1, (long) (Math.random() * Math.min(sc.interMs(), 1_000)));
-            check.schedule(first);
+            long now = clock.getAsLong();
+            check.scheduleAt(check.schedule.firstDue(now), now);
         }
     }
 
@@ -86,12 +104,14 @@ final class HealthChecker implements AutoCloseable {
         private final long interMs;
         private final int timeoutMs;
         private final HealthState state;
+        final CheckSchedule schedule;
         private volatile ScheduledFuture<?> next;
         private volatile boolean cancelled;
 
-        Check(ProxyBackend backend, Server server, ServerConfig sc) {
+        Check(ProxyBackend backend, Server server, ServerConfig sc, CheckSchedule schedule) {
             this.backend = backend;
             this.server = server;
+            this.schedule = schedule;
             this.interMs = sc.interMs();
             long connect = backend.config().connectTimeoutMs();
             // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
@@ -99,9 +119,9 @@ final class HealthChecker implements AutoCloseable {
             this.state = new HealthState(sc.rise(), sc.fall(), server.up());
         }
 
-        void schedule(long delayMs) {
+        void scheduleAt(long dueNanos, long nowNanos) {
             if (!cancelled) {
-                next = loop.schedule(this, delayMs, TimeUnit.MILLISECONDS);
+                next = loop.schedule(this, CheckSchedule.delayNanos(dueNanos, nowNanos), TimeUnit.NANOSECONDS);
             }
         }
 
@@ -118,11 +138,12 @@ final class HealthChecker implements AutoCloseable {
             if (cancelled) {
                 return;
             }
-            long start = System.nanoTime();
+            long start = clock.getAsLong();
             bootstrap.clone().option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMs)
                 .connect(server.address())
                 .addListener((ChannelFutureListener) f -> {
-                    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    long end = clock.getAsLong();
+                    long tookMs = TimeUnit.NANOSECONDS.toMillis(end - start);
                     if (f.isSuccess()) {
                         f.channel().close();
                         record(true, null, tookMs);
@@ -132,7 +153,7 @@ final class HealthChecker implements AutoCloseable {
                         int colon = info.lastIndexOf(": ");
                         record(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs);
                     }
-                    schedule(interMs);
+                    scheduleAt(schedule.nextDue(end), end);
                 });
         }
 
@@ -140,20 +161,18 @@ final class HealthChecker implements AutoCloseable {
             if (cancelled) {
                 return;
             }
+            // The transition goes to the backend's owner; it is logged (with the census it made) once applied.
             switch (state.record(ok)) {
-                case WENT_UP -> {
-                    backend.backend().setUp(server, true);
+                case WENT_UP -> backend.setHealth(server, true).thenRun(() ->
                     LOG.warn("Server {}/{} is UP, reason: Layer4 check passed, check duration: {}ms. {}",
-                        backend.name(), server.name(), tookMs, census());
-                }
-                case WENT_DOWN -> {
-                    backend.backend().setUp(server, false);
+                        backend.name(), server.name(), tookMs, census()));
+                case WENT_DOWN -> backend.setHealth(server, false).thenRun(() -> {
                     LOG.warn("Server {}/{} is DOWN, reason: Layer4 connection problem, info: \"{}\", check duration:"
                         + " {}ms. {}", backend.name(), server.name(), info, tookMs, census());
                     if (!backend.anyUsable()) {
                         LOG.error("backend '{}' has no server available!", backend.name());
                     }
-                }
+                });
                 default -> { }
             }
         }

@@ -53,6 +53,7 @@ public final class Proxy implements AutoCloseable {
     private final int maxconn;
     private final EventLoopGroup group;
     private final HealthChecker health;
+    private final ControlAgent control = new ControlAgent(); // the one owner of every backend's server set
     private final ConnectionLimit global;
     private final AcceptGate gate = new AcceptGate();
     private final AtomicInteger parkedTotal = new AtomicInteger();
@@ -77,7 +78,7 @@ public final class Proxy implements AutoCloseable {
     /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */
     private void buildBackends() {
         for (BackendConfig bc : config.backends()) {
-            backends.put(bc.name(), new ProxyBackend(bc));
+            backends.put(bc.name(), new ProxyBackend(bc, control));
         }
         for (FrontendConfig fc : config.frontends()) {
             frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate));
@@ -439,7 +440,8 @@ public final class Proxy implements AutoCloseable {
     /** Closes everything at once: listeners, live connections, health checks, event loops. */
     @Override
     public void close() {
-        discoveries.close();
+        discoveries.close(); // first: no more changes from Genesis for the control agent
+        control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);
     }

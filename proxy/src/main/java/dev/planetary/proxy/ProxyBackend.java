@@ -5,28 +5,45 @@ import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.BackendConfig;
 import dev.planetary.core.config.ServerConfig;
 
+import dev.planetary.core.backend.BackendChange;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A backend as the running proxy sees it: the server set and balancers ({@link Backend}), its timeouts and retry
  * policy, the queue of connections waiting for a free server slot, and health checks.
  *
- * <p>This is the Java API for changing a backend at run time (later the runtime API and the registry drive it):
+ * <p>This is the Java API for changing a backend at run time (the runtime API and the registry drive it):
  * {@link #addServer}, {@link #removeServer}, {@link #setWeight}, {@link #drain}, {@link #ready}, {@link #maint},
- * {@link #replaceServers}. None of them touches a live connection: a removed or drained server gets no new
- * connections and its live ones finish on their own.
+ * {@link #replaceServers}. Each is a message to the proxy's {@link ControlAgent}, the backend's one owner, and
+ * returns once the snapshot with the change is published (or throws the error that refused it). None of them
+ * touches a live connection: a removed or drained server gets no new connections and its live ones finish on
+ * their own. Health transitions travel the same way.
  */
 public final class ProxyBackend {
 
     private final BackendConfig config;
     private final Backend backend;
-    private final ConcurrentLinkedDeque<Session> queue = new ConcurrentLinkedDeque<>();
-    private volatile HealthChecker health;
+    private final ConcurrentLinkedDeque<QueueWaiter> queue = new ConcurrentLinkedDeque<>();
+    /** Dispatch requests not yet served by a pass; non-zero while one thread is dispatching (see dispatchQueue). */
+    private final AtomicInteger dispatchWork = new AtomicInteger();
+    private final ControlAgent control;
+    /** Control-agent state: the health checker once attached, and the config of each member (by identity). */
+    private HealthChecker health;
+    private final Map<Server, ServerConfig> configs = new IdentityHashMap<>();
 
     final LongAdder noServer = new LongAdder();
     final LongAdder queued = new LongAdder();
@@ -37,19 +54,24 @@ public final class ProxyBackend {
     final LongAdder bytesToServers = new LongAdder();
     final LongAdder bytesToClients = new LongAdder();
 
-    ProxyBackend(BackendConfig config) {
+    ProxyBackend(BackendConfig config, ControlAgent control) {
         this.config = config;
+        this.control = control;
         List<Server> servers = new ArrayList<>();
         for (ServerConfig sc : config.servers()) {
-            servers.add(newServer(sc));
+            Server server = newServer(sc);
+            servers.add(server);
+            configs.put(server, sc);
         }
         this.backend = new Backend(config.name(), config.balance(), config.hashType(), servers);
-        backend.onStateChange(s -> dispatchQueue());
+        backend.onChange(this::dispatchQueue); // a server came up, got weight or joined: queued connections may go
     }
 
     public String name() { return config.name(); }
     public BackendConfig config() { return config; }
     public Backend backend() { return backend; }
+    /** The owner of this backend's server set (for tests that need to hold it busy). */
+    ControlAgent control() { return control; }
     public List<Server> servers() { return backend.servers(); }
     public int queueLength() { return queue.size(); }
     public long noServerCount() { return noServer.sum(); }
@@ -58,107 +80,150 @@ public final class ProxyBackend {
     public long retryCount() { return retries.sum(); }
     public long redispatchCount() { return redispatches.sum(); }
 
+    /** Starts the health checks of the servers that have {@code check}; runs on the control agent. */
     void attachHealth(HealthChecker health) {
-        this.health = health;
-        for (ServerConfig sc : config.servers()) {
-            if (sc.check()) {
-                backend.server(sc.name()).ifPresent(s -> health.watch(this, s, sc));
+        await(control.run(() -> {
+            this.health = health;
+            for (Server s : backend.servers()) {
+                ServerConfig sc = configs.get(s);
+                if (sc != null && sc.check()) {
+                    health.watch(this, s, sc);
+                }
             }
-        }
+        }));
     }
 
-    HealthChecker health() { return health; }
-
-    // ---- runtime API --------------------------------------------------------------------------------------
+    // ---- runtime API: each call is a message to the control agent, answered once its snapshot is out ----------
 
     /** Adds a server (health-checked if its config says {@code check}). */
     public void addServer(ServerConfig sc) {
         Server server = newServer(sc);
-        backend.addServer(server);
-        HealthChecker h = health;
-        if (sc.check() && h != null) {
-            h.watch(this, server, sc);
-        }
+        call(new BackendChange.Add(server), new Configs(List.of(server), List.of(sc)));
     }
 
     /** Removes a server: no new connections; live ones finish on their own. */
     public void removeServer(String serverName) {
-        Server removed = backend.removeServer(serverName);
-        HealthChecker h = health;
-        if (h != null) {
-            h.unwatch(removed);
-        }
+        call(new BackendChange.Remove(serverName), Configs.NONE);
     }
 
     public void setWeight(String serverName, int weight) {
-        backend.setWeight(serverName, weight);
+        call(new BackendChange.Weight(serverName, weight), Configs.NONE);
     }
 
     /** No new connections; live ones continue (HAProxy's {@code state drain}). */
     public void drain(String serverName) {
-        backend.setAdmin(serverName, Server.Admin.DRAIN);
+        call(new BackendChange.Admin(serverName, Server.Admin.DRAIN), Configs.NONE);
     }
 
     public void ready(String serverName) {
-        backend.setAdmin(serverName, Server.Admin.READY);
+        call(new BackendChange.Admin(serverName, Server.Admin.READY), Configs.NONE);
     }
 
     public void maint(String serverName) {
-        backend.setAdmin(serverName, Server.Admin.MAINT);
-    }
-
-    /** Swaps the whole server list atomically; servers kept by name keep their live connections and state. */
-    public synchronized void replaceServers(Collection<ServerConfig> wanted) {
-        List<Server> before = backend.servers();
-        List<Server> next = new ArrayList<>();
-        for (ServerConfig sc : wanted) {
-            next.add(newServer(sc));
-        }
-        backend.replaceServers(next);
-        HealthChecker h = health;
-        if (h != null) {
-            List<Server> after = backend.servers();
-            for (Server s : before) {
-                if (!after.contains(s)) {
-                    h.unwatch(s);
-                }
-            }
-            for (ServerConfig sc : wanted) {
-                Server s = backend.server(sc.name()).orElseThrow();
-                if (sc.check() && !before.contains(s)) {
-                    h.watch(this, s, sc);
-                }
-            }
-        }
+        call(new BackendChange.Admin(serverName, Server.Admin.MAINT), Configs.NONE);
     }
 
     /**
-     * Discovery's swap: {@code wanted} becomes the server list, the servers named in {@code drain} take no new
-     * connections (their live ones finish). Stand-in until the backend rewrite lands its single-snapshot version:
-     * servers to drain are drained before the swap, so the swap never makes one usable that should not be.
+     * Swaps the whole server list atomically, as one message and one snapshot (at most one table build, off the
+     * event loops); servers kept by name (same address, backup and maxconn) keep their live connections, health
+     * and admin state and take the new weight.
      */
-    public synchronized void replaceServers(Collection<ServerConfig> wanted, java.util.Set<String> drain) {
-        for (String name : drain) {
-            if (backend.server(name).isPresent()) {
-                backend.setAdmin(name, Server.Admin.DRAIN);
-            }
-        }
-        // a server first seen draining has no connections here to finish: it need not join at all
-        List<ServerConfig> kept = new ArrayList<>(wanted.size());
+    public void replaceServers(Collection<ServerConfig> wanted) {
+        replace(wanted, null);
+    }
+
+    /**
+     * As {@link #replaceServers(Collection)}, with the servers named in {@code drain} in admin state DRAIN in the
+     * same snapshot (VMs draining in the registry); a server that leaves the drain set goes back to READY unless it
+     * is in MAINT.
+     */
+    public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain) {
+        replace(wanted, Objects.requireNonNull(drain, "drain"));
+    }
+
+    private void replace(Collection<ServerConfig> wanted, Set<String> drain) {
+        List<Server> servers = new ArrayList<>(wanted.size());
+        List<ServerConfig> cfgs = new ArrayList<>(wanted.size());
         for (ServerConfig sc : wanted) {
-            if (!drain.contains(sc.name()) || backend.server(sc.name()).isPresent()) {
-                kept.add(sc);
+            servers.add(newServer(sc));
+            cfgs.add(sc);
+        }
+        call(new BackendChange.Replace(servers, drain), new Configs(servers, cfgs));
+    }
+
+    /** A health transition, applied by the control agent; the future completes once its snapshot is out. */
+    CompletableFuture<Backend.Outcome> setHealth(Server server, boolean up) {
+        return control.submit(this, new BackendChange.Health(server, up), Configs.NONE);
+    }
+
+    private Server call(BackendChange change, Configs cfgs) {
+        Backend.Outcome o;
+        if (control.isOwner()) {
+            o = applyBatch(List.of(new ControlAgent.Change(this, change, cfgs, new CompletableFuture<>()))).get(0);
+        } else {
+            o = await(control.submit(this, change, cfgs));
+        }
+        if (o.error() != null) {
+            throw o.error();
+        }
+        return o.server();
+    }
+
+    private static <T> T await(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    /** The configs of new Server objects that travel with a change (health checks need inter, rise, fall). */
+    record Configs(List<Server> servers, List<ServerConfig> configs) {
+        static final Configs NONE = new Configs(List.of(), List.of());
+    }
+
+    /**
+     * Applies a batch of changes on the control agent: one snapshot, then health checks follow membership (servers
+     * that left stop being checked, new ones with {@code check} start), then the callers are answered.
+     */
+    List<Backend.Outcome> applyBatch(List<ControlAgent.Change> batch) {
+        List<BackendChange> changes = new ArrayList<>(batch.size());
+        for (ControlAgent.Change c : batch) {
+            changes.add(c.change());
+            Configs cfgs = c.configs();
+            for (int i = 0; i < cfgs.servers().size(); i++) {
+                configs.put(cfgs.servers().get(i), cfgs.configs().get(i));
             }
         }
-        replaceServers(kept);
-        for (ServerConfig sc : kept) {
-            Server s = backend.server(sc.name()).orElseThrow();
-            Server.Admin want = drain.contains(sc.name()) ? Server.Admin.DRAIN
-                : sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
-            if (s.admin() != want && (want == Server.Admin.DRAIN || s.admin() == Server.Admin.DRAIN)) {
-                backend.setAdmin(sc.name(), want);
+        Backend.Applied applied = backend.apply(changes);
+        HealthChecker h = health;
+        for (Server s : applied.left()) {
+            if (h != null) {
+                h.unwatch(s);
             }
         }
+        for (Server s : applied.joined()) {
+            ServerConfig sc = configs.get(s);
+            if (h != null && sc != null && sc.check()) {
+                h.watch(this, s, sc);
+            }
+        }
+        // keep configs only for members: objects a replace did not keep, refused adds and removed servers go
+        configs.keySet().retainAll(identitySet(applied.snapshot().servers()));
+        List<Backend.Outcome> outcomes = applied.outcomes();
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).done().complete(outcomes.get(i));
+        }
+        return outcomes;
+    }
+
+    private static Set<Server> identitySet(List<Server> servers) {
+        Set<Server> set = Collections.newSetFromMap(new IdentityHashMap<>(servers.size() * 2));
+        set.addAll(servers);
+        return set;
     }
 
     private static Server newServer(ServerConfig sc) {
@@ -174,7 +239,7 @@ public final class ProxyBackend {
         return backend.pick(sourceHash, avoid);
     }
 
-    /** The same server again for a retry, slot taken, if the backend still has it usable and not full; else null. */
+    /** The same server again for a retry, with its slot taken, if still a usable member; else null. */
     Server reacquire(Server server) {
         return backend.reacquire(server);
     }
@@ -195,29 +260,48 @@ public final class ProxyBackend {
         return !queue.isEmpty();
     }
 
-    void enqueue(Session session) {
+    void enqueue(QueueWaiter waiter) {
         queued.increment();
-        queue.addLast(session);
+        queue.addLast(waiter);
         dispatchQueue(); // a slot may have freed since the failed pick
     }
 
-    /** Gives free server slots to waiting connections, oldest first. Runs on any thread. */
+    /**
+     * Gives free server slots to waiting connections, oldest first. Runs on any thread, but one thread dispatches at
+     * a time: a call that finds another dispatcher running only counts itself in {@link #dispatchWork}, and the
+     * running one makes another pass before it stops. So a slot freed (or a server come up) while a waiter is being
+     * tried is seen by a later pass (no lost wake-up), and since only the dispatcher takes waiters out, and only
+     * once served, the queue keeps its order. Each pass stops at the first waiter no server can take; its length
+     * is bounded by the free slots plus the dead waiters it drops.
+     */
     void dispatchQueue() {
-        for (int i = 0; i < 1024; i++) { // bounded: each turn either serves, drops a dead waiter, or stops
-            Session waiter = queue.pollFirst();
+        if (dispatchWork.getAndIncrement() != 0) {
+            return; // the running dispatcher will pass again
+        }
+        int missed = 1;
+        do {
+            dispatchPass();
+            missed = dispatchWork.addAndGet(-missed);
+        } while (missed != 0);
+    }
+
+    private void dispatchPass() {
+        for (;;) {
+            QueueWaiter waiter = queue.peekFirst();
             if (waiter == null) {
                 return;
             }
             if (!waiter.waiting()) {
+                queue.pollFirst(); // timed out or gone: drop it
                 continue;
             }
             Server server = backend.pick(waiter.sourceHash(), null);
             if (server == null) {
-                queue.addFirst(waiter); // waits on until a slot frees, a server comes up, or timeout queue
-                return;
+                return; // waits on until a slot frees, a server comes up, or timeout queue
             }
+            queue.pollFirst();
             if (!waiter.dequeued(server)) {
-                release(server);
+                backend.release(server); // it stopped waiting meanwhile; the next pass may use the slot
             }
         }
     }

@@ -24,7 +24,7 @@ import java.net.InetSocketAddress;
  * <p>Everything runs on the client's event loop except the three entry points other threads call
  * ({@link #takeLimitSlot}, {@link #waiting}, {@link #dequeued}; see {@link Admission}).
  */
-final class Session implements Relay.Events, IdleTimer.Expiry {
+final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
 
     private final Frontend frontend;
     private final Channel client;
@@ -128,15 +128,15 @@ final class Session implements Relay.Events, IdleTimer.Expiry {
     // ---- entry points from other threads (see Admission) ------------------------------------------------------
 
     /** The client's source-address hash, for the queue's picks. Any thread (written before the session queues). */
-    int sourceHash() {
+    public int sourceHash() {
         return sourceHash;
     }
 
-    boolean waiting() {
+    public boolean waiting() {
         return admission.waiting();
     }
 
-    boolean dequeued(Server s) {
+    public boolean dequeued(Server s) {
         return admission.dequeued(s);
     }
 

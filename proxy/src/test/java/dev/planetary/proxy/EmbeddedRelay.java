@@ -56,6 +56,7 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
     final AtomicInteger halfClosed = new AtomicInteger();
     final AtomicInteger clientClosed = new AtomicInteger();
     final AtomicInteger timeouts = new AtomicInteger();
+    private final ControlAgent control = new ControlAgent(); // the backend's owner (unused by the relay)
 
     /** @param defaults lines of the {@code defaults} section (timeouts) */
     EmbeddedRelay(String defaults) {
@@ -69,7 +70,7 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
             """.formatted(defaults.indent(4)));
         assertThat(r.errors()).isEmpty();
         ProxyConfig cfg = r.config();
-        ProxyBackend backend = new ProxyBackend(cfg.backends().get(0));
+        ProxyBackend backend = new ProxyBackend(cfg.backends().get(0), control);
         java.util.concurrent.atomic.AtomicInteger parked = new java.util.concurrent.atomic.AtomicInteger();
         AcceptGate gate = new AcceptGate();
         ConnectionLimit global = new ConnectionLimit("global", 0, parked, gate::reconcile);
@@ -123,6 +124,7 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
 
     @Override
     public void close() {
+        control.close();
         client.finishAndReleaseAll();
         server.finishAndReleaseAll();
     }

@@ -131,9 +131,7 @@ public final class RegistryMain implements Callable<Integer> {
         try {
             Token.Resolved token;
             // the data dir must exist (mode 0700) before the token is stored in it
-            java.nio.file.Files.createDirectories(options.dataDir(),
-                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            Store.createDir(options.dataDir());
             token = Token.resolve(envToken, options.dataDir());
             options = new Genesis.Options(options.listen(), options.vmListen(), options.dataDir(), options.settings(),
                 options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog());

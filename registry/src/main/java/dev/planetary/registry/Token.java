@@ -1,5 +1,6 @@
 package dev.planetary.registry;
 
+import dev.planetary.registry.store.Store;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,6 +54,9 @@ public final class Token {
         Files.writeString(tmp, t + "\n", StandardCharsets.US_ASCII, StandardOpenOption.WRITE,
             StandardOpenOption.SYNC);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        // the rename is durable only once the directory is: without this a power loss could lose the token that was
+        // just printed, and the next start would generate another one that no VM knows
+        Store.fsyncDir(dataDir);
         return new Resolved(t, file.toString(), true);
     }
 }

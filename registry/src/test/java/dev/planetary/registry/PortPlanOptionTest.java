@@ -107,6 +107,13 @@ class PortPlanOptionTest {
             Event removed = w.next(WAIT);
             assertThat(removed.type()).isEqualTo("removed");
             assertThat(node.register("{\"cores\": 1}").status()).as("its ports are in grace").isEqualTo(503);
+            try (SseClient fresh = new SseClient(node.http, node.base() + "/api/watch")) {
+                Event snap = fresh.next(WAIT);
+                assertThat(snap.data().get("vms")).hasSize(4);
+                assertThat(snap.data().get("grace")).hasSize(1);
+                assertThat(snap.data().at("/grace/0/id").asText()).isEqualTo(ids.get(2));
+                assertThat(snap.data().at("/grace/0/ports")).isEqualTo(leaving.get("ports"));
+            }
 
             clock.advance(Duration.ofSeconds(31));
             Event released = w.next(WAIT); // the writer's tick frees it, with the next version
@@ -127,7 +134,11 @@ class PortPlanOptionTest {
             before = node.get("/api/vms").body();
             version = node.version();
         }
-        try (Node node = Node.start(data, clock, QUICK, SMALL, false)) {
+        try (Node node = Node.start(data, clock, QUICK, SMALL, false);
+             SseClient resumed = new SseClient(node.http, node.base() + "/api/watch?since=" + (version - 3))) {
+            // the log read back after the restart serves resumes, the release included
+            assertThat(List.of(resumed.next(WAIT).type(), resumed.next(WAIT).type(), resumed.next(WAIT).type()))
+                .containsExactly("removed", "released", "added");
             assertThat(node.version()).isEqualTo(version);
             // the same VMs, ports and all (every VM counts as seen at the restart)
             assertThat(withoutLiveness(node.get("/api/vms").body())).isEqualTo(withoutLiveness(before));
@@ -170,7 +181,11 @@ class PortPlanOptionTest {
             await().atMost(WAIT).until(() -> node.get("/api/ports").json().get("held").intValue() == 0);
             version = node.version();
         }
-        try (Node node = Node.start(data, clock, QUICK, SMALL, false)) {
+        try (Node node = Node.start(data, clock, QUICK, SMALL, false);
+             SseClient resumed = new SseClient(node.http, node.base() + "/api/watch?since=" + (version - 3))) {
+            // the old plan's changes still serve resumes: watchers go on from their version
+            assertThat(List.of(resumed.next(WAIT).type(), resumed.next(WAIT).type(), resumed.next(WAIT).type()))
+                .containsExactly("draining", "removed", "released");
             assertThat(node.version()).isEqualTo(version);
             assertThat(node.get("/api/ports/plan").json().get("max_vms").intValue()).isEqualTo(5);
             Res r = node.register("{\"cores\": 1}");

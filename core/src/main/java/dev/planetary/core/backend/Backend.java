@@ -7,21 +7,33 @@ import dev.planetary.core.config.HashType;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Consumer;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A backend's server set and its balancers, changeable at run time without touching live connections.
+ * A backend: an immutable, versioned {@link Snapshot} of its servers and their balancers, read by the event loops,
+ * and replaced whole by its owner.
  *
- * <p>Readers (event loops) see one immutable {@link Snapshot}; every membership change publishes a new one whole.
- * Control methods are {@code synchronized}: they run on the control plane (config load, health checker, runtime
- * API, registry), never on the forwarding path. Live connections keep the {@link Server} object they were given and
- * release it through the balancer that gave it ({@link Pick}), so a removed or drained server simply stops getting
- * new connections while its live ones finish on their own.
+ * <p><b>One owner.</b> Every change (add, remove, weight, admin state, health, replace) is a {@link BackendChange}
+ * message; the owner (one control thread, e.g. the proxy's control agent) applies a batch of them with
+ * {@link #apply}, which builds the next snapshot once per batch, off the event loops (a consistent-hash table is
+ * changed incrementally by the new balancer, see {@link Balancer#successor}), and publishes it with one volatile
+ * write. {@code apply} and the one-change shortcuts ({@link #addServer} ...) are not thread-safe: only the owner
+ * calls them. A balancer that readers can see is never changed by the control plane.
+ *
+ * <p><b>Live counts.</b> Connection counts live in the {@link Server}s. Live connections keep the Server object they
+ * were given and release it with {@link #release}, which re-reads it in the balancer of whichever snapshot holds
+ * the server then; a removed or drained server simply stops getting new connections while its live ones finish.
+ * A count changed through an older snapshot's balancer while a new one was being built is caught either by the
+ * event loop (it re-reads the snapshot after changing the count) or by the owner (it re-reads every count after
+ * publishing): both read after they write, so at least one sees the other (see {@link #apply}).
  */
 public final class Backend {
 
@@ -30,17 +42,33 @@ public final class Backend {
                            Balancer backup) {
     }
 
+    /** What one change did: the server it concerned (null for a replace), or the error that refused it. */
+    public record Outcome(Server server, RuntimeException error) {
+    }
+
+    /**
+     * What a batch did: the snapshot in force afterwards, one outcome per change in order, and the servers that
+     * joined or left the backend (by identity), e.g. to start or stop their health checks.
+     */
+    public record Applied(Snapshot snapshot, List<Outcome> outcomes, List<Server> joined, List<Server> left) {
+    }
+
     private final String name;
     private final BalanceAlgorithm algorithm;
     private final HashType hashType;
     private volatile Snapshot snapshot;
-    private final List<Consumer<Server>> stateListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
+    /** Owner state: names held in DRAIN by the last replace that named a drain set. */
+    private Set<String> drainedByReplace = Set.of();
 
     public Backend(String name, BalanceAlgorithm algorithm, HashType hashType, Collection<Server> servers) {
         this.name = Objects.requireNonNull(name, "name");
         this.algorithm = Objects.requireNonNull(algorithm, "algorithm");
         this.hashType = Objects.requireNonNull(hashType, "hashType");
-        this.snapshot = build(0, servers);
+        Map<String, Server> members = index(servers);
+        this.snapshot = new Snapshot(0, List.copyOf(servers), Map.copyOf(members),
+            Balancers.create(algorithm, hashType, group(members.values(), false)),
+            Balancers.create(algorithm, hashType, group(members.values(), true)));
     }
 
     public String name() { return name; }
@@ -53,10 +81,11 @@ public final class Backend {
         return Optional.ofNullable(snapshot.byName().get(serverName));
     }
 
+    // ---- forwarding path (any thread) ---------------------------------------------------------------------
+
     /**
      * Picks a server for a new connection and claims a slot on it: an active server if any is usable, otherwise a
-     * backup one (HAProxy uses backups only when no active server is up). Hot path: no lock, no allocation beyond
-     * what the balancer does (none), never throws.
+     * backup one (HAProxy uses backups only when no active server is up). Hot path: no allocation, never throws.
      *
      * @return the server, or null when none is usable or all usable ones are full (see {@link #anyUsable()})
      */
@@ -68,29 +97,31 @@ public final class Backend {
             // The server to avoid is the only candidate: trying it again beats refusing the client.
             picked = b.pick(sourceHash, null);
         }
+        if (picked != null) {
+            settle(s, picked);
+        }
         return picked;
     }
 
-    /** Ends a connection that {@link #pick} gave: releases its slot in whichever snapshot holds the server now. */
-    public void release(Server server) {
-        Snapshot s = snapshot;
-        if (s.byName().get(server.name()) == server) {
-            (server.backup() ? s.backup() : s.active()).released(server);
-        } else {
-            server.release(); // removed or replaced: only its own counter is left to fix
-        }
-    }
-
     /**
-     * The same server again, for a retry, with a slot taken: only if it is still in the current snapshot, usable and
-     * not full; else null. A retry never bypasses membership (a server removed, drained or in maintenance meanwhile).
+     * Takes a slot on {@code server} again (a retry to the same server), but only if it is still a member of the
+     * current snapshot, usable and not full: a server removed or replaced meanwhile gets no new connection.
+     *
+     * @return {@code server} with one slot taken, or null
      */
     public Server reacquire(Server server) {
         Snapshot s = snapshot;
-        if (s.byName().get(server.name()) != server || !server.usable() || !server.tryAcquire()) {
+        if (s.byName().get(server.name()) != server || !balancerFor(s, server).claim(server)) {
             return null;
         }
+        settle(s, server);
         return server;
+    }
+
+    /** Ends a connection that {@link #pick} or {@link #reacquire} gave, whichever snapshot holds the server now. */
+    public void release(Server server) {
+        server.release();
+        refreshIn(snapshot, server); // read after the count changed: see the class comment
     }
 
     /** True when at least one server (active or backup) could take connections if it had a free slot. */
@@ -99,120 +130,216 @@ public final class Backend {
         return s.active().usableCount() > 0 || s.backup().usableCount() > 0;
     }
 
-    /** Called after a server's health, admin state or weight changed (used to wake queued connections). */
-    public void onStateChange(Consumer<Server> listener) {
-        stateListeners.add(listener);
-    }
-
-    // ---- control plane ------------------------------------------------------------------------------------
-
-    /** Adds a server; an existing one with the same name is an error. */
-    public synchronized void addServer(Server server) {
-        Snapshot s = snapshot;
-        if (s.byName().containsKey(server.name())) {
-            throw new IllegalArgumentException("backend '" + name + "' already has a server named '"
-                + server.name() + "'");
+    /** A count changed through snapshot {@code seen}'s balancer; if a newer snapshot is out, it re-reads it too. */
+    private void settle(Snapshot seen, Server server) {
+        Snapshot now = snapshot;
+        if (now != seen) {
+            refreshIn(now, server);
         }
-        List<Server> servers = new ArrayList<>(s.servers());
-        servers.add(server);
-        balancerFor(s, server).serverAdded(server);
-        publish(s.version() + 1, servers, s.active(), s.backup());
-        fire(server);
     }
 
-    /** Removes a server: it gets no new connections; its live ones finish on their own. */
-    public synchronized Server removeServer(String serverName) {
-        Snapshot s = snapshot;
-        Server server = require(s, serverName);
-        List<Server> servers = new ArrayList<>(s.servers());
-        servers.remove(server);
-        balancerFor(s, server).serverRemoved(server);
-        publish(s.version() + 1, servers, s.active(), s.backup());
-        return server;
-    }
-
-    /** Changes a server's weight (0..256); 0 stops new connections, as in HAProxy. */
-    public synchronized void setWeight(String serverName, int weight) {
-        Snapshot s = snapshot;
-        Server server = require(s, serverName);
-        boolean wasUsable = server.usable();
-        server.weight(weight);
-        Balancer b = balancerFor(s, server);
-        if (wasUsable && !server.usable()) {
-            b.serverDown(server);
-        } else if (!wasUsable && server.usable()) {
-            b.serverUp(server);
-        } else {
-            b.weightChanged(server);
+    private static void refreshIn(Snapshot s, Server server) {
+        if (s.byName().get(server.name()) == server) {
+            balancerFor(s, server).refresh(server);
         }
-        fire(server);
     }
 
-    /** Sets a server's admin state (ready, drain, maint). */
-    public synchronized void setAdmin(String serverName, Server.Admin admin) {
-        Snapshot s = snapshot;
-        Server server = require(s, serverName);
-        boolean wasUsable = server.usable();
-        server.admin(admin);
-        notifyUsability(s, server, wasUsable);
-    }
+    // ---- owner ----------------------------------------------------------------------------------------------
 
-    /** Records a health transition decided by the health checker. */
-    public synchronized void setUp(Server server, boolean up) {
-        Snapshot s = snapshot;
-        if (s.byName().get(server.name()) != server) {
-            server.up(up); // no longer ours: nothing to rebalance
-            return;
-        }
-        boolean wasUsable = server.usable();
-        server.up(up);
-        notifyUsability(s, server, wasUsable);
+    /** Runs after every batch that published a snapshot, on the owner's thread (used to wake queued connections). */
+    public void onChange(Runnable listener) {
+        changeListeners.add(listener);
     }
 
     /**
-     * Replaces the whole server list atomically: event loops see either the old set or the new one, never a mix.
-     * Servers whose name, address, backup flag and maxconn are unchanged keep their object (and so their live
-     * count, health and admin state) and take the new weight.
+     * Applies a batch of changes in order and publishes the resulting snapshot once (if anything changed). A change
+     * that is refused (unknown server, duplicate name, bad weight) has its error in its outcome and no effect; the
+     * others still apply. Only the backend's owner calls this, one batch at a time.
+     *
+     * <p>After publishing, every count of a server whose balancer is new is re-read by that balancer: with the event
+     * loops' re-read after their own count changes ({@link #pick}, {@link #release}) this leaves no count that only
+     * an older balancer saw.
      */
-    public synchronized void replaceServers(Collection<Server> wanted) {
+    public Applied apply(List<? extends BackendChange> batch) {
         Snapshot s = snapshot;
-        List<Server> servers = new ArrayList<>(wanted.size());
-        for (Server w : wanted) {
-            Server old = s.byName().get(w.name());
+        Map<String, Server> members = new LinkedHashMap<>();
+        for (Server server : s.servers()) {
+            members.put(server.name(), server);
+        }
+        boolean[] dirty = new boolean[3]; // [active, backup, membership]
+        List<Outcome> outcomes = new ArrayList<>(batch.size());
+        for (BackendChange change : batch) {
+            try {
+                Server touched = applyOne(change, members, dirty);
+                outcomes.add(new Outcome(touched, null));
+            } catch (IllegalArgumentException e) {
+                outcomes.add(new Outcome(null, e));
+            }
+        }
+        if (!dirty[0] && !dirty[1]) {
+            return new Applied(s, outcomes, List.of(), List.of());
+        }
+        List<Server> servers = List.copyOf(members.values());
+        Balancer active = dirty[0] ? s.active().successor(group(servers, false)) : s.active();
+        Balancer backup = dirty[1] ? s.backup().successor(group(servers, true)) : s.backup();
+        Snapshot next = new Snapshot(s.version() + 1, servers, Map.copyOf(members), active, backup);
+        snapshot = next;
+        for (Server server : servers) {
+            if (dirty[server.backup() ? 1 : 0]) {
+                balancerFor(next, server).refresh(server);
+            }
+        }
+        List<Server> joined = new ArrayList<>();
+        List<Server> left = new ArrayList<>();
+        if (dirty[2]) {
+            Set<Server> before = identitySet(s.servers());
+            Set<Server> after = identitySet(servers);
+            for (Server server : servers) {
+                if (!before.contains(server)) {
+                    joined.add(server);
+                }
+            }
+            for (Server server : s.servers()) {
+                if (!after.contains(server)) {
+                    left.add(server);
+                }
+            }
+        }
+        for (Runnable l : changeListeners) {
+            l.run();
+        }
+        return new Applied(next, outcomes, joined, left);
+    }
+
+    private Server applyOne(BackendChange change, Map<String, Server> members, boolean[] dirty) {
+        if (change instanceof BackendChange.Add add) {
+            Server server = add.server();
+            if (members.containsKey(server.name())) {
+                throw new IllegalArgumentException("backend '" + name + "' already has a server named '"
+                    + server.name() + "'");
+            }
+            members.put(server.name(), server);
+            dirty[server.backup() ? 1 : 0] = true;
+            dirty[2] = true;
+            return server;
+        }
+        if (change instanceof BackendChange.Remove remove) {
+            Server server = require(members, remove.name());
+            members.remove(server.name());
+            dirty[server.backup() ? 1 : 0] = true;
+            dirty[2] = true;
+            return server;
+        }
+        if (change instanceof BackendChange.Weight weight) {
+            Server server = require(members, weight.name());
+            server.weight(weight.weight());
+            dirty[server.backup() ? 1 : 0] = true;
+            return server;
+        }
+        if (change instanceof BackendChange.Admin admin) {
+            Server server = require(members, admin.name());
+            server.admin(admin.admin());
+            dirty[server.backup() ? 1 : 0] = true;
+            return server;
+        }
+        if (change instanceof BackendChange.Health health) {
+            Server server = health.server();
+            server.up(health.up());
+            if (members.get(server.name()) == server) {
+                dirty[server.backup() ? 1 : 0] = true;
+            } // else: no longer ours, nothing to rebalance
+            return server;
+        }
+        if (change instanceof BackendChange.Replace replace) {
+            replace(replace, members);
+            dirty[0] = true;
+            dirty[1] = true;
+            dirty[2] = true;
+            return null;
+        }
+        throw new IllegalArgumentException("unknown change " + change);
+    }
+
+    private void replace(BackendChange.Replace replace, Map<String, Server> members) {
+        index(replace.wanted()); // refuses duplicate names before anything changes
+        Map<String, Server> next = new LinkedHashMap<>();
+        for (Server w : replace.wanted()) {
+            Server old = members.get(w.name());
             if (old != null && old.address().equals(w.address()) && old.backup() == w.backup()
                 && old.maxconn() == w.maxconn()) {
                 old.weight(w.weight());
-                servers.add(old);
+                next.put(w.name(), old);
             } else {
-                servers.add(w);
+                next.put(w.name(), w);
             }
         }
-        Snapshot next = build(s.version() + 1, servers);
-        snapshot = next;
-        servers.forEach(this::fire);
-    }
-
-    private void notifyUsability(Snapshot s, Server server, boolean wasUsable) {
-        boolean usable = server.usable();
-        if (wasUsable != usable) {
-            Balancer b = balancerFor(s, server);
-            if (usable) {
-                b.serverUp(server);
-            } else {
-                b.serverDown(server);
+        Set<String> drain = replace.drain();
+        if (drain != null) {
+            for (Server server : next.values()) {
+                if (server.admin() == Server.Admin.MAINT) {
+                    continue; // maintenance outranks the registry's drain
+                }
+                if (drain.contains(server.name())) {
+                    server.admin(Server.Admin.DRAIN);
+                } else if (drainedByReplace.contains(server.name()) && server.admin() == Server.Admin.DRAIN) {
+                    server.admin(Server.Admin.READY);
+                }
             }
+            drainedByReplace = drain;
         }
-        fire(server);
+        members.clear();
+        members.putAll(next);
     }
 
-    private void fire(Server server) {
-        for (Consumer<Server> l : stateListeners) {
-            l.accept(server);
-        }
+    // ---- one-change shortcuts for the owner (tests, benchmarks, a single-threaded caller) -----------------------
+
+    /** Adds a server; an existing one with the same name is an error. Owner only. */
+    public void addServer(Server server) {
+        one(new BackendChange.Add(server));
     }
 
-    private Server require(Snapshot s, String serverName) {
-        Server server = s.byName().get(serverName);
+    /** Removes a server: it gets no new connections; its live ones finish on their own. Owner only. */
+    public Server removeServer(String serverName) {
+        return one(new BackendChange.Remove(serverName));
+    }
+
+    /** Changes a server's weight (0..256); 0 stops new connections, as in HAProxy. Owner only. */
+    public void setWeight(String serverName, int weight) {
+        one(new BackendChange.Weight(serverName, weight));
+    }
+
+    /** Sets a server's admin state (ready, drain, maint). Owner only. */
+    public void setAdmin(String serverName, Server.Admin admin) {
+        one(new BackendChange.Admin(serverName, admin));
+    }
+
+    /** Records a health transition decided by the health checker. Owner only. */
+    public void setUp(Server server, boolean up) {
+        one(new BackendChange.Health(server, up));
+    }
+
+    /** Replaces the whole server list in one snapshot (see {@link BackendChange.Replace}). Owner only. */
+    public void replaceServers(Collection<Server> wanted) {
+        one(new BackendChange.Replace(List.copyOf(wanted), null));
+    }
+
+    /** Replaces the whole server list, holding {@code drain} in DRAIN (see {@link BackendChange.Replace}). */
+    public void replaceServers(Collection<Server> wanted, Set<String> drain) {
+        one(new BackendChange.Replace(List.copyOf(wanted), Objects.requireNonNull(drain, "drain")));
+    }
+
+    private Server one(BackendChange change) {
+        Outcome o = apply(List.of(change)).outcomes().get(0);
+        if (o.error() != null) {
+            throw o.error();
+        }
+        return o.server();
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    private Server require(Map<String, Server> members, String serverName) {
+        Server server = members.get(serverName);
         if (server == null) {
             throw new IllegalArgumentException("backend '" + name + "' has no server named '" + serverName + "'");
         }
@@ -223,19 +350,20 @@ public final class Backend {
         return server.backup() ? s.backup() : s.active();
     }
 
-    private void publish(long version, List<Server> servers, Balancer active, Balancer backup) {
-        snapshot = new Snapshot(version, List.copyOf(servers), index(servers), active, backup);
+    private static List<Server> group(Collection<Server> servers, boolean backup) {
+        List<Server> out = new ArrayList<>();
+        for (Server server : servers) {
+            if (server.backup() == backup) {
+                out.add(server);
+            }
+        }
+        return out;
     }
 
-    private Snapshot build(long version, Collection<Server> servers) {
-        Map<String, Server> byName = index(servers);
-        List<Server> active = new ArrayList<>();
-        List<Server> backup = new ArrayList<>();
-        for (Server server : servers) {
-            (server.backup() ? backup : active).add(server);
-        }
-        return new Snapshot(version, List.copyOf(servers), byName,
-            Balancers.create(algorithm, hashType, active), Balancers.create(algorithm, hashType, backup));
+    private static Set<Server> identitySet(Collection<Server> servers) {
+        Set<Server> set = Collections.newSetFromMap(new IdentityHashMap<>(servers.size() * 2));
+        set.addAll(servers);
+        return set;
     }
 
     private Map<String, Server> index(Collection<Server> servers) {
@@ -246,6 +374,6 @@ public final class Backend {
                     + "' twice");
             }
         }
-        return Map.copyOf(byName);
+        return byName;
     }
 }

@@ -8,10 +8,12 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One upstream server of a backend: its identity, its weight and states, and its live connection count.
  *
- * <p>Identity (name, address, backup, maxconn) is final. Weight, health and admin state are written by the
- * control plane (health checker, runtime API) and read by event loops; the connection count is changed by event
- * loops through {@link #tryAcquire()} / {@link #release()} without locks. A Server object keeps its count when the
- * backend's server list is swapped, so connections that outlive a removal still release the right counter.
+ * <p>Identity (name, address, backup, maxconn) is final. Weight, health and admin state are written only by the
+ * owner of the backend that holds the server (its control thread, see {@link Backend#apply}) and read by event
+ * loops; the connection count is live state, changed by event loops through {@link #tryAcquire()} /
+ * {@link #release()} without locks, and read by the balancers (leastconn) rather than copied into them. A Server
+ * object keeps its count when the backend's server list is swapped, so connections that outlive a removal still
+ * release the right counter. It holds no pointer into any balancer.
  */
 public final class Server {
 
@@ -30,9 +32,6 @@ public final class Server {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong total = new AtomicLong();
     private final AtomicLong failedConnects = new AtomicLong();
-
-    /** Position in the balancer that currently holds this server; written only by that balancer's builder. */
-    volatile int slot = -1;
 
     /**
      * @param address unresolved or resolved address of the server; never resolved again here
@@ -114,7 +113,7 @@ public final class Server {
         failedConnects.incrementAndGet();
     }
 
-    // Control-plane setters: callers tell the backend's balancer afterwards (see Backend).
+    // Owner-only setters: the backend's owner writes them, then publishes the next snapshot (see Backend#apply).
     public void weight(int weight) {
         if (weight < 0 || weight > 256) {
             throw new IllegalArgumentException("weight must be 0..256: " + weight);
@@ -125,11 +124,6 @@ public final class Server {
     public void up(boolean up) { this.up = up; }
 
     public void admin(Admin admin) { this.admin = Objects.requireNonNull(admin, "admin"); }
-
-    /** Balancer bookkeeping: the index this server has in the balancer that holds it, or -1. */
-    public int slot() { return slot; }
-
-    public void slot(int slot) { this.slot = slot; }
 
     @Override
     public String toString() {

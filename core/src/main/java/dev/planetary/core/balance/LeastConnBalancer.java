@@ -1,11 +1,9 @@
 package dev.planetary.core.balance;
 
 import dev.planetary.core.backend.Server;
-import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.Map;
 
 /**
  * {@code balance leastconn}: the usable, non-full server with the fewest active connections per unit of weight,
@@ -16,26 +14,22 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * counter taken at every update of that server. HAProxy's ebtree inserts a key after the equal keys already there,
  * so among equal loads the server that changed last goes last; the sequence number gives the same order. When it
  * wraps (after 2^31 updates) the tie order among equal loads is briefly inverted, never the load order. A server
- * that is unusable or full has key {@link Long#MAX_VALUE}.
+ * that is unusable or full has key {@link #UNAVAILABLE}.
  *
- * <p><b>Tree.</b> A tournament tree over slots: leaf keys in an {@link AtomicLongArray}, each internal node holding
- * the slot of the smaller key of its two children in an {@link AtomicIntegerArray}; the root is the answer. After
- * a connection is taken or released, the leaf is rewritten from the server's live state and the path to the root
- * is recomputed: O(log n), no locks. Concurrent updates converge because every write is followed by a validation:
- * a leaf writer re-reads the server's state after writing its key and rewrites if the load differs; a node writer
- * re-reads its children (their winners and keys) after writing and recomputes if anything changed. Every change to
- * a leaf or node is followed by a write of its parent, so the last writer of each node validated against its
- * children's final values and the tree is exact whenever updates pause.
+ * <p><b>Structure: a binary min-heap of keys under one short lock</b>, as HAProxy keeps its tree under the
+ * backend's lock. Every operation (pick, claim, release, refresh, control callbacks) takes the lock, reads the live
+ * state of the servers it touches ({@link Server#active()}, usability, weight) and restores the heap in O(log n)
+ * with no allocation. Why this is right is local: the heap is only changed under the lock, and an update always
+ * recomputes a key from the server's live state at that moment, so after the last update of a server its key
+ * matches its state. Connection counts live in the {@link Server}s (atomics), not here: a balancer built for a new
+ * snapshot reads them, and {@link #refresh} re-reads one that changed through another snapshot's balancer.
  *
- * <p><b>Picking.</b> Read the root's slot; claim it with {@link Server#tryAcquire()} (a CAS that honours maxconn).
- * If it is full or became unusable before its callback arrived, its leaf is refreshed (to MAX) and the root read
- * again. If the root is {@code avoid}, the best other server is the minimum over the winners of the siblings along
- * avoid's path, also O(log n). Attempts are bounded by the server count.
- *
- * <p><b>Membership.</b> Adding or removing a server rebuilds the arrays from {@link Server#active()} (the truth)
- * and publishes them whole; {@link Server#slot()} then gives a server's leaf in O(1). Updates that race a rebuild
- * are replayed on the new tree, and the builder re-validates every leaf after publishing, so none is lost. A
- * Server object must belong to one live leastconn balancer at a time (the slot field is single).
+ * <p><b>Picking.</b> The root is the candidate (or, when it is {@code avoid}, the smaller of its children). Before
+ * claiming it the key is checked against the live state: a server that filled up or went unusable since its last
+ * update is re-keyed and the pick looks again, at most {@code n + 1} times; claiming is {@link Server#tryAcquire()}
+ * (a CAS that honours maxconn). Membership is fixed per instance for the backend's snapshots ({@link #successor},
+ * which keeps every remaining server's place among equal loads and puts new ones after them, as HAProxy inserts a
+ * new key after the equal ones); the add/remove callbacks for direct use rebuild the arrays under the lock.
  */
 public final class LeastConnBalancer implements Balancer {
 
@@ -46,117 +40,158 @@ public final class LeastConnBalancer implements Balancer {
     /** Loads are clamped below this so that no real key equals {@link #UNAVAILABLE}; 16M connections at weight 1. */
     static final long LOAD_MAX = (1L << 32) - 2;
     static final long UNAVAILABLE = Long.MAX_VALUE;
-    /** How often an update racing a membership rebuild is replayed on the newer tree (rebuilds are rare). */
-    private static final int REPLAYS = 4;
 
-    private final AtomicLong seq = new AtomicLong();
-    private final List<Server> members = new ArrayList<>();
-    private volatile Tree tree;
+    private final Object lock = new Object();
+
+    // Guarded by lock.
+    private long seq;
+    private Server[] servers;
+    /** Server to its index in {@link #servers}: identity, no back-pointer from the model into this balancer. */
+    private Map<Server, Integer> index;
+    /** Key of each server, by index. */
+    private long[] keys;
+    /** The heap: heap[0] is the index of the smallest key; the children of position p are 2p+1 and 2p+2. */
+    private int[] heap;
+    /** Position in {@link #heap} of each server, by index. */
+    private int[] pos;
+
     private volatile int usable;
 
     public LeastConnBalancer(List<Server> servers) {
-        members.addAll(Balancers.distinct(servers));
-        rebuild();
+        synchronized (lock) {
+            build(Balancers.distinct(servers).toArray(new Server[0]), null, null);
+        }
+    }
+
+    /** The successor of {@code prev}: servers it had keep their place among equal loads, new ones come after. */
+    private LeastConnBalancer(List<Server> servers, LeastConnBalancer prev) {
+        synchronized (prev.lock) {
+            this.seq = prev.seq;
+            synchronized (lock) {
+                build(Balancers.distinct(servers).toArray(new Server[0]), prev.index, prev.keys);
+            }
+        }
     }
 
     @Override
     public Server pick(int sourceHash, Server avoid) {
-        Tree t = tree;
-        for (int attempt = 0; attempt <= t.n; attempt++) {
-            int s = t.win.get(1);
-            if (t.keys.get(s) == UNAVAILABLE) {
-                break; // all full or unusable, or a racing update left the root stale for a moment: scan
-            }
-            Server srv = t.servers[s];
-            if (srv == avoid) {
-                s = t.bestExcluding(s);
-                if (s < 0) {
+        synchronized (lock) {
+            int n = servers.length;
+            for (int attempt = 0; attempt <= n; attempt++) {
+                int i = candidate(avoid);
+                if (i < 0 || keys[i] == UNAVAILABLE) {
                     return null;
                 }
-                srv = t.servers[s];
-            }
-            if (srv.usable() && srv.tryAcquire()) {
-                refresh(t, s, srv);
-                if (tree != t) {
-                    touch(srv);
+                Server s = servers[i];
+                long live = key(s, 0);
+                if (load(live) == load(keys[i]) && s.tryAcquire()) {
+                    update(i);
+                    return s;
                 }
-                return srv;
+                update(i); // filled up or went unusable since its last update (or just lost the CAS): look again
             }
-            refresh(t, s, srv);
+            return null;
         }
-        return scan(t, avoid);
     }
 
-    /**
-     * The slow path: the least loaded claimable server by its live state, O(n). Taken only when the tree offers
-     * nothing, so that a tree caught mid-update by other threads never turns a client away.
-     */
-    private Server scan(Tree t, Server avoid) {
-        for (int attempt = 0; attempt < 4; attempt++) {
-            int best = -1;
-            long bestKey = UNAVAILABLE;
-            for (int i = 0; i < t.n; i++) {
-                Server srv = t.servers[i];
-                if (srv != avoid) {
-                    long k = key(srv, 0);
-                    if (k < bestKey) {
-                        bestKey = k;
-                        best = i;
-                    }
-                }
-            }
-            if (best < 0) {
-                return null;
-            }
-            Server srv = t.servers[best];
-            if (srv.tryAcquire()) {
-                refresh(t, best, srv);
-                return srv;
+    /** The root, or the best of its children when the root is {@code avoid}; -1 if there is none. */
+    private int candidate(Server avoid) {
+        int n = servers.length;
+        if (n == 0) {
+            return -1;
+        }
+        int root = heap[0];
+        if (servers[root] != avoid) {
+            return root;
+        }
+        int best = -1;
+        for (int p = 1; p <= 2 && p < n; p++) {
+            int c = heap[p];
+            if (best < 0 || keys[c] < keys[best]) {
+                best = c;
             }
         }
-        return null;
+        return best;
     }
 
     @Override
-    public void released(Server server) {
-        server.release();
-        touch(server);
+    public boolean claim(Server server) {
+        synchronized (lock) {
+            Integer i = index.get(server);
+            if (i == null || !server.usable() || !server.tryAcquire()) {
+                return false;
+            }
+            update(i);
+            return true;
+        }
+    }
+
+    /**
+     * Re-keys the server if its load differs from its key's (a count changed through another snapshot's balancer,
+     * or a release); an unchanged load keeps its place among equal loads.
+     */
+    @Override
+    public void refresh(Server server) {
+        synchronized (lock) {
+            Integer i = index.get(server);
+            if (i != null && load(key(server, 0)) != load(keys[i])) {
+                update(i);
+            }
+        }
     }
 
     @Override
     public void serverUp(Server server) {
-        touch(server);
-        countUsable();
+        stateChanged(server);
     }
 
     @Override
     public void serverDown(Server server) {
-        touch(server);
-        countUsable();
+        stateChanged(server);
     }
 
     @Override
     public void weightChanged(Server server) {
-        touch(server);
-        countUsable();
+        stateChanged(server);
+    }
+
+    private void stateChanged(Server server) {
+        synchronized (lock) {
+            Integer i = index.get(server);
+            if (i != null) {
+                update(i);
+            }
+            countUsable();
+        }
     }
 
     @Override
     public void serverAdded(Server server) {
-        if (!members.contains(server)) {
-            members.add(server);
-            rebuild();
+        synchronized (lock) {
+            if (!index.containsKey(server)) {
+                Server[] next = java.util.Arrays.copyOf(servers, servers.length + 1);
+                next[servers.length] = server;
+                build(next, index, keys);
+            }
         }
     }
 
     @Override
     public void serverRemoved(Server server) {
-        if (members.remove(server)) {
-            rebuild();
-            if (server.slot() >= 0 && !tree.holds(server.slot(), server)) {
-                server.slot(-1);
+        synchronized (lock) {
+            Integer i = index.get(server);
+            if (i != null) {
+                Server[] next = new Server[servers.length - 1];
+                System.arraycopy(servers, 0, next, 0, i);
+                System.arraycopy(servers, i + 1, next, i, servers.length - i - 1);
+                build(next, index, keys);
             }
         }
+    }
+
+    @Override
+    public Balancer successor(List<Server> servers) {
+        return new LeastConnBalancer(servers, this);
     }
 
     @Override
@@ -164,70 +199,121 @@ public final class LeastConnBalancer implements Balancer {
         return usable;
     }
 
-    /** True if every node holds the winner of its children and every leaf matches its server: for tests. */
+    /** True if this balancer holds the server: for tests. */
+    boolean holds(Server server) {
+        synchronized (lock) {
+            return index.containsKey(server);
+        }
+    }
+
+    /**
+     * True if every key's load matches its server's live state and the heap is a valid heap with consistent
+     * positions: for tests.
+     */
     boolean consistent() {
-        Tree t = tree;
-        for (int i = 0; i < t.n; i++) {
-            if (load(t.keys.get(i)) != load(key(t.servers[i], 0))) {
-                return false;
+        synchronized (lock) {
+            int n = servers.length;
+            for (int i = 0; i < n; i++) {
+                if (load(keys[i]) != load(key(servers[i], 0)) || heap[pos[i]] != i) {
+                    return false;
+                }
             }
-        }
-        for (int node = t.cap - 1; node >= 1; node--) {
-            int l = t.winner(2 * node);
-            int r = t.winner(2 * node + 1);
-            if (t.win.get(node) != (t.keys.get(r) < t.keys.get(l) ? r : l)) {
-                return false;
+            for (int p = 1; p < n; p++) {
+                if (keys[heap[(p - 1) / 2]] > keys[heap[p]]) {
+                    return false;
+                }
             }
-        }
-        return true;
-    }
-
-    /** Rewrites a server's leaf in the current tree, replaying on a newer tree if one was published meanwhile. */
-    private void touch(Server srv) {
-        for (int i = 0; i < REPLAYS; i++) {
-            Tree t = tree;
-            int slot = srv.slot();
-            if (t.holds(slot, srv)) {
-                refresh(t, slot, srv);
-            }
-            if (tree == t) {
-                return;
-            }
+            return true;
         }
     }
 
-    private void refresh(Tree t, int slot, Server srv) {
-        for (;;) {
-            long k = key(srv, seq.getAndIncrement());
-            t.keys.set(slot, k);
-            if (load(key(srv, 0)) == load(k)) {
-                break;
-            }
-        }
-        t.propagate(slot);
-    }
+    // ---- under the lock ---------------------------------------------------------------------------------------
 
-    private void rebuild() {
-        Tree t = new Tree(members.toArray(new Server[0]));
-        for (int i = 0; i < t.n; i++) {
-            t.servers[i].slot(i);
-            t.keys.set(i, key(t.servers[i], seq.getAndIncrement()));
+    /**
+     * @param oldIndex the previous index of servers that keep their tie order (with {@code oldKeys}), or null
+     * @param oldKeys  the previous keys by that index
+     */
+    private void build(Server[] members, Map<Server, Integer> oldIndex, long[] oldKeys) {
+        int n = members.length;
+        Map<Server, Integer> idx = new IdentityHashMap<>(n * 2);
+        long[] k = new long[n];
+        int[] h = new int[n];
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx.put(members[i], i);
+            Integer old = oldIndex == null ? null : oldIndex.get(members[i]);
+            long before = old == null ? UNAVAILABLE : oldKeys[old];
+            k[i] = key(members[i], before != UNAVAILABLE ? before & SEQ_MASK : seq++);
+            h[i] = i;
+            p[i] = i;
         }
-        t.init();
-        tree = t;
-        // Connections taken or released between reading active() above and publishing went to the old tree.
-        for (int i = 0; i < t.n; i++) {
-            Server s = t.servers[i];
-            if (load(t.keys.get(i)) != load(key(s, 0))) {
-                refresh(t, i, s);
-            }
+        servers = members;
+        index = idx;
+        keys = k;
+        heap = h;
+        pos = p;
+        for (int q = n / 2 - 1; q >= 0; q--) {
+            siftDown(q);
         }
         countUsable();
     }
 
+    /** Re-keys server {@code i} from its live state and restores the heap. */
+    private void update(int i) {
+        long old = keys[i];
+        long k = key(servers[i], seq++);
+        keys[i] = k;
+        if (k < old) {
+            siftUp(pos[i]);
+        } else {
+            siftDown(pos[i]);
+        }
+    }
+
+    private void siftUp(int p) {
+        int i = heap[p];
+        long k = keys[i];
+        while (p > 0) {
+            int parent = (p - 1) >>> 1;
+            int j = heap[parent];
+            if (keys[j] <= k) {
+                break;
+            }
+            heap[p] = j;
+            pos[j] = p;
+            p = parent;
+        }
+        heap[p] = i;
+        pos[i] = p;
+    }
+
+    private void siftDown(int p) {
+        int n = servers.length;
+        int i = heap[p];
+        long k = keys[i];
+        for (;;) {
+            int c = 2 * p + 1;
+            if (c >= n) {
+                break;
+            }
+            if (c + 1 < n && keys[heap[c + 1]] < keys[heap[c]]) {
+                c++;
+            }
+            int j = heap[c];
+            if (k <= keys[j]) {
+                break;
+            }
+            heap[p] = j;
+            pos[j] = p;
+            p = c;
+        }
+        heap[p] = i;
+        pos[i] = p;
+    }
+
     private void countUsable() {
         int c = 0;
-        for (Server s : members) {
+        for (Server s : servers) {
             if (s.usable()) {
                 c++;
             }
@@ -248,93 +334,5 @@ public final class LeastConnBalancer implements Balancer {
     /** The load part of a key, -1 for {@link #UNAVAILABLE}. */
     static long load(long key) {
         return key == UNAVAILABLE ? -1 : key >>> SEQ_BITS;
-    }
-
-    /** One published tournament tree; only its atomic arrays change after publication. */
-    static final class Tree {
-        final Server[] servers;
-        final int n;
-        /** Number of leaves, a power of two >= 2; internal nodes are 1..cap-1, node i's children 2i and 2i+1. */
-        final int cap;
-        /** Leaf keys by slot; slots n..cap-1 are padding and stay {@link #UNAVAILABLE}. */
-        final AtomicLongArray keys;
-        /** Winning slot of each internal node. */
-        final AtomicIntegerArray win;
-
-        Tree(Server[] servers) {
-            this.servers = servers;
-            this.n = servers.length;
-            this.cap = Math.max(2, Integer.highestOneBit(Math.max(1, n - 1)) << 1);
-            this.keys = new AtomicLongArray(cap);
-            this.win = new AtomicIntegerArray(cap);
-            for (int i = n; i < cap; i++) {
-                keys.set(i, UNAVAILABLE);
-            }
-        }
-
-        void init() {
-            for (int node = cap - 1; node >= 1; node--) {
-                int l = winner(2 * node);
-                int r = winner(2 * node + 1);
-                win.set(node, keys.get(r) < keys.get(l) ? r : l);
-            }
-        }
-
-        boolean holds(int slot, Server srv) {
-            return slot >= 0 && slot < n && servers[slot] == srv;
-        }
-
-        int winner(int node) {
-            return node >= cap ? node - cap : win.get(node);
-        }
-
-        void propagate(int slot) {
-            // Always up to the root: stopping early where a node's winner looked unchanged lost updates that raced
-            // a concurrent writer of a sibling subtree (a stale node after quiescence, seen in CI). Unchanged
-            // winners cost a read, not a store.
-            for (int node = (slot + cap) >>> 1; node >= 1; node >>>= 1) {
-                recompute(node, slot);
-            }
-        }
-
-        /**
-         * Recomputes a node after a change below it and validates; returns false when the node's winner was
-         * already right and is not {@code slot}, so nothing above depends on this change (the usual case for a
-         * release). The store, a full fence, is skipped when the value is already right: the re-read of the
-         * children after reading it proves it right at that moment, as a write would have.
-         */
-        private boolean recompute(int node, int slot) {
-            int left = 2 * node;
-            int right = left + 1;
-            for (;;) {
-                int l = winner(left);
-                int r = winner(right);
-                long kl = keys.get(l);
-                long kr = keys.get(r);
-                int w = kr < kl ? r : l;
-                int old = win.get(node);
-                if (old != w) {
-                    win.set(node, w);
-                }
-                if (winner(left) == l && winner(right) == r && keys.get(l) == kl && keys.get(r) == kr) {
-                    return old != w || w == slot;
-                }
-            }
-        }
-
-        /** The slot with the smallest key other than {@code excluded}, or -1 if all others are unavailable. */
-        int bestExcluding(int excluded) {
-            int best = -1;
-            long bestKey = UNAVAILABLE;
-            for (int node = excluded + cap; node > 1; node >>>= 1) {
-                int w = winner(node ^ 1);
-                long k = keys.get(w);
-                if (k < bestKey) {
-                    bestKey = k;
-                    best = w;
-                }
-            }
-            return best;
-        }
     }
 }

@@ -19,6 +19,11 @@ public final class MapBasedSourceBalancer extends SwrrTableBalancer {
     }
 
     @Override
+    public Balancer successor(List<Server> servers) {
+        return new MapBasedSourceBalancer(servers);
+    }
+
+    @Override
     int start(int sourceHash, int length) {
         return index(sourceHash, length);
     }

@@ -14,10 +14,21 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class RoundRobinBalancer extends SwrrTableBalancer {
 
-    private final AtomicLong counter = new AtomicLong();
+    private final AtomicLong counter;
 
     public RoundRobinBalancer(List<Server> servers) {
+        this(servers, 0);
+    }
+
+    private RoundRobinBalancer(List<Server> servers, long counter) {
         super(servers);
+        this.counter = new AtomicLong(counter);
+    }
+
+    /** A new table; the cursor goes on from where this one is, so a change does not restart the cycle. */
+    @Override
+    public Balancer successor(List<Server> servers) {
+        return new RoundRobinBalancer(servers, counter.get());
     }
 
     @Override

@@ -56,11 +56,6 @@ abstract class SwrrTableBalancer implements Balancer {
     }
 
     @Override
-    public final void released(Server server) {
-        server.release();
-    }
-
-    @Override
     public final void serverUp(Server server) {
         rebuild();
     }

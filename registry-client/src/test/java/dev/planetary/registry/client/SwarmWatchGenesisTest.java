@@ -85,8 +85,11 @@ class SwarmWatchGenesisTest {
         assertThat(watch.malformedEvents()).isZero();
         assertThat(watch.stale()).isFalse();
         assertThat(rec.stale).isEmpty();
-        // Genesis here does not serve a port plan (404): tolerated, absent
-        assertThat(watch.view().portPlan()).isEmpty();
+        // Genesis serves its port plan (the default here); a Genesis that does not (404) is tested with a fake one
+        assertThat(watch.view().portPlan()).hasValueSatisfying(p -> {
+            assertThat(p.maxVms()).isEqualTo(1999);
+            assertThat(p.graceMillis()).isEqualTo(60_000);
+        });
     }
 
     @Test

@@ -67,9 +67,7 @@ public final class Store implements Closeable {
 
     /** Creates the dir (mode 0700) if needed and takes its lock: two registries never share a data dir. */
     public static Store open(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
-        }
+        createDir(dir);
         Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
         if (!mode.equals(DIR_MODE)) {
             Files.setPosixFilePermissions(dir, DIR_MODE);
@@ -268,8 +266,28 @@ public final class Store implements Closeable {
     }
 
     private void forceDir() throws IOException {
+        fsyncDir(dir);
+    }
+
+    /**
+     * Makes the directory entries of {@code dir} durable (a file created or renamed in it survives a power loss only
+     * once its directory is fsync'd, not only the file).
+     */
+    public static void fsyncDir(Path dir) throws IOException {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
+        }
+    }
+
+    /** Creates a data dir (mode 0700, parents too) when missing, and makes its entry in its parent durable. */
+    public static void createDir(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(DIR_MODE));
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            fsyncDir(parent);
         }
     }
 

@@ -22,7 +22,9 @@ import org.openjdk.jmh.annotations.State;
  * control plane). {@code balancerAdd}: the balancer's own {@code serverAdded}. {@code backendAdd}: the whole
  * {@link Backend#addServer} (new snapshot: server list, name index, balancer). Each invocation starts from 10,000
  * servers: the setup removes the server the previous invocation added (Level.Invocation is fine here: a rebuild at
- * 10,000 servers takes far longer than JMH's per-invocation overhead).
+ * 10,000 servers takes far longer than JMH's per-invocation overhead). {@code backendReplace}: the registry's
+ * case, {@link Backend#replaceServers} with the whole list, alternately with and without one extra server (one
+ * change per call, as one Genesis view change).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -32,7 +34,7 @@ public class BalancerRebuildBenchmark extends AbstractBenchmark {
     @Param({"roundrobin", "leastconn", "source-consistent", "source-map-based"})
     public String balancer;
 
-    @Param({"10000"})
+    @Param({"1999", "10000"})
     public int servers;
 
     private Balancer b;
@@ -40,6 +42,10 @@ public class BalancerRebuildBenchmark extends AbstractBenchmark {
     private Server extraForBalancer;
     private Server extraForBackend;
     private boolean balancerHasExtra;
+    private Backend replaced;
+    private List<Server> wantedWith;
+    private List<Server> wantedWithout;
+    private boolean replacedHasExtra;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -50,6 +56,11 @@ public class BalancerRebuildBenchmark extends AbstractBenchmark {
                 BenchServers.servers(servers));
         extraForBalancer = BenchServers.server("extra", servers);
         extraForBackend = BenchServers.server("extra", servers);
+        wantedWithout = BenchServers.servers(servers);
+        wantedWith = new java.util.ArrayList<>(wantedWithout);
+        wantedWith.add(BenchServers.server("extra", servers));
+        replaced = new Backend("bench", BenchServers.algorithm(balancer), BenchServers.hashType(balancer),
+                wantedWithout);
     }
 
     @Setup(Level.Invocation)
@@ -68,6 +79,13 @@ public class BalancerRebuildBenchmark extends AbstractBenchmark {
         b.serverAdded(extraForBalancer);
         balancerHasExtra = true;
         return b;
+    }
+
+    @Benchmark
+    public Backend backendReplace() {
+        replaced.replaceServers(replacedHasExtra ? wantedWithout : wantedWith);
+        replacedHasExtra = !replacedHasExtra;
+        return replaced;
     }
 
     @Benchmark

@@ -1,0 +1,123 @@
+package dev.planetary.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.Origin;
+import dev.planetary.core.config.ServerConfig;
+import dev.planetary.proxy.testing.Backends;
+import dev.planetary.proxy.testing.Backends.TestServer;
+import dev.planetary.proxy.testing.Harness;
+import dev.planetary.proxy.testing.Ports;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The registry's call: one whole view, with the VMs it drains, as one snapshot; live connections untouched. */
+class ReplaceServersTest {
+
+    private final Backends backends = new Backends();
+    private Proxy proxy;
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.close();
+    }
+
+    private static ServerConfig server(TestServer s) {
+        return new ServerConfig(s.name(), "127.0.0.1", s.port(), false, 2000, 2, 3, 1, 0, false, false,
+            new Origin("registry", 0));
+    }
+
+    private Set<String> reached(int port, int n) throws Exception {
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            try (Socket s = Harness.connect(port)) {
+                names.add(Harness.readLine(s));
+            }
+        }
+        return names;
+    }
+
+    @Test
+    void aViewWithADrainSetIsOneSnapshotAndDrainingServersKeepTheirConnections() throws Exception {
+        TestServer s1 = backends.named("s1");
+        TestServer s2 = backends.named("s2");
+        TestServer s3 = backends.named("s3");
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            listen be
+                bind 127.0.0.1:%d
+                balance roundrobin
+                server s1 127.0.0.1:%d
+            """.formatted(port, s1.port()));
+        ProxyBackend be = proxy.backend("be");
+        Server first = be.backend().server("s1").orElseThrow();
+        Socket live = Harness.connect(port);
+        assertThat(Harness.readLine(live)).isEqualTo("s1");
+
+        long version = be.backend().snapshot().version();
+        List<ServerConfig> view = List.of(server(s1), server(s2), server(s3));
+        be.replaceServers(view, Set.of("s1"));
+        assertThat(be.backend().snapshot().version()).as("one snapshot for the whole view").isEqualTo(version + 1);
+        assertThat(be.backend().server("s1").orElseThrow()).isSameAs(first);
+        assertThat(first.admin()).isEqualTo(Server.Admin.DRAIN);
+        assertThat(first.active()).isEqualTo(1);
+        assertThat(reached(port, 6)).containsExactlyInAnyOrder("s2", "s3");
+        Harness.write(live, "still here\n");
+        assertThat(Harness.readLine(live)).isEqualTo("still here");
+
+        be.replaceServers(view, Set.of()); // s1 leaves the drain set
+        assertThat(first.admin()).isEqualTo(Server.Admin.READY);
+        assertThat(reached(port, 9)).containsExactlyInAnyOrder("s1", "s2", "s3");
+
+        be.maint("s2");
+        be.replaceServers(view, Set.of("s2"));
+        be.replaceServers(view, Set.of());
+        assertThat(be.backend().server("s2").orElseThrow().admin()).as("maintenance is the operator's")
+            .isEqualTo(Server.Admin.MAINT);
+
+        live.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> first.active() == 0);
+    }
+
+    @Test
+    void runtimeErrorsReachTheCallerUnchanged() {
+        TestServer s1 = backends.named("s1");
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            listen be
+                mode tcp
+                bind 127.0.0.1:%d
+                server s1 127.0.0.1:%d
+            """.formatted(port, s1.port()));
+        ProxyBackend be = proxy.backend("be");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> be.removeServer("nope"))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("backend 'be' has no server named 'nope'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> be.addServer(server(s1)))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("backend 'be' already has a server named 's1'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> be.setWeight("s1", 300))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("weight must be 0..256: 300");
+        proxy.close();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> be.drain("s1"))
+            .isInstanceOf(IllegalStateException.class)
+            .hasMessage("the proxy is closed");
+        proxy = null;
+    }
+}
