@@ -32,17 +32,20 @@ final class Admission {
     private final Frontend frontend;
     private final ProxyBackend backend;
     private final Channel client;
+    private final boolean mayQueue;
 
     private volatile int queueState = QUEUE_NONE;
     private boolean globalSlot;
     private boolean frontendSlot;
     private ScheduledFuture<?> queueTimer;
 
-    Admission(Session session, Frontend frontend, Channel client) {
+    /** @param mayQueue false for a pinned connection: its one server or nothing, never the backend's queue */
+    Admission(Session session, Frontend frontend, Channel client, boolean mayQueue) {
         this.session = session;
         this.frontend = frontend;
         this.backend = frontend.backend();
         this.client = client;
+        this.mayQueue = mayQueue;
     }
 
     /** Takes the global and the frontend slot (or waits for them), then lets the connection pick a server. */
@@ -68,7 +71,7 @@ final class Admission {
             }
             frontendSlot = true;
         }
-        if (backend.hasQueue()) {
+        if (mayQueue && backend.hasQueue()) {
             enqueue(); // earlier connections wait already: first come, first served
         } else {
             session.admitted();

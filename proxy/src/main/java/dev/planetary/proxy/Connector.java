@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
 import dev.planetary.core.connect.ConnectAttempt;
+import dev.planetary.core.connect.ServerPool;
 import dev.planetary.core.connect.ConnectAttempt.Step;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
@@ -31,13 +32,14 @@ final class Connector implements ChannelFutureListener {
     private final int connectTimeoutMs;
     private Channel pending; // the channel of the attempt in flight, or null
 
-    Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy) {
+    Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy,
+              ServerPool pool) {
         this.session = session;
         this.client = client;
         this.relay = relay;
         this.clock = clock;
         this.backend = frontend.backend();
-        this.attempt = new ConnectAttempt(frontend.pool, frontend.retryPolicy);
+        this.attempt = new ConnectAttempt(pool, frontend.retryPolicy);
         this.transport = proxy.transport();
         this.health = proxy.health();
         this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());

@@ -25,6 +25,10 @@ public final class Frontend {
     final LongAdder serverResets = new LongAdder();
     /** Connections closed at once because too many were already waiting for a maxconn slot. */
     final LongAdder denied = new LongAdder();
+    /** pin-ports: which VM's server each port goes to; replaced whole by {@link Discovery} after each view. */
+    volatile PinTable pins = PinTable.NONE;
+    /** Connections to a pinned port closed at once: its VM's server was down, drained, full or gone. */
+    final LongAdder pinRefused = new LongAdder();
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {
@@ -44,4 +48,10 @@ public final class Frontend {
     public long acceptedCount() { return accepted.sum(); }
     public long timeoutCount() { return timeouts.sum(); }
     public long deniedCount() { return denied.sum(); }
+    public long pinRefusedCount() { return pinRefused.sum(); }
+
+    /** Hot path (one array index): the pool of the server {@code localPort} is pinned to, or null to balance. */
+    PinnedPool pinned(int localPort) {
+        return pins.get(localPort);
+    }
 }

@@ -62,6 +62,7 @@ public final class Proxy implements AutoCloseable {
     private final Map<String, ProxyBackend> backends = new LinkedHashMap<>();
     private final Map<String, Frontend> frontends = new LinkedHashMap<>();
     private final List<Channel> listeners = new ArrayList<>();
+    private volatile Discoveries discoveries = Discoveries.NONE;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
         this.config = config;
@@ -125,6 +126,12 @@ public final class Proxy implements AutoCloseable {
         }
         for (ProxyBackend b : proxy.backends.values()) {
             b.attachHealth(proxy.health);
+        }
+        try {
+            proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
+        } catch (RuntimeException e) {
+            proxy.close();
+            throw e;
         }
         LOG.info("Planetary started: {} listening ports ({} sockets) on {} frontends, {} {} event loops,"
                 + " global maxconn {}, in {} ms", ports, listeners, proxy.frontends.size(), threads,
@@ -393,6 +400,9 @@ public final class Proxy implements AutoCloseable {
 
     public Frontend frontend(String name) { return frontends.get(name); }
 
+    /** The discovery following {@code genesis NAME}, or null when no backend discovers from it. */
+    public Discovery discovery(String genesisName) { return discoveries.get(genesisName); }
+
     /** Stops accepting on every port (live connections go on). */
     public void stopAccepting() {
         List<ChannelFuture> closing = new ArrayList<>(listeners.size());
@@ -430,6 +440,7 @@ public final class Proxy implements AutoCloseable {
     /** Closes everything at once: listeners, live connections, health checks, event loops. */
     @Override
     public void close() {
+        discoveries.close(); // first: no more changes from Genesis for the control agent
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);

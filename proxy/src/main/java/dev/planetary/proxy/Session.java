@@ -43,9 +43,12 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         this.frontend = frontend;
         this.client = client;
         IdleDeadlines idle = new IdleDeadlines(frontend.idleLimits);
-        this.admission = new Admission(this, frontend, client);
+        // pin-ports: a port Genesis gave a VM goes to that VM's server only (one array index); null: balanced
+        PinnedPool pinned = client.localAddress() instanceof InetSocketAddress a ? frontend.pinned(a.getPort()) : null;
+        this.admission = new Admission(this, frontend, client, pinned == null);
         this.relay = new Relay(client, this, idle, clock, frontend);
-        this.connector = new Connector(this, client, relay, clock, frontend, proxy);
+        this.connector = new Connector(this, client, relay, clock, frontend, proxy,
+            pinned == null ? frontend.pool : pinned);
         this.idleTimer = new IdleTimer(idle, client.eventLoop(), clock, this);
     }
 

@@ -10,14 +10,24 @@ import java.util.List;
  * @param queueTimeoutMs     {@code timeout queue}: longest wait for a free server slot, 0 to use connect
  * @param serverFinTimeoutMs {@code timeout server-fin}: inactivity once the server half-closed, 0 to use server
  * @param retries            connect re-attempts after the first failure (HAProxy default 3)
+ * @param servers            the static {@code server} lines
+ * @param discover           where more servers come from ({@code discover genesis ...}), or null
  */
 public record BackendConfig(String name, BalanceAlgorithm balance, HashType hashType, long connectTimeoutMs,
                             long serverTimeoutMs, long queueTimeoutMs, long serverFinTimeoutMs, int retries,
-                            boolean redispatch, List<ServerConfig> servers, Origin origin) {
+                            boolean redispatch, List<ServerConfig> servers, DiscoverConfig discover, Origin origin) {
 
     public static final int DEFAULT_RETRIES = 3;
 
     public BackendConfig {
         servers = List.copyOf(servers);
+    }
+
+    /** A backend with static servers only. */
+    public BackendConfig(String name, BalanceAlgorithm balance, HashType hashType, long connectTimeoutMs,
+                         long serverTimeoutMs, long queueTimeoutMs, long serverFinTimeoutMs, int retries,
+                         boolean redispatch, List<ServerConfig> servers, Origin origin) {
+        this(name, balance, hashType, connectTimeoutMs, serverTimeoutMs, queueTimeoutMs, serverFinTimeoutMs, retries,
+            redispatch, servers, null, origin);
     }
 }

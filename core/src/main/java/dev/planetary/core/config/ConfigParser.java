@@ -24,7 +24,9 @@ import java.util.function.Function;
  *
  * <p>Sections: {@code global}, {@code defaults [NAME]}, {@code frontend NAME}, {@code backend NAME},
  * {@code listen NAME} (a frontend and a backend of that name; the frontend's default_backend is itself unless
- * the listen section names another), each optionally followed by {@code from DEFAULTS}. Keywords are accepted
+ * the listen section names another), each optionally followed by {@code from DEFAULTS}; and Planetary's own
+ * {@code genesis NAME} (a registry: one or more {@code url} lines) with {@code discover genesis NAME service SVC}
+ * in backends and {@code pin-ports KIND} in frontends, which take servers and pinned ports from it. Keywords are accepted
  * in the same sections as HAProxy; where HAProxy only warns that a keyword is ignored (a {@code bind} in a
  * backend, a {@code balance} in a frontend), Planetary refuses it, because an ignored line is a line that does
  * not do what its author thinks. A {@code defaults} section applies to the sections after it, and a later one
@@ -71,6 +73,7 @@ public final class ConfigParser {
         FRONTEND("frontend", true, false),
         BACKEND("backend", false, true),
         LISTEN("listen", true, true),
+        GENESIS("genesis", false, false),
         SKIPPED("", false, false);
 
         final String keyword;
@@ -132,6 +135,10 @@ public final class ConfigParser {
         boolean backup;
         boolean disabled;
 
+        ServerOptions options() {
+            return new ServerOptions(check, interMs, rise, fall, weight, maxconn, backup, disabled);
+        }
+
         ServerSettings copy() {
             ServerSettings c = new ServerSettings();
             c.check = check;
@@ -160,6 +167,11 @@ public final class ConfigParser {
         boolean broken;
         /** First words of lines that had an error, so later checks do not repeat them in other words. */
         final Set<String> failedKeywords = new HashSet<>();
+        /** {@code discover genesis ...} (backends), {@code pin-ports} (frontends), {@code url} lines (genesis). */
+        DiscoverConfig discover;
+        PinPorts pinPorts;
+        final List<java.net.URI> urls = new ArrayList<>();
+        final Map<String, Integer> urlLines = new HashMap<>();
 
         Section(Kind kind, String name, Origin origin, Settings settings) {
             this.kind = kind;
@@ -181,6 +193,8 @@ public final class ConfigParser {
     private final List<Section> proxies = new ArrayList<>();
     private final Map<String, Section> frontendNames = new HashMap<>();
     private final Map<String, Section> backendNames = new HashMap<>();
+    private final List<Section> registries = new ArrayList<>();
+    private final Map<String, Section> registryNames = new HashMap<>();
     private Section current;
 
     private ConfigParser(Function<String, String> env) {
@@ -374,6 +388,10 @@ public final class ConfigParser {
                 startProxy(Kind.LISTEN, w, at);
                 return;
             }
+            case "genesis" -> {
+                startGenesis(w, at);
+                return;
+            }
             default -> {
             }
         }
@@ -392,6 +410,7 @@ public final class ConfigParser {
             case SKIPPED -> {
             }
             case GLOBAL -> globalKeyword(w);
+            case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
     }
@@ -462,6 +481,75 @@ public final class ConfigParser {
         }
         noMoreInHeader(w, from ? 4 : 2);
         current.broken = false;
+    }
+
+    /** {@code genesis NAME}: a registry section of its own name space (it may share a name with a backend). */
+    private void startGenesis(List<String> w, Origin at) {
+        String name = w.size() > 1 ? w.get(1) : "";
+        current = new Section(Kind.GENESIS, name, at, null);
+        current.broken = true;
+        registries.add(current);
+        if (w.size() < 2) {
+            throw new LineError("'genesis' expects <name> as an argument");
+        }
+        checkName(name, "genesis");
+        Section clash = registryNames.putIfAbsent(name, current);
+        if (clash != null) {
+            throw new LineError("genesis '" + name + "' has the same name as genesis '" + name + "' declared at "
+                + clash.origin.file() + ":" + clash.origin.line());
+        }
+        noMoreInHeader(w, 2);
+        current.broken = false;
+    }
+
+    private void genesisKeyword(List<String> w, Origin at) {
+        String kw = w.get(0);
+        if (!kw.equals("url")) {
+            throw unknown(kw);
+        }
+        String text = arg(w, 1, kw, "a base URL such as http://127.0.0.1:9000");
+        java.net.URI url = genesisUrl(text);
+        noMore(w, 2, kw);
+        String key = url.toString();
+        Integer previous = current.urlLines.putIfAbsent(key, at.line());
+        if (previous != null) {
+            throw new LineError("genesis '" + current.name + "' : url '" + text + "' was already given at line "
+                + previous);
+        }
+        current.urls.add(url);
+    }
+
+    /**
+     * An {@code http://} or {@code https://} base URL with a host, an optional port and no path, query, fragment or
+     * user info: the client appends {@code /api/...} to it, and a token in a URL would end up in logs.
+     */
+    private static java.net.URI genesisUrl(String text) {
+        String bad = "'url' in 'genesis' section expects a base URL such as http://127.0.0.1:9000, got '" + text + "'";
+        java.net.URI u;
+        try {
+            u = new java.net.URI(text);
+        } catch (java.net.URISyntaxException e) {
+            throw new LineError(bad + ": " + e.getReason());
+        }
+        String scheme = u.getScheme();
+        if (scheme == null || !(scheme.equals("http") || scheme.equals("https"))) {
+            throw new LineError(bad + ": the scheme must be http or https");
+        }
+        if (u.getHost() == null || u.getRawAuthority() == null) {
+            throw new LineError(bad + ": no host");
+        }
+        if (u.getRawUserInfo() != null) {
+            throw new LineError(bad + ": no user info in the URL (Genesis' reads need no credentials)");
+        }
+        String path = u.getRawPath();
+        if (path != null && !path.isEmpty() && !path.equals("/") || u.getRawQuery() != null
+            || u.getRawFragment() != null) {
+            throw new LineError(bad + ": give the base URL only, without a path, query or fragment");
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            throw new LineError(bad + ": the port must be 1..65535");
+        }
+        return java.net.URI.create(scheme + "://" + u.getRawAuthority());
     }
 
     private Settings namedDefaults(List<String> w, int fromIndex, String kw) {
@@ -561,6 +649,8 @@ public final class ConfigParser {
                 serverOptions(w, 1, s.server, "'default-server'");
             }
             case "server" -> server(w, at);
+            case "discover" -> discover(w, at);
+            case "pin-ports" -> pinPorts(w, at);
             default -> {
                 if (HaproxyKeywords.PROXY.contains(kw)) {
                     throw unsupported(kw, "keyword");
@@ -703,6 +793,45 @@ public final class ConfigParser {
                 o.fall, o.weight, o.maxconn, o.backup, o.disabled, at));
     }
 
+    /** {@code discover genesis NAME service SVC}; the genesis section is resolved at the end (it may come later). */
+    private void discover(List<String> w, Origin at) {
+        needBackend("discover");
+        String usage = "'discover' in '" + current.kind.keyword + "' section expects 'genesis <name> service <service>'";
+        if (w.size() < 5 || !w.get(1).equals("genesis") || !w.get(3).equals("service")) {
+            throw new LineError(usage);
+        }
+        String registry = w.get(2);
+        checkName(registry, "genesis");
+        String service = w.get(4);
+        if (!DiscoverConfig.SERVICE_NAME.matcher(service).matches()) {
+            throw new LineError("'discover' : invalid service name '" + service + "': Genesis service names are"
+                + " [a-z][a-z0-9_-]{0,31}");
+        }
+        noMore(w, 5, "discover");
+        if (current.discover != null) {
+            throw new LineError(current.kind.keyword + " '" + current.name + "' already discovers its servers"
+                + " (line " + current.discover.origin().line() + "): one 'discover' line per backend");
+        }
+        current.discover = new DiscoverConfig(registry, service, current.settings.server.options(), at);
+    }
+
+    /** {@code pin-ports KIND}; that the frontend's backend discovers its servers is checked at the end. */
+    private void pinPorts(List<String> w, Origin at) {
+        needFrontend("pin-ports");
+        String kinds = "'pcpu', 'pfsshfs' or 'transfer'";
+        String name = arg(w, 1, "pin-ports", "a Genesis port kind: " + kinds);
+        PortKind kind = PortKind.of(name);
+        if (kind == null) {
+            throw expects("pin-ports", "a Genesis port kind: " + kinds, name);
+        }
+        noMore(w, 2, "pin-ports");
+        if (current.pinPorts != null) {
+            throw new LineError(current.kind.keyword + " '" + current.name + "' already pins its ports (line "
+                + current.pinPorts.origin().line() + "): one 'pin-ports' line per frontend");
+        }
+        current.pinPorts = new PinPorts(kind, at);
+    }
+
     private void serverOptions(List<String> w, int start, ServerSettings o, String subject) {
         for (int i = start; i < w.size(); i++) {
             String opt = w.get(i);
@@ -769,7 +898,8 @@ public final class ConfigParser {
     }
 
     private void need(String kw, boolean capable, String capability) {
-        if (current.kind == Kind.DEFAULTS && (kw.equals("bind") || kw.equals("server"))) {
+        if (current.kind == Kind.DEFAULTS && (kw.equals("bind") || kw.equals("server") || kw.equals("discover")
+            || kw.equals("pin-ports"))) {
             throw new LineError("'" + kw + "' not allowed in 'defaults' section");
         }
         if (!capable) {
@@ -858,12 +988,12 @@ public final class ConfigParser {
             Settings s = p.settings;
             if (p.kind.backend) {
                 backends.add(new BackendConfig(p.name, s.balance, s.hashType, s.connectMs, s.serverMs, s.queueMs,
-                        s.serverFinMs, s.retries, s.redispatch, p.servers, p.origin));
+                        s.serverFinMs, s.retries, s.redispatch, p.servers, p.discover, p.origin));
             }
             if (p.kind.frontend) {
                 String target = p.kind == Kind.LISTEN && p.ownDefaultBackend == null ? p.name : s.defaultBackend;
                 frontends.add(new FrontendConfig(p.name, p.binds, target, s.maxconn, s.clientMs, s.clientFinMs,
-                        p.origin));
+                        p.pinPorts, p.origin));
                 for (Bind b : p.binds) {
                     binds.add(b);
                     bindOwners.add(p.kind.keyword + " '" + p.name + "'");
@@ -876,6 +1006,24 @@ public final class ConfigParser {
             }
         }
         checkOverlaps(binds, bindOwners);
+        List<GenesisConfig> registryConfigs = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        for (Section p : proxies) {
+            if (p.discover != null) {
+                used.add(p.discover.genesis());
+            }
+        }
+        for (Section g : registries) {
+            if (!g.broken && g.urls.isEmpty() && !g.failedKeywords.contains("url")) {
+                error(g.origin, "genesis '" + g.name + "' has no 'url': give the registry's base URL, e.g."
+                    + " 'url http://127.0.0.1:9000'");
+            }
+            if (!g.broken && !used.contains(g.name)) {
+                warning(g.origin, "genesis '" + g.name + "' is not used by any 'discover' line: the proxy will not"
+                    + " follow it");
+            }
+            registryConfigs.add(new GenesisConfig(g.name, g.urls, g.origin));
+        }
         if (errorsNotShown > 0) {
             errors.add(String.format(Locale.ROOT, "%,d more errors not shown (the first %,d are above)",
                     errorsNotShown, MAX_ERRORS));
@@ -884,7 +1032,7 @@ public final class ConfigParser {
             return new ConfigResult(null, errors, warnings);
         }
         GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs);
-        return new ConfigResult(new ProxyConfig(global, frontends, backends), errors, warnings);
+        return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs), errors, warnings);
     }
 
     private void checkSection(Section p) {
@@ -906,10 +1054,33 @@ public final class ConfigParser {
                 }
             }
         }
+        if (p.discover != null && !registryNames.containsKey(p.discover.genesis())) {
+            error(p.discover.origin(), what + " : 'discover' names genesis '" + p.discover.genesis() + "', but no"
+                + " 'genesis " + p.discover.genesis() + "' section is declared");
+        }
+        if (p.pinPorts != null) {
+            checkPinPorts(p, what);
+        }
         boolean frontendUntimed = p.kind.frontend && s.clientMs == 0;
-        boolean backendUntimed = p.kind.backend && !p.servers.isEmpty() && (s.connectMs == 0 || s.serverMs == 0);
+        boolean serves = !p.servers.isEmpty() || p.discover != null;
+        boolean backendUntimed = p.kind.backend && serves && (s.connectMs == 0 || s.serverMs == 0);
         if ((frontendUntimed || backendUntimed) && !p.failedKeywords.contains("timeout")) {
             warning(p.origin, "missing timeouts for " + what + MISSING_TIMEOUTS);
+        }
+    }
+
+    /** A pinned port goes to a VM's server in the frontend's backend: that backend must discover its servers. */
+    private void checkPinPorts(Section p, String what) {
+        boolean ownBackend = p.kind == Kind.LISTEN && p.ownDefaultBackend == null;
+        Section target = ownBackend ? p : backendNames.get(p.settings.defaultBackend);
+        if (target == null) {
+            return; // no such backend: reported above
+        }
+        if (target.discover == null) {
+            String whose = target == p ? "it does not" : target.kind.keyword + " '" + target.name + "' does not";
+            error(p.pinPorts.origin(), what + " : 'pin-ports " + p.pinPorts.kind() + "' sends each pinned port to"
+                + " a VM's server in the frontend's backend, but " + whose + " discover its servers (add"
+                + " 'discover genesis <name> service <service>')");
         }
     }
 

@@ -40,8 +40,45 @@ class ConfigParserTest {
     // ------------------------------------------------------------------------------------ shipped config
 
     @Test
-    void shippedConfigIsValidWithoutWarningsAndBindsTheWholePortPlan() {
+    void shippedSwarmConfigIsValidWithoutWarningsAndTakesEveryServerFromGenesis() {
         ConfigResult r = ConfigParser.parse(List.of(RepoPaths.shippedConfig()));
+
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.warnings()).isEmpty();
+        ProxyConfig c = r.config();
+        assertThat(c.listenerCount()).isEqualTo(22_001);
+        assertThat(c.genesis()).singleElement().satisfies(g -> {
+            assertThat(g.name()).isEqualTo("swarm");
+            assertThat(g.urls()).containsExactly(java.net.URI.create("http://127.0.0.1:9000"));
+        });
+        assertThat(c.frontends()).extracting(FrontendConfig::name, f -> f.binds().toString(),
+                        f -> f.pinPorts() == null ? null : f.pinPorts().kind())
+                .containsExactly(
+                        tuple("pcpu", "[127.0.0.1:10000-19999]", PortKind.PCPU),
+                        tuple("pfsshfs", "[127.0.0.1:20000-29999]", PortKind.PFSSHFS),
+                        tuple("transfer", "[127.0.0.1:30000-31999]", PortKind.TRANSFER),
+                        tuple("ws", "[127.0.0.1:32000]", null));
+        assertThat(c.backends()).extracting(BackendConfig::name, BackendConfig::balance, BackendConfig::hashType,
+                        b -> b.discover().service())
+                .containsExactly(
+                        tuple("pcpu", BalanceAlgorithm.LEASTCONN, HashType.MAP_BASED, "pcpu"),
+                        tuple("pfsshfs", BalanceAlgorithm.SOURCE, HashType.CONSISTENT, "ssh"),
+                        tuple("transfer", BalanceAlgorithm.LEASTCONN, HashType.MAP_BASED, "transfer"),
+                        tuple("ws", BalanceAlgorithm.LEASTCONN, HashType.MAP_BASED, "ws"));
+        for (BackendConfig b : c.backends()) {
+            assertThat(b.servers()).isEmpty();
+            assertThat(b.discover().genesis()).isEqualTo("swarm");
+            assertThat(b.discover().options().check()).isTrue();
+            assertThat(b.connectTimeoutMs()).isPositive();
+            assertThat(b.serverTimeoutMs()).isPositive();
+        }
+        assertThat(c.global().maxconn()).isPositive();
+        assertThat(c.global().hardStopAfterMs()).isPositive();
+    }
+
+    @Test
+    void shippedStaticConfigIsValidWithoutWarningsAndBindsTheWholePortPlan() {
+        ConfigResult r = ConfigParser.parse(List.of(RepoPaths.staticConfig()));
 
         assertThat(r.errors()).isEmpty();
         assertThat(r.warnings()).isEmpty();

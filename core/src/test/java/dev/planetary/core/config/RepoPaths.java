@@ -11,12 +11,21 @@ final class RepoPaths {
 
     /** The shipped configuration, {@code <repo>/conf/planetary.cfg}, found by walking up from the working dir. */
     static Path shippedConfig() {
+        return conf("planetary.cfg");
+    }
+
+    /** The static example (servers by hand, valid for real haproxy too), {@code <repo>/conf/planetary-static.cfg}. */
+    static Path staticConfig() {
+        return conf("planetary-static.cfg");
+    }
+
+    private static Path conf(String name) {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("conf").resolve("planetary.cfg");
+            Path candidate = dir.resolve("conf").resolve(name);
             if (Files.isRegularFile(candidate)) {
                 return candidate;
             }
         }
-        throw new AssertionError("conf/planetary.cfg not found above " + Path.of("").toAbsolutePath());
+        throw new AssertionError("conf/" + name + " not found above " + Path.of("").toAbsolutePath());
     }
 }

@@ -1,0 +1,407 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.BackendConfig;
+import dev.planetary.core.config.DiscoverConfig;
+import dev.planetary.core.config.FrontendConfig;
+import dev.planetary.core.config.GenesisConfig;
+import dev.planetary.core.config.PinPorts;
+import dev.planetary.core.config.ServerConfig;
+import dev.planetary.registry.client.PortPlanInfo;
+import dev.planetary.registry.client.SwarmListener;
+import dev.planetary.registry.client.SwarmView;
+import dev.planetary.registry.client.SwarmWatch;
+import dev.planetary.registry.client.VmInfo;
+import dev.planetary.registry.client.WatchOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+
+/**
+ * Follows one {@code genesis NAME} section: the backends that {@code discover genesis NAME service SVC} get the
+ * swarm's VMs as servers, and the frontends that {@code pin-ports KIND} in front of them get their pin tables.
+ *
+ * <p>One owner thread applies each view of the swarm ({@link SwarmWatch} hands them over whole, newest first when
+ * they come faster than they are applied): per backend one {@link ProxyBackend#replaceServers(java.util.Collection,
+ * Set)} (one snapshot, one rebuild of its balancer tables, off the event loops, and none at all when the backend's
+ * servers did not change), then per pinning frontend one new {@link PinTable}, published whole.
+ *
+ * <p>Rules: a VM that is active or draining and declares the service is a server named by its VM id, at its ip and
+ * that service's port, with the backend's {@code default-server} options; a draining VM's server is drained (no new
+ * connections, live ones finish); a VM that is gone leaves the backend without its live connections being touched,
+ * and the ports it held stay closed for Genesis' grace period (a late client must not reach another VM), after which
+ * they are balanced like any port no VM holds. <b>Static stability:</b> while Genesis cannot be reached nothing is
+ * removed (the last view stays in force, said once in the log and readable through {@link #stale()}); health checks
+ * go on as configured.
+ */
+public final class Discovery implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Discovery.class);
+
+    /**
+     * How long a gone VM's ports stay closed when Genesis does not serve its port plan: Genesis' own default
+     * {@code --grace}, so that the proxy never opens a port to balancing before Genesis could give it to a new VM.
+     */
+    static final long DEFAULT_GRACE_MS = 60_000;
+
+    /** A discovering backend: its servers are {@code statics} plus one per VM that declares the service. */
+    private record Target(ProxyBackend backend, DiscoverConfig discover, List<ServerConfig> statics,
+                          Set<String> staticNames) {
+    }
+
+    /** A pinning frontend in front of a discovering backend of this Genesis. */
+    private record Pinning(Frontend frontend, Target target, PinPorts pin) {
+    }
+
+    /** A VM that left the view, remembered until its ports' grace period ends. */
+    private record Gone(VmInfo vm, long untilNanos) {
+    }
+
+    /** What a backend was last given, so that a view that changes nothing for it costs nothing. */
+    private record Applied(List<ServerConfig> wanted, Set<String> drain) {
+    }
+
+    private final GenesisConfig config;
+    private final List<Target> targets = new ArrayList<>();
+    private final List<Pinning> pinnings = new ArrayList<>();
+    private final LongSupplier clock;
+    private final ScheduledExecutorService owner;
+    private final AtomicReference<SwarmView> pending = new AtomicReference<>();
+    private volatile SwarmWatch watch;
+
+    // ---- owned by the owner thread ----
+    private SwarmView lastView = SwarmView.EMPTY;
+    private Map<String, VmInfo> applied = Map.of();
+    private final Map<String, Gone> gone = new HashMap<>();
+    private final Map<Target, Applied> lastApplied = new HashMap<>();
+    private final Set<String> warned = new HashSet<>();
+    private ScheduledFuture<?> graceTimer;
+    private long staleSinceNanos;
+
+    // ---- published for the stats page and tests (single writer: the owner thread) ----
+    private volatile boolean stale;
+    private volatile long staleEpisodes;
+    private volatile long heldRemovals;
+    private volatile long viewsApplied;
+    private volatile long version;
+    private volatile int vms;
+    private volatile long lastApplyNanos;
+    private volatile long maxApplyNanos;
+
+    Discovery(GenesisConfig config, Proxy proxy, LongSupplier clock) {
+        this.config = config;
+        this.clock = clock;
+        Map<ProxyBackend, Target> byBackend = new LinkedHashMap<>();
+        for (ProxyBackend b : proxy.backends()) {
+            BackendConfig bc = b.config();
+            DiscoverConfig d = bc.discover();
+            if (d != null && d.genesis().equals(config.name())) {
+                Set<String> names = new HashSet<>();
+                bc.servers().forEach(s -> names.add(s.name()));
+                Target t = new Target(b, d, bc.servers(), Set.copyOf(names));
+                targets.add(t);
+                byBackend.put(b, t);
+                lastApplied.put(t, new Applied(bc.servers(), Set.of())); // what the backend starts with
+            }
+        }
+        // a consistent-hash table is rebuilt whole when servers change (a few hundred ms): those backends go last
+        targets.sort(java.util.Comparator.comparing(t -> t.backend().config().balance()
+            == dev.planetary.core.config.BalanceAlgorithm.SOURCE
+            && t.backend().config().hashType() == dev.planetary.core.config.HashType.CONSISTENT));
+        for (Frontend f : proxy.frontends()) {
+            FrontendConfig fc = f.config();
+            Target t = byBackend.get(f.backend());
+            if (fc.pinPorts() != null && t != null && !fc.binds().isEmpty()) {
+                pinnings.add(new Pinning(f, t, fc.pinPorts()));
+            }
+        }
+        this.owner = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread th = new Thread(r, "planetary-discovery-" + config.name());
+            th.setDaemon(true);
+            return th;
+        });
+    }
+
+    /** True when some backend of the proxy discovers its servers from this Genesis. */
+    boolean used() {
+        return !targets.isEmpty();
+    }
+
+    /** Starts following Genesis; returns at once (the backends fill as soon as the first view arrives). */
+    void start(WatchOptions options) {
+        LOG.info("genesis '{}': following {} for {} backend(s){}", config.name(), config.urls(), targets.size(),
+            pinnings.isEmpty() ? "" : " and the pinned ports of " + pinnings.size() + " frontend(s)");
+        watch = SwarmWatch.start(config.urls(), new SwarmListener() {
+            @Override
+            public void onView(SwarmView view) {
+                offer(view);
+            }
+
+            @Override
+            public void onStale(boolean isStale, String reason) {
+                owner.execute(() -> staleChanged(isStale, reason, clock.getAsLong()));
+            }
+        }, options);
+    }
+
+    /** Hands a view to the owner thread; views that arrive while one is being applied are skipped but the newest. */
+    void offer(SwarmView view) {
+        if (pending.getAndSet(view) == null) {
+            owner.execute(() -> {
+                SwarmView v = pending.getAndSet(null);
+                if (v != null) {
+                    apply(v, clock.getAsLong());
+                }
+            });
+        }
+    }
+
+    /** Runs {@code task} on the owner thread and waits for it (tests: apply views and read state in order). */
+    void onOwner(Runnable task) {
+        try {
+            owner.submit(task).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("discovery task failed", e);
+        }
+    }
+
+    // ---- the owner thread ------------------------------------------------------------------------------------
+
+    void staleChanged(boolean isStale, String reason, long nowNanos) {
+        if (isStale == stale) {
+            return;
+        }
+        stale = isStale;
+        if (isStale) {
+            staleSinceNanos = nowNanos;
+            staleEpisodes++;
+            LOG.warn("genesis '{}': cannot reach Genesis ({}); serving the last view (version {}, {} VMs): nothing"
+                + " is removed until it answers again, health checks go on", config.name(), reason, version, vms);
+        } else {
+            LOG.info("genesis '{}': Genesis answers again after {} ms ({})", config.name(),
+                TimeUnit.NANOSECONDS.toMillis(nowNanos - staleSinceNanos), reason);
+            apply(lastView, nowNanos); // removals held back while stale take effect now
+        }
+    }
+
+    /** Applies one view of the swarm to every discovering backend and pinning frontend of this Genesis. */
+    void apply(SwarmView view, long nowNanos) {
+        long t0 = System.nanoTime();
+        lastView = view;
+        Map<String, VmInfo> effective = new TreeMap<>(view.vms());
+        long held = 0;
+        if (stale) {
+            for (VmInfo vm : applied.values()) {
+                if (effective.putIfAbsent(vm.id(), vm) == null) {
+                    held++;
+                }
+            }
+        }
+        long graceNanos = TimeUnit.MILLISECONDS.toNanos(view.portPlan().map(PortPlanInfo::graceMillis)
+            .filter(ms -> ms >= 0).orElse(DEFAULT_GRACE_MS));
+        for (VmInfo vm : applied.values()) {
+            if (!effective.containsKey(vm.id())) {
+                gone.put(vm.id(), new Gone(vm, nowNanos + graceNanos));
+            }
+        }
+        gone.values().removeIf(g -> effective.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
+        applied = effective;
+
+        PortPlanInfo plan = view.portPlan().orElse(null);
+        // First the ports of VMs that are new here close (they are held now, but their servers are not in the
+        // backend yet), so that in the instant between the backend swap and the final tables a connection to a new
+        // VM's port is refused rather than balanced to another VM; then the swap; then the final tables.
+        for (Pinning p : pinnings) {
+            pin(p, effective, discovered(p.target(), effective), plan);
+        }
+        List<String> changes = new ArrayList<>();
+        for (Target t : targets) { // cheap backends first: a consistent-hash rebuild delays only its own backend
+            String change = applyTo(t, effective);
+            if (change != null) {
+                changes.add(change);
+            }
+            for (Pinning p : pinnings) {
+                if (p.target() == t) {
+                    pin(p, effective, discovered(t, effective), plan);
+                }
+            }
+        }
+        for (String change : changes) {
+            LOG.info("genesis '{}' version {}: {}{}", config.name(), view.version(), change,
+                stale ? "; removals held while Genesis is unreachable" : "");
+        }
+        scheduleGraceEnd(nowNanos);
+
+        heldRemovals = held;
+        version = view.version();
+        vms = effective.size();
+        viewsApplied++;
+        long took = System.nanoTime() - t0;
+        lastApplyNanos = took;
+        maxApplyNanos = Math.max(maxApplyNanos, took);
+    }
+
+    /** One backend: a single replaceServers when its servers changed. Returns what changed, or null. */
+    private String applyTo(Target t, Map<String, VmInfo> effective) {
+        String service = t.discover().service();
+        List<ServerConfig> wanted = new ArrayList<>(t.statics().size() + effective.size());
+        wanted.addAll(t.statics());
+        Set<String> drain = new HashSet<>();
+        Set<String> names = new HashSet<>();
+        for (VmInfo vm : effective.values()) {
+            int port = vm.service(service);
+            if (port < 1 || port > 65535) {
+                continue;
+            }
+            if (t.staticNames().contains(vm.id())) {
+                warnOnce("name:" + t.backend().name() + "/" + vm.id(), "backend '{}': VM {} has the name of a static"
+                    + " server; the static server is kept and the VM is not used", t.backend().name(), vm.id());
+                continue;
+            }
+            wanted.add(t.discover().server(vm.id(), vm.ip(), port));
+            names.add(vm.id());
+            if (vm.state() == VmInfo.State.DRAINING) {
+                drain.add(vm.id());
+            }
+        }
+        Applied next = new Applied(wanted, drain);
+        Applied before = lastApplied.get(t);
+        if (next.equals(before)) {
+            return null;
+        }
+        t.backend().replaceServers(wanted, drain);
+        lastApplied.put(t, next);
+        return "backend '" + t.backend().name() + "' has " + names.size() + " servers from Genesis (" + drain.size()
+            + " draining)";
+    }
+
+    /** The backend's servers that stand for VMs of the view, by VM id (static servers of the same name excluded). */
+    private static Map<String, Server> discovered(Target t, Map<String, VmInfo> effective) {
+        List<Server> servers = t.backend().servers();
+        Map<String, Server> byName = new HashMap<>(servers.size() * 2);
+        for (Server s : servers) {
+            if (effective.containsKey(s.name()) && !t.staticNames().contains(s.name())) {
+                byName.put(s.name(), s);
+            }
+        }
+        return byName;
+    }
+
+    /** One frontend's pin table: VMs' ports to their servers, gone VMs' ports closed, every other port balanced. */
+    private void pin(Pinning p, Map<String, VmInfo> effective, Map<String, Server> servers, PortPlanInfo plan) {
+        FrontendConfig fc = p.frontend().config();
+        String kind = p.pin().kind().key();
+        PinTable.Builder table = PinTable.builder(p.frontend(), fc.lowPort(), fc.highPort());
+        int unbound = 0;
+        int firstUnbound = -1;
+        for (VmInfo vm : effective.values()) {
+            int port = vm.port(kind);
+            if (port < 0) {
+                continue;
+            }
+            if (!fc.binds(port)) {
+                unbound++;
+                firstUnbound = firstUnbound < 0 ? port : firstUnbound;
+                continue;
+            }
+            Server s = servers.get(vm.id());
+            table.pin(port, s != null ? s : PinTable.CLOSED);
+        }
+        for (Gone g : gone.values()) {
+            int port = g.vm().port(kind);
+            if (port >= 0 && fc.binds(port)) {
+                table.close(port);
+            }
+        }
+        p.frontend().pins = table.build();
+        if (unbound > 0) {
+            warnOnce("unbound:" + fc.name(), "frontend '{}' {}: 'pin-ports {}': Genesis assigned {} port(s) that this"
+                + " frontend does not bind (first: {}); connections to them cannot arrive here", fc.name(),
+                p.pin().origin(), kind, unbound, firstUnbound);
+        }
+        PortPlanInfo.Range range = plan == null ? null : plan.range(kind);
+        if (range != null && !warned.contains("plan:" + fc.name())) { // a range check per view until it warned
+            int missing = 0;
+            for (int port = range.low() + 1; port <= range.high(); port++) { // the first is the entrance port
+                if (!fc.binds(port)) {
+                    missing++;
+                }
+            }
+            if (missing > 0) {
+                warnOnce("plan:" + fc.name(), "frontend '{}' {}: 'pin-ports {}': Genesis assigns {} ports {}-{} but"
+                    + " {} of them are not bound by this frontend", fc.name(), p.pin().origin(), kind, kind,
+                    range.low() + 1, range.high(), missing);
+            }
+        }
+    }
+
+    /** Re-applies the last view when the earliest grace period ends, so its ports go back to balancing. */
+    private void scheduleGraceEnd(long nowNanos) {
+        if (graceTimer != null) {
+            graceTimer.cancel(false);
+            graceTimer = null;
+        }
+        long first = Long.MAX_VALUE;
+        for (Gone g : gone.values()) {
+            first = Math.min(first, g.untilNanos() - nowNanos);
+        }
+        if (first != Long.MAX_VALUE && !pinnings.isEmpty()) {
+            graceTimer = owner.schedule(() -> apply(lastView, clock.getAsLong()), Math.max(0, first),
+                TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void warnOnce(String key, String format, Object... args) {
+        if (warned.add(key)) {
+            LOG.warn(format + " (logged once)", args);
+        }
+    }
+
+    // ---- readable from any thread (stats page, tests) --------------------------------------------------------
+
+    public String name() { return config.name(); }
+    public GenesisConfig config() { return config; }
+    /** True while Genesis cannot be reached and the last view is served as it was. */
+    public boolean stale() { return stale; }
+    /** Times Genesis became unreachable. */
+    public long staleEpisodes() { return staleEpisodes; }
+    /** VMs kept in the last applied view only because Genesis could not be reached. */
+    public long heldRemovals() { return heldRemovals; }
+    public long viewsApplied() { return viewsApplied; }
+    /** Genesis' version of the last applied view. */
+    public long version() { return version; }
+    /** VMs in the last applied view. */
+    public int vmCount() { return vms; }
+    public long lastApplyNanos() { return lastApplyNanos; }
+    public long maxApplyNanos() { return maxApplyNanos; }
+    /** The watch (null before {@link #start}). */
+    public SwarmWatch watch() { return watch; }
+
+    @Override
+    public void close() {
+        SwarmWatch w = watch;
+        if (w != null) {
+            w.close();
+        }
+        owner.shutdownNow();
+        try {
+            owner.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

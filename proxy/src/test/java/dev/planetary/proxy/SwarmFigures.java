@@ -1,0 +1,287 @@
+package dev.planetary.proxy;
+
+import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.ConfigParser;
+import dev.planetary.core.config.ConfigResult;
+import dev.planetary.proxy.swarm.FakeGenesis;
+import dev.planetary.proxy.swarm.GenesisProcess;
+import dev.planetary.proxy.swarm.Routes;
+import dev.planetary.proxy.swarm.VmServer;
+import dev.planetary.registry.client.Agent;
+import dev.planetary.registry.client.AgentOptions;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Measures issue 8's figures (not a test: run by hand, on a quiet machine, in a network namespace so that the
+ * default port plan's ranges are free):
+ * <ol>
+ *   <li>register -> routable: the Genesis jar with its default plan, the proxy in-process binding 10000-19999 with
+ *       pin-ports pcpu, 100 VMs (greeting servers on 127.0.0.x, agents registering from there) one after another:
+ *       from the agent's 201 to the first connection through the VM's pinned port answered by that VM, and to the
+ *       VM's server being in the backend (the entrance may choose it);</li>
+ *   <li>leave -> unroutable: each agent leaves (DELETE answered), until its pinned port refuses;</li>
+ *   <li>relist of 1,999 VMs: a scripted Genesis hands the proxy a snapshot of 1,999 VMs (all new, then a wholly
+ *       different 1,999, then the same again), with four discovering backends as in conf/planetary.cfg (pfsshfs:
+ *       balance source, hash-type consistent); the time to apply each, and the longest event-loop pause meanwhile,
+ *       from a probe task every millisecond on each event loop.</li>
+ * </ol>
+ * <p>Run through {@link SwarmFiguresRun} (skipped unless {@code -Dswarm.figures=true}), after a {@code mvn package}
+ * that built {@code registry/target/planetary-registry.jar}:
+ * <pre>
+ * unshare -n bash -c 'ip link set lo up &amp;&amp; mvn -B -o -pl proxy -am test -Dtest=SwarmFiguresRun \
+ *   -Dsurefire.failIfNoSpecifiedTests=false -Dswarm.figures=true -Dtest.argLine=-Xss512k \
+ *   -Dplanetary.registry.jar=$PWD/registry/target/planetary-registry.jar'
+ * </pre>
+ * (the figures land in {@code proxy/target/surefire-reports/dev.planetary.proxy.SwarmFiguresRun-output.txt};
+ * {@code -Dtest.argLine} turns off the PARANOID leak detection of the tests, which would slow the proxy down)
+ */
+public final class SwarmFigures {
+
+    private SwarmFigures() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        run(args.length > 0 ? Integer.parseInt(args[0]) : 100);
+        System.exit(0);
+    }
+
+    static void run(int registrations) throws Exception {
+        registerAndLeave(registrations);
+        relist(1_999);
+    }
+
+    private static Proxy start(String text) throws StartException {
+        ConfigResult r = ConfigParser.parse("figures.cfg", text);
+        if (!r.ok()) {
+            throw new IllegalStateException(r.errors().toString());
+        }
+        return Proxy.start(r.config());
+    }
+
+    // ---- 1 and 2 ---------------------------------------------------------------------------------------------
+
+    private static void registerAndLeave(int n) throws Exception {
+        Path dir = Files.createTempDirectory("swarm-figures");
+        try (GenesisProcess genesis = GenesisProcess.start(dir, "--heartbeat-interval", "5s")) {
+            Proxy proxy = start("""
+                global
+                    maxconn 2000
+                    nbthread 2
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 30s
+                    timeout server 30s
+                genesis swarm
+                    url %s
+                listen pcpu
+                    bind 127.0.0.1:10000-19999
+                    balance leastconn
+                    discover genesis swarm service pcpu
+                    pin-ports pcpu
+                """.formatted(genesis.url()));
+            List<VmServer> vms = new ArrayList<>();
+            List<Agent> agents = new ArrayList<>();
+            long[] pinned = new long[n];
+            long[] inBackend = new long[n];
+            try {
+                waitFor(() -> proxy.discovery("swarm").viewsApplied() > 0, 30_000);
+                for (int i = 0; i < n; i++) {
+                    String ip = "127.0." + (1 + i / 200) + "." + (10 + i % 200);
+                    VmServer vm = VmServer.start("vm" + i, ip);
+                    vms.add(vm);
+                    Agent a = Agent.start(AgentOptions.builder().genesis(genesis.url()).token(GenesisProcess.TOKEN)
+                        .instance("fig-" + i).cores(2).service("pcpu", vm.port()).address(InetAddress.getByName(ip))
+                        .build());
+                    agents.add(a);
+                    waitFor(a::registered, 10_000);
+                    long t0 = System.nanoTime();
+                    int port = a.ports().get("pcpu");
+                    String id = a.vmId();
+                    String name = vm.name();
+                    long[] backendAt = {0};
+                    waitFor(() -> {
+                        if (backendAt[0] == 0 && proxy.backend("pcpu").servers().stream()
+                            .anyMatch(s -> s.name().equals(id))) {
+                            backendAt[0] = System.nanoTime();
+                        }
+                        return name.equals(Routes.who(port));
+                    }, 10_000);
+                    pinned[i] = System.nanoTime() - t0;
+                    if (backendAt[0] == 0) {
+                        waitFor(() -> proxy.backend("pcpu").servers().stream().anyMatch(s -> s.name().equals(id)),
+                            10_000);
+                        backendAt[0] = System.nanoTime();
+                    }
+                    inBackend[i] = backendAt[0] - t0;
+                }
+                report("register -> pinned port answered by the VM", pinned);
+                report("register -> server in the backend (entrance)", inBackend);
+
+                long[] leave = new long[n];
+                for (int i = 0; i < n; i++) {
+                    Agent a = agents.get(i);
+                    int port = a.ports().get("pcpu");
+                    a.close(); // returns once Genesis answered the DELETE (or gave up)
+                    long t0 = System.nanoTime();
+                    waitFor(() -> Routes.who(port) == null, 10_000);
+                    leave[i] = System.nanoTime() - t0;
+                }
+                report("leave -> pinned port refuses", leave);
+            } finally {
+                agents.forEach(Agent::close);
+                vms.forEach(VmServer::close);
+                proxy.close();
+            }
+        }
+    }
+
+    // ---- 3 ---------------------------------------------------------------------------------------------------
+
+    private static void relist(int count) throws Exception {
+        try (FakeGenesis genesis = FakeGenesis.start(0)) {
+            genesis.plan(FakeGenesis.plan(Map.of("pcpu", new int[] {10_000, 19_999}, "pfsshfs",
+                new int[] {20_000, 29_999}, "transfer", new int[] {30_000, 31_999}), 60_000));
+            genesis.snapshot(() -> FakeGenesis.snapshot(1));
+            Proxy proxy = start("""
+                global
+                    maxconn 2000
+                    nbthread 2
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 30s
+                    timeout server 30s
+                genesis swarm
+                    url %s
+                listen pcpu
+                    bind 127.0.0.1:10000-19999
+                    balance leastconn
+                    discover genesis swarm service pcpu
+                    pin-ports pcpu
+                listen pfsshfs
+                    bind 127.0.0.1:20000-20063
+                    balance source
+                    hash-type consistent
+                    discover genesis swarm service ssh
+                    pin-ports pfsshfs
+                listen transfer
+                    bind 127.0.0.1:30000-30063
+                    balance leastconn
+                    discover genesis swarm service transfer
+                    pin-ports transfer
+                listen ws
+                    bind 127.0.0.1:32000
+                    balance leastconn
+                    discover genesis swarm service ws
+                """.formatted(genesis.url()));
+            Discovery d = proxy.discovery("swarm");
+            try {
+                waitFor(() -> d.version() == 1, 30_000);
+                Probe idle = Probe.start(proxy);
+                Thread.sleep(2_000);
+                System.out.printf("event-loop probe, idle for 2 s: longest lateness %.2f ms%n", idle.stop() / 1e6);
+                long version = 1;
+                for (String round : List.of("all new", "a wholly different swarm", "the same again")) {
+                    int base = round.equals("all new") ? 0 : 100_000;
+                    long v = ++version;
+                    String snapshot = swarm(v, count, base);
+                    genesis.snapshot(() -> snapshot);
+                    Probe probe = Probe.start(proxy);
+                    long t0 = System.nanoTime();
+                    genesis.dropConnections(); // the watch reconnects; Genesis "forgot" its version: a relist
+                    genesis.snapshot(() -> snapshot);
+                    long target = v;
+                    waitFor(() -> d.version() == target, 60_000);
+                    long took = System.nanoTime() - t0;
+                    Thread.sleep(200);
+                    long pause = probe.stop();
+                    System.out.printf("relist of %,d VMs (%s): applied %.1f ms after the stream was cut (apply itself"
+                            + " %.1f ms); longest event-loop pause %.2f ms; backends %s%n", count, round, took / 1e6,
+                        d.lastApplyNanos() / 1e6, pause / 1e6,
+                        proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList());
+                }
+            } finally {
+                proxy.close();
+            }
+        }
+    }
+
+    private static String swarm(long version, int count, int base) {
+        String[] vms = new String[count];
+        for (int i = 0; i < count; i++) {
+            int o = i + 1;
+            String id = String.format("vm_%06x", base + o);
+            String ip = "10." + (o / 250) + "." + (o % 250) + ".1";
+            vms[i] = FakeGenesis.vm(id, ip, "active", Map.of("pcpu", 7000, "ssh", 22, "transfer", 7100, "ws", 8080),
+                Map.of("pcpu", 10_000 + o, "pfsshfs", 20_000 + o, "transfer", 30_000 + o));
+        }
+        return FakeGenesis.snapshot(version, vms);
+    }
+
+    /** A task every millisecond on every event loop, recording how late it ran. */
+    private static final class Probe {
+        private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
+        private final AtomicLong maxLate = new AtomicLong();
+
+        static Probe start(Proxy proxy) throws Exception {
+            java.lang.reflect.Field f = Proxy.class.getDeclaredField("group");
+            f.setAccessible(true);
+            EventLoopGroup group = (EventLoopGroup) f.get(proxy);
+            Probe p = new Probe();
+            for (EventExecutor loop : group) {
+                long period = TimeUnit.MILLISECONDS.toNanos(1);
+                long[] next = {System.nanoTime() + period};
+                p.tasks.add(loop.scheduleAtFixedRate(() -> {
+                    long now = System.nanoTime();
+                    long late = now - next[0];
+                    next[0] = now + period;
+                    p.maxLate.accumulateAndGet(late, Math::max);
+                }, 1, 1, TimeUnit.MILLISECONDS));
+            }
+            Thread.sleep(100);
+            p.maxLate.set(0);
+            return p;
+        }
+
+        long stop() {
+            tasks.forEach(t -> t.cancel(false));
+            return maxLate.get();
+        }
+    }
+
+    private static void report(String what, long[] nanos) {
+        long[] s = nanos.clone();
+        Arrays.sort(s);
+        System.out.printf("%s (n=%d): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n", what, s.length,
+            pct(s, 50) / 1e6, pct(s, 90) / 1e6, pct(s, 99) / 1e6, s[s.length - 1] / 1e6);
+    }
+
+    private static long pct(long[] sorted, double p) {
+        int i = (int) Math.ceil(p / 100 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    private static void waitFor(BooleanSupplier c, long ms) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                throw new IllegalStateException("timed out");
+            }
+            Thread.sleep(1);
+        }
+    }
+}
