@@ -304,7 +304,7 @@ public final class Discovery implements AutoCloseable {
     /** One frontend's pin table: VMs' ports to their servers, gone VMs' ports closed, every other port balanced. */
     private void pin(Pinning p, Map<String, VmInfo> effective, Map<String, Server> servers, PortPlanInfo plan) {
         FrontendConfig fc = p.frontend().config();
-        String kind = p.pin().kind().key();
+        String kind = p.pin().kind().wire();
         PinTable.Builder table = PinTable.builder(p.frontend(), fc.lowPort(), fc.highPort());
         int unbound = 0;
         int firstUnbound = -1;

@@ -1,5 +1,6 @@
 package dev.planetary.core.config;
 
+import dev.planetary.core.ports.PortKind;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -820,7 +821,7 @@ public final class ConfigParser {
         needFrontend("pin-ports");
         String kinds = "'pcpu', 'pfsshfs' or 'transfer'";
         String name = arg(w, 1, "pin-ports", "a Genesis port kind: " + kinds);
-        PortKind kind = PortKind.of(name);
+        PortKind kind = PortKind.ofWire(name);
         if (kind == null) {
             throw expects("pin-ports", "a Genesis port kind: " + kinds, name);
         }
@@ -1078,7 +1079,7 @@ public final class ConfigParser {
         }
         if (target.discover == null) {
             String whose = target == p ? "it does not" : target.kind.keyword + " '" + target.name + "' does not";
-            error(p.pinPorts.origin(), what + " : 'pin-ports " + p.pinPorts.kind() + "' sends each pinned port to"
+            error(p.pinPorts.origin(), what + " : 'pin-ports " + p.pinPorts.kind().wire() + "' sends each pinned port to"
                 + " a VM's server in the frontend's backend, but " + whose + " discover its servers (add"
                 + " 'discover genesis <name> service <service>')");
         }

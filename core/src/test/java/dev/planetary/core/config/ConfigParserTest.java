@@ -1,5 +1,6 @@
 package dev.planetary.core.config;
 
+import dev.planetary.core.ports.PortKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
