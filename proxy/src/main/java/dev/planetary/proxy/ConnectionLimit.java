@@ -69,16 +69,23 @@ final class ConnectionLimit {
 
     /** Frees a slot, or hands it straight to a waiting connection (the count then stays the same). */
     void release() {
-        Session next;
-        while ((next = parked.poll()) != null) {
-            parkedTotal.decrementAndGet();
-            if (next.takeLimitSlot(this)) {
+        for (;;) {
+            Session next;
+            while ((next = parked.poll()) != null) {
+                parkedTotal.decrementAndGet();
+                if (next.takeLimitSlot(this)) {
+                    return;
+                }
+            }
+            int now = count.decrementAndGet();
+            if (max > 0 && now == max - 1) {
+                onEdge.run();
+            }
+            // A park() may have added itself after the poll above and failed its tryAcquire before the decrement:
+            // both sides look again after their write (as park does), so the slot goes to it rather than nobody.
+            if (parked.isEmpty() || !tryAcquire()) {
                 return;
             }
-        }
-        int now = count.decrementAndGet();
-        if (max > 0 && now == max - 1) {
-            onEdge.run();
         }
     }
 

@@ -65,11 +65,20 @@ public final class LeastConnBalancer implements Balancer {
 
     /** The successor of {@code prev}: servers it had keep their place among equal loads, new ones come after. */
     private LeastConnBalancer(List<Server> servers, LeastConnBalancer prev) {
+        Server[] members = Balancers.distinct(servers).toArray(new Server[0]);
+        Map<Server, Integer> prevIndex;
+        long[] prevKeys;
+        long prevSeq;
+        // The live balancer's lock is the event loops' short lock: hold it only to copy its keys (their tie order),
+        // not for the O(n) build. Its index map is replaced, never changed, so the reference is enough.
         synchronized (prev.lock) {
-            this.seq = prev.seq;
-            synchronized (lock) {
-                build(Balancers.distinct(servers).toArray(new Server[0]), prev.index, prev.keys);
-            }
+            prevSeq = prev.seq;
+            prevIndex = prev.index;
+            prevKeys = prev.keys.clone();
+        }
+        synchronized (lock) {
+            this.seq = prevSeq;
+            build(members, prevIndex, prevKeys);
         }
     }
 
