@@ -99,6 +99,7 @@ final class Relay {
     /** The server side is connected: send what the client sent meanwhile, then relay both ways. */
     void serverConnected(Channel ch) {
         server = ch;
+        EpollInterest.keep(ch);
         idle.activity(clock.nanoTime());
         if (early != null) {
             CompositeByteBuf buf = early;
@@ -139,6 +140,7 @@ final class Relay {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
+            EpollInterest.keep(ctx.channel());
             events.clientActive();
         }
 

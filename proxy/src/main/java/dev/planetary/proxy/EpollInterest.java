@@ -1,0 +1,62 @@
+package dev.planetary.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.epoll.EpollIoOps;
+
+import java.lang.reflect.Method;
+
+/**
+ * Works around a Netty 4.2.18 epoll defect that loses data after a half-close: keeps {@code EPOLLERR} in a relayed
+ * channel's epoll interest set so that the set never becomes empty.
+ *
+ * <p>The defect: when a peer sends its FIN, Netty clears {@code EPOLLIN} and {@code EPOLLRDHUP}; if {@code EPOLLOUT}
+ * is not set at that moment the interest set is empty, and the I/O handler removes the socket from epoll
+ * ({@code EPOLL_CTL_DEL}) while still remembering it as added. When that side's send buffer later fills, Netty asks
+ * for {@code EPOLLOUT} with {@code EPOLL_CTL_MOD}, which fails with ENOENT; the failure shuts the channel's output
+ * and fails every queued write, so the tail of the stream in that direction (about a watermark, 256 KiB) is lost.
+ * {@code EchoIntegrityStressTest} reproduces it (4 MiB echoed after the client's FIN: lost in most runs on epoll).
+ *
+ * <p>Why this is safe: epoll always reports errors and hang-ups whatever is asked for, so asking for {@code EPOLLERR}
+ * adds no event the channel would not see anyway; the channels stay edge-triggered (Netty's default, which the proxy
+ * keeps), so a hang-up wakes the loop once, not in a loop. Netty offers no public way to change the interest set,
+ * hence the reflective call to its protected {@code setFlag}, once per channel; if a later Netty changes it, this
+ * becomes a no-op (and the stress test shows whether the defect is still there).
+ */
+final class EpollInterest {
+
+    private static final Class<?> EPOLL_CHANNEL;
+    private static final Method SET_FLAG;
+    private static final int EPOLLERR;
+
+    static {
+        Class<?> c = null;
+        Method m = null;
+        int err = 0;
+        try {
+            c = Class.forName("io.netty.channel.epoll.AbstractEpollChannel");
+            m = c.getDeclaredMethod("setFlag", int.class);
+            m.setAccessible(true);
+            err = EpollIoOps.EPOLLERR.value();
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            m = null; // no epoll classes, or another Netty: nothing to work around here
+        }
+        EPOLL_CHANNEL = c;
+        SET_FLAG = m;
+        EPOLLERR = err;
+    }
+
+    private EpollInterest() {
+    }
+
+    /** Keeps the channel's epoll registration non-empty for its whole life. Event loop of the channel. */
+    static void keep(Channel ch) {
+        if (SET_FLAG == null || !EPOLL_CHANNEL.isInstance(ch)) {
+            return;
+        }
+        try {
+            SET_FLAG.invoke(ch, EPOLLERR);
+        } catch (ReflectiveOperationException e) {
+            // setFlag's own IOException (the socket is already gone): the channel is closing; nothing to keep
+        }
+    }
+}
