@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps a running HAProxy equal to the swarm: follows a {@code SwarmWatch} (as its listener) and, on its own single
- * thread, reads what HAProxy holds ({@code show servers state}, {@code show map}), compares it with what the newest
+ * thread, connects to the socket, reads what HAProxy holds ({@code show servers state}, {@code show map}), compares it with what the newest
  * view wants ({@link Desired}) and sends only the differences through the runtime API. Reading HAProxy's state on
  * each pass, instead of remembering what was sent, is what makes a restarted or reloaded HAProxy (new pid, servers
  * gone) get the whole view again with no special case, and a refused command simply tried again on the next pass.
@@ -149,6 +149,9 @@ public final class HaproxySync implements SwarmListener, AutoCloseable {
             }
             try {
                 pass(view);
+                // a connection per pass: after a reload (master-worker) an open connection would still reach the
+                // old worker until it ends, and the new one would be left without servers
+                dropConnection();
                 if (unreachable != null) {
                     LOG.info("HAProxy's socket {} answers again", options.socket());
                     unreachable = null;
@@ -177,28 +180,16 @@ public final class HaproxySync implements SwarmListener, AutoCloseable {
 
     private void pass(SwarmView view) throws IOException {
         passes.incrementAndGet();
-        if (api == null) {
-            api = RuntimeApi.connect(options.socket(), options.commandTimeout());
-            String id = identity(api.command("show info"));
-            if (identity != null && !identity.equals(id)) {
-                restartsSeen.incrementAndGet();
-                LOG.info("HAProxy changed behind {} ({} -> {}): applying the whole view again", options.socket(),
-                    identity, id);
-            } else if (identity == null) {
-                LOG.info("HAProxy {} on {}: applying the view at version {}", id, options.socket(),
-                    view.version());
-            }
-            identity = id;
-        } else {
-            // a reload keeps the socket path but a connection to the old process closes; check anyway, it is cheap
-            String id = identity(api.command("show info"));
-            if (!id.equals(identity)) {
-                restartsSeen.incrementAndGet();
-                LOG.info("HAProxy changed behind {} ({} -> {}): applying the whole view again", options.socket(),
-                    identity, id);
-                identity = id;
-            }
+        api = RuntimeApi.connect(options.socket(), options.commandTimeout());
+        String id = identity(api.command("show info"));
+        if (identity == null) {
+            LOG.info("HAProxy {} on {}: applying the view at version {}", id, options.socket(), view.version());
+        } else if (!identity.equals(id)) {
+            restartsSeen.incrementAndGet();
+            LOG.info("HAProxy changed behind {} ({} -> {}): applying the whole view again", options.socket(),
+                identity, id);
         }
+        identity = id;
         Desired want = Desired.of(view, options.backends());
         boolean clean = true;
         for (Map.Entry<String, SortedMap<String, Desired.Server>> b : want.backends().entrySet()) {

@@ -110,6 +110,10 @@ final class Companion implements AutoCloseable {
     }
 
     Companion(Path dir, int size, Duration drain) throws Exception {
+        this(dir, size, drain, false);
+    }
+
+    Companion(Path dir, int size, Duration drain, boolean masterWorker) throws Exception {
         this.dir = dir;
         this.size = size;
         this.base = freeBlock(3 * size + 2);
@@ -134,7 +138,11 @@ final class Companion implements AutoCloseable {
         Procs.Result check = Procs.run(dir, null, Duration.ofSeconds(30), List.of(HAPROXY, "-c", "-f", cfg.toString()));
         assertThat(check.code()).as(check.toString()).isZero();
         assertThat(check.stderr() + check.out()).doesNotContain("WARNING").doesNotContain("ALERT");
-        startHaproxy();
+        if (masterWorker) {
+            startHaproxyMasterWorker();
+        } else {
+            startHaproxy();
+        }
     }
 
     String uri() {
@@ -154,6 +162,17 @@ final class Companion implements AutoCloseable {
     /** HAProxy in the foreground (-db: one process, its pid is the one `show info` reports). */
     void startHaproxy() {
         haproxy = Procs.start(dir, null, List.of(HAPROXY, "-db", "-f", cfg.toString()));
+    }
+
+    /** HAProxy in master-worker mode (-W), as systemd runs it: SIGUSR2 to the master reloads into a new worker. */
+    void startHaproxyMasterWorker() {
+        haproxy = Procs.start(dir, null, List.of(HAPROXY, "-W", "-db", "-f", cfg.toString()));
+    }
+
+    /** A reload as `systemctl reload haproxy` does it: SIGUSR2 to the master (this test's own process). */
+    void reloadHaproxy() throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-USR2", Long.toString(haproxy.pid())).inheritIO().start();
+        assertThat(kill.waitFor()).isZero();
     }
 
     void killHaproxy() throws InterruptedException {

@@ -128,6 +128,27 @@ class HaproxySyncTest {
     }
 
     @Test
+    void aReloadedHaproxyGetsTheWholeViewAgain() throws Exception {
+        c = new Companion(dir, 10, Duration.ofMillis(500), true);
+        c.startSync(RESYNC);
+        Companion.Vm a = c.vm("a", "127.0.0.61");
+        Agent aa = c.register(a);
+        await().atMost(WAIT).until(() -> aa.registered() && Companion.ask(c.entrance()).equals("a"));
+        await().atMost(WAIT).until(() -> c.sync.appliedVersion() >= 1);
+        long worker = c.haproxyPid();
+        assertThat(worker).as("show info names the worker, not the master").isNotEqualTo(c.haproxy.pid());
+
+        // a reload parses haproxy.cfg again: the new worker starts with empty backends
+        c.reloadHaproxy();
+        await().atMost(WAIT).until(() -> c.haproxyPid() != worker);
+        await().atMost(WAIT).until(() -> c.sync.restartsSeen() >= 1);
+        await().atMost(WAIT).until(() -> Companion.ask(c.entrance()).equals("a"));
+        assertThat(c.cli("show servers state pcpu")).contains(aa.vmId() + " 127.0.0.61");
+        assertThat(Companion.ask(aa.ports().get("pcpu"))).isEqualTo("a");
+        assertThat(c.haproxy.process().isAlive()).as("the master lives on").isTrue();
+    }
+
+    @Test
     void aServerWithLiveConnectionsIsDeletedWhenTheyEndAndTheRefusalIsLoggedOnce() throws Exception {
         c = new Companion(dir, 10, Duration.ofMillis(300));
         c.startSync(RESYNC);
