@@ -193,10 +193,10 @@ final class Companion implements AutoCloseable {
         return v;
     }
 
-    /** Registers the VM with Genesis from its own address, declaring its echo port as pcpu. */
+    /** Registers the VM with Genesis from its own address, declaring its echo port as pcpu and ssh. */
     Agent register(Vm v) throws IOException {
         v.agent = Agent.start(AgentOptions.builder().genesis(java.net.URI.create(uri())).token(TestGenesis.TOKEN)
-            .cores(2).instance("host-" + v.name).service("pcpu", v.port())
+            .cores(2).instance("host-" + v.name).service("pcpu", v.port()).service("ssh", v.port())
             .address(InetAddress.getByName(v.server.getInetAddress().getHostAddress()))
             .initialBackoff(Duration.ofMillis(20)).maxBackoff(Duration.ofMillis(200)).random(new Random(7))
             .build());
@@ -205,6 +205,11 @@ final class Companion implements AutoCloseable {
 
     int entrance() {
         return base;
+    }
+
+    /** The pfsshfs entrance (source-hashed). */
+    int pfsshfsEntrance() {
+        return base + size;
     }
 
     /** What one connection to 127.0.0.1:port through HAProxy reads: the VM's name, or "" when closed on it. */

@@ -68,6 +68,13 @@ class HaproxySyncTest {
         int pinB = ab.ports().get("pcpu");
         await().atMost(WAIT).until(() -> Companion.ask(pinA).equals("a") && Companion.ask(pinB).equals("b"));
         assertThat(namesAt(pinA, 5)).containsExactly("a");
+        // pfsshfs (balance source, consistent hashing): one client address always reaches the same VM, and its pinned
+        // ports go to the VM's ssh service
+        await().atMost(WAIT).until(() -> Set.of("a", "b").containsAll(namesAt(c.pfsshfsEntrance(), 1))
+            && !Companion.ask(c.pfsshfsEntrance()).isEmpty());
+        assertThat(namesAt(c.pfsshfsEntrance(), 6)).hasSize(1);
+        assertThat(Companion.ask(aa.ports().get("pfsshfs"))).isEqualTo("a");
+        assertThat(Companion.ask(ab.ports().get("pfsshfs"))).isEqualTo("b");
         // a port of the range that no VM holds is closed
         int free = c.entrance() + 1;
         while (free == pinA || free == pinB) {
