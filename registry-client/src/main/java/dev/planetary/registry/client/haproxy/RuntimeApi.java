@@ -10,6 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One connection to HAProxy's runtime API (the {@code stats socket}) in interactive ("prompt") mode: each command's
@@ -19,6 +20,8 @@ import java.time.Duration;
  */
 final class RuntimeApi implements AutoCloseable {
 
+    /** Pause before writing again into a full socket buffer. */
+    private static final long WRITE_RETRY_NANOS = 1_000_000;
     /** Longest answer accepted; {@code show map} of 2,000 pins or {@code show servers state} is far below it. */
     private static final int MAX_ANSWER = 16 << 20;
 
@@ -71,7 +74,9 @@ final class RuntimeApi implements AutoCloseable {
                 if (System.nanoTime() > deadline) {
                     throw new IOException("HAProxy's socket took no command for " + timeout.toMillis() + " ms");
                 }
-                Thread.onSpinWait();
+                // a full socket buffer (HAProxy not reading): wait a little rather than spin; commands are short, so
+                // this is never the common path
+                LockSupport.parkNanos(WRITE_RETRY_NANOS);
             }
         }
     }

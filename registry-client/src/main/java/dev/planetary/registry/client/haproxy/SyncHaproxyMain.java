@@ -54,7 +54,7 @@ public final class SyncHaproxyMain implements java.util.concurrent.Callable<Inte
     Path socket;
 
     @Option(names = "--map", paramLabel = "BACKEND=SERVICE", description = "Keep BACKEND's servers equal to the "
-        + "active VMs declaring SERVICE. Repeatable. Default: pcpu=pcpu pfsshfs=ssh transfer=transfer ws=ws.")
+        + "VMs declaring SERVICE (draining ones drain). Repeatable. Default: pcpu=pcpu pfsshfs=ssh transfer=transfer ws=ws.")
     List<String> maps = new ArrayList<>();
 
     @Option(names = "--pinned-map", paramLabel = "FILE", description = "The map of pinned ports (gateway port to a "
