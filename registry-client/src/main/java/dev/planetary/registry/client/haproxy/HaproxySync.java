@@ -149,26 +149,29 @@ public final class HaproxySync implements SwarmListener, AutoCloseable {
             }
             try {
                 pass(view);
-                // a connection per pass: after a reload (master-worker) an open connection would still reach the
-                // old worker until it ends, and the new one would be left without servers
-                dropConnection();
                 if (unreachable != null) {
                     LOG.info("HAProxy's socket {} answers again", options.socket());
                     unreachable = null;
                 }
             } catch (IOException | UncheckedIOException e) {
-                dropConnection();
-                String why = e.getMessage();
-                if (!Objects.equals(why, unreachable)) {
-                    LOG.warn("HAProxy's socket {}: {}; retrying every {} ms", options.socket(), why,
-                        options.resyncInterval().toMillis());
-                    unreachable = why;
-                }
+                onFailure(e.getMessage());
             } catch (RuntimeException e) {
-                LOG.error("sync pass failed", e);
+                onFailure("unexpected answer: " + e); // an answer this code cannot read: once, not per pass
+            } finally {
+                // a connection per pass: after a reload (master-worker) an open connection would still reach the
+                // old worker until it ends, and the new one would be left without servers
+                dropConnection();
             }
         }
         dropConnection();
+    }
+
+    private void onFailure(String why) {
+        if (!Objects.equals(why, unreachable)) {
+            LOG.warn("HAProxy's socket {}: {}; retrying every {} ms", options.socket(), why,
+                options.resyncInterval().toMillis());
+            unreachable = why;
+        }
     }
 
     private void dropConnection() {
