@@ -45,7 +45,9 @@ public final class HaproxyConfig {
         b.append("    maxconn ").append(s.maxconn()).append('\n');
         b.append("    # the companion's runtime API (admin level: it can change every server). Keep it a local socket,\n"
             + "    # writable by HAProxy's group only; sync-haproxy runs in that group.\n");
-        b.append("    stats socket ").append(s.socket()).append(" mode 660 level admin\n");
+        b.append("    # expose-fd listeners: a reload (systemctl reload haproxy) hands the listening sockets to the new\n"
+            + "    # worker, so no connection attempt is refused while it starts\n");
+        b.append("    stats socket ").append(s.socket()).append(" mode 660 level admin expose-fd listeners\n");
         b.append("    # an idle runtime connection is closed after this; the companion reconnects on its next pass\n");
         b.append("    stats timeout 30s\n");
         b.append("    hard-stop-after 30s\n\n");
