@@ -110,11 +110,15 @@ public final class ProxyBackend {
         call(new BackendChange.Weight(serverName, weight), Configs.NONE);
     }
 
-    /** No new connections; live ones continue (HAProxy's {@code state drain}). */
+    /**
+     * No new connections; live ones continue (HAProxy's {@code state drain}). The operator's state only: the
+     * registry's drain ({@link #replaceServers(Collection, Set)}) is kept apart and neither ends the other's.
+     */
     public void drain(String serverName) {
         call(new BackendChange.Admin(serverName, Server.Admin.DRAIN), Configs.NONE);
     }
 
+    /** Ends the operator's drain or maintenance; a server the registry drains stays drained until it stops. */
     public void ready(String serverName) {
         call(new BackendChange.Admin(serverName, Server.Admin.READY), Configs.NONE);
     }
@@ -133,9 +137,10 @@ public final class ProxyBackend {
     }
 
     /**
-     * As {@link #replaceServers(Collection)}, with the servers named in {@code drain} in admin state DRAIN in the
-     * same snapshot (VMs draining in the registry); a server that leaves the drain set goes back to READY unless it
-     * is in MAINT.
+     * As {@link #replaceServers(Collection)}, with exactly the servers named in {@code drain} drained by the
+     * registry in the same snapshot (VMs draining in Genesis, {@link Server#discoveryDrain()}); a server that leaves
+     * the drain set loses the registry's drain only: an operator's drain or maintenance ({@link #drain},
+     * {@link #maint}) stays until the operator ends it.
      */
     public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain) {
         replace(wanted, Objects.requireNonNull(drain, "drain"));

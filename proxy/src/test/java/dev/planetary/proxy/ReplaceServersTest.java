@@ -74,14 +74,16 @@ class ReplaceServersTest {
         be.replaceServers(view, Set.of("s1"));
         assertThat(be.backend().snapshot().version()).as("one snapshot for the whole view").isEqualTo(version + 1);
         assertThat(be.backend().server("s1").orElseThrow()).isSameAs(first);
-        assertThat(first.admin()).isEqualTo(Server.Admin.DRAIN);
+        assertThat(first.discoveryDrain()).isTrue();
+        assertThat(first.effectiveAdmin()).isEqualTo(Server.Admin.DRAIN);
         assertThat(first.active()).isEqualTo(1);
         assertThat(reached(port, 6)).containsExactlyInAnyOrder("s2", "s3");
         Harness.write(live, "still here\n");
         assertThat(Harness.readLine(live)).isEqualTo("still here");
 
         be.replaceServers(view, Set.of()); // s1 leaves the drain set
-        assertThat(first.admin()).isEqualTo(Server.Admin.READY);
+        assertThat(first.discoveryDrain()).isFalse();
+        assertThat(first.effectiveAdmin()).isEqualTo(Server.Admin.READY);
         assertThat(reached(port, 9)).containsExactlyInAnyOrder("s1", "s2", "s3");
 
         be.maint("s2");
@@ -89,6 +91,20 @@ class ReplaceServersTest {
         be.replaceServers(view, Set.of());
         assertThat(be.backend().server("s2").orElseThrow().admin()).as("maintenance is the operator's")
             .isEqualTo(Server.Admin.MAINT);
+
+        // the operator drains s3 through the runtime API; the registry drains it too, then stops: it stays drained
+        be.drain("s3");
+        be.replaceServers(view, Set.of("s3"));
+        be.replaceServers(view, Set.of());
+        Server s3Server = be.backend().server("s3").orElseThrow();
+        assertThat(s3Server.admin()).as("the operator's drain outlives the registry's").isEqualTo(Server.Admin.DRAIN);
+        assertThat(reached(port, 4)).containsOnly("s1");
+        // and the registry drains s1; the operator's ready does not end that
+        be.replaceServers(view, Set.of("s1"));
+        be.ready("s1");
+        be.ready("s2");
+        assertThat(be.backend().server("s1").orElseThrow().discoveryDrain()).isTrue();
+        assertThat(reached(port, 4)).containsOnly("s2");
 
         live.close();
         await().atMost(Duration.ofSeconds(5)).until(() -> first.active() == 0);

@@ -58,8 +58,6 @@ public final class Backend {
     private final HashType hashType;
     private volatile Snapshot snapshot;
     private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
-    /** Owner state: names held in DRAIN by the last replace that named a drain set. */
-    private Set<String> drainedByReplace = Set.of();
 
     public Backend(String name, BalanceAlgorithm algorithm, HashType hashType, Collection<Server> servers) {
         this.name = Objects.requireNonNull(name, "name");
@@ -275,17 +273,10 @@ public final class Backend {
         }
         Set<String> drain = replace.drain();
         if (drain != null) {
+            // Only the registry's own flag: the operator's admin state (ready/drain/maint) is not ours to change.
             for (Server server : next.values()) {
-                if (server.admin() == Server.Admin.MAINT) {
-                    continue; // maintenance outranks the registry's drain
-                }
-                if (drain.contains(server.name())) {
-                    server.admin(Server.Admin.DRAIN);
-                } else if (drainedByReplace.contains(server.name()) && server.admin() == Server.Admin.DRAIN) {
-                    server.admin(Server.Admin.READY);
-                }
+                server.discoveryDrain(drain.contains(server.name()));
             }
-            drainedByReplace = drain;
         }
         members.clear();
         members.putAll(next);
@@ -323,7 +314,7 @@ public final class Backend {
         one(new BackendChange.Replace(List.copyOf(wanted), null));
     }
 
-    /** Replaces the whole server list, holding {@code drain} in DRAIN (see {@link BackendChange.Replace}). */
+    /** Replaces the whole server list, {@code drain} drained by the registry (see {@link BackendChange.Replace}). */
     public void replaceServers(Collection<Server> wanted, Set<String> drain) {
         one(new BackendChange.Replace(List.copyOf(wanted), Objects.requireNonNull(drain, "drain")));
     }

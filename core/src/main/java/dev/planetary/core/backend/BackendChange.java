@@ -31,7 +31,7 @@ public sealed interface BackendChange {
         }
     }
 
-    /** Sets a server's admin state. */
+    /** Sets a server's admin state: the operator's only, never the registry's drain ({@link Replace}). */
     record Admin(String name, Server.Admin admin) implements BackendChange {
         public Admin {
             Objects.requireNonNull(name, "name");
@@ -48,11 +48,13 @@ public sealed interface BackendChange {
 
     /**
      * Replaces the whole server list. Servers of {@code wanted} whose name, address, backup flag and maxconn match a
-     * current server keep that object (its live count, health and admin state) and take the new weight.
+     * current server keep that object (its live count, health, admin state and registry drain) and take the new
+     * weight.
      *
-     * @param drain null to leave admin states alone; otherwise the names to hold in DRAIN (a server in MAINT stays
-     *              in MAINT), and a server that was drained by an earlier replace and is no longer named goes back
-     *              to READY (unless in MAINT)
+     * @param drain null to leave the registry's drain flags alone; otherwise exactly the names the registry drains:
+     *              their {@link Server#discoveryDrain()} is set and every other server's is cleared. The operator's
+     *              admin state (ready/drain/maint) is never changed here, so ending the registry's drain does not
+     *              end an operator's drain or maintenance, and vice versa.
      */
     record Replace(List<Server> wanted, Set<String> drain) implements BackendChange {
         public Replace {

@@ -8,6 +8,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One upstream server of a backend: its identity, its weight and states, and its live connection count.
  *
+ * <p><b>Two drain sources.</b> The operator's {@link #admin()} state (runtime API: ready, drain, maint) and the
+ * registry's {@link #discoveryDrain()} flag (a VM draining in Genesis, set by {@link Backend}'s replace with a drain
+ * set) are kept apart, as HAProxy keeps its forced ({@code SRV_ADMF_FDRAIN}) and resolver/inherited drain flags
+ * apart: each writer sets and clears only its own, so the registry ending its drain never undoes the operator's and
+ * the operator's {@code ready} never ends the registry's. A server takes new connections only when neither holds
+ * it; {@link #effectiveAdmin()} is the one state to show for both.
+ *
  * <p>Identity (name, address, backup, maxconn) is final. Weight, health and admin state are written only by the
  * owner of the backend that holds the server (its control thread, see {@link Backend#apply}) and read by event
  * loops; the connection count is live state, changed by event loops through {@link #tryAcquire()} /
@@ -28,6 +35,8 @@ public final class Server {
     private volatile int weight;
     private volatile boolean up;
     private volatile Admin admin;
+    /** The registry's drain, apart from the operator's {@link #admin}; see the class comment. */
+    private volatile boolean discoveryDrain;
 
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicLong total = new AtomicLong();
@@ -61,7 +70,22 @@ public final class Server {
     public int maxconn() { return maxconn; }
     public int weight() { return weight; }
     public boolean up() { return up; }
+    /** The operator's admin state (runtime API / config {@code disabled}); the registry's drain is not in it. */
     public Admin admin() { return admin; }
+    /** True while the registry (Genesis discovery) holds this server in drain. */
+    public boolean discoveryDrain() { return discoveryDrain; }
+
+    /**
+     * The state to show (stats page, runtime API listing), folding both sources as HAProxy's stats do: MAINT if the
+     * operator set it, else DRAIN if the operator or the registry drains it, else READY. Not used for picking.
+     */
+    public Admin effectiveAdmin() {
+        Admin a = admin;
+        if (a == Admin.MAINT) {
+            return Admin.MAINT;
+        }
+        return a == Admin.DRAIN || discoveryDrain ? Admin.DRAIN : Admin.READY;
+    }
 
     /** Current connections to this server (including connects in progress). */
     public int active() { return active.get(); }
@@ -69,9 +93,9 @@ public final class Server {
     public long total() { return total.get(); }
     public long failedConnects() { return failedConnects.get(); }
 
-    /** Up, READY and weight above zero: may be given new connections (if not full). */
+    /** Up, READY, not drained by the registry and weight above zero: may be given new connections (if not full). */
     public boolean usable() {
-        return up && admin == Admin.READY && weight > 0;
+        return up && admin == Admin.READY && !discoveryDrain && weight > 0;
     }
 
     /** True when a maxconn is set and reached. */
@@ -123,7 +147,11 @@ public final class Server {
 
     public void up(boolean up) { this.up = up; }
 
+    /** The operator's state only: never touches the registry's drain. */
     public void admin(Admin admin) { this.admin = Objects.requireNonNull(admin, "admin"); }
+
+    /** The registry's drain only: never touches the operator's admin state. */
+    public void discoveryDrain(boolean drained) { this.discoveryDrain = drained; }
 
     @Override
     public String toString() {

@@ -87,24 +87,33 @@ class BackendApplyTest {
         assertThat(s0.weight()).isEqualTo(5);
         assertThat(s0.up()).as("health kept").isFalse();
         assertThat(be.server("s1").orElseThrow()).isSameAs(s1);
-        assertThat(s1.admin()).isEqualTo(Server.Admin.DRAIN);
-        assertThat(s2.admin()).as("maintenance outranks the drain set").isEqualTo(Server.Admin.MAINT);
+        assertThat(s1.discoveryDrain()).isTrue();
+        assertThat(s1.admin()).as("the registry's drain is not the operator's state").isEqualTo(Server.Admin.READY);
+        assertThat(s1.usable()).isFalse();
+        assertThat(s2.admin()).as("the operator's maintenance is kept").isEqualTo(Server.Admin.MAINT);
+        assertThat(s2.effectiveAdmin()).as("maintenance is shown over the drain set").isEqualTo(Server.Admin.MAINT);
         assertThat(be.server("s3").orElseThrow().admin()).as("not the registry's drain: left alone")
             .isEqualTo(Server.Admin.DRAIN);
-        assertThat(be.server("s4").orElseThrow().admin()).as("new and draining").isEqualTo(Server.Admin.DRAIN);
+        assertThat(be.server("s3").orElseThrow().discoveryDrain()).isFalse();
+        assertThat(be.server("s4").orElseThrow().discoveryDrain()).as("new and draining").isTrue();
+        assertThat(be.server("s4").orElseThrow().effectiveAdmin()).isEqualTo(Server.Admin.DRAIN);
 
         // s1 leaves the drain set: READY again; s4 stays; s2 stays in MAINT; the address of s0 changes: new object
         be.replaceServers(List.of(server("s0", 1, "10.0.0.2"), server("s1", 1), server("s2", 1),
             server("s4", 1, "10.0.0.9")), Set.of("s4"));
+        assertThat(s1.discoveryDrain()).isFalse();
         assertThat(s1.admin()).isEqualTo(Server.Admin.READY);
+        assertThat(s1.usable()).isTrue();
         assertThat(s2.admin()).isEqualTo(Server.Admin.MAINT);
-        assertThat(be.server("s4").orElseThrow().admin()).isEqualTo(Server.Admin.DRAIN);
+        assertThat(s2.discoveryDrain()).isFalse();
+        assertThat(be.server("s4").orElseThrow().discoveryDrain()).isTrue();
         assertThat(be.server("s0").orElseThrow()).isNotSameAs(s0);
         assertThat(be.server("s3")).isEmpty();
 
-        // without a drain set, admin states are left alone
+        // without a drain set, the registry's drain flags are left alone
         be.replaceServers(List.of(server("s1", 1), server("s4", 1, "10.0.0.9")));
-        assertThat(be.server("s4").orElseThrow().admin()).isEqualTo(Server.Admin.DRAIN);
+        assertThat(be.server("s4").orElseThrow().discoveryDrain()).isTrue();
+        assertThat(be.server("s1").orElseThrow().discoveryDrain()).isFalse();
         assertThatThrownBy(() -> be.replaceServers(List.of(server("a", 1), server("a", 1))))
             .hasMessage("backend 'be' lists server 'a' twice");
         assertThat(be.servers()).extracting(Server::name).containsExactly("s1", "s4");
