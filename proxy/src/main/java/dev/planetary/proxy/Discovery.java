@@ -8,6 +8,7 @@ import dev.planetary.core.config.GenesisConfig;
 import dev.planetary.core.config.PinPorts;
 import dev.planetary.core.config.ServerConfig;
 import dev.planetary.registry.client.PortPlanInfo;
+import dev.planetary.registry.client.Reservation;
 import dev.planetary.registry.client.SwarmListener;
 import dev.planetary.registry.client.SwarmView;
 import dev.planetary.registry.client.SwarmWatch;
@@ -43,18 +44,28 @@ import java.util.function.LongSupplier;
  * <p>Rules: a VM that is active or draining and declares the service is a server named by its VM id, at its ip and
  * that service's port, with the backend's {@code default-server} options; a draining VM's server is drained (no new
  * connections, live ones finish); a VM that is gone leaves the backend without its live connections being touched,
- * and the ports it held stay closed for Genesis' grace period (a late client must not reach another VM), after which
- * they are balanced like any port no VM holds. <b>Static stability:</b> while Genesis cannot be reached nothing is
- * removed (the last view stays in force, said once in the log and readable through {@link #stale()}); health checks
- * go on as configured.
+ * and the ports it held stay closed while Genesis keeps them reserved (a late client must not reach another VM),
+ * after which they are balanced like any port no VM holds.
+ *
+ * <p><b>Reservations come from Genesis</b> ({@link SwarmView#reservations()}: its snapshot's {@code grace} list, a
+ * {@code removed} VM's ports, until their {@code released} change), so a proxy that starts or relists after a VM was
+ * removed still keeps its ports closed, and every proxy opens them at the moment Genesis may give them to another
+ * VM, not on a clock of its own. Only a Genesis that lists no reservations ({@link SwarmView#graceServed()} false)
+ * leaves the proxy to time grace itself, from the moment it sees the VM go, for the plan's {@code grace_ms}: such a
+ * Genesis sends no {@code released} change either, so without the local timer its ports would be balanced at once.
+ *
+ * <p><b>Static stability:</b> while Genesis cannot be reached nothing is removed (the last view stays in force, its
+ * reservations included, said once in the log and readable through {@link #stale()}); health checks go on as
+ * configured.
  */
 public final class Discovery implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Discovery.class);
 
     /**
-     * How long a gone VM's ports stay closed when Genesis does not serve its port plan: Genesis' own default
-     * {@code --grace}, so that the proxy never opens a port to balancing before Genesis could give it to a new VM.
+     * Fallback only (a Genesis that lists no reservations): how long a gone VM's ports stay closed when Genesis does
+     * not serve its port plan either: Genesis' own default {@code --grace}, so that the proxy never opens a port to
+     * balancing before Genesis could give it to a new VM.
      */
     static final long DEFAULT_GRACE_MS = 60_000;
 
@@ -67,7 +78,7 @@ public final class Discovery implements AutoCloseable {
     private record Pinning(Frontend frontend, Target target, PinPorts pin) {
     }
 
-    /** A VM that left the view, remembered until its ports' grace period ends. */
+    /** A VM that left the view, remembered until its ports' grace period ends (fallback: see the class comment). */
     private record Gone(VmInfo vm, long untilNanos) {
     }
 
@@ -211,22 +222,27 @@ public final class Discovery implements AutoCloseable {
                 }
             }
         }
-        long graceNanos = TimeUnit.MILLISECONDS.toNanos(view.portPlan().map(PortPlanInfo::graceMillis)
-            .filter(ms -> ms >= 0).orElse(DEFAULT_GRACE_MS));
-        for (VmInfo vm : applied.values()) {
-            if (!effective.containsKey(vm.id())) {
-                gone.put(vm.id(), new Gone(vm, nowNanos + graceNanos));
+        if (view.graceServed()) {
+            gone.clear(); // Genesis says which ports are reserved: view.reservations()
+        } else {
+            long graceNanos = TimeUnit.MILLISECONDS.toNanos(view.portPlan().map(PortPlanInfo::graceMillis)
+                .filter(ms -> ms >= 0).orElse(DEFAULT_GRACE_MS));
+            for (VmInfo vm : applied.values()) {
+                if (!effective.containsKey(vm.id())) {
+                    gone.put(vm.id(), new Gone(vm, nowNanos + graceNanos));
+                }
             }
+            gone.values().removeIf(g -> effective.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
         }
-        gone.values().removeIf(g -> effective.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
         applied = effective;
+        Map<String, Reservation> reserved = view.reservations();
 
         PortPlanInfo plan = view.portPlan().orElse(null);
         // First the ports of VMs that are new here close (they are held now, but their servers are not in the
         // backend yet), so that in the instant between the backend swap and the final tables a connection to a new
         // VM's port is refused rather than balanced to another VM; then the swap; then the final tables.
         for (Pinning p : pinnings) {
-            pin(p, effective, discovered(p.target(), effective), plan);
+            pin(p, effective, discovered(p.target(), effective), reserved, plan);
         }
         List<String> changes = new ArrayList<>();
         for (Target t : targets) { // cheap backends first: a consistent-hash rebuild delays only its own backend
@@ -236,7 +252,7 @@ public final class Discovery implements AutoCloseable {
             }
             for (Pinning p : pinnings) {
                 if (p.target() == t) {
-                    pin(p, effective, discovered(t, effective), plan);
+                    pin(p, effective, discovered(t, effective), reserved, plan);
                 }
             }
         }
@@ -301,8 +317,12 @@ public final class Discovery implements AutoCloseable {
         return byName;
     }
 
-    /** One frontend's pin table: VMs' ports to their servers, gone VMs' ports closed, every other port balanced. */
-    private void pin(Pinning p, Map<String, VmInfo> effective, Map<String, Server> servers, PortPlanInfo plan) {
+    /**
+     * One frontend's pin table: VMs' ports to their servers, reserved (or, as a fallback, recently gone) VMs' ports
+     * closed, every other port balanced. A port both held by a VM and reserved goes to the VM (the holder wins).
+     */
+    private void pin(Pinning p, Map<String, VmInfo> effective, Map<String, Server> servers,
+                     Map<String, Reservation> reserved, PortPlanInfo plan) {
         FrontendConfig fc = p.frontend().config();
         String kind = p.pin().kind().wire();
         PinTable.Builder table = PinTable.builder(p.frontend(), fc.lowPort(), fc.highPort());
@@ -320,6 +340,12 @@ public final class Discovery implements AutoCloseable {
             }
             Server s = servers.get(vm.id());
             table.pin(port, s != null ? s : PinTable.CLOSED);
+        }
+        for (Reservation r : reserved.values()) {
+            int port = r.port(kind);
+            if (port >= 0 && fc.binds(port)) {
+                table.close(port);
+            }
         }
         for (Gone g : gone.values()) {
             int port = g.vm().port(kind);
@@ -349,7 +375,10 @@ public final class Discovery implements AutoCloseable {
         }
     }
 
-    /** Re-applies the last view when the earliest grace period ends, so its ports go back to balancing. */
+    /**
+     * Fallback timer (a Genesis that lists no reservations): re-applies the last view when the earliest locally
+     * timed grace period ends, so its ports go back to balancing. Never armed while Genesis lists reservations.
+     */
     private void scheduleGraceEnd(long nowNanos) {
         if (graceTimer != null) {
             graceTimer.cancel(false);

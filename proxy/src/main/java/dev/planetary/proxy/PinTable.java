@@ -13,8 +13,9 @@ import java.util.Map;
  *
  * <p>An entry is null for a port that is balanced as usual (the entrance ports, ports no VM holds), or the
  * {@link PinnedPool} of a backend {@link Server} for a port Genesis assigned to that server's VM, or of
- * {@link #CLOSED} for a port whose VM has no server in this backend or whose VM is gone but still holds the port
- * (Genesis' grace period): a connection there is closed at once, never given to another VM.
+ * {@link #CLOSED} for a port whose VM has no server in this backend or whose VM is gone but Genesis still keeps the
+ * port reserved for it (a reservation in its grace period, until Genesis releases it): a connection there is closed
+ * at once, never given to another VM.
  */
 final class PinTable {
 
@@ -52,7 +53,7 @@ final class PinTable {
         return pinned;
     }
 
-    /** Ports held closed (VM without a server here, or gone and still in its grace period). */
+    /** Ports held closed (VM without a server here, or gone and its ports still reserved by Genesis). */
     int closedCount() {
         return closed;
     }

@@ -10,6 +10,7 @@ import dev.planetary.proxy.swarm.VmServer;
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
 import dev.planetary.registry.client.PortPlanInfo;
+import dev.planetary.registry.client.Reservation;
 import dev.planetary.registry.client.SwarmView;
 import dev.planetary.registry.client.VmInfo;
 import org.junit.jupiter.api.AfterEach;
@@ -97,6 +98,22 @@ class DiscoveryApplyTest {
         return SwarmView.of(version, m, plan);
     }
 
+    /** A view from a Genesis that lists its reservations in grace (the snapshot's {@code grace}). */
+    private SwarmView view(long version, List<Reservation> reserved, VmInfo... vms) {
+        Map<String, VmInfo> m = new LinkedHashMap<>();
+        for (VmInfo v : vms) {
+            m.put(v.id(), v);
+        }
+        Map<String, Reservation> r = new LinkedHashMap<>();
+        reserved.forEach(x -> r.put(x.id(), x));
+        PortPlanInfo plan = new PortPlanInfo(Map.of("pcpu", new PortPlanInfo.Range(low, low + PORTS - 1)), 9, GRACE_MS);
+        return SwarmView.of(version, m, r, plan);
+    }
+
+    private Reservation reserved(String id, int port) {
+        return new Reservation(id, id + "-inst", port - low, Map.of("pcpu", port));
+    }
+
     /** The clock moves to {@code nowNanos} (the grace timer reads it too), then the view is applied. */
     private void apply(SwarmView v, long nowNanos) {
         clock.set(nowNanos);
@@ -131,6 +148,51 @@ class DiscoveryApplyTest {
         assertThat(Routes.who(low + 3)).isNull();
         apply(view(5, vm(a, "vm_a", low + 1, VmInfo.State.ACTIVE), vm(c, "vm_c", low + 3, VmInfo.State.ACTIVE)),
             almost + 4);
+        assertThat(Routes.who(low + 3)).isEqualTo("c");
+    }
+
+    @Test
+    void aProxyThatStartsAfterTheRemovalRefusesTheReservedPortUntilGenesisReleasesIt() {
+        // The gap this closes: b was removed before this proxy listed the swarm. Genesis still reserves b's port, so
+        // it must not be balanced to a (an ssh client asking for b would land on a), however long the proxy waits.
+        long t0 = 2_000_000_000L;
+        VmInfo va = vm(a, "vm_a", low + 1, VmInfo.State.ACTIVE);
+        apply(view(7, List.of(reserved("vm_b", low + 2)), va), t0);
+        assertThat(servers()).containsExactlyInAnyOrder("static", "vm_a");
+        long refused = proxy.frontend("pcpu").pinRefusedCount();
+        assertThat(Routes.who(low + 2)).as("reserved by Genesis: closed").isNull();
+        assertThat(proxy.frontend("pcpu").pinRefusedCount()).isEqualTo(refused + 1);
+        assertThat(Routes.who(low + 3)).as("a port nobody holds: balanced").isEqualTo("a");
+
+        long muchLater = t0 + TimeUnit.MILLISECONDS.toNanos(GRACE_MS) * 10;
+        apply(view(7, List.of(reserved("vm_b", low + 2)), va), muchLater);
+        assertThat(Routes.who(low + 2)).as("no local timer: closed while Genesis reserves it").isNull();
+
+        apply(view(8, List.of(), va), muchLater + 1); // `released`
+        assertThat(Routes.who(low + 2)).as("released: balanced").isEqualTo("a");
+    }
+
+    @Test
+    void aRemovedVmsPortFollowsGenesisReservationNotTheLocalClock() {
+        long t0 = 3_000_000_000L;
+        VmInfo va = vm(a, "vm_a", low + 1, VmInfo.State.ACTIVE);
+        VmInfo vb = vm(b, "vm_b", low + 2, VmInfo.State.ACTIVE);
+        apply(view(1, List.of(), va, vb), t0);
+        assertThat(Routes.who(low + 2)).isEqualTo("b");
+        apply(view(2, List.of(reserved("vm_b", low + 2)), va), t0); // removed: into grace
+        assertThat(Routes.who(low + 2)).isNull();
+        long pastGrace = t0 + TimeUnit.MILLISECONDS.toNanos(GRACE_MS) + 1;
+        apply(view(2, List.of(reserved("vm_b", low + 2)), va), pastGrace);
+        assertThat(Routes.who(low + 2)).as("the plan's grace_ms passed, Genesis still reserves it: closed").isNull();
+        // b comes back with its instance key within grace: same id and port, its reservation is held again
+        apply(view(3, List.of(), va, vb), pastGrace + 1);
+        assertThat(Routes.who(low + 2)).isEqualTo("b");
+        apply(view(4, List.of(reserved("vm_b", low + 2)), va), pastGrace + 2);
+        apply(view(5, List.of(), va), pastGrace + 3); // released
+        assertThat(Routes.who(low + 2)).as("released: balanced").isEqualTo("a");
+        // a reserved port that a VM holds goes to the VM (Genesis never does this; the holder wins anyway)
+        apply(view(6, List.of(reserved("vm_x", low + 3)), va, vm(c, "vm_c", low + 3, VmInfo.State.ACTIVE)),
+            pastGrace + 4);
         assertThat(Routes.who(low + 3)).isEqualTo("c");
     }
 

@@ -272,4 +272,27 @@ class DiscoveryTest {
         assertThat(Routes.who(low + 2)).as("b gone, its port in grace").isNull();
         assertThat(Routes.who(low + 1)).isEqualTo("a");
     }
+
+    @Test
+    void aProxyStartedAfterARemovalRefusesTheReservedPortUntilGenesisReleasesIt() {
+        // b was removed before this proxy started: only Genesis' snapshot (its `grace` list) says that b's port is
+        // still reserved; balancing it to a would send a client that asked for b to another host
+        String graceB = "{\"id\":\"vm_00000b\",\"instance\":\"vm_00000b-inst\",\"offset\":2,\"ports\":{\"pcpu\":"
+            + (low + 2) + "}}";
+        genesis.snapshot(() -> FakeGenesis.event(4, "snapshot", "{\"version\":4,\"vms\":[" + vmA("active")
+            + "],\"grace\":[" + graceB + "],\"self_preservation\":false}"));
+        startProxy("roundrobin");
+        awaitVersion(4);
+        Frontend fe = proxy.frontend("pcpu");
+        long refused = fe.pinRefusedCount();
+        assertThat(Routes.who(low + 2)).as("reserved for b: closed, not balanced to a").isNull();
+        assertThat(fe.pinRefusedCount()).isEqualTo(refused + 1);
+        assertThat(tally(low + 5, 2)).as("a port nobody holds is balanced").containsExactly(Map.entry("a", 2));
+
+        genesis.send(FakeGenesis.event(5, "released", "{\"version\":5,\"type\":\"released\",\"reason\":"
+            + "\"grace_expired\",\"reservation\":" + graceB + "}"));
+        awaitVersion(5);
+        assertThat(Routes.who(low + 2)).as("released: balanced like any free port").isEqualTo("a");
+        assertThat(discovery().watch().relists()).isZero();
+    }
 }

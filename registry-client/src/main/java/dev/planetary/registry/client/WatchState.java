@@ -37,6 +37,9 @@ final class WatchState {
     private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
 
     private TreeMap<String, VmInfo> vms = new TreeMap<>();
+    /** Removed VMs' reservations in grace, by id; kept only while {@link #graceServed}. */
+    private TreeMap<String, Reservation> reservations = new TreeMap<>();
+    private boolean graceServed;
     private long version;
     private boolean selfPreservation;
     private PortPlanInfo plan;
@@ -70,7 +73,8 @@ final class WatchState {
             return null;
         }
         dirty = false;
-        published = new SwarmView(version, new TreeMap<>(vms), plan, selfPreservation);
+        published = new SwarmView(version, new TreeMap<>(vms), new TreeMap<>(reservations), graceServed, plan,
+            selfPreservation);
         return published;
     }
 
@@ -124,7 +128,24 @@ final class WatchState {
                 throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
             }
         }
+        // reservations in grace: a Genesis that does not list them sends none in its changes either
+        JsonNode grace = d.get("grace");
+        TreeMap<String, Reservation> held = new TreeMap<>();
+        if (grace != null && !grace.isArray()) {
+            throw new Relist("snapshot at version " + v + ": 'grace' is not an array", true);
+        }
+        if (grace != null) {
+            for (JsonNode n : grace) {
+                Reservation r = reservation(n, v);
+                if (held.put(r.id(), r) != null) {
+                    throw new Relist("snapshot at version " + v + " lists the reservation of " + r.id() + " twice",
+                        true);
+                }
+            }
+        }
         vms = next;
+        reservations = held;
+        graceServed = grace != null;
         version = v;
         selfPreservation = d.path("self_preservation").asBoolean(false);
         snapshotSeen = true;
@@ -146,27 +167,85 @@ final class WatchState {
         }
         JsonNode n = d.get("vm");
         if ("released".equals(type)) {
-            // The end of a removed VM's grace period: its reserved ports are free again. The view holds no
-            // reservations, so only the version moves (the proxy times grace itself from the served plan).
-            version = v;
-            dirty = true;
-            return;
-        }
-        if ("removed".equals(type)) {
+            // the end of a removed VM's grace period: its reserved ports are free again
+            JsonNode r = d.get("reservation");
+            String id = r == null ? null : r.path("id").textValue();
+            if (id == null || !ID.matcher(id).matches()) {
+                throw new Relist("'released' at version " + v + " has no valid vm id in 'reservation'", true);
+            }
+            reservations.remove(id);
+        } else if ("removed".equals(type)) {
             String id = n == null ? null : n.path("id").textValue();
             if (id == null || !ID.matcher(id).matches()) {
                 throw new Relist("'removed' at version " + v + " has no valid vm id", true);
             }
+            Reservation r = graceServed ? removedReservation(n, id, v) : null; // checked before anything changes
             vms.remove(id);
+            if (r != null) {
+                reservations.put(id, r);
+            }
         } else {
             VmInfo vm = vm(n, v);
             if ("draining".equals(type) && vm.state() != VmInfo.State.DRAINING) {
                 vm = new VmInfo(vm.id(), vm.instance(), vm.ip(), vm.services(), vm.ports(), VmInfo.State.DRAINING);
             }
             vms.put(vm.id(), vm);
+            String instance = vm.instance();
+            // A VM that registers again with its instance key within its grace period gets its id and ports back
+            // (Genesis: `added`, same id): the reservation is held by a live VM again.
+            reservations.remove(vm.id());
+            if (instance != null) {
+                reservations.values().removeIf(r -> instance.equals(r.instance()));
+            }
         }
         version = v;
         dirty = true;
+    }
+
+    /**
+     * Genesis keeps every removed VM's ports reserved for its grace period (and logs their {@code released} change
+     * when it ends), so a removal makes a reservation of the ports the event states, or else of the ports the view
+     * knew for the VM. Null when the VM held no ports.
+     */
+    private Reservation removedReservation(JsonNode n, String id, long v) throws Relist {
+        VmInfo known = vms.get(id);
+        Map<String, Integer> ports = n.has("ports") ? ports(n, "ports", id, v)
+            : known != null ? known.ports() : Map.of();
+        if (ports.isEmpty()) {
+            return null;
+        }
+        JsonNode inst = n.get("instance");
+        String instance = inst != null && inst.isTextual() ? inst.textValue() : known != null ? known.instance() : null;
+        return new Reservation(id, instance, offset(n, id, v, false), ports);
+    }
+
+    /** One entry of a snapshot's {@code grace} list: {@code {"id", "instance" (optional), "offset", "ports"}}. */
+    private static Reservation reservation(JsonNode n, long v) throws Relist {
+        if (n == null || !n.isObject()) {
+            throw new Relist("a reservation at version " + v + " is not an object", true);
+        }
+        String id = n.path("id").textValue();
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new Relist("a reservation at version " + v + " has no valid 'id'", true);
+        }
+        JsonNode inst = n.get("instance");
+        String instance = inst == null || inst.isNull() ? null : inst.textValue();
+        if (inst != null && !inst.isNull() && instance == null) {
+            throw new Relist("reservation " + id + " at version " + v + ": 'instance' is not a string", true);
+        }
+        return new Reservation(id, instance, offset(n, id, v, true), ports(n, "ports", id, v));
+    }
+
+    /** The port plan offset {@code n} states; -1 when it states none and none is required. */
+    private static int offset(JsonNode n, String id, long v, boolean required) throws Relist {
+        JsonNode o = n.get("offset");
+        if (o == null && !required) {
+            return -1;
+        }
+        if (o == null || !o.isIntegralNumber() || o.longValue() < 0 || o.longValue() > 65535) {
+            throw new Relist(id + " at version " + v + ": 'offset' is not a port plan offset", true);
+        }
+        return o.intValue();
     }
 
     private static VmInfo vm(JsonNode n, long v) throws Relist {

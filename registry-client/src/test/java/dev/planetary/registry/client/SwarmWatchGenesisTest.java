@@ -93,6 +93,49 @@ class SwarmWatchGenesisTest {
     }
 
     @Test
+    void aRemovedVmsReservationIsInTheViewAndInALaterWatchersSnapshotUntilReleased() {
+        // long TTL (nothing expires on its own here), short drain and grace
+        genesis = TestGenesis.start(dir.resolve("g"), new dev.planetary.registry.state.Settings(Duration.ofMillis(100),
+            Duration.ofSeconds(60), Duration.ofMillis(200), Duration.ofSeconds(5)));
+        String a = genesis.register("10.0.0.1", "{\"pcpu\": 7000}", "host-a");
+        String b = genesis.register("10.0.0.2", "{\"pcpu\": 7000}", "host-b");
+        int offset = genesis.vm(a).at("/offset").intValue();
+        watch(List.of(genesis.uri()));
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey(b));
+        Map<String, Integer> ports = rec.last().vms().get(a).ports();
+        assertThat(rec.last().graceServed()).isTrue();
+        assertThat(rec.last().reservations()).isEmpty();
+
+        assertThat(genesis.send("DELETE", "/api/vms/" + a, null).status()).isEqualTo(202); // leave: drain, then removal
+        await().atMost(WAIT).until(() -> !rec.last().vms().containsKey(a));
+        assertThat(rec.last().reservations()).as("removed in the same view that holds its reservation")
+            .containsOnlyKeys(a);
+        assertThat(rec.last().reservations().get(a)).isEqualTo(new Reservation(a, "host-a", offset, ports));
+
+        // a watcher that starts after the removal learns the reservation from its snapshot
+        Recorder late = new Recorder();
+        try (SwarmWatch w2 = SwarmWatch.start(List.of(genesis.uri()), late, fast())) {
+            await().atMost(WAIT).until(() -> late.last().vms().containsKey(b));
+            // the grace period ends: a `released` event frees the ports in both views, without a relist
+            await().atMost(WAIT).until(() -> rec.last().reservations().isEmpty()
+                && late.last().reservations().isEmpty());
+            long removedAt = rec.views.stream().filter(v -> v.reservations().containsKey(a))
+                .mapToLong(SwarmView::version).min().orElseThrow();
+            long releasedAt = rec.views.stream().filter(v -> v.version() > removedAt && v.reservations().isEmpty())
+                .mapToLong(SwarmView::version).min().orElseThrow();
+            SwarmView first = late.views.stream().filter(v -> v.version() > 0).findFirst().orElseThrow(); // snapshot
+            assertThat(first.version()).as("5 s of grace are ample to start a watch").isLessThan(releasedAt);
+            assertThat(first.reservations()).as("the snapshot holds the reservation").containsOnlyKeys(a);
+            assertThat(first.reservations().get(a).ports()).isEqualTo(ports);
+            assertThat(rec.last().vms()).containsOnlyKeys(b);
+            assertThat(late.last().version()).isEqualTo(rec.last().version());
+            assertThat(watch.relists()).isZero();
+            assertThat(w2.relists()).isZero();
+            assertThat(late.errors).isEmpty();
+        }
+    }
+
+    @Test
     void viewsAreImmutableAndSortedById() {
         genesis = TestGenesis.start(dir.resolve("g"), TestGenesis.settings(Duration.ofSeconds(10)));
         for (int i = 0; i < 20; i++) {

@@ -57,6 +57,104 @@ class WatchStateTest {
             .as("a gap is a gap, whatever the type").hasMessageContaining("version gap");
     }
 
+    private static SseDecoder.Event snapshotWithGrace(long v, String grace, String... vms) {
+        return new SseDecoder.Event(Long.toString(v), "snapshot", "{\"version\":" + v + ",\"self_preservation\":false,"
+            + "\"vms\":[" + String.join(",", vms) + "],\"grace\":[" + grace + "]}");
+    }
+
+    private static String reservation(String id, String instance, int offset) {
+        return "{\"id\":\"" + id + "\"" + (instance == null ? "" : ",\"instance\":\"" + instance + "\"")
+            + ",\"offset\":" + offset + ",\"ports\":{\"pcpu\":" + (10000 + offset) + ",\"pfsshfs\":"
+            + (20000 + offset) + ",\"transfer\":" + (30000 + offset) + "}}";
+    }
+
+    private static SseDecoder.Event released(long v, String reservation) {
+        return new SseDecoder.Event(Long.toString(v), "released", "{\"version\":" + v + ",\"type\":\"released\","
+            + "\"reason\":\"grace_expired\",\"reservation\":" + reservation + "}");
+    }
+
+    @Test
+    void reservationsInGraceComeFromTheSnapshotAndRemovalsAndGoOnReleaseOrReRegistration() throws Exception {
+        // A watcher that starts after a VM was removed must still know that its ports are reserved: Genesis lists
+        // them in the snapshot's `grace`, and a `removed` VM's ports enter grace until their `released` event.
+        WatchState s = new WatchState();
+        s.apply(snapshotWithGrace(10, reservation("vm_000009", "host-9", 9), vm("vm_000001", "10.0.0.1", "active")));
+        SwarmView v10 = s.publish();
+        assertThat(v10.graceServed()).isTrue();
+        assertThat(v10.reservations()).containsOnlyKeys("vm_000009");
+        Reservation r9 = v10.reservations().get("vm_000009");
+        assertThat(r9).isEqualTo(new Reservation("vm_000009", "host-9", 9,
+            java.util.Map.of("pcpu", 10009, "pfsshfs", 20009, "transfer", 30009)));
+        assertThat(r9.port("pfsshfs")).isEqualTo(20009);
+        assertThat(r9.port("nope")).isEqualTo(-1);
+        assertThatThrownBy(() -> v10.reservations().clear()).isInstanceOf(UnsupportedOperationException.class);
+
+        // vm_000001 (FakeGenesis.vm: offset 1, ports 10001/20001/30001) is removed: its ports go into grace
+        s.apply(change(11, "removed", vm("vm_000001", "10.0.0.1", "draining")));
+        SwarmView v11 = s.publish();
+        assertThat(v11.vms()).isEmpty();
+        assertThat(v11.reservations()).containsOnlyKeys("vm_000001", "vm_000009");
+        assertThat(v11.reservations().get("vm_000001").ports()).containsEntry("pcpu", 10001);
+        assertThat(v11.reservations().get("vm_000001").offset()).isEqualTo(1);
+        assertThat(v10.reservations()).as("published views never change").containsOnlyKeys("vm_000009");
+
+        s.apply(released(12, reservation("vm_000009", "host-9", 9)));
+        assertThat(s.publish().reservations()).as("released: free").containsOnlyKeys("vm_000001");
+
+        // vm_000001 registers again within its grace period: Genesis gives it its id and ports back
+        s.apply(change(13, "added", vm("vm_000001", "10.0.0.1", "active")));
+        SwarmView v13 = s.publish();
+        assertThat(v13.reservations()).as("held by the VM again").isEmpty();
+        assertThat(v13.vms()).containsOnlyKeys("vm_000001");
+
+        // a new snapshot (relist) replaces the reservations whole
+        s.apply(snapshotWithGrace(20, reservation("vm_000002", null, 2)));
+        assertThat(s.publish().reservations()).containsOnlyKeys("vm_000002");
+        assertThat(s.published().reservations().get("vm_000002").instance()).isNull();
+    }
+
+    @Test
+    void aRemovedEventWithOnlyAnIdTakesThePortsTheViewKnew() throws Exception {
+        WatchState s = new WatchState();
+        s.apply(snapshotWithGrace(10, "", vm("vm_000001", "10.0.0.1", "active")));
+        s.apply(change(11, "removed", "{\"id\":\"vm_000001\"}"));
+        Reservation r = s.publish().reservations().get("vm_000001");
+        assertThat(r.ports()).containsEntry("pcpu", 10001);
+        assertThat(r.offset()).as("not said by the event, not known from the view").isEqualTo(-1);
+    }
+
+    @Test
+    void withoutAGraceListNoReservationsAreKept() throws Exception {
+        // a Genesis that does not publish reservations: the view says so, and a follower times grace itself
+        WatchState s = new WatchState();
+        s.apply(snapshot(10, vm("vm_000001", "10.0.0.1", "active")));
+        s.apply(change(11, "removed", vm("vm_000001", "10.0.0.1", "active")));
+        SwarmView v = s.publish();
+        assertThat(v.graceServed()).isFalse();
+        assertThat(v.reservations()).isEmpty();
+        assertThat(SwarmView.EMPTY.graceServed()).isFalse();
+    }
+
+    @Test
+    void aMalformedReservationIsRefusedWhole() throws Exception {
+        WatchState s = new WatchState();
+        s.apply(snapshotWithGrace(10, reservation("vm_000009", null, 9), vm("vm_000001", "10.0.0.1", "active")));
+        SwarmView before = s.publish();
+        assertThatThrownBy(() -> s.apply(snapshotWithGrace(20, "{\"id\":\"vm_000003\",\"offset\":3,"
+            + "\"ports\":{\"pcpu\":70000}}"))).isInstanceOfSatisfying(WatchState.Relist.class,
+                r -> assertThat(r.malformed).isTrue()).hasMessageContaining("ports.pcpu");
+        assertThatThrownBy(() -> s.apply(snapshotWithGrace(20, reservation("vm_000003", null, 3) + ","
+            + reservation("vm_000003", null, 4)))).hasMessageContaining("twice");
+        assertThatThrownBy(() -> s.apply(new SseDecoder.Event("20", "snapshot", "{\"version\":20,\"vms\":[],"
+            + "\"grace\":{}}"))).hasMessageContaining("'grace'");
+        assertThatThrownBy(() -> s.apply(released(11, "{\"offset\":9}"))).hasMessageContaining("vm id");
+        assertThatThrownBy(() -> s.apply(change(11, "removed", "{\"id\":\"vm_000001\",\"ports\":"
+            + "{\"pcpu\":\"x\"}}"))).hasMessageContaining("ports.pcpu");
+        assertThat(s.publish()).as("nothing was applied").isNull();
+        assertThat(s.published()).isSameAs(before);
+        assertThat(s.version()).isEqualTo(10);
+    }
+
     @Test
     void aRefusedEventChangesNothing() throws Exception {
         WatchState s = new WatchState();
