@@ -50,7 +50,10 @@ final class HttpCall {
         if (c == null) {
             return "cancelled";
         }
-        String m = String.valueOf(c.getMessage());
+        if (c.getMessage() == null) {
+            return c.getClass().getSimpleName(); // e.g. ClosedChannelException: its name is the message
+        }
+        String m = c.getMessage();
         java.util.regex.Matcher x = NATIVE.matcher(m);
         return x.find() ? x.group(1) : m;
     }
