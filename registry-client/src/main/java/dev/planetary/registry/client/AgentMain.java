@@ -3,7 +3,6 @@ package dev.planetary.registry.client;
 import io.netty.util.NetUtil;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
@@ -19,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -81,39 +79,14 @@ public final class AgentMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        // one line per state change on stderr, with a timestamp (slf4j-simple reads these before the first logger)
-        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
-        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
-        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
-        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
-        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
-        setDefault("org.slf4j.simpleLogger.log.io.netty", "warn");
-        // Netty warns when no interface has a hardware address (containers); it then uses random bytes, which is fine
-        setDefault("org.slf4j.simpleLogger.log.io.netty.util.internal.MacAddressUtil", "error");
+        CommandLines.logToStderr();
         System.exit(run(args, System.out, System.err));
     }
 
-    private static void setDefault(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
-    }
-
     static int run(String[] args, PrintStream out, PrintStream err) {
-        CommandLine cl = new CommandLine(new AgentMain(out, err));
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("planetary agent: " + ex.getMessage());
-            err.println("Usage: planetary agent --genesis URL --token-file FILE --instance KEY --cores N "
-                + "[--address IP] [--service NAME=PORT ...] (see --help)");
-            return 2;
-        });
-        cl.setExecutionExceptionHandler((ex, c, p) -> {
-            err.println("planetary agent: " + ex);
-            return 1;
-        });
-        return cl.execute(args);
+        return CommandLines.run(new AgentMain(out, err), "agent",
+            "Usage: planetary agent --genesis URL --token-file FILE --instance KEY --cores N "
+            + "[--address IP] [--service NAME=PORT ...] (see --help)", args, out, err);
     }
 
     @Override

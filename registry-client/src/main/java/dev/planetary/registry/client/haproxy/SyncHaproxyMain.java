@@ -1,5 +1,7 @@
 package dev.planetary.registry.client.haproxy;
 
+import dev.planetary.registry.client.CommandLines;
+
 import dev.planetary.registry.client.PortPlanInfo;
 import dev.planetary.registry.client.SwarmListener;
 import dev.planetary.registry.client.SwarmView;
@@ -7,7 +9,6 @@ import dev.planetary.registry.client.SwarmWatch;
 import dev.planetary.registry.client.WatchOptions;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.FileAlreadyExistsException;
@@ -22,7 +23,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -108,37 +108,14 @@ public final class SyncHaproxyMain implements java.util.concurrent.Callable<Inte
     }
 
     public static void main(String[] args) {
-        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
-        setDefault("org.slf4j.simpleLogger.showDateTime", "true");
-        setDefault("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
-        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
-        setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
-        setDefault("org.slf4j.simpleLogger.log.io.netty", "warn");
-        setDefault("org.slf4j.simpleLogger.log.io.netty.util.internal.MacAddressUtil", "error");
+        CommandLines.logToStderr();
         System.exit(run(args, System.out, System.err));
     }
 
-    private static void setDefault(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
-    }
-
     static int run(String[] args, PrintStream out, PrintStream err) {
-        CommandLine cl = new CommandLine(new SyncHaproxyMain(out, err));
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("planetary sync-haproxy: " + ex.getMessage());
-            err.println("Usage: planetary sync-haproxy --genesis URL --socket PATH [--map BACKEND=SERVICE ...] "
-                + "[--print-config] (see --help)");
-            return 2;
-        });
-        cl.setExecutionExceptionHandler((ex, c, p) -> {
-            err.println("planetary sync-haproxy: " + ex);
-            return 1;
-        });
-        return cl.execute(args);
+        return CommandLines.run(new SyncHaproxyMain(out, err), "sync-haproxy",
+            "Usage: planetary sync-haproxy --genesis URL --socket PATH [--map BACKEND=SERVICE ...] "
+            + "[--print-config] (see --help)", args, out, err);
     }
 
     @Override
