@@ -249,12 +249,7 @@ public final class SourceHashBalancer implements Balancer {
         }
         for (Server s : come) {
             Node added = place(s, s.weight());
-            if (work == null) {
-                best = new float[1 << tableBits];
-                Arrays.fill(best, Float.POSITIVE_INFINITY);
-                work = new char[1 << tableBits];
-                Arrays.fill(work, NONE);
-            }
+            work = workTable(work);
             addNode(added, work);
         }
         owner = work;
@@ -412,16 +407,23 @@ public final class SourceHashBalancer implements Balancer {
         }
         if (wanted) {
             Node added = place(server, w);
-            if (work == null) {
-                best = new float[1 << tableBits];
-                Arrays.fill(best, Float.POSITIVE_INFINITY);
-                work = new char[1 << tableBits];
-                Arrays.fill(work, NONE);
-            }
+            work = workTable(work);
             addNode(added, work);
         }
         owner = work;
         publish();
+    }
+
+    /** The table to add into: {@code work} itself, or (the last server having left) a fresh empty one. */
+    private char[] workTable(char[] work) {
+        if (work != null) {
+            return work;
+        }
+        best = new float[1 << tableBits];
+        Arrays.fill(best, Float.POSITIVE_INFINITY);
+        char[] fresh = new char[1 << tableBits];
+        Arrays.fill(fresh, NONE);
+        return fresh;
     }
 
     private Node place(Server server, int weight) {
