@@ -16,11 +16,13 @@ public final class SoakMain {
         try {
             o = SoakOptions.parse(args);
         } catch (IllegalArgumentException e) {
-            if (!e.getMessage().isEmpty()) {
-                System.err.println("planetary soak: " + e.getMessage());
+            if (e.getMessage().isEmpty()) { // --help
+                System.out.println(SoakOptions.USAGE);
+                return 0;
             }
+            System.err.println("planetary soak: " + e.getMessage());
             System.err.println(SoakOptions.USAGE);
-            return e.getMessage().isEmpty() ? 0 : 2;
+            return 2;
         }
         // the agents log one line per state change, hundreds over a long churn: warnings only, and an expiring VM's
         // failed leave is the soak's own doing

@@ -156,7 +156,7 @@ final class SoakRun {
             controlStop = true;
             control.join(60_000);
             loads.stop();
-            passed = verdict(loads, swarm, proxyLog, started);
+            passed = verdict(loads, swarm, proxyLog, dir.resolve("genesis.log"), started);
             return passed ? 0 : 1;
         } finally {
             controlStop = true;
@@ -442,7 +442,8 @@ final class SoakRun {
 
     // ---- verdict and report ----
 
-    private boolean verdict(Loads loads, Swarm swarm, Path proxyLog, Instant started) throws IOException {
+    private boolean verdict(Loads loads, Swarm swarm, Path proxyLog, Path genesisLog, Instant started)
+        throws IOException {
         double runSeconds = o.minutes * 60;
         double warmup = warmupSeconds(runSeconds);
         List<Sample> after = samples.stream().filter(s -> s.seconds() >= warmup).toList();
@@ -474,6 +475,10 @@ final class SoakRun {
         long proxyErrors = Sample.errorLines(proxyLog, errorLines);
         if (proxyErrors > 0) {
             problems.add(proxyErrors + " error lines in the proxy's log");
+        }
+        long genesisErrors = Sample.errorLines(genesisLog, errorLines);
+        if (genesisErrors > 0) {
+            problems.add(genesisErrors + " error lines in Genesis' log");
         }
         String plog = read(proxyLog);
         long staticDown = plog.lines().filter(l -> l.contains("Server static/") && l.contains(" is DOWN")).count();
@@ -548,7 +553,7 @@ final class SoakRun {
             messages.forEach(m -> b.append("- ").append(m).append('\n'));
         }
         if (!errorLines.isEmpty()) {
-            b.append("\nProxy log errors:\n");
+            b.append("\nError lines from the logs (proxy first, then Genesis):\n");
             errorLines.forEach(m -> b.append("    ").append(m).append('\n'));
         }
         return b.toString();
