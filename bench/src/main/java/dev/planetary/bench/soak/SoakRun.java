@@ -188,8 +188,10 @@ final class SoakRun {
         List<String> cmd = new ArrayList<>();
         cmd.add(o.java);
         cmd.addAll(split(o.registryOpts));
-        // heap pages resident from the start: RSS growth is then the registry's, not the heap being touched
+        // heap pages resident from the start: RSS growth is then the registry's, not the heap being touched; native
+        // memory tracking so that a rise can be traced by hand (jcmd PID VM.native_memory summary) during a long run
         cmd.add("-XX:+AlwaysPreTouch");
+        cmd.add("-XX:NativeMemoryTracking=summary");
         cmd.addAll(List.of("-jar", o.registryJar.toString(), "--listen", "127.0.0.1:" + port,
             "--data-dir", dir.resolve("genesis-data").toString(), "--heartbeat-interval", HEARTBEAT,
             "--ttl", TTL.toSeconds() + "s", "--drain-period", DRAIN.toSeconds() + "s", "--grace", GRACE,
