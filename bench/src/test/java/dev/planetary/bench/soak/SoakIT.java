@@ -2,10 +2,13 @@ package dev.planetary.bench.soak;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.planetary.testkit.Launcher;
+import dev.planetary.testkit.Procs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +60,32 @@ class SoakIT {
         assertThat(r.code).as("exit code\n%s", r.output).isEqualTo(1);
         assertThat(md).startsWith("## Soak FAILED").contains("differ");
         assertThat(r.leftBehind).isEmpty();
+    }
+
+    @Test
+    void theLauncherRunsTheSoakFromTheBuiltJars() throws Exception {
+        Path jar = Path.of(System.getProperty("planetary.bench.jar"));
+        for (String module : List.of("bench", "registry-client")) {
+            assertThat(Launcher.newerThan(jar, module))
+                .as("bin/planetary would rebuild the jar (run the build first, not from inside a test)").isEmpty();
+        }
+        Path dir = Files.createTempDirectory("soak-launcher");
+        try {
+            Procs.Result r = Procs.run(dir, null, Duration.ofSeconds(60),
+                List.of(Launcher.script().toString(), "soak", "--help"));
+            assertThat(r.code()).as("%s", r).isZero();
+            assertThat(r.out()).contains("usage: planetary soak --minutes N [--out FILE]");
+            Procs.Result bad = Procs.run(dir, null, Duration.ofSeconds(60),
+                List.of(Launcher.script().toString(), "soak"));
+            assertThat(bad.code()).as("%s", bad).isEqualTo(2);
+            assertThat(bad.stderr()).contains("planetary soak: --minutes N is required");
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(x);
+                }
+            }
+        }
     }
 
     private record Run(int code, String output, List<String> leftBehind) {
