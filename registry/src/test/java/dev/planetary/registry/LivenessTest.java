@@ -55,7 +55,7 @@ class LivenessTest {
         FakeClock clock = new FakeClock();
         try (Node node = Node.start(dir, clock, Settings.defaults(), false)) {
             String a = node.register("{\"cores\": 1}").json().get("id").asText();
-            assertThat(node.send("DELETE", "/api/vms/" + a, null, Node.TOKEN).status()).isEqualTo(202);
+            assertThat(node.send("DELETE", "/api/vms/" + a, null, node.secret(a)).status()).isEqualTo(202);
             assertThat(node.get("/api/vms/" + a).json().get("state").asText()).isEqualTo("draining");
             clock.advance(Duration.ofSeconds(11));
             await().atMost(WAIT).until(() -> node.get("/api/vms/" + a).status() == 404);

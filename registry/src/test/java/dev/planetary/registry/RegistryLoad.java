@@ -59,6 +59,7 @@ class RegistryLoad {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newFixedThreadPool(4)).build();
             List<String> ids = new ArrayList<>();
+            Map<String, String> secrets = new java.util.concurrent.ConcurrentHashMap<>();
             Semaphore inflight = new Semaphore(64);
             List<CompletableFuture<HttpResponse<String>>> regs = new ArrayList<>();
             for (int i = 0; i < VMS; i++) {
@@ -69,7 +70,9 @@ class RegistryLoad {
                 regs.add(f);
             }
             for (CompletableFuture<HttpResponse<String>> f : regs) {
-                ids.add(Json.MAPPER.readTree(f.get(60, TimeUnit.SECONDS).body()).get("id").asText());
+                JsonNode answer = Json.MAPPER.readTree(f.get(60, TimeUnit.SECONDS).body());
+                ids.add(answer.get("id").asText());
+                secrets.put(answer.get("id").asText(), answer.get("secret").asText());
             }
             long v0 = node.version();
 
@@ -108,7 +111,7 @@ class RegistryLoad {
                     long t0 = System.nanoTime();
                     hbSent.incrementAndGet();
                     http.sendAsync(HttpRequest.newBuilder(URI.create(node.base() + "/api/vms/" + id + "/heartbeat"))
-                            .header("Authorization", "Bearer " + Node.TOKEN).PUT(HttpRequest.BodyPublishers.noBody())
+                            .header("Authorization", "Bearer " + secrets.get(id)).PUT(HttpRequest.BodyPublishers.noBody())
                             .build(), HttpResponse.BodyHandlers.discarding())
                         .whenComplete((r, e) -> {
                             hbInflight.release();
@@ -129,9 +132,10 @@ class RegistryLoad {
                         HttpResponse.BodyHandlers.ofString())
                     .thenCompose(r -> {
                         try {
-                            String id = Json.MAPPER.readTree(r.body()).get("id").asText();
+                            JsonNode answer = Json.MAPPER.readTree(r.body());
+                            String id = answer.get("id").asText();
                             return http.sendAsync(HttpRequest.newBuilder(URI.create(node.base() + "/api/vms/" + id))
-                                .header("Authorization", "Bearer " + Node.TOKEN).DELETE().build(),
+                                .header("Authorization", "Bearer " + answer.get("secret").asText()).DELETE().build(),
                                 HttpResponse.BodyHandlers.discarding());
                         } catch (Exception e) {
                             return CompletableFuture.failedFuture(e);

@@ -1,0 +1,105 @@
+package dev.planetary.registry.http;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The open connections of one Genesis, all listeners together and per source address, against {@link HttpLimits}'
+ * caps; and the counts of what the HTTP server refused or cut. A connection over a cap is answered 503 and closed at
+ * once, before anything of it is read. Counted per connection on the event loops (an add on a striped counter), read
+ * by {@code /api/health}.
+ */
+public final class Connections {
+
+    private static final byte[] FULL = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        + "Connection: close\r\nRetry-After: 1\r\nContent-Length: 58\r\n\r\n"
+        + "{\"error\":\"too many connections: retry in a moment please\"}").getBytes(StandardCharsets.US_ASCII);
+
+    private final HttpLimits limits;
+    private final AtomicInteger open = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
+    private final LongAdder refused = new LongAdder();
+    private final LongAdder requestTimeouts = new LongAdder();
+    private final LongAdder idleTimeouts = new LongAdder();
+    private final LongAdder watchersCut = new LongAdder();
+    private final LongAdder unauthorized = new LongAdder();
+
+    public Connections(HttpLimits limits) {
+        this.limits = limits;
+        if (FULL.length - new String(FULL, StandardCharsets.US_ASCII).indexOf("\r\n\r\n") - 4 != 58) {
+            throw new AssertionError("Content-Length of the 503 answer");
+        }
+    }
+
+    public HttpLimits limits() { return limits; }
+    public int open() { return open.get(); }
+    public long refused() { return refused.sum(); }
+    public long requestTimeouts() { return requestTimeouts.sum(); }
+    public long idleTimeouts() { return idleTimeouts.sum(); }
+    public long watchersCut() { return watchersCut.sum(); }
+    public long unauthorized() { return unauthorized.sum(); }
+
+    void requestTimedOut() { requestTimeouts.increment(); }
+    void idleTimedOut() { idleTimeouts.increment(); }
+    void watcherCut() { watchersCut.increment(); }
+    void rejected() { unauthorized.increment(); }
+
+    /** Opens a connection from {@code source}; false (nothing counted) when a cap is reached. */
+    boolean tryOpen(InetAddress source) {
+        if (open.incrementAndGet() > limits.maxConnections()) {
+            open.decrementAndGet();
+            refused.increment();
+            return false;
+        }
+        AtomicInteger n = perSource.computeIfAbsent(source, a -> new AtomicInteger());
+        if (n.incrementAndGet() > limits.maxConnectionsPerSource()) {
+            close(source);
+            refused.increment();
+            return false;
+        }
+        return true;
+    }
+
+    void close(InetAddress source) {
+        open.decrementAndGet();
+        perSource.computeIfPresent(source, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /** First in every connection's pipeline: counts it in, or answers 503 and closes it. */
+    final class Gate extends ChannelInboundHandlerAdapter {
+        private InetAddress counted;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            InetAddress source = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+            if (!tryOpen(source)) {
+                ctx.channel().config().setAutoRead(false);
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(FULL)).addListener(ChannelFutureListener.CLOSE);
+                return; // the rest of the pipeline never sees it
+            }
+            counted = source;
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (counted != null) {
+                close(counted);
+                counted = null;
+            }
+            ctx.fireChannelInactive();
+        }
+    }
+
+    Gate gate() {
+        return new Gate();
+    }
+}
