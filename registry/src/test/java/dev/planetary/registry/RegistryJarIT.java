@@ -175,7 +175,8 @@ class RegistryJarIT {
             .PUT(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(hb.statusCode()).isEqualTo(200);
         // the same instance key gets the same id and ports
-        JsonNode again = Json.MAPPER.readTree(http.send(authed(port, "/api/vms").POST(HttpRequest.BodyPublishers
+        JsonNode again = Json.MAPPER.readTree(http.send(authed(port, "/api/vms")
+            .header("Genesis-Secret", acked.get(someId).get("secret").asText()).POST(HttpRequest.BodyPublishers
             .ofString("{\"cores\": 2, \"storage_bytes\": 100, \"instance\": \"" + acked.get(someId).get("instance")
                 .asText() + "\"}")).build(), HttpResponse.BodyHandlers.ofString()).body());
         assertThat(again.get("id").asText()).isEqualTo(someId);
