@@ -46,10 +46,12 @@ public final class Genesis implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Genesis.class);
     /**
      * A writer round (apply a batch, append, fsync, publish) or an event loop late by more than this is a stall of
-     * Genesis' own: a group commit takes milliseconds and a loop runs its tasks within microseconds, so a second
-     * means a disk, the machine or the JVM (a long GC pause) held Genesis up, and heartbeats may have gone unheard.
+     * Genesis' own: a group commit takes milliseconds and a loop runs its tasks within microseconds, so 2 s means a
+     * disk, the machine or the JVM held Genesis up, and heartbeats may have gone unanswered. Well under the agent's
+     * 5 s request timeout (a stall long enough for agents to give up on a heartbeat is always caught), and above
+     * the second-long hiccups a busy shared machine has (each would hold expiry for a TTL for nothing).
      */
-    public static final long STALL_MILLIS = 1_000;
+    public static final long STALL_MILLIS = 2_000;
     /** How often each HTTP event loop checks that it is on time (see {@link #STALL_MILLIS}). */
     static final long LOOP_CHECK_MILLIS = 250;
 
@@ -91,7 +93,7 @@ public final class Genesis implements AutoCloseable {
     private Genesis(Options options, Clock clock) {
         this.options = options;
         this.clock = clock;
-        this.connections = new Connections(options.limits());
+        this.connections = new Connections(options.limits(), faults, clock);
         this.tokenDigest = ApiHandler.sha256(options.token().getBytes(StandardCharsets.UTF_8));
     }
 

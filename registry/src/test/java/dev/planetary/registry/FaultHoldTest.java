@@ -62,4 +62,31 @@ class FaultHoldTest {
             assertThat(node.get("/api/vms/" + a).status()).isEqualTo(200);
         }
     }
+
+    @Test
+    void aStalledWriterAndAStalledEventLoopAreReportedAsFaults() throws Exception {
+        FakeClock clock = new FakeClock();
+        try (Node node = Node.start(dir, clock, Settings.defaults(), false)) {
+            assertThat(node.genesis.faults().reports()).isZero();
+            // a writer round that takes longer than the bound (as a slow fsync would)
+            node.genesis.writer().submit((reg, now, wall) -> {
+                Thread.sleep(Genesis.STALL_MILLIS + 300);
+                return null;
+            }, true).get();
+            await().atMost(WAIT).until(() -> node.genesis.faults().reports() >= 1);
+            assertThat(node.genesis.faults().lastWhat()).contains("group commit");
+            long before = node.genesis.faults().reports();
+            // an HTTP event loop held up for longer than the bound
+            node.genesis.listeners().get(0).eventLoop().execute(() -> {
+                try {
+                    Thread.sleep(Genesis.STALL_MILLIS + 500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            await().atMost(WAIT).until(() -> node.genesis.faults().reports() > before);
+            assertThat(node.genesis.faults().lastWhat()).contains("event loop stalled");
+            await().atMost(WAIT).until(() -> node.get("/api/health").json().get("expiry_held").booleanValue());
+        }
+    }
 }

@@ -1,5 +1,7 @@
 package dev.planetary.registry.http;
 
+import dev.planetary.registry.state.Clock;
+import dev.planetary.registry.state.Faults;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,6 +26,8 @@ public final class Connections {
         + "{\"error\":\"too many connections: retry in a moment please\"}").getBytes(StandardCharsets.US_ASCII);
 
     private final HttpLimits limits;
+    private final Faults faults;
+    private final Clock clock;
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
     private final LongAdder refused = new LongAdder();
@@ -32,8 +36,11 @@ public final class Connections {
     private final LongAdder watchersCut = new LongAdder();
     private final LongAdder unauthorized = new LongAdder();
 
-    public Connections(HttpLimits limits) {
+    /** Refusals at the total cap are reported to {@code faults}: VMs may be among those refused. */
+    public Connections(HttpLimits limits, Faults faults, Clock clock) {
         this.limits = limits;
+        this.faults = faults;
+        this.clock = clock;
         if (FULL.length - new String(FULL, StandardCharsets.US_ASCII).indexOf("\r\n\r\n") - 4 != 58) {
             throw new AssertionError("Content-Length of the 503 answer");
         }
@@ -57,6 +64,8 @@ public final class Connections {
         if (open.incrementAndGet() > limits.maxConnections()) {
             open.decrementAndGet();
             refused.increment();
+            // anyone may be refused now, VMs' heartbeats too: not their fault (a per-source refusal is that source's)
+            faults.report("the connection cap (" + limits.maxConnections() + ") was reached", clock.nanos());
             return false;
         }
         AtomicInteger n = perSource.computeIfAbsent(source, a -> new AtomicInteger());

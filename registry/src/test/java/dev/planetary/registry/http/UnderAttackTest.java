@@ -176,6 +176,7 @@ class UnderAttackTest {
         String answer = untilClosed(sixth, Duration.ofSeconds(5));
         assertThat(answer).startsWith("HTTP/1.1 503 ").contains("Connection: close").contains("too many connections");
         assertThat(counts().refused()).isEqualTo(1);
+        assertThat(node.genesis.faults().reports()).as("one source's own cap is not Genesis' fault").isZero();
         Socket other = connect("127.0.0.3");
         other.getOutputStream().write("GET /api/health HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n"
             .getBytes(StandardCharsets.US_ASCII));
@@ -194,6 +195,7 @@ class UnderAttackTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> counts().open() == 6);
         assertThat(untilClosed(connect("127.0.0.20"), Duration.ofSeconds(5))).startsWith("HTTP/1.1 503 ");
         assertThat(counts().refused()).isEqualTo(1);
+        assertThat(node.genesis.faults().reports()).as("VMs may be among the refused: expiry is held").isEqualTo(1);
     }
 
     @Test
