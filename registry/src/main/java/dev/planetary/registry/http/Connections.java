@@ -29,7 +29,8 @@ public final class Connections {
     private final Faults faults;
     private final Clock clock;
     private final AtomicInteger open = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
+    /** Open connections per source address; an address with none has no entry. Changed only inside compute. */
+    private final ConcurrentHashMap<InetAddress, Integer> perSource = new ConcurrentHashMap<>();
     private final LongAdder refused = new LongAdder();
     private final LongAdder requestTimeouts = new LongAdder();
     private final LongAdder idleTimeouts = new LongAdder();
@@ -68,9 +69,16 @@ public final class Connections {
             faults.report("the connection cap (" + limits.maxConnections() + ") was reached", clock.nanos());
             return false;
         }
-        AtomicInteger n = perSource.computeIfAbsent(source, a -> new AtomicInteger());
-        if (n.incrementAndGet() > limits.maxConnectionsPerSource()) {
-            close(source);
+        // the check and the count in one atomic step per address: a counter fetched, then removed by a close and
+        // counted on outside the map, would let an address past its cap
+        boolean[] admitted = {false};
+        perSource.compute(source, (a, n) -> {
+            int now = n == null ? 0 : n;
+            admitted[0] = now < limits.maxConnectionsPerSource();
+            return admitted[0] ? now + 1 : n;
+        });
+        if (!admitted[0]) {
+            open.decrementAndGet();
             refused.increment();
             return false;
         }
@@ -79,7 +87,12 @@ public final class Connections {
 
     void close(InetAddress source) {
         open.decrementAndGet();
-        perSource.computeIfPresent(source, (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+        perSource.computeIfPresent(source, (a, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** Addresses with open connections (for tests: none are left behind). */
+    int sources() {
+        return perSource.size();
     }
 
     /** First in every connection's pipeline: counts it in, or answers 503 and closes it. */
