@@ -39,7 +39,8 @@ public final class RegistryMain implements Callable<Integer> {
     String listen = DEFAULT_LISTEN;
 
     @Option(names = "--vm-listen", paramLabel = "ADDR:PORT", description = "Optional second listener serving only "
-        + "register, heartbeat and leave (token-protected), e.g. on the VMs' network, keeping reads on loopback.")
+        + "register (join token), heartbeat and leave (the VM's secret), e.g. on the VMs' network, keeping reads on "
+        + "loopback.")
     String vmListen;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the state lives (default genesis-data).")
