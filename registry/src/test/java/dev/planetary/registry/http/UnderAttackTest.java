@@ -7,6 +7,7 @@ import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.testing.Node;
 import dev.planetary.registry.testing.Node.Res;
+import dev.planetary.registry.testing.SseClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -163,6 +164,18 @@ class UnderAttackTest {
         assertThat(idleMs).as("after the idle timeout, not the request timeout").isBetween(1_300L, 6_000L);
         assertThat(counts().requestTimeouts()).isEqualTo(1);
         assertThat(counts().idleTimeouts()).isEqualTo(1);
+    }
+
+    @Test
+    void aWatchStreamOutlivesTheIdleAndRequestTimeouts() throws Exception {
+        start();
+        try (SseClient w = new SseClient(node.http, node.base() + "/api/watch")) {
+            assertThat(w.next(Duration.ofSeconds(10)).type()).isEqualTo("snapshot");
+            Thread.sleep(IDLE_TIMEOUT.plus(REQUEST_TIMEOUT).toMillis() + 500); // nothing sent either way
+            node.register("{\"cores\": 1}");
+            assertThat(w.next(Duration.ofSeconds(10)).type()).as("still open").isEqualTo("added");
+        }
+        assertThat(counts().idleTimeouts() + counts().requestTimeouts()).isZero();
     }
 
     @Test
