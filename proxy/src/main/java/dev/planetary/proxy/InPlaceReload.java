@@ -101,10 +101,15 @@ public final class InPlaceReload {
                 fresh.add(pb);
                 backends.put(bc.name(), pb);
             } else {
+                boolean stopsDiscovering = was.config().discover() != null && bc.discover() == null;
                 was.config(bc);
                 ConfigDiff.ServerEdits edits = diff.serverEdits().get(bc.name());
                 if (edits != null) {
                     edit(was, edits);
+                }
+                if (stopsDiscovering) {
+                    // no follower will remove the servers Genesis gave: the backend keeps its static ones only
+                    was.replaceServers(bc.servers());
                 }
                 backends.put(bc.name(), was);
             }
