@@ -8,7 +8,6 @@ import dev.planetary.proxy.testing.Ports;
 import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,23 +28,11 @@ import java.util.concurrent.TimeUnit;
  */
 class ReloadCommandIT {
 
-    private static Path jar;
-    private static String java;
-
     @TempDir
     Path dir;
 
     private final Backends backends = new Backends();
     private Process proxy;
-
-    @BeforeAll
-    static void locate() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        jar = Path.of(j).toAbsolutePath();
-        java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    }
 
     @AfterEach
     void tearDown() {
@@ -96,8 +83,9 @@ class ReloadCommandIT {
         Path cfg = Files.writeString(dir.resolve("p.cfg"), config(port, port, echo));
         Path pidFile = dir.resolve("p.pid");
         Path err = dir.resolve("p.err");
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx128m", "-jar", jar.toString(), "-f", cfg.toString(), "-p",
-            pidFile.toString()).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile())
+        List<String> cmd = new java.util.ArrayList<>(EchoLoad.javaJar());
+        cmd.addAll(List.of("-f", cfg.toString(), "-p", pidFile.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().put("_JAVA_SR_SIGNUM", Launcher.srSignum());
         proxy = pb.start();

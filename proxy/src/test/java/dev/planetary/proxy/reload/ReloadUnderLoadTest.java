@@ -15,27 +15,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Reload in place under load (issue 11): ten reloads alternating two configs (a bind and a server added and
@@ -48,19 +34,18 @@ class ReloadUnderLoadTest {
     private static final int RELOADS = 10;
     private static final int LONG_LIVED = 8;
     private static final int NEW_CONN_CLIENTS = 2;
-    private static final int CHUNK = 4096;
 
     @TempDir
     Path dir;
 
     private final Backends backends = new Backends();
     private Proxy proxy;
-    private ExecutorService pool;
+    private EchoLoad load;
 
     @AfterEach
     void tearDown() {
-        if (pool != null) {
-            pool.shutdownNow();
+        if (load != null) {
+            load.close();
         }
         if (proxy != null) {
             proxy.close();
@@ -109,117 +94,34 @@ class ReloadUnderLoadTest {
             proxy.backend("be").servers().stream().allMatch(Server::up));
         Server keptS1 = proxy.backend("be").backend().server("s1").orElseThrow();
 
-        pool = Executors.newCachedThreadPool();
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicLong attempted = new AtomicLong();
-        AtomicLong completed = new AtomicLong();
-        AtomicReference<Throwable> firstFailure = new AtomicReference<>();
-        AtomicLong failed = new AtomicLong();
-        List<Future<Long>> longLived = new ArrayList<>();
-        for (int i = 0; i < LONG_LIVED; i++) {
-            int seed = i;
-            Socket s = new Socket();
-            s.connect(new InetSocketAddress("127.0.0.1", port + (i % 2)), 2000);
-            s.setSoTimeout(20_000);
-            longLived.add(pool.submit(() -> stream(s, seed, stop)));
-        }
-        List<Future<?>> clients = new ArrayList<>();
-        for (int c = 0; c < NEW_CONN_CLIENTS; c++) {
-            int seed = 100 + c;
-            clients.add(pool.submit(() -> {
-                Random rnd = new Random(seed);
-                byte[] data = new byte[CHUNK];
-                for (int n = 0; n < 200_000 && !stop.get(); n++) {
-                    attempted.incrementAndGet();
-                    rnd.nextBytes(data);
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress("127.0.0.1", port + (n % 2)), 2000);
-                        s.setSoTimeout(10_000);
-                        s.getOutputStream().write(data);
-                        byte[] back = s.getInputStream().readNBytes(data.length);
-                        if (!Arrays.equals(back, data)) {
-                            throw new IOException("echo differs (" + back.length + " bytes back)");
-                        }
-                        completed.incrementAndGet();
-                    } catch (IOException e) {
-                        failed.incrementAndGet();
-                        firstFailure.compareAndSet(null, e);
-                    }
-                }
-            }));
-        }
-
+        load = new EchoLoad().longLived(LONG_LIVED, port, 2).newConnections(NEW_CONN_CLIENTS, port, 2);
         for (int r = 1; r <= RELOADS; r++) {
             boolean extra = r % 2 == 1;
-            long before = completed.get();
-            Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> completed.get() >= before + 50);
+            load.awaitMore(50);
             Files.writeString(cfg, config(port, extra, s1, s2, s3));
             Reloader.Result result = reloader.reload();
             assertThat(result.applied()).as("reload %d: %s", r, result.lines()).isTrue();
             assertThat(proxy.backend("be").config().serverTimeoutMs()).isEqualTo(extra ? 31_000 : 30_000);
-            assertThat(proxy.backend("be").backend().server("s3")).as("reload %d", r).isEqualTo(
-                extra ? proxy.backend("be").backend().server("s3") : java.util.Optional.empty());
+            assertThat(proxy.backend("be").backend().server("s3").isPresent()).as("reload %d", r).isEqualTo(extra);
             assertThat(proxy.backend("be").backend().server("s1")).containsSame(keptS1);
             if (extra) {
-                try (Socket s = new Socket()) { // the added bind accepts and forwards
-                    s.connect(new InetSocketAddress("127.0.0.1", port + 2), 2000);
-                    s.setSoTimeout(5_000);
-                    s.getOutputStream().write("ping".getBytes());
-                    assertThat(new String(s.getInputStream().readNBytes(4))).isEqualTo("ping");
-                }
+                EchoLoad.assertEchoes(port + 2); // the added bind accepts and forwards
             } else {
-                assertThatThrownBy(() -> { // the removed bind refuses
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress("127.0.0.1", port + 2), 2000);
-                    }
-                }).isInstanceOf(ConnectException.class);
+                assertThatThrownBy(() -> EchoLoad.assertEchoes(port + 2)) // the removed bind refuses
+                    .isInstanceOf(ConnectException.class);
             }
         }
-        long last = completed.get();
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> completed.get() >= last + 20);
-        stop.set(true);
-        for (Future<?> c : clients) {
-            c.get(30, TimeUnit.SECONDS);
-        }
-        long streamed = 0;
-        for (Future<Long> f : longLived) {
-            streamed += f.get(30, TimeUnit.SECONDS);
-        }
+        load.awaitMore(50);
+        load.stopNewConnections();
+        long streamed = load.stopLongLived();
         System.out.printf("reload under load: %d reloads, new connections attempted %d, completed %d, failed %d;"
-                + " %d long-lived connections streamed %d bytes intact%n", RELOADS, attempted.get(),
-            completed.get(), failed.get(), LONG_LIVED, streamed);
-        assertThat(failed.get()).as("first failure: %s", firstFailure.get()).isZero();
-        assertThat(completed.get()).isEqualTo(attempted.get());
+                + " %d long-lived connections streamed %d bytes intact%n", RELOADS, load.attempted.get(),
+            load.completed.get(), load.failed.get(), LONG_LIVED, streamed);
+        assertThat(load.failed.get()).as("first failure: %s", load.firstFailure.get()).isZero();
+        assertThat(load.completed.get()).isEqualTo(load.attempted.get());
         assertThat(streamed).isPositive();
         assertThat(proxy.backend("be").backend().server("s1")).containsSame(keptS1);
         assertThat(keptS1.up()).isTrue();
-    }
-
-    /** A long-lived connection: chunks out, the same chunks back, until told to stop; returns the bytes checked. */
-    private static long stream(Socket s, int seed, AtomicBoolean stop) throws IOException {
-        Random rnd = new Random(seed);
-        byte[] data = new byte[CHUNK];
-        long total = 0;
-        try (s) {
-            OutputStream out = s.getOutputStream();
-            InputStream in = s.getInputStream();
-            for (int n = 0; n < 1_000_000 && !stop.get(); n++) {
-                rnd.nextBytes(data);
-                out.write(data);
-                byte[] back = in.readNBytes(data.length);
-                if (!Arrays.equals(back, data)) {
-                    throw new IOException("long-lived connection " + seed + ": echo differs after " + total + " bytes");
-                }
-                total += data.length;
-                try {
-                    Thread.sleep(2); // steady, not flooding: the point is to stay open across the reloads
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        return total;
     }
 
     @Test
@@ -244,12 +146,7 @@ class ReloadUnderLoadTest {
         assertThat(proxy.listenerCount()).isEqualTo(2);
         assertThat(proxy.backend("be").servers()).extracting(Server::name).containsExactly("s1", "s2");
         assertThat(proxy.backend("be").backend().server("s1")).containsSame(kept);
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(5_000);
-            s.getOutputStream().write("ping".getBytes());
-            assertThat(new String(s.getInputStream().readNBytes(4))).isEqualTo("ping");
-        }
+        EchoLoad.assertEchoes(port);
     }
 
     @Test
