@@ -68,8 +68,6 @@ public final class Proxy implements AutoCloseable {
     private volatile Map<String, Frontend> frontends = Map.of();
     /** Every listening address with its sockets and the frontend its new connections go to. */
     private final Map<Endpoint, Route> routes = new ConcurrentHashMap<>();
-    /** Listening sockets handed over by an earlier process (-x), by address ({@link #endpointKey}); start only. */
-    private Map<String, List<Integer>> inherited = Map.of();
     private volatile Discoveries discoveries = Discoveries.NONE;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {

@@ -8,12 +8,16 @@ import dev.planetary.core.config.ConfigParser;
 import dev.planetary.core.config.ConfigResult;
 import dev.planetary.core.config.ProxyConfig;
 import dev.planetary.proxy.Proxy;
+import dev.planetary.proxy.Transport;
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Ports;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -29,7 +33,12 @@ import java.util.List;
  * the proxy. No connection may fail, every byte must come back, and the servers that stay keep their objects (their
  * live counts, counters and health). An invalid config changes nothing.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(value = Transport.class, names = {"EPOLL", "NIO"})
 class ReloadUnderLoadTest {
+
+    @Parameter
+    Transport transport;
 
     private static final int RELOADS = 10;
     private static final int LONG_LIVED = 8;
@@ -88,7 +97,7 @@ class ReloadUnderLoadTest {
         int s3 = backends.echo("s3").port();
         Path cfg = dir.resolve("planetary.cfg");
         Files.writeString(cfg, config(port, false, s1, s2, s3));
-        proxy = Proxy.start(parse(cfg));
+        proxy = Proxy.start(parse(cfg), transport);
         Reloader reloader = new Reloader(List.of(cfg), proxy);
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() ->
             proxy.backend("be").servers().stream().allMatch(Server::up));
@@ -114,8 +123,8 @@ class ReloadUnderLoadTest {
         load.awaitMore(50);
         load.stopNewConnections();
         long streamed = load.stopLongLived();
-        System.out.printf("reload under load: %d reloads, new connections attempted %d, completed %d, failed %d;"
-                + " %d long-lived connections streamed %d bytes intact%n", RELOADS, load.attempted.get(),
+        System.out.printf("reload under load (%s): %d reloads, new connections attempted %d, completed %d, failed %d;"
+                + " %d long-lived connections streamed %d bytes intact%n", transport, RELOADS, load.attempted.get(),
             load.completed.get(), load.failed.get(), LONG_LIVED, streamed);
         assertThat(load.failed.get()).as("first failure: %s", load.firstFailure.get()).isZero();
         assertThat(load.completed.get()).isEqualTo(load.attempted.get());
@@ -131,7 +140,7 @@ class ReloadUnderLoadTest {
         int s2 = backends.echo("s2").port();
         Path cfg = dir.resolve("planetary.cfg");
         Files.writeString(cfg, config(port, false, s1, s2, 1));
-        proxy = Proxy.start(parse(cfg));
+        proxy = Proxy.start(parse(cfg), transport);
         ProxyConfig running = proxy.config();
         Server kept = proxy.backend("be").backend().server("s1").orElseThrow();
         Files.writeString(cfg, config(port, true, s1, s2, 1).replace("timeout server 31s", "timeout server forever"));
@@ -157,7 +166,7 @@ class ReloadUnderLoadTest {
         int s3 = backends.echo("s3").port();
         Path cfg = dir.resolve("planetary.cfg");
         Files.writeString(cfg, config(port, false, s1, s2, s3));
-        proxy = Proxy.start(parse(cfg));
+        proxy = Proxy.start(parse(cfg), transport);
         ProxyConfig running = proxy.config();
         try (ServerSocket squatter = new ServerSocket()) {
             squatter.bind(new InetSocketAddress("127.0.0.1", port + 2)); // no SO_REUSEPORT: the proxy cannot share it
