@@ -43,6 +43,8 @@ final class EchoLoad implements AutoCloseable {
     final AtomicLong completed = new AtomicLong();
     final AtomicLong failed = new AtomicLong();
     final AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+    /** Long-lived connections that had their first chunk echoed. */
+    private final AtomicLong streaming = new AtomicLong();
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private final AtomicBoolean stopClients = new AtomicBoolean();
     private final AtomicBoolean stopStreams = new AtomicBoolean();
@@ -90,6 +92,11 @@ final class EchoLoad implements AutoCloseable {
         return this;
     }
 
+    /** Waits until {@code count} long-lived connections have each had a chunk echoed. */
+    void awaitStreaming(int count) {
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> streaming.get() >= count);
+    }
+
     /** Waits until {@code more} connections completed after this call. */
     void awaitMore(long more) {
         long before = completed.get();
@@ -126,6 +133,9 @@ final class EchoLoad implements AutoCloseable {
                 out.write(data);
                 if (!Arrays.equals(in.readNBytes(data.length), data)) {
                     throw new IOException("long-lived connection " + seed + ": echo differs after " + total + " bytes");
+                }
+                if (total == 0) {
+                    streaming.incrementAndGet();
                 }
                 total += data.length;
                 Thread.sleep(STREAM_PAUSE_MS);

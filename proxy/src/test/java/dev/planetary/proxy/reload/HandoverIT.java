@@ -14,6 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +35,8 @@ class HandoverIT {
     private static final int PORTS = 3;
     private static final int LONG_LIVED = 4;
     private static final int CLIENTS = 2;
+    /** Connections left waiting in the old process's accept queue at the hand-over. */
+    private static final int QUEUED = 20;
 
     @TempDir
     Path dir;
@@ -132,5 +136,79 @@ class HandoverIT {
         }
         assertThat(old.output()).doesNotContain("Exception");
         assertThat(fresh.output()).doesNotContain("Exception");
+    }
+
+    /**
+     * The case the shared sockets exist for: connections that wait in the old process's accept queue when it stops
+     * accepting. The old process is held at its frontend maxconn (its listeners paused), so new connections wait in
+     * the kernel's queue of its sockets; the new process (maxconn raised) takes those sockets and serves every one.
+     * A new process that bound fresh sockets instead would leave them in the old sockets' queues, and the old one's
+     * soft stop would reset them.
+     */
+    @Test
+    void connectionsWaitingInTheOldProcessQueueAreServedByTheNewOne() throws Exception {
+        int port = Ports.pcpu();
+        int echo = backends.echo("e1").port();
+        String text = """
+            global
+                nbthread 2
+                hard-stop-after 60s
+            defaults
+                mode tcp
+                timeout connect 2s
+                timeout client 60s
+                timeout server 60s
+            frontend fe
+                bind 127.0.0.1:%d
+                maxconn %d
+                default_backend be
+            backend be
+                server e1 127.0.0.1:%d
+            """;
+        Path oldCfg = Files.writeString(dir.resolve("old.cfg"), text.formatted(port, LONG_LIVED, echo));
+        Path newCfg = Files.writeString(dir.resolve("new.cfg"), text.formatted(port, 100, echo));
+        Path sock = dir.resolve("h.sock");
+        Path pidFile = dir.resolve("h.pid");
+        Procs.Running old = start("-f", oldCfg.toString(), "--handover-socket", sock.toString(), "-p",
+            pidFile.toString());
+        await("old process up").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+            .until(() -> !old.process().isAlive() || Files.exists(pidFile));
+        assertThat(old.process().isAlive()).as("old running; %s", old.output()).isTrue();
+
+        load = new EchoLoad().longLived(LONG_LIVED, port, 1); // the old process is full
+        load.awaitStreaming(LONG_LIVED);
+        List<Socket> waiting = new ArrayList<>();
+        for (int i = 0; i < QUEUED; i++) { // handshakes complete in the kernel; the old process does not accept
+            Socket s = new Socket();
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(10_000);
+            waiting.add(s);
+        }
+
+        Procs.Running fresh = start("-f", newCfg.toString(), "--handover-socket", sock.toString(), "-p",
+            pidFile.toString(), "-x", sock.toString(), "-sf", Long.toString(old.pid()));
+        int served = 0;
+        List<String> failures = new ArrayList<>();
+        for (Socket s : waiting) {
+            try (s) {
+                s.getOutputStream().write("queued".getBytes());
+                if (new String(s.getInputStream().readNBytes(6)).equals("queued")) {
+                    served++;
+                } else {
+                    failures.add("closed without an echo");
+                }
+            } catch (IOException e) {
+                failures.add(e.toString());
+            }
+        }
+        long streamed = load.stopLongLived();
+        assertThat(old.process().waitFor(20, TimeUnit.SECONDS)).as("old exited; %s", old.output()).isTrue();
+        System.out.printf("hand-over with %d connections waiting in the old process's queue: %d served, %d failed"
+            + " %s; %d long-lived connections streamed %d bytes intact; old exit %d%n", QUEUED, served,
+            failures.size(), failures.stream().distinct().toList(), LONG_LIVED, streamed, old.process().exitValue());
+        assertThat(failures).isEmpty();
+        assertThat(served).isEqualTo(QUEUED);
+        assertThat(old.process().exitValue()).isZero();
+        assertThat(fresh.process().isAlive()).as("new running; %s", fresh.output()).isTrue();
     }
 }
