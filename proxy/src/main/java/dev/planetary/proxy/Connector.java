@@ -53,6 +53,11 @@ final class Connector implements ChannelFutureListener {
         this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
     }
 
+    /** The server of the current attempt (the connected one once relaying), or null. */
+    Server target() {
+        return attempt.target();
+    }
+
     /** The first pick for a newly admitted connection. */
     void start(int sourceHash) {
         act(attempt.begin(sourceHash));

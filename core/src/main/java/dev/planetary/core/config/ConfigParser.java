@@ -189,6 +189,9 @@ public final class ConfigParser {
     private int globalMaxconn;
     private int globalNbthread;
     private long globalHardStopAfterMs;
+    /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
+    private final StatsKeywords statsKeywords = new StatsKeywords();
+    private Origin currentOrigin;
     private Settings defaults = new Settings();
     private final Map<String, Settings> namedDefaults = new HashMap<>();
     private final List<Section> proxies = new ArrayList<>();
@@ -410,7 +413,10 @@ public final class ConfigParser {
         switch (current.kind) {
             case SKIPPED -> {
             }
-            case GLOBAL -> globalKeyword(w);
+            case GLOBAL -> {
+                currentOrigin = at;
+                globalKeyword(w);
+            }
             case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
@@ -598,6 +604,9 @@ public final class ConfigParser {
                 noMore(w, 2, kw);
             }
             default -> {
+                if (statsKeywords.parse(w, currentOrigin)) {
+                    return;
+                }
                 if (HaproxyKeywords.isGlobal(kw)) {
                     throw unsupported(kw, "keyword");
                 }
@@ -1032,7 +1041,8 @@ public final class ConfigParser {
         if (!errors.isEmpty()) {
             return new ConfigResult(null, errors, warnings);
         }
-        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs);
+        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
+            statsKeywords.sockets(), statsKeywords.timeoutMs());
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs), errors, warnings);
     }
 
