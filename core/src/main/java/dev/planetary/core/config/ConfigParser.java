@@ -190,8 +190,7 @@ public final class ConfigParser {
     private int globalNbthread;
     private long globalHardStopAfterMs;
     /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
-    private final StatsKeywords statsKeywords = new StatsKeywords();
-    private Origin currentOrigin;
+    private final StatsSocketKeywords statsSocketKeywords = new StatsSocketKeywords();
     private Settings defaults = new Settings();
     private final Map<String, Settings> namedDefaults = new HashMap<>();
     private final List<Section> proxies = new ArrayList<>();
@@ -413,10 +412,7 @@ public final class ConfigParser {
         switch (current.kind) {
             case SKIPPED -> {
             }
-            case GLOBAL -> {
-                currentOrigin = at;
-                globalKeyword(w);
-            }
+            case GLOBAL -> globalKeyword(w, at);
             case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
@@ -588,7 +584,7 @@ public final class ConfigParser {
 
     // ---------------------------------------------------------------------------------------------- global
 
-    private void globalKeyword(List<String> w) {
+    private void globalKeyword(List<String> w, Origin at) {
         String kw = w.get(0);
         switch (kw) {
             case "maxconn" -> {
@@ -604,7 +600,7 @@ public final class ConfigParser {
                 noMore(w, 2, kw);
             }
             default -> {
-                if (statsKeywords.parse(w, currentOrigin)) {
+                if (statsSocketKeywords.parse(w, at)) {
                     return;
                 }
                 if (HaproxyKeywords.isGlobal(kw)) {
@@ -1042,7 +1038,7 @@ public final class ConfigParser {
             return new ConfigResult(null, errors, warnings);
         }
         GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
-            statsKeywords.sockets(), statsKeywords.timeoutMs());
+            statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs());
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs), errors, warnings);
     }
 
