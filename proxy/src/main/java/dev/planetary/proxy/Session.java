@@ -42,13 +42,13 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     final long[] beCounts;
     private final long[] globalCounts;
     private long acceptedNanos;
+    private int sourceHash;
+    private boolean ended;
     private final Proxy proxy;
     /** This loop's live sessions ({@link SessionList}): links through the sessions, loop only. */
     private SessionList live;
     Session nextLive;
     Session prevLive;
-    private int sourceHash;
-    private boolean ended;
 
     Session(Proxy proxy, Frontend frontend, Channel client) {
         this(proxy, frontend, client, LoopClock.of(client.eventLoop()));
