@@ -47,8 +47,10 @@ public final class StatsCollector {
         Map<String, Long> fullconn = new HashMap<>();
         for (Frontend f : proxy.frontends()) {
             FrontendStats fs = f.stats();
-            byIid.computeIfAbsent(fs.iid(), k -> new ArrayList<>()).add(frontendRow(f, fs, now));
-            fullconn.merge(f.backend().name(), (long) f.maxconn(), Long::sum);
+            // a frontend without maxconn has the global one, as in HAProxy
+            long maxconn = f.maxconn() > 0 ? f.maxconn() : proxy.globalMaxconn();
+            byIid.computeIfAbsent(fs.iid(), k -> new ArrayList<>()).add(frontendRow(f, fs, maxconn, now));
+            fullconn.merge(f.backend().name(), maxconn, Long::sum);
         }
         for (ProxyBackend b : proxy.backends()) {
             BackendStats bs = b.stats();
@@ -57,7 +59,6 @@ public final class StatsCollector {
             int bck = 0;
             long weightAct = 0;
             long weightBck = 0;
-            long userWeight = 0;
             for (Server s : b.servers()) {
                 ServerStats ss = bs.server(s.name());
                 rows.add(serverRow(b, bs, s, ss, now));
@@ -71,17 +72,17 @@ public final class StatsCollector {
                         weightAct += s.weight();
                     }
                 }
-                userWeight += s.backup() ? 0 : s.weight();
             }
             long weight = act > 0 ? weightAct : weightBck;
-            rows.add(backendRow(b, bs, act, bck, weight, userWeight, fullconn.getOrDefault(b.name(), 0L), now));
+            // weights are the users' here (no slowstart): uweight is the same sum (HAProxy's tot_wact or tot_wbck)
+            rows.add(backendRow(b, bs, act, bck, weight, weight, fullconn.getOrDefault(b.name(), 0L), now));
         }
         List<StatRow> out = new ArrayList<>();
         byIid.values().forEach(out::addAll);
         return out;
     }
 
-    private static StatRow frontendRow(Frontend f, FrontendStats fs, long now) {
+    private static StatRow frontendRow(Frontend f, FrontendStats fs, long maxconn, long now) {
         Counters c = fs.counters();
         long rate = fs.rate(now);
         long rateMax = fs.rateMax(now);
@@ -89,7 +90,7 @@ public final class StatsCollector {
         return new StatRow.Builder(StatRow.Type.FRONTEND, fs.iid(), 0)
             .put("pxname", f.name()).put("svname", "FRONTEND")
             .put("scur", f.activeConnections()).put("smax", Math.max(c.max(Counters.SMAX), f.activeConnections()))
-            .put("slim", f.maxconn()).put("stot", stot)
+            .put("slim", maxconn).put("stot", stot)
             .put("bin", c.sum(Counters.BIN)).put("bout", c.sum(Counters.BOUT))
             .put("dreq", c.sum(Counters.DREQ)).put("ereq", c.sum(Counters.EREQ))
             .put("status", "OPEN").put("pid", 1).put("iid", fs.iid()).put("sid", 0).put("type", 0)

@@ -104,12 +104,13 @@ class StatsSocketTest {
                 balance leastconn
                 server c 127.0.0.1:%d maxconn 5 backup
             """;
-        proxy = Harness.start("global\n    stats socket " + admin() + " level admin\n"
+        // the same global maxconn: each program derives its own from the descriptor limit otherwise
+        proxy = Harness.start("global\n    maxconn 1000\n    stats socket " + admin() + " level admin\n"
             + proxies.formatted(a.port(), ports[0], ports[1], a.port()));
         // the same proxies in real HAProxy 2.6
         Path cfg = dir.resolve("haproxy.cfg");
         String hsock = dir.resolve("h.sock").toString();
-        Files.writeString(cfg, "global\n    stats socket " + hsock + " level admin\n"
+        Files.writeString(cfg, "global\n    maxconn 1000\n    stats socket " + hsock + " level admin\n"
             + proxies.formatted(a.port(), ports[2], ports[3], a.port()));
         Process h = new ProcessBuilder("haproxy", "-db", "-f", cfg.toString()).redirectErrorStream(true)
             .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
@@ -131,6 +132,12 @@ class StatsSocketTest {
             for (int c = 0; c < t.length; c++) {
                 assertThat(o[c].isEmpty()).as(o[1] + " column " + StatColumns.name(Math.min(c, 127)) + " ours '"
                     + o[c] + "' theirs '" + t[c] + "'").isEqualTo(t[c].isEmpty());
+            }
+            // the columns that describe the config and state (not counts, times, or this run's ports) are equal
+            for (String col : List.of("status", "weight", "act", "bck", "slim", "pid", "iid", "sid", "type",
+                "check_rise", "check_fall", "mode", "algo", "uweight", "lastsess")) {
+                int c = StatColumns.index(col);
+                assertThat(o[c]).as(o[0] + "/" + o[1] + " " + col).isEqualTo(t[c]);
             }
         }
         List<String> theirInfo = socat(hsock, "show info\n").lines().map(l -> l.split(":", 2)[0]).toList();
