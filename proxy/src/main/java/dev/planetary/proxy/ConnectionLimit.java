@@ -21,7 +21,8 @@ final class ConnectionLimit {
     static final int PARKED_MAX = 1024;
 
     private final String name;
-    private volatile int max; // changed by a reload (max(int)); the count carries over
+    /** Changed at run time by {@code set maxconn}: live connections above a lowered limit are not touched. */
+    private volatile int max;
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicInteger parkedTotal;
     private final ConcurrentLinkedQueue<Session> parked = new ConcurrentLinkedQueue<>();
@@ -39,37 +40,50 @@ final class ConnectionLimit {
         this.onEdge = onEdge;
     }
 
-    /** A reload's new limit (0: none); connections over a lowered limit finish, new ones wait for room. */
-    void max(int newMax) {
-        if (newMax != max) {
-            max = newMax;
-            onEdge.run();
-        }
-    }
-
     String name() { return name; }
     int max() { return max; }
+
+    /**
+     * A new limit (0: none), from the runtime API. Raising it lets waiting connections in at once; lowering it
+     * closes nothing: new connections wait until the count is below it.
+     */
+    void max(int newMax) {
+        this.max = newMax;
+        onEdge.run();
+        Session next;
+        while (!parked.isEmpty() && tryAcquire()) {
+            next = parked.poll();
+            if (next == null) {
+                release();
+                return;
+            }
+            parkedTotal.decrementAndGet();
+            if (!next.takeLimitSlot(this)) {
+                release();
+            }
+        }
+    }
     int count() { return count.get(); }
 
     /** May listeners accept for this limit? */
     boolean hasRoom() {
-        int m = max;
-        return m == 0 || (count.get() < m && parked.isEmpty());
+        int max = this.max;
+        return max == 0 || (count.get() < max && parked.isEmpty());
     }
 
     boolean tryAcquire() {
-        int m = max;
-        if (m == 0) {
+        int max = this.max;
+        if (max == 0) {
             count.incrementAndGet();
             return true;
         }
         for (;;) {
             int cur = count.get();
-            if (cur >= m) {
+            if (cur >= max) {
                 return false;
             }
             if (count.compareAndSet(cur, cur + 1)) {
-                if (cur + 1 == m) {
+                if (cur + 1 == max) {
                     onEdge.run();
                 }
                 return true;
@@ -88,8 +102,8 @@ final class ConnectionLimit {
                 }
             }
             int now = count.decrementAndGet();
-            int m = max;
-            if (m > 0 && now == m - 1) {
+            int max = this.max;
+            if (max > 0 && now == max - 1) {
                 onEdge.run();
             }
             // A park() may have added itself after the poll above and failed its tryAcquire before the decrement:

@@ -76,12 +76,13 @@ public final class InPlaceReload {
         }
         int maxconn = checkBudget();
         Map<Endpoint, Proxy.Route> opened = openNewPorts();
+        proxy.reconfigureStats(next); // kept sections keep their counters; new backends and frontends take new ones
 
         // followers of Genesis that will be followed anew stop before any server changes
         Set<String> stopGenesis = new HashSet<>(diff.genesisToRestart());
         stopGenesis.addAll(diff.genesisToStop());
-        Discoveries discoveries = proxy.discoveries().without(stopGenesis);
-        proxy.discoveries(discoveries);
+        Discoveries discoveries = proxy.followers().without(stopGenesis);
+        proxy.followers(discoveries);
 
         Map<String, ProxyBackend> old = new LinkedHashMap<>();
         proxy.backends().forEach(b -> old.put(b.name(), b));
@@ -93,7 +94,7 @@ public final class InPlaceReload {
         for (BackendConfig bc : next.backends()) {
             ProxyBackend was = old.get(bc.name());
             if (was == null || rebuilt.contains(bc.name())) {
-                ProxyBackend pb = new ProxyBackend(bc, proxy.control());
+                ProxyBackend pb = new ProxyBackend(bc, proxy.control(), proxy.stats().backend(bc.name()));
                 if (was != null) {
                     seedDiscovered(was, pb, bc);
                     retired.add(was);
@@ -139,7 +140,7 @@ public final class InPlaceReload {
         for (ProxyBackend pb : retired) {
             pb.replaceServers(List.of()); // checks stop; live connections finish on the servers they hold
         }
-        proxy.discoveries(discoveries.with(proxy, diff.genesisToRestart()));
+        proxy.followers(discoveries.with(proxy, diff.genesisToRestart()));
         return diff.summary();
     }
 

@@ -25,6 +25,8 @@ import io.netty.channel.unix.UnixChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.planetary.proxy.stats.ProxyStats;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -69,16 +71,63 @@ public final class Proxy implements AutoCloseable {
     /** Every listening address with its sockets and the frontend its new connections go to. */
     private final Map<Endpoint, Route> routes = new ConcurrentHashMap<>();
     private volatile Discoveries discoveries = Discoveries.NONE;
+    private final ProxyStats stats;
+    private volatile boolean stopping;
+    /** The runtime API's sockets, or null when the config has no {@code stats socket}. */
+    private volatile dev.planetary.proxy.stats.StatsSocket statsSocket;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
         this.config = config;
         this.transport = transport;
         this.threads = threads;
         this.maxconn = maxconn;
+        this.stats = new ProxyStats(sectionOrder(config), frontendNames(config), backendNames(config),
+            ProxyStats.now(), System.currentTimeMillis() / 1000);
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
         this.health = new HealthChecker(transport);
+    }
+
+    private static List<String> frontendNames(ProxyConfig config) {
+        List<String> names = new ArrayList<>();
+        config.frontends().forEach(f -> names.add(f.name()));
+        return names;
+    }
+
+    private static List<String> backendNames(ProxyConfig config) {
+        List<String> names = new ArrayList<>();
+        config.backends().forEach(b -> names.add(b.name()));
+        return names;
+    }
+
+    /** A reload's sections for the counters, before its new backends and frontends are built (they take theirs). */
+    void reconfigureStats(ProxyConfig next) {
+        stats.reconfigure(sectionOrder(next), frontendNames(next), backendNames(next), ProxyStats.now());
+    }
+
+    /** Frontend and backend names in the order their sections appear (files in the order read, then lines). */
+    private static List<String> sectionOrder(ProxyConfig config) {
+        record At(String name, String file, int line) { }
+        List<At> all = new ArrayList<>();
+        List<String> files = new ArrayList<>();
+        for (FrontendConfig f : config.frontends()) {
+            all.add(new At(f.name(), f.origin() == null ? "" : f.origin().file(),
+                f.origin() == null ? 0 : f.origin().line()));
+        }
+        for (BackendConfig b : config.backends()) {
+            all.add(new At(b.name(), b.origin() == null ? "" : b.origin().file(),
+                b.origin() == null ? 0 : b.origin().line()));
+        }
+        for (At a : all) {
+            if (!files.contains(a.file())) {
+                files.add(a.file()); // frontends come first in the config model: a file's first sight is close enough
+            }
+        }
+        all.sort(java.util.Comparator.comparingInt((At a) -> files.indexOf(a.file())).thenComparingInt(At::line));
+        List<String> out = new ArrayList<>();
+        all.forEach(a -> out.add(a.name()));
+        return out;
     }
 
     /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */
@@ -86,7 +135,7 @@ public final class Proxy implements AutoCloseable {
         Map<String, ProxyBackend> bs = new LinkedHashMap<>();
         Map<String, Frontend> fs = new LinkedHashMap<>();
         for (BackendConfig bc : config.backends()) {
-            bs.put(bc.name(), new ProxyBackend(bc, control));
+            bs.put(bc.name(), new ProxyBackend(bc, control, stats.backend(bc.name())));
         }
         for (FrontendConfig fc : config.frontends()) {
             fs.put(fc.name(), newFrontend(fc, bs.get(fc.defaultBackend())));
@@ -174,6 +223,16 @@ public final class Proxy implements AutoCloseable {
         }
         for (ProxyBackend b : proxy.backends.values()) {
             b.attachHealth(proxy.health);
+        }
+        proxy.stats.start();
+        if (!config.global().statsSockets().isEmpty()) {
+            try {
+                proxy.statsSocket = dev.planetary.proxy.stats.StatsSocket.open(proxy, config.global().statsSockets(),
+                    config.global().statsTimeoutMs());
+            } catch (java.io.IOException | RuntimeException e) {
+                proxy.close();
+                throw new StartException(e.getMessage());
+            }
         }
         try {
             proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
@@ -507,6 +566,65 @@ public final class Proxy implements AutoCloseable {
     }
 
     Transport transport() { return transport; }
+
+    /** Every counter of this proxy, for the stats socket, page and metrics. */
+    public ProxyStats stats() { return stats; }
+    public String version() { return Version.VERSION; }
+    /** RLIMIT_NOFILE, or a negative number when unknown. */
+    public long descriptorLimit() { return FdBudget.limit(); }
+    /** The global maxconn now ({@code set maxconn global} lowers or raises it up to {@link #maxconn()}). */
+    public int globalMaxconn() { return global.max(); }
+
+    /** Sets the global maxconn, at most the one the proxy started with; live connections are not touched. */
+    public void globalMaxconn(int max) {
+        if (max < 1 || max > maxconn) {
+            throw new IllegalArgumentException("maxconn must be 1.." + maxconn);
+        }
+        global.max(max);
+    }
+
+    /** The host name, as HAProxy's {@code node} (read once: it may take a name look-up). */
+    public String nodeName() {
+        String n = nodeName;
+        if (n == null) {
+            try {
+                n = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                n = "";
+            }
+            nodeName = n;
+        }
+        return n;
+    }
+
+    private volatile String nodeName;
+
+    /** One line per live connection (runtime API {@code show sess}); asks every event loop. */
+    public List<String> describeSessions() {
+        return SessionList.describeAll(this);
+    }
+
+    /** Closes every live connection to this server (runtime API {@code shutdown sessions server}). */
+    public int shutdownSessions(dev.planetary.core.backend.Server server) {
+        return SessionList.shutdown(this, server);
+    }
+
+    /** Every genesis section followed, in config order. */
+    public List<Discovery> discoveries() {
+        List<Discovery> out = new ArrayList<>();
+        for (dev.planetary.core.config.GenesisConfig g : config.genesis()) {
+            Discovery d = discoveries.get(g.name());
+            if (d != null) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** True once a stop has begun. */
+    public boolean stopping() { return stopping; }
+    /** Ports of the config (without counting the listening sockets one by one). */
+    public int listenerCountCheap() { return config.listenerCount(); }
     HealthChecker health() { return health; }
 
     // ---- reload (InPlaceReload) and hand-over ------------------------------------------------------------------
@@ -524,15 +642,15 @@ public final class Proxy implements AutoCloseable {
     }
 
     Frontend newFrontend(FrontendConfig fc, ProxyBackend backend) {
-        return new Frontend(fc, backend, global, parkedTotal, gate);
+        return new Frontend(fc, backend, global, parkedTotal, gate, stats.frontend(fc.name()));
     }
 
     ControlAgent control() { return control; }
     AcceptGate gate() { return gate; }
     ConnectionLimit global() { return global; }
     Map<Endpoint, Route> routes() { return routes; }
-    Discoveries discoveries() { return discoveries; }
-    void discoveries(Discoveries d) { discoveries = d; }
+    Discoveries followers() { return discoveries; }
+    void followers(Discoveries d) { discoveries = d; }
 
     /** A reload's new state, each published whole. */
     void publish(ProxyConfig next, Map<String, ProxyBackend> bs, Map<String, Frontend> fs, int newMaxconn) {
@@ -581,6 +699,7 @@ public final class Proxy implements AutoCloseable {
 
     /** Stops accepting on every port (live connections go on). */
     public void stopAccepting() {
+        stopping = true;
         List<ChannelFuture> closing = new ArrayList<>();
         for (Route r : routes.values()) {
             for (Channel l : r.sockets) {
@@ -620,6 +739,10 @@ public final class Proxy implements AutoCloseable {
     @Override
     public void close() {
         discoveries.close(); // first: no more changes from Genesis for the control agent
+        stats.close();
+        if (statsSocket != null) {
+            statsSocket.close();
+        }
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);

@@ -111,4 +111,45 @@ class ReloadInPlaceTest {
             assertThat(Harness.readLine(second)).isEqualTo("A");
         }
     }
+
+    @Test
+    void sectionsAddedByAReloadGetCountersAndNumbersOfTheirOwnAndKeptOnesKeepTheirs() throws Exception {
+        int port = Ports.pcpuRun(3);
+        int a = backends.named("A").port();
+        int b = backends.named("B").port();
+        Path cfg = dir.resolve("s.cfg");
+        Files.writeString(cfg, config(port, a, b, false, "", 100));
+        proxy = Proxy.start(ConfigParser.parse(List.of(cfg)).config());
+        try (Socket s = Harness.connect(port)) {
+            assertThat(Harness.readLine(s)).isEqualTo("A");
+        }
+        var oneStats = proxy.stats().frontend("one");
+        int maxIid = Math.max(proxy.stats().frontend("two").iid(), proxy.stats().backend("bb").iid());
+        String more = config(port, a, b, false, "", 100).replace("frontend two\n", """
+            frontend three
+                bind 127.0.0.1:%d
+                default_backend bc
+            backend bc
+                server c 127.0.0.1:%d
+            frontend two
+            """.formatted(Ports.pcpu(), b));
+        reload(cfg, more);
+        int three = proxy.frontend("three").config().binds().get(0).lowPort();
+
+        try (Socket s = Harness.connect(three)) {
+            assertThat(Harness.readLine(s)).as("a new frontend and backend take connections").isEqualTo("B");
+        }
+        assertThat(proxy.stats().frontend("one")).as("a kept frontend keeps its counters").isSameAs(oneStats);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+            .until(() -> proxy.stats().frontend("three").counters().sum(dev.planetary.proxy.stats.Counters.STOT)
+                == 1);
+        assertThat(proxy.stats().frontend("three").iid()).as("numbered after every number given")
+            .isGreaterThan(maxIid);
+        assertThat(proxy.stats().backend("bc").iid()).isGreaterThan(maxIid)
+            .isNotEqualTo(proxy.stats().frontend("three").iid());
+
+        reload(cfg, config(port, a, b, false, "", 100));
+        assertThat(proxy.stats().frontend("three")).as("removed with its section").isNull();
+        assertThat(proxy.stats().backend("bc")).isNull();
+    }
 }
