@@ -24,6 +24,8 @@ import io.netty.channel.unix.UnixChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.planetary.proxy.stats.ProxyStats;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -63,12 +65,20 @@ public final class Proxy implements AutoCloseable {
     private final Map<String, Frontend> frontends = new LinkedHashMap<>();
     private final List<Channel> listeners = new ArrayList<>();
     private volatile Discoveries discoveries = Discoveries.NONE;
+    private final ProxyStats stats;
+    private volatile boolean stopping;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
         this.config = config;
         this.transport = transport;
         this.threads = threads;
         this.maxconn = maxconn;
+        List<String> backendNames = new ArrayList<>();
+        config.backends().forEach(b -> backendNames.add(b.name()));
+        List<String> frontendNames = new ArrayList<>();
+        config.frontends().forEach(f -> frontendNames.add(f.name()));
+        this.stats = new ProxyStats(frontendNames, backendNames, System.nanoTime(),
+            System.currentTimeMillis() / 1000);
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
@@ -78,10 +88,11 @@ public final class Proxy implements AutoCloseable {
     /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */
     private void buildBackends() {
         for (BackendConfig bc : config.backends()) {
-            backends.put(bc.name(), new ProxyBackend(bc, control));
+            backends.put(bc.name(), new ProxyBackend(bc, control, stats.backend(bc.name())));
         }
         for (FrontendConfig fc : config.frontends()) {
-            frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate));
+            frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate,
+                stats.frontend(fc.name())));
         }
     }
 
@@ -127,6 +138,7 @@ public final class Proxy implements AutoCloseable {
         for (ProxyBackend b : proxy.backends.values()) {
             b.attachHealth(proxy.health);
         }
+        proxy.stats.start();
         try {
             proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
         } catch (RuntimeException e) {
@@ -380,6 +392,43 @@ public final class Proxy implements AutoCloseable {
     }
 
     Transport transport() { return transport; }
+
+    /** Every counter of this proxy, for the stats socket, page and metrics. */
+    public ProxyStats stats() { return stats; }
+    public String version() { return Version.VERSION; }
+    /** RLIMIT_NOFILE, or a negative number when unknown. */
+    public long descriptorLimit() { return FdBudget.limit(); }
+    /** The global maxconn now ({@code set maxconn global} lowers or raises it up to {@link #maxconn()}). */
+    public int globalMaxconn() { return global.max(); }
+
+    /** Sets the global maxconn, at most the one the proxy started with; live connections are not touched. */
+    public void globalMaxconn(int max) {
+        if (max < 1 || max > maxconn) {
+            throw new IllegalArgumentException("maxconn must be 1.." + maxconn);
+        }
+        global.max(max);
+    }
+
+    /** The host name, as HAProxy's {@code node} (read once: it may take a name look-up). */
+    public String nodeName() {
+        String n = nodeName;
+        if (n == null) {
+            try {
+                n = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                n = "";
+            }
+            nodeName = n;
+        }
+        return n;
+    }
+
+    private volatile String nodeName;
+
+    /** True once a stop has begun. */
+    public boolean stopping() { return stopping; }
+    /** Ports of the config (without counting the listening sockets one by one). */
+    public int listenerCountCheap() { return config.listenerCount(); }
     HealthChecker health() { return health; }
 
     public ProxyConfig config() { return config; }
@@ -405,6 +454,7 @@ public final class Proxy implements AutoCloseable {
 
     /** Stops accepting on every port (live connections go on). */
     public void stopAccepting() {
+        stopping = true;
         List<ChannelFuture> closing = new ArrayList<>(listeners.size());
         for (Channel l : listeners) {
             closing.add(l.close());
@@ -441,6 +491,7 @@ public final class Proxy implements AutoCloseable {
     @Override
     public void close() {
         discoveries.close(); // first: no more changes from Genesis for the control agent
+        stats.close();
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);

@@ -20,7 +20,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
+import dev.planetary.proxy.stats.BackendStats;
+import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.ServerStats;
 
 /**
  * A backend as the running proxy sees it: the server set and balancers ({@link Backend}), its timeouts and retry
@@ -45,26 +47,27 @@ public final class ProxyBackend {
     private HealthChecker health;
     private final Map<Server, ServerConfig> configs = new IdentityHashMap<>();
 
-    final LongAdder noServer = new LongAdder();
-    final LongAdder queued = new LongAdder();
-    final LongAdder queueTimeouts = new LongAdder();
-    final LongAdder connectFailures = new LongAdder();
-    final LongAdder retries = new LongAdder();
-    final LongAdder redispatches = new LongAdder();
-    final LongAdder bytesToServers = new LongAdder();
-    final LongAdder bytesToClients = new LongAdder();
+    /** Counters of the backend and its servers, per event loop (see {@link Counters}). */
+    private final BackendStats stats;
 
     ProxyBackend(BackendConfig config, ControlAgent control) {
+        this(config, control, BackendStats.standalone(config.name()));
+    }
+
+    ProxyBackend(BackendConfig config, ControlAgent control, BackendStats stats) {
         this.config = config;
         this.control = control;
+        this.stats = stats;
         List<Server> servers = new ArrayList<>();
         for (ServerConfig sc : config.servers()) {
             Server server = newServer(sc);
             servers.add(server);
             configs.put(server, sc);
+            joined(server, sc);
         }
         this.backend = new Backend(config.name(), config.balance(), config.hashType(), servers);
         backend.onChange(this::dispatchQueue); // a server came up, got weight or joined: queued connections may go
+        noteStates(List.of()); // the initial states, from which lastchg counts
     }
 
     public String name() { return config.name(); }
@@ -74,11 +77,14 @@ public final class ProxyBackend {
     ControlAgent control() { return control; }
     public List<Server> servers() { return backend.servers(); }
     public int queueLength() { return queue.size(); }
-    public long noServerCount() { return noServer.sum(); }
-    public long queueTimeoutCount() { return queueTimeouts.sum(); }
-    public long connectFailureCount() { return connectFailures.sum(); }
-    public long retryCount() { return retries.sum(); }
-    public long redispatchCount() { return redispatches.sum(); }
+    public BackendStats stats() { return stats; }
+    public long noServerCount() { return stats.counters().sum(Counters.NOSRV); }
+    public long queueTimeoutCount() { return stats.counters().sum(Counters.QTIMEOUTS); }
+    public long connectFailureCount() { return stats.counters().sum(Counters.ECON); }
+    public long retryCount() { return stats.counters().sum(Counters.WRETR); }
+    public long redispatchCount() { return stats.counters().sum(Counters.WREDIS); }
+    public long bytesToServers() { return stats.counters().sum(Counters.BIN); }
+    public long bytesToClients() { return stats.counters().sum(Counters.BOUT); }
 
     /** Starts the health checks of the servers that have {@code check}; runs on the control agent. */
     void attachHealth(HealthChecker health) {
@@ -205,17 +211,26 @@ public final class ProxyBackend {
         }
         Backend.Applied applied = backend.apply(changes);
         HealthChecker h = health;
+        Set<String> stay = new java.util.HashSet<>();
+        for (Server s : applied.snapshot().servers()) {
+            stay.add(s.name());
+        }
         for (Server s : applied.left()) {
             if (h != null) {
                 h.unwatch(s);
             }
+            if (!stay.contains(s.name())) {
+                stats.forget(s.name()); // gone, not replaced under its name: a later one starts from zero
+            }
         }
         for (Server s : applied.joined()) {
             ServerConfig sc = configs.get(s);
+            joined(s, sc);
             if (h != null && sc != null && sc.check()) {
                 h.watch(this, s, sc);
             }
         }
+        noteStates(changes);
         // keep configs only for members: objects a replace did not keep, refused adds and removed servers go
         configs.keySet().retainAll(identitySet(applied.snapshot().servers()));
         List<Backend.Outcome> outcomes = applied.outcomes();
@@ -223,6 +238,29 @@ public final class ProxyBackend {
             batch.get(i).done().complete(outcomes.get(i));
         }
         return outcomes;
+    }
+
+    /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
+    private void joined(Server s, ServerConfig sc) {
+        ServerStats ss = stats.server(s.name());
+        if (sc != null && sc.check()) {
+            ss.checked(sc.rise(), sc.fall());
+        }
+    }
+
+    /** lastchg, downtime and chkdown of the servers and of the backend, after a batch (control agent). */
+    private void noteStates(List<BackendChange> changes) {
+        long now = System.nanoTime();
+        for (Server s : backend.servers()) {
+            ServerStats ss = stats.server(s.name());
+            boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
+            boolean touched = false;
+            for (BackendChange c : changes) {
+                touched |= c instanceof BackendChange.Admin a && a.name().equals(s.name());
+            }
+            ss.state().note(operational, touched, now);
+        }
+        stats.state().note(backend.anyUsable(), false, now);
     }
 
     private static Set<Server> identitySet(List<Server> servers) {
@@ -266,7 +304,6 @@ public final class ProxyBackend {
     }
 
     void enqueue(QueueWaiter waiter) {
-        queued.increment();
         queue.addLast(waiter);
         dispatchQueue(); // a slot may have freed since the failed pick
     }

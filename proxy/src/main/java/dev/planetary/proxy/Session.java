@@ -5,6 +5,10 @@ import dev.planetary.core.connect.IdleDeadlines;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 
+import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.FreqCounter;
+import dev.planetary.proxy.stats.SlidingAverage;
+
 import java.net.InetSocketAddress;
 
 /**
@@ -32,6 +36,12 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     private final Relay relay;
     private final Connector connector;
     private final IdleTimer idleTimer;
+    private final LoopClock clock;
+    /** This event loop's counter slots: the frontend's, the backend's, the process's (see {@link Counters}). */
+    final long[] feCounts;
+    final long[] beCounts;
+    private final long[] globalCounts;
+    private long acceptedNanos;
     private int sourceHash;
     private boolean ended;
 
@@ -42,11 +52,15 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     Session(Proxy proxy, Frontend frontend, Channel client, LoopClock clock) {
         this.frontend = frontend;
         this.client = client;
+        this.clock = clock;
+        this.feCounts = frontend.stats().counters().slot();
+        this.beCounts = frontend.backend().stats().counters().slot();
+        this.globalCounts = proxy.stats().global().counters().slot();
         IdleDeadlines idle = new IdleDeadlines(frontend.idleLimits);
         // pin-ports: a port Genesis gave a VM goes to that VM's server only (one array index); null: balanced
         PinnedPool pinned = client.localAddress() instanceof InetSocketAddress a ? frontend.pinned(a.getPort()) : null;
         this.admission = new Admission(this, frontend, client, pinned == null);
-        this.relay = new Relay(client, this, idle, clock, frontend);
+        this.relay = new Relay(client, this, idle, clock, feCounts, beCounts);
         this.connector = new Connector(this, client, relay, clock, frontend, proxy,
             pinned == null ? frontend.pool : pinned);
         this.idleTimer = new IdleTimer(idle, client.eventLoop(), clock, this);
@@ -60,11 +74,26 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         return ended;
     }
 
+    /** This loop iteration's time. */
+    long now() {
+        return clock.nanoTime();
+    }
+
+    /** Milliseconds this connection waited in the backend's queue (0 if it never did). */
+    long queuedMs() {
+        return admission.queuedMs();
+    }
+
     // ---- hand-overs between the parts (event loop) -------------------------------------------------------------
 
     @Override
     public void clientActive() {
-        frontend.accepted.increment();
+        long now = clock.nanoTime();
+        acceptedNanos = now;
+        Counters.increment(feCounts, Counters.STOT);
+        FreqCounter.increment(feCounts, now);
+        Counters.increment(globalCounts, Counters.STOT);
+        FreqCounter.increment(globalCounts, now);
         // Inet4Address.hashCode() is the address itself and Inet6Address's is a hash of its bytes: the IP only,
         // never the port, and no allocation.
         sourceHash = ((InetSocketAddress) client.remoteAddress()).getAddress().hashCode();
@@ -104,7 +133,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
 
     @Override
     public void idleTimeout() {
-        frontend.timeouts.increment();
+        Counters.increment(feCounts, Counters.TIMEOUTS);
         relay.closeBoth();
     }
 
@@ -120,6 +149,14 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         ended = true;
         admission.leaveQueue();
         idleTimer.cancel();
+        long[] sv = relay.serverCounts();
+        if (sv != null) { // reached a server: its total time counts in ttime, as HAProxy's
+            long ms = (clock.nanoTime() - acceptedNanos) / 1_000_000;
+            Counters.increment(beCounts, Counters.TTIME_SAMPLES);
+            SlidingAverage.add(beCounts, Counters.TTIME, Counters.TTIME_MAX, ms);
+            Counters.increment(sv, Counters.TTIME_SAMPLES);
+            SlidingAverage.add(sv, Counters.TTIME, Counters.TTIME_MAX, ms);
+        }
         relay.end();
         connector.end();
         admission.releaseSlots();

@@ -1,0 +1,94 @@
+package dev.planetary.proxy.stats;
+
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Every counter of a running proxy: the process ({@link GlobalStats}), each frontend and backend (in config order,
+ * numbered as HAProxy numbers proxies) and their servers. Writers (event loops) count into their own slots; readers
+ * ({@code show stat}, the stats page, {@code /metrics}) go through {@link StatsCollector}.
+ *
+ * <p>The maxima that cannot be kept per thread (a whole second's rate, a backend's sessions and queue) are sampled
+ * by {@link #sample} once a second on a daemon thread of their own, and again at every read.
+ */
+public final class ProxyStats implements AutoCloseable {
+
+    /** How often the per-second maxima are sampled: once per rate window. */
+    static final long SAMPLE_PERIOD_MS = 1_000;
+
+    private final GlobalStats global;
+    private final Map<String, FrontendStats> frontends = new LinkedHashMap<>();
+    private final Map<String, BackendStats> backends = new LinkedHashMap<>();
+    private ScheduledExecutorService sampler;
+
+    /**
+     * @param frontendNames and {@code backendNames}: in config order. HAProxy numbers its proxies (iid) in the
+     *                      order of the config's sections from 2 (1 is its CLI's); here frontends come first, then
+     *                      backends, and a {@code listen} section (both) keeps one number.
+     */
+    public ProxyStats(Collection<String> frontendNames, Collection<String> backendNames, long nowNanos,
+                      long nowEpochSeconds) {
+        this.global = new GlobalStats(nowNanos, nowEpochSeconds);
+        int iid = 2;
+        Map<String, Integer> ids = new LinkedHashMap<>();
+        for (String f : frontendNames) {
+            ids.put(f, iid++);
+        }
+        for (String b : backendNames) {
+            if (!ids.containsKey(b)) {
+                ids.put(b, iid++);
+            }
+        }
+        for (String f : frontendNames) {
+            frontends.put(f, new FrontendStats(f, ids.get(f)));
+        }
+        for (String b : backendNames) {
+            backends.put(b, new BackendStats(b, ids.get(b), nowNanos));
+        }
+    }
+
+    public GlobalStats global() { return global; }
+    public FrontendStats frontend(String name) { return frontends.get(name); }
+    public BackendStats backend(String name) { return backends.get(name); }
+    public Collection<FrontendStats> frontends() { return Collections.unmodifiableCollection(frontends.values()); }
+    public Collection<BackendStats> backends() { return Collections.unmodifiableCollection(backends.values()); }
+
+    /** Starts the once-a-second sampling of maxima. */
+    public void start() {
+        sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "planetary-stats");
+            t.setDaemon(true);
+            return t;
+        });
+        sampler.scheduleAtFixedRate(() -> sample(System.nanoTime()), SAMPLE_PERIOD_MS, SAMPLE_PERIOD_MS,
+            TimeUnit.MILLISECONDS);
+    }
+
+    /** Offers the last whole second's rates and the current backend sessions and queues to the maxima. */
+    public void sample(long nowNanos) {
+        global.rateMax.offer(FreqCounter.lastSecond(global.counters(), nowNanos));
+        for (FrontendStats f : frontends.values()) {
+            f.rateMax.offer(FreqCounter.lastSecond(f.counters(), nowNanos));
+        }
+        for (BackendStats b : backends.values()) {
+            b.rateMax.offer(FreqCounter.lastSecond(b.counters(), nowNanos));
+            b.sessionsMax();
+            b.queueMax();
+            for (ServerStats s : b.servers()) {
+                s.rateMax.offer(FreqCounter.lastSecond(s.counters(), nowNanos));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (sampler != null) {
+            sampler.shutdownNow();
+        }
+    }
+}
