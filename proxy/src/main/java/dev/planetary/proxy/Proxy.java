@@ -24,7 +24,12 @@ import io.netty.channel.unix.UnixChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.planetary.proxy.log.ConnectionLog;
 import dev.planetary.proxy.stats.ProxyStats;
+import dev.planetary.proxy.stats.http.LatencyHistograms;
+import dev.planetary.proxy.stats.http.ProxyStatsSource;
+import dev.planetary.proxy.stats.http.StatsHttpServer;
+import java.time.Clock;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -67,6 +72,10 @@ public final class Proxy implements AutoCloseable {
     private volatile Discoveries discoveries = Discoveries.NONE;
     private final ProxyStats stats;
     private volatile boolean stopping;
+    /** planetary_ histograms per backend; the connection log and the stats pages when configured (else null). */
+    private final LatencyHistograms histograms;
+    private ConnectionLog connectionLog;
+    private StatsHttpServer statsHttp;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
         this.config = config;
@@ -79,6 +88,7 @@ public final class Proxy implements AutoCloseable {
         config.frontends().forEach(f -> frontendNames.add(f.name()));
         this.stats = new ProxyStats(frontendNames, backendNames, System.nanoTime(),
             System.currentTimeMillis() / 1000);
+        this.histograms = new LatencyHistograms(backendNames);
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
@@ -91,8 +101,11 @@ public final class Proxy implements AutoCloseable {
             backends.put(bc.name(), new ProxyBackend(bc, control, stats.backend(bc.name())));
         }
         for (FrontendConfig fc : config.frontends()) {
-            frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate,
-                stats.frontend(fc.name())));
+            Frontend f = new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate,
+                stats.frontend(fc.name()));
+            f.latency = histograms.backend(fc.defaultBackend());
+            f.log = connectionLog != null && connectionLog.logs(fc.name()) ? connectionLog : null;
+            frontends.put(fc.name(), f);
         }
     }
 
@@ -128,6 +141,14 @@ public final class Proxy implements AutoCloseable {
             throw e;
         }
         try {
+            // before the frontends exist: each frontend that logs takes it (a UDP target's socket is opened here)
+            proxy.connectionLog = ConnectionLog.start(config.logs(), Clock.systemDefaultZone());
+        } catch (IOException e) {
+            closeAll(listening);
+            proxy.close();
+            throw new StartException("cannot open the connection log: " + rootMessage(e));
+        }
+        try {
             Binds binds = proxy.startBinds(plan, listening);
             proxy.buildBackends();
             proxy.awaitBinds(binds);
@@ -144,6 +165,15 @@ public final class Proxy implements AutoCloseable {
         } catch (RuntimeException e) {
             proxy.close();
             throw e;
+        }
+        if (!config.statsPages().isEmpty()) {
+            try {
+                proxy.statsHttp = StatsHttpServer.start(config.statsPages(), new ProxyStatsSource(proxy), transport,
+                    Clock.systemUTC());
+            } catch (IllegalStateException e) {
+                proxy.close();
+                throw new StartException(e.getMessage());
+            }
         }
         LOG.info("Planetary started: {} listening ports ({} sockets) on {} frontends, {} {} event loops,"
                 + " global maxconn {}, in {} ms", ports, listeners, proxy.frontends.size(), threads,
@@ -490,10 +520,25 @@ public final class Proxy implements AutoCloseable {
     /** Closes everything at once: listeners, live connections, health checks, event loops. */
     @Override
     public void close() {
+        if (statsHttp != null) {
+            statsHttp.close();
+        }
         discoveries.close(); // first: no more changes from Genesis for the control agent
         stats.close();
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);
+        if (connectionLog != null) {
+            connectionLog.close(); // last: the records of the connections closed above are written first
+        }
     }
+
+    /** planetary_ connect-time and session-duration histograms, per backend. */
+    public LatencyHistograms histograms() { return histograms; }
+
+    /** The connection log, or null when no frontend logs. */
+    public ConnectionLog connectionLog() { return connectionLog; }
+
+    /** The stats pages' listeners, or null when the config has no stats page. */
+    public StatsHttpServer statsHttp() { return statsHttp; }
 }

@@ -1,0 +1,118 @@
+package dev.planetary.proxy.stats.http;
+
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+/**
+ * Planetary's own latency figures, per backend: the time to connect to a server and the duration of a session, each
+ * as an HdrHistogram. Each event loop records into a {@link SingleWriterRecorder} of its own (wait-free: no lock, no
+ * CAS shared with another writer); a reader ({@code /metrics}) takes every recorder's interval histogram and adds it
+ * to a cumulative one, so Prometheus sees the counts since start as its histograms require.
+ */
+public final class LatencyHistograms {
+
+    /** Connect times are recorded in microseconds, up to a minute (no connect timeout is longer in practice). */
+    static final long CONNECT_MAX_MICROS = TimeUnit.MINUTES.toMicros(1);
+    /** Session durations are recorded in milliseconds, up to 30 days (longer sessions count as 30 days). */
+    static final long SESSION_MAX_MILLIS = TimeUnit.DAYS.toMillis(30);
+    /** Two significant digits: bucket edges are exact to 1%, and a histogram takes a few KB. */
+    static final int DIGITS = 2;
+    /** Upper bound of recording threads: event loops (one per core) plus a margin. */
+    static final int MAX_THREADS = 4096;
+
+    /** Prometheus bucket upper bounds (seconds) of the connect-time histogram. */
+    static final double[] CONNECT_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+        2.5, 5, 10};
+    /** Prometheus bucket upper bounds (seconds) of the session-duration histogram: from a probe to a day-long ssh. */
+    static final double[] SESSION_BUCKETS = {0.01, 0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400};
+
+    private static final AtomicInteger NEXT_THREAD = new AtomicInteger();
+    private static final FastThreadLocal<Integer> THREAD = new FastThreadLocal<>() {
+        @Override
+        protected Integer initialValue() {
+            return NEXT_THREAD.getAndIncrement();
+        }
+    };
+
+    private final Map<String, Backend> backends = new LinkedHashMap<>();
+
+    public LatencyHistograms(Collection<String> backendNames) {
+        for (String b : backendNames) {
+            backends.put(b, new Backend(b));
+        }
+    }
+
+    /** The histograms of a backend, or null for an unknown name. */
+    public Backend backend(String name) {
+        return backends.get(name);
+    }
+
+    Collection<Backend> backends() {
+        return Collections.unmodifiableCollection(backends.values());
+    }
+
+    /** One backend's two histograms. */
+    public static final class Backend {
+        final String name;
+        final Series connect = new Series(CONNECT_MAX_MICROS);
+        final Series session = new Series(SESSION_MAX_MILLIS);
+
+        Backend(String name) {
+            this.name = name;
+        }
+
+        /** Event loop: a server connection took {@code nanos} to establish. */
+        public void connected(long nanos) {
+            connect.record(TimeUnit.NANOSECONDS.toMicros(nanos));
+        }
+
+        /** Event loop: a session that got a server lasted {@code nanos}. */
+        public void sessionEnded(long nanos) {
+            session.record(TimeUnit.NANOSECONDS.toMillis(nanos));
+        }
+    }
+
+    /** One histogram: a recorder per writing thread, and the reader's cumulative sum of their intervals. */
+    static final class Series {
+        private final long max;
+        private final AtomicReferenceArray<SingleWriterRecorder> recorders = new AtomicReferenceArray<>(MAX_THREADS);
+        private final Histogram total;
+
+        Series(long max) {
+            this.max = max;
+            this.total = new Histogram(max, DIGITS);
+        }
+
+        void record(long value) {
+            int t = THREAD.get();
+            if (t >= MAX_THREADS) {
+                return; // a thread beyond any event loop count: not a connection's thread
+            }
+            SingleWriterRecorder r = recorders.get(t);
+            if (r == null) {
+                r = new SingleWriterRecorder(max, DIGITS); // once per (series, thread)
+                recorders.set(t, r); // only this thread writes this index
+            }
+            r.recordValue(Math.min(Math.max(0, value), max));
+        }
+
+        /** Adds what every thread recorded since the last read to the total, and returns a copy of it. */
+        synchronized Histogram read() {
+            for (int t = 0; t < recorders.length(); t++) {
+                SingleWriterRecorder r = recorders.get(t);
+                if (r != null) {
+                    total.add(r.getIntervalHistogram()); // a fresh interval each read: the reader allocates, not the loops
+                }
+            }
+            return total.copy();
+        }
+    }
+}
