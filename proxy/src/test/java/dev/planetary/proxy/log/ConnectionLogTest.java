@@ -77,8 +77,10 @@ class ConnectionLogTest {
 
     @Test
     void fullQueueDropsAndCountsInsteadOfWaiting() throws Exception {
-        FrontendLogConfig fe = new FrontendLogConfig("pcpu", List.of(new LogTarget(LogTarget.Kind.STDOUT, null, 0,
-            100, LogTarget.Format.RAW, 16, 6, AT)), true);
+        // UDP to a port nobody reads: a datagram is sent (and lost) without waiting; stdout is tested end to end
+        // with the jar (ConnectionLogIT), since raw writes to a forked test JVM's stdout disturb surefire
+        FrontendLogConfig fe = new FrontendLogConfig("pcpu", List.of(udp(Ports.pcpu(), LogTarget.Format.RAW, 100)),
+            true);
         ConnectionLog log = ConnectionLog.create(List.of(fe), 4, CLOCK);
         try {
             for (int i = 0; i < 10; i++) {
@@ -91,15 +93,16 @@ class ConnectionLogTest {
             log.close();
         }
         assertThat(log.dropped()).isEqualTo(6);
-        assertThat(log.written()).isEqualTo(4); // stdout itself is checked end to end (the proxy's jar)
+        assertThat(log.written()).isEqualTo(4);
     }
 
     @Test
     void offUnlessConfiguredAndLevelBelowInfoGetsNothing() throws Exception {
         assertThat(ConnectionLog.start(List.of(new FrontendLogConfig("a", List.of(), true)), CLOCK)).isNull();
-        LogTarget out = new LogTarget(LogTarget.Kind.STDOUT, null, 0, 1024, LogTarget.Format.RAW, 16, 6, AT);
+        LogTarget out = udp(Ports.pcpu(), LogTarget.Format.RAW, 1024);
         assertThat(ConnectionLog.start(List.of(new FrontendLogConfig("a", List.of(out), false)), CLOCK)).isNull();
-        LogTarget notice = new LogTarget(LogTarget.Kind.STDOUT, null, 0, 1024, LogTarget.Format.RAW, 16, 5, AT);
+        LogTarget notice = new LogTarget(LogTarget.Kind.UDP, "127.0.0.1", Ports.pcpu(), 1024, LogTarget.Format.RAW,
+            16, 5, AT);
         try (ConnectionLog log = ConnectionLog.start(List.of(new FrontendLogConfig("a", List.of(notice), true)),
             CLOCK)) {
             assertThat(log.logs("a")).as("a 'notice' target gets no 'info' records").isFalse();
