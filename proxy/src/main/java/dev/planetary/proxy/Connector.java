@@ -78,6 +78,11 @@ final class Connector implements ChannelFutureListener {
         return redispatched;
     }
 
+    /** The server of the current attempt (the connected one once relaying), or null. */
+    Server target() {
+        return attempt.target();
+    }
+
     /** The first pick for a newly admitted connection. */
     void start(int sourceHash) {
         act(attempt.begin(sourceHash));

@@ -76,6 +76,8 @@ public final class Proxy implements AutoCloseable {
     private final LatencyHistograms histograms;
     private ConnectionLog connectionLog;
     private StatsHttpServer statsHttp;
+    /** The runtime API's sockets, or null when the config has no {@code stats socket}. */
+    private volatile dev.planetary.proxy.stats.StatsSocket statsSocket;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
         this.config = config;
@@ -86,7 +88,7 @@ public final class Proxy implements AutoCloseable {
         config.backends().forEach(b -> backendNames.add(b.name()));
         List<String> frontendNames = new ArrayList<>();
         config.frontends().forEach(f -> frontendNames.add(f.name()));
-        this.stats = new ProxyStats(frontendNames, backendNames, System.nanoTime(),
+        this.stats = new ProxyStats(frontendNames, backendNames, ProxyStats.now(),
             System.currentTimeMillis() / 1000);
         this.histograms = new LatencyHistograms(backendNames);
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
@@ -160,6 +162,15 @@ public final class Proxy implements AutoCloseable {
             b.attachHealth(proxy.health);
         }
         proxy.stats.start();
+        if (!config.global().statsSockets().isEmpty()) {
+            try {
+                proxy.statsSocket = dev.planetary.proxy.stats.StatsSocket.open(proxy, config.global().statsSockets(),
+                    config.global().statsTimeoutMs());
+            } catch (java.io.IOException | RuntimeException e) {
+                proxy.close();
+                throw new StartException(e.getMessage());
+            }
+        }
         try {
             proxy.discoveries = Discoveries.start(proxy); // servers and pinned ports from Genesis, from now on
         } catch (RuntimeException e) {
@@ -455,6 +466,28 @@ public final class Proxy implements AutoCloseable {
 
     private volatile String nodeName;
 
+    /** One line per live connection (runtime API {@code show sess}); asks every event loop. */
+    public List<String> describeSessions() {
+        return SessionList.describeAll(this);
+    }
+
+    /** Closes every live connection to this server (runtime API {@code shutdown sessions server}). */
+    public int shutdownSessions(dev.planetary.core.backend.Server server) {
+        return SessionList.shutdown(this, server);
+    }
+
+    /** Every genesis section followed, in config order. */
+    public List<Discovery> discoveries() {
+        List<Discovery> out = new ArrayList<>();
+        for (dev.planetary.core.config.GenesisConfig g : config.genesis()) {
+            Discovery d = discoveries.get(g.name());
+            if (d != null) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
     /** True once a stop has begun. */
     public boolean stopping() { return stopping; }
     /** Ports of the config (without counting the listening sockets one by one). */
@@ -525,6 +558,9 @@ public final class Proxy implements AutoCloseable {
         }
         discoveries.close(); // first: no more changes from Genesis for the control agent
         stats.close();
+        if (statsSocket != null) {
+            statsSocket.close();
+        }
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);

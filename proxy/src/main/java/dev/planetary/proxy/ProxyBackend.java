@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import dev.planetary.proxy.stats.BackendStats;
 import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.ProxyStats;
 import dev.planetary.proxy.stats.ServerStats;
 
 /**
@@ -49,6 +50,9 @@ public final class ProxyBackend {
 
     /** Counters of the backend and its servers, per event loop (see {@link Counters}). */
     private final BackendStats stats;
+    /** Each server's configured weight (HAProxy's iweight: {@code get weight}, {@code weight N%}). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> initialWeights =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     ProxyBackend(BackendConfig config, ControlAgent control) {
         this(config, control, BackendStats.standalone(config.name()));
@@ -78,6 +82,11 @@ public final class ProxyBackend {
     public List<Server> servers() { return backend.servers(); }
     public int queueLength() { return queue.size(); }
     public BackendStats stats() { return stats; }
+    /** A server's configured weight, or its current one if unknown. */
+    public int initialWeight(String serverName) {
+        Integer w = initialWeights.get(serverName);
+        return w != null ? w : backend.server(serverName).map(Server::weight).orElse(0);
+    }
     public long noServerCount() { return stats.counters().sum(Counters.NOSRV); }
     public long queueTimeoutCount() { return stats.counters().sum(Counters.QTIMEOUTS); }
     public long connectFailureCount() { return stats.counters().sum(Counters.ECON); }
@@ -131,6 +140,55 @@ public final class ProxyBackend {
 
     public void maint(String serverName) {
         call(new BackendChange.Admin(serverName, Server.Admin.MAINT), Configs.NONE);
+    }
+
+    /**
+     * A server's maxconn (0: none), as {@code set maxconn server}: live connections are not touched; raising it
+     * lets queued connections go at once.
+     */
+    public void setMaxconn(String serverName, int maxconn) {
+        if (maxconn < 0) {
+            throw new IllegalArgumentException("maxconn must be >= 0");
+        }
+        await(control.run(() -> {
+            Server s = backend.server(serverName).orElseThrow(() ->
+                new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
+            s.maxconn(maxconn);
+        }));
+        dispatchQueue();
+    }
+
+    /**
+     * Moves a server to another address, as {@code set server addr}: one replace in which the server is a new
+     * object at the new address with the same weight, maxconn, backup flag, health and admin state (and checks,
+     * which follow it); live connections stay with the old address and finish on their own.
+     *
+     * @return the address it had
+     */
+    public InetSocketAddress setAddress(String serverName, String host, int port) {
+        InetSocketAddress[] old = new InetSocketAddress[1];
+        await(control.run(() -> {
+            Server s = backend.server(serverName).orElseThrow(() ->
+                new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
+            old[0] = s.address();
+            ServerConfig sc = configs.get(s);
+            ServerConfig moved = sc == null
+                ? new ServerConfig(s.name(), host, port, false, ServerConfig.DEFAULT_INTER_MS, ServerConfig.DEFAULT_RISE,
+                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, null)
+                : new ServerConfig(sc.name(), host, port, sc.check(), sc.interMs(), sc.rise(), sc.fall(), s.weight(),
+                    s.maxconn(), s.backup(), sc.disabled(), sc.origin());
+            Server next = new Server(s.name(), new InetSocketAddress(host, port), s.weight(), s.maxconn(), s.backup(),
+                s.up(), s.admin());
+            next.discoveryDrain(s.discoveryDrain());
+            List<Server> list = new ArrayList<>(backend.servers());
+            list.replaceAll(x -> x == s ? next : x);
+            Backend.Outcome o = applyBatch(List.of(new ControlAgent.Change(this, new BackendChange.Replace(list, null),
+                new Configs(List.of(next), List.of(moved)), new CompletableFuture<>()))).get(0);
+            if (o.error() != null) {
+                throw o.error();
+            }
+        }));
+        return old[0];
     }
 
     /**
@@ -242,6 +300,7 @@ public final class ProxyBackend {
 
     /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
     private void joined(Server s, ServerConfig sc) {
+        initialWeights.put(s.name(), sc != null ? sc.weight() : s.weight());
         ServerStats ss = stats.server(s.name());
         if (sc != null && sc.check()) {
             ss.checked(sc.rise(), sc.fall());
@@ -250,7 +309,7 @@ public final class ProxyBackend {
 
     /** lastchg, downtime and chkdown of the servers and of the backend, after a batch (control agent). */
     private void noteStates(List<BackendChange> changes) {
-        long now = System.nanoTime();
+        long now = ProxyStats.now();
         for (Server s : backend.servers()) {
             ServerStats ss = stats.server(s.name());
             boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;

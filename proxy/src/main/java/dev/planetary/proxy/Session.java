@@ -45,9 +45,13 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     final long[] beCounts;
     private final long[] globalCounts;
     private long acceptedNanos;
+    private final Proxy proxy;
+    /** This loop's live sessions ({@link SessionList}): links through the sessions, loop only. */
+    private SessionList live;
+    Session nextLive;
+    Session prevLive;
     private int sourceHash;
     private boolean ended;
-    private final Proxy proxy;
     /** The connection log's termination state when a part ended the connection on purpose ('-': not yet). */
     private char endCause = TerminationState.NORMAL;
     private char endPhase = TerminationState.NORMAL;
@@ -82,6 +86,36 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         return ended;
     }
 
+    Proxy proxy() {
+        return proxy;
+    }
+
+    /** The server this connection is relayed to, or null (not yet connected). Event loop. */
+    Server server() {
+        return relay.established() ? connector.target() : null;
+    }
+
+    /** Closes both sides now ({@code shutdown sessions}). Event loop. */
+    void kill() {
+        relay.closeBoth();
+    }
+
+    /** One line for {@code show sess}, in HAProxy's words. Event loop. */
+    String describe() {
+        Server s = server();
+        long ageS = (clock.fresh() - acceptedNanos) / 1_000_000_000L;
+        return "0x" + Integer.toHexString(System.identityHashCode(this)) + ": proto=tcpv"
+            + (client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() instanceof java.net.Inet6Address
+                ? 6 : 4)
+            + " src=" + addr(client.remoteAddress()) + " fe=" + frontend.name() + " be=" + frontend.backend().name()
+            + " srv=" + (s == null ? "<none>" : s.name()) + " age=" + ageS + "s";
+    }
+
+    private static String addr(java.net.SocketAddress a) {
+        return a instanceof InetSocketAddress i ? dev.planetary.proxy.stats.StatsCollector.address(i)
+            : String.valueOf(a);
+    }
+
     /** This loop iteration's time. */
     long now() {
         return clock.nanoTime();
@@ -98,6 +132,8 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     public void clientActive() {
         long now = clock.nanoTime();
         acceptedNanos = now;
+        live = SessionList.of(client.eventLoop());
+        live.add(this);
         Counters.increment(feCounts, Counters.STOT);
         FreqCounter.increment(feCounts, now);
         Counters.increment(globalCounts, Counters.STOT);
@@ -157,6 +193,9 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
             return;
         }
         ended = true;
+        if (live != null) {
+            live.remove(this);
+        }
         admission.leaveQueue();
         idleTimer.cancel();
         long[] sv = relay.serverCounts();

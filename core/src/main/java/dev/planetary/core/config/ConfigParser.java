@@ -180,9 +180,9 @@ public final class ConfigParser {
         PinPorts pinPorts;
         final List<java.net.URI> urls = new ArrayList<>();
         final Map<String, Integer> urlLines = new HashMap<>();
-        /** {@code mode http}: allowed only for a stats page ({@link StatsKeywords}). */
+        /** {@code mode http}: allowed only for a stats page ({@link StatsPageKeywords}). */
         Origin httpMode;
-        final StatsKeywords.Page stats = new StatsKeywords.Page();
+        final StatsPageKeywords.Page stats = new StatsPageKeywords.Page();
 
         /** A stats page section: neither a frontend nor a backend of the TCP proxy. */
         boolean statsPage() {
@@ -205,6 +205,9 @@ public final class ConfigParser {
     private int globalNbthread;
     private long globalHardStopAfterMs;
     private final List<LogTarget> globalLogs = new ArrayList<>();
+    /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
+    private final StatsKeywords statsKeywords = new StatsKeywords();
+    private Origin currentOrigin;
     private Settings defaults = new Settings();
     private final Map<String, Settings> namedDefaults = new HashMap<>();
     private final List<Section> proxies = new ArrayList<>();
@@ -426,7 +429,10 @@ public final class ConfigParser {
         switch (current.kind) {
             case SKIPPED -> {
             }
-            case GLOBAL -> globalKeyword(w, at);
+            case GLOBAL -> {
+                currentOrigin = at;
+                globalKeyword(w, at);
+            }
             case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
@@ -620,6 +626,9 @@ public final class ConfigParser {
                 noMore(w, 2, kw);
             }
             default -> {
+                if (statsKeywords.parse(w, currentOrigin)) {
+                    return;
+                }
                 if (HaproxyKeywords.isGlobal(kw)) {
                     throw unsupported(kw, "keyword");
                 }
@@ -688,11 +697,11 @@ public final class ConfigParser {
             }
             case "stats" -> {
                 statsSection(kw);
-                StatsKeywords.stats(w, current.stats, at);
+                StatsPageKeywords.stats(w, current.stats, at);
             }
             case "http-request" -> {
                 statsSection(kw);
-                StatsKeywords.httpRequest(w, current.stats, at);
+                StatsPageKeywords.httpRequest(w, current.stats, at);
             }
             default -> {
                 if (HaproxyKeywords.PROXY.contains(kw)) {
@@ -1121,7 +1130,8 @@ public final class ConfigParser {
         if (!errors.isEmpty()) {
             return new ConfigResult(null, errors, warnings);
         }
-        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs);
+        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
+            statsKeywords.sockets(), statsKeywords.timeoutMs());
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs, statsPages, logs),
             errors, warnings);
     }
@@ -1132,7 +1142,7 @@ public final class ConfigParser {
      */
     private StatsPageConfig statsPage(Section p) {
         String what = p.kind.keyword + " '" + p.name + "'";
-        StatsKeywords.Page page = p.stats;
+        StatsPageKeywords.Page page = p.stats;
         if (p.broken) {
             return null;
         }

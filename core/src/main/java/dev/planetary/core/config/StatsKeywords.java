@@ -4,171 +4,141 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The stats page keywords of a {@code listen}/{@code frontend} section: {@code stats enable|uri|refresh|auth|realm|
- * hide-version|show-legends} and {@code http-request use-service prometheus-exporter [if { path P }]}. What one
- * section wrote is collected in a {@link Page}; {@link ConfigParser} decides at the end of the files whether the
- * section is a valid stats page (it needs {@code mode http}, and {@code stats auth} unless it binds loopback only).
+ * The {@code global} keywords of the runtime API: {@code stats socket PATH|[ipv4@|ipv6@]ADDR:PORT [mode M]
+ * [level user|operator|admin]} (several allowed) and {@code stats timeout T}. Kept apart from the parser's big
+ * switch; it reports a bad line by throwing {@link LineError} with HAProxy-style wording.
  */
-final class StatsKeywords {
+public final class StatsKeywords {
 
-    /**
-     * The documentation's placeholder password. Refused, so that a config copied from the README never runs with a
-     * password everybody knows.
-     */
-    static final String PLACEHOLDER_PASSWORD = "CHANGE_ME";
-    /** Shortest password accepted: {@code stats auth} guards a page that exposes the whole swarm's addresses. */
-    static final int MIN_PASSWORD_LENGTH = 8;
+    /** HAProxy's default {@code stats timeout}: an idle CLI connection is closed after 10 s. */
+    public static final long DEFAULT_TIMEOUT_MS = 10_000;
 
-    private StatsKeywords() {
-    }
+    private final List<StatsSocketConfig> sockets = new ArrayList<>();
+    private long timeoutMs = DEFAULT_TIMEOUT_MS;
 
-    /** What one section's stats lines said. */
-    static final class Page {
-        boolean enabled;
-        String uri = StatsPageConfig.DEFAULT_URI;
-        long refreshMs;
-        final List<StatsPageConfig.StatsUser> users = new ArrayList<>();
-        String realm = StatsPageConfig.DEFAULT_REALM;
-        boolean hideVersion;
-        boolean showLegends;
-        String prometheusPath;
-        boolean prometheusEverywhere;
-        /** The first stats or exporter line: where an error about the whole page points. */
-        Origin first;
-
-        boolean used() {
-            return first != null;
+    /** @return false if the line is not a {@code stats} keyword of ours (the parser goes on with its own) */
+    boolean parse(List<String> w, Origin at) {
+        if (!w.get(0).equals("stats")) {
+            return false;
         }
-    }
-
-    /** One {@code stats ...} line. */
-    static void stats(List<String> w, Page page, Origin at) {
         String sub = w.size() > 1 ? w.get(1) : "";
         switch (sub) {
-            case "enable" -> {
-                noMore(w, 2);
-                page.enabled = true;
-            }
-            case "uri" -> {
-                String uri = arg(w, "a path starting with '/', e.g. 'stats uri /'");
-                if (!uri.startsWith("/")) {
-                    throw new LineError("'stats uri' expects a path starting with '/', got '" + uri + "'");
+            case "socket" -> sockets.add(socket(w, at));
+            case "timeout" -> {
+                if (w.size() < 3) {
+                    throw new LineError("'stats timeout' in 'global' section expects a timeout value");
                 }
-                noMore(w, 3);
-                page.uri = uri;
-                page.enabled = true; // as in HAProxy: any stats line but 'stats admin' enables the page
-            }
-            case "refresh" -> {
-                String v = arg(w, "a time, e.g. 'stats refresh 10s'");
                 try {
-                    page.refreshMs = Durations.parseMillis(v);
+                    timeoutMs = Durations.parseMillis(w.get(2));
                 } catch (Durations.InvalidDurationException e) {
-                    throw new LineError("'stats refresh' expects a time, got '" + v + "': " + e.reason());
+                    throw new LineError("'stats timeout' in 'global' section expects a timeout value, got '"
+                        + w.get(2) + "': " + e.reason());
                 }
-                noMore(w, 3);
-                page.enabled = true;
-            }
-            case "auth" -> {
-                page.users.add(user(arg(w, "<user>:<password>"), page));
-                noMore(w, 3);
-                page.enabled = true;
-            }
-            case "realm" -> {
-                // HAProxy takes the rest of the line; quote it to keep spaces ("stats realm \"My swarm\"")
-                String realm = arg(w, "a realm name");
-                if (realm.indexOf('"') >= 0 || realm.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-                    throw new LineError("'stats realm' : the realm may not contain '\"' or control characters");
+                if (timeoutMs <= 0) {
+                    throw new LineError("'stats timeout' in 'global' section expects a positive value");
                 }
-                noMore(w, 3);
-                page.realm = realm;
-                page.enabled = true;
+                if (w.size() > 3) {
+                    throw new LineError("'stats timeout' cannot handle unexpected argument '" + w.get(3) + "'");
+                }
             }
-            case "hide-version" -> {
-                noMore(w, 2);
-                page.hideVersion = true;
-                page.enabled = true;
-            }
-            case "show-legends" -> {
-                noMore(w, 2);
-                page.showLegends = true;
-                page.enabled = true;
-            }
-            case "" -> throw new LineError("'stats' expects 'enable', 'uri', 'refresh', 'auth', 'realm',"
-                + " 'hide-version' or 'show-legends'");
-            case "admin", "http-request", "scope", "show-desc", "show-node", "show-modules", "bind-process",
-                 "socket", "timeout", "maxconn" -> throw new LineError("'stats " + sub + "' is a HAProxy keyword"
-                + " that Planetary does not support in a stats page (change servers through the runtime API)");
-            default -> throw new LineError("'stats' : unknown keyword '" + sub + "': expects 'enable', 'uri',"
-                + " 'refresh', 'auth', 'realm', 'hide-version' or 'show-legends'");
+            default -> throw new LineError("'stats' in 'global' section expects 'socket' or 'timeout' (got '"
+                + sub + "'; other stats keywords of HAProxy are not supported here)");
         }
-        if (page.first == null) {
-            page.first = at;
-        }
+        return true;
     }
 
-    private static StatsPageConfig.StatsUser user(String text, Page page) {
-        int colon = text.indexOf(':');
-        if (colon <= 0) {
-            throw new LineError("'stats auth' expects <user>:<password>, got no ':' after a user name");
-        }
-        String user = text.substring(0, colon);
-        String password = text.substring(colon + 1);
-        if (password.equals(PLACEHOLDER_PASSWORD)) {
-            throw new LineError("'stats auth " + user + ":" + PLACEHOLDER_PASSWORD + "' : '" + PLACEHOLDER_PASSWORD
-                + "' is the documentation's placeholder, not a password: choose your own (at least "
-                + MIN_PASSWORD_LENGTH + " characters)");
-        }
-        if (password.length() < MIN_PASSWORD_LENGTH) {
-            throw new LineError("'stats auth " + user + ":...' : the password has " + password.length()
-                + " characters; at least " + MIN_PASSWORD_LENGTH + " are required");
-        }
-        for (StatsPageConfig.StatsUser u : page.users) {
-            if (u.user().equals(user)) {
-                throw new LineError("'stats auth' : user '" + user + "' is already declared in this section");
-            }
-        }
-        return new StatsPageConfig.StatsUser(user, password);
-    }
-
-    /**
-     * {@code http-request use-service prometheus-exporter [if { path P }]}: the one {@code http-request} rule a
-     * stats page takes. Without a condition every request gets the metrics, as in HAProxy.
-     */
-    static void httpRequest(List<String> w, Page page, Origin at) {
-        String usage = "'http-request' : Planetary supports only 'http-request use-service prometheus-exporter"
-            + " [if { path <path> }]' (in a stats page section)";
-        if (w.size() < 3 || !w.get(1).equals("use-service") || !w.get(2).equals("prometheus-exporter")) {
-            throw new LineError(usage);
-        }
-        if (page.prometheusPath != null || page.prometheusEverywhere) {
-            throw new LineError("'http-request use-service prometheus-exporter' is already given in this section");
-        }
-        if (w.size() == 3) {
-            page.prometheusEverywhere = true;
-        } else if (w.size() == 7 && w.get(3).equals("if") && w.get(4).equals("{") && w.get(5).equals("path")
-            && w.get(6).startsWith("/")) {
-            throw new LineError(usage + ": missing '}'");
-        } else if (w.size() == 8 && w.get(3).equals("if") && w.get(4).equals("{") && w.get(5).equals("path")
-            && w.get(6).startsWith("/") && w.get(7).equals("}")) {
-            page.prometheusPath = w.get(6);
-        } else {
-            throw new LineError(usage);
-        }
-        if (page.first == null) {
-            page.first = at;
-        }
-    }
-
-    private static String arg(List<String> w, String what) {
+    private static StatsSocketConfig socket(List<String> w, Origin at) {
         if (w.size() < 3 || w.get(2).isEmpty()) {
-            throw new LineError("'stats " + w.get(1) + "' expects " + what);
+            throw new LineError("'stats socket' in 'global' section expects a path or an address");
         }
-        return w.get(2);
+        String target = w.get(2);
+        int mode = -1;
+        StatsSocketConfig.Level level = StatsSocketConfig.DEFAULT_LEVEL;
+        for (int i = 3; i < w.size(); i++) {
+            String opt = w.get(i);
+            if (i + 1 >= w.size()) {
+                throw new LineError("'stats socket' option '" + opt + "' expects a value");
+            }
+            String v = w.get(++i);
+            switch (opt) {
+                case "mode" -> {
+                    try {
+                        mode = Integer.parseInt(v, 8);
+                    } catch (NumberFormatException e) {
+                        mode = -2;
+                    }
+                    if (mode < 0 || mode > 0777) {
+                        throw new LineError("'stats socket' option 'mode' expects an octal mode such as 600, got '"
+                            + v + "'");
+                    }
+                }
+                case "level" -> {
+                    level = switch (v) {
+                        case "user" -> StatsSocketConfig.Level.USER;
+                        case "operator" -> StatsSocketConfig.Level.OPERATOR;
+                        case "admin" -> StatsSocketConfig.Level.ADMIN;
+                        default -> throw new LineError("'stats socket' option 'level' expects 'user', 'operator'"
+                            + " or 'admin', got '" + v + "'");
+                    };
+                }
+                default -> throw new LineError("'stats socket' option '" + opt + "' is not supported (supported:"
+                    + " mode, level)");
+            }
+        }
+        String addr = target;
+        String family = null;
+        int at2 = addr.indexOf('@');
+        if (at2 > 0) {
+            family = addr.substring(0, at2);
+            addr = addr.substring(at2 + 1);
+            if (family.equals("unix")) {
+                return unixSocket(addr, mode, level, at);
+            }
+            if (!family.equals("ipv4") && !family.equals("ipv6")) {
+                throw new LineError("'stats socket' address family '" + family + "@' is not supported (unix@,"
+                    + " ipv4@, ipv6@ or a path)");
+            }
+        } else if (addr.startsWith("/") || !addr.contains(":")) {
+            return unixSocket(addr, mode, level, at);
+        }
+        int colon = addr.lastIndexOf(':');
+        if (colon < 0) {
+            throw new LineError("'stats socket' expects ADDR:PORT after '" + family + "@', got '" + target + "'");
+        }
+        String host = addr.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(addr.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 1 || port > 65535) {
+            throw new LineError("'stats socket' expects a port 1-65535 in '" + target + "'");
+        }
+        if (host.isEmpty() || host.equals("*")) {
+            host = "ipv6".equals(family) ? "::1" : "127.0.0.1"; // loopback unless the line names an address
+        }
+        if (mode != -1) {
+            throw new LineError("'stats socket' option 'mode' applies to unix sockets only");
+        }
+        return new StatsSocketConfig(null, host, port, -1, level, at);
     }
 
-    private static void noMore(List<String> w, int n) {
-        if (w.size() > n) {
-            throw new LineError("'stats " + w.get(1) + "' cannot handle unexpected argument '" + w.get(n) + "'");
+    private static StatsSocketConfig unixSocket(String path, int mode, StatsSocketConfig.Level level, Origin at) {
+        if (path.isEmpty()) {
+            throw new LineError("'stats socket' expects a path");
         }
+        return new StatsSocketConfig(path, null, 0, mode, level, at);
+    }
+
+    List<StatsSocketConfig> sockets() {
+        return List.copyOf(sockets);
+    }
+
+    long timeoutMs() {
+        return timeoutMs;
     }
 }

@@ -28,7 +28,7 @@ public final class BackendStats {
 
     /** Stats of a backend that is not part of a proxy's {@link ProxyStats} (tests of one part). */
     public static BackendStats standalone(String name) {
-        return new BackendStats(name, 0, System.nanoTime());
+        return new BackendStats(name, 0, ProxyStats.now());
     }
 
     public String name() { return name; }
@@ -40,7 +40,7 @@ public final class BackendStats {
     public ServerStats server(String serverName) {
         ServerStats s = servers.get(serverName);
         return s != null ? s : servers.computeIfAbsent(serverName,
-            n -> new ServerStats(n, nextSid.getAndIncrement(), System.nanoTime()));
+            n -> new ServerStats(n, nextSid.getAndIncrement(), ProxyStats.now()));
     }
 
     /** The stats of a server, or null if it never had any. */

@@ -4,7 +4,7 @@ package dev.planetary.proxy.stats;
  * Events per second over a sliding second, as HAProxy's {@code freq_ctr}: the count of the current second plus the
  * previous second's count weighted by the part of it still inside the window. Kept per thread in a counter slot
  * ({@link Counters#RATE_SEC}, {@link Counters#RATE_CUR}, {@link Counters#RATE_PREV}) and summed over the slots
- * when read. Time is an argument (monotonic nanoseconds: every thread's {@code System.nanoTime()} base).
+ * when read. Time is an argument (monotonic nanoseconds: every thread's {@code ProxyStats.now()} base).
  */
 public final class FreqCounter {
 

@@ -52,6 +52,14 @@ public final class ProxyStats implements AutoCloseable {
         }
     }
 
+    /**
+     * The time base of every stats timestamp: Netty's system ticker, which the event loops' {@code LoopClock}s read
+     * (it is {@code System.nanoTime()} from an origin of Netty's, so it must not be mixed with raw nanoTime).
+     */
+    public static long now() {
+        return io.netty.util.concurrent.Ticker.systemTicker().nanoTime();
+    }
+
     public GlobalStats global() { return global; }
     public FrontendStats frontend(String name) { return frontends.get(name); }
     public BackendStats backend(String name) { return backends.get(name); }
@@ -65,7 +73,7 @@ public final class ProxyStats implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        sampler.scheduleAtFixedRate(() -> sample(System.nanoTime()), SAMPLE_PERIOD_MS, SAMPLE_PERIOD_MS,
+        sampler.scheduleAtFixedRate(() -> sample(now()), SAMPLE_PERIOD_MS, SAMPLE_PERIOD_MS,
             TimeUnit.MILLISECONDS);
     }
 

@@ -128,6 +128,8 @@ public final class StatsCollector {
             .put("used_conn_cur", s.active());
         if (s.maxconn() > 0) {
             r.put("slim", s.maxconn());
+        } else {
+            r.blank("slim");
         }
         if (checked) {
             String status = ss.checkStatus();
