@@ -88,13 +88,37 @@ public final class Proxy implements AutoCloseable {
         config.backends().forEach(b -> backendNames.add(b.name()));
         List<String> frontendNames = new ArrayList<>();
         config.frontends().forEach(f -> frontendNames.add(f.name()));
-        this.stats = new ProxyStats(frontendNames, backendNames, ProxyStats.now(),
+        this.stats = new ProxyStats(sectionOrder(config), frontendNames, backendNames, ProxyStats.now(),
             System.currentTimeMillis() / 1000);
         this.histograms = new LatencyHistograms(backendNames);
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
         this.health = new HealthChecker(transport);
+    }
+
+    /** Frontend and backend names in the order their sections appear (files in the order read, then lines). */
+    private static List<String> sectionOrder(ProxyConfig config) {
+        record At(String name, String file, int line) { }
+        List<At> all = new ArrayList<>();
+        List<String> files = new ArrayList<>();
+        for (FrontendConfig f : config.frontends()) {
+            all.add(new At(f.name(), f.origin() == null ? "" : f.origin().file(),
+                f.origin() == null ? 0 : f.origin().line()));
+        }
+        for (BackendConfig b : config.backends()) {
+            all.add(new At(b.name(), b.origin() == null ? "" : b.origin().file(),
+                b.origin() == null ? 0 : b.origin().line()));
+        }
+        for (At a : all) {
+            if (!files.contains(a.file())) {
+                files.add(a.file()); // frontends come first in the config model: a file's first sight is close enough
+            }
+        }
+        all.sort(java.util.Comparator.comparingInt((At a) -> files.indexOf(a.file())).thenComparingInt(At::line));
+        List<String> out = new ArrayList<>();
+        all.forEach(a -> out.add(a.name()));
+        return out;
     }
 
     /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */

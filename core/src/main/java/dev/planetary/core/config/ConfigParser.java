@@ -206,8 +206,7 @@ public final class ConfigParser {
     private long globalHardStopAfterMs;
     private final List<LogTarget> globalLogs = new ArrayList<>();
     /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
-    private final StatsKeywords statsKeywords = new StatsKeywords();
-    private Origin currentOrigin;
+    private final StatsSocketKeywords statsSocketKeywords = new StatsSocketKeywords();
     private Settings defaults = new Settings();
     private final Map<String, Settings> namedDefaults = new HashMap<>();
     private final List<Section> proxies = new ArrayList<>();
@@ -429,10 +428,7 @@ public final class ConfigParser {
         switch (current.kind) {
             case SKIPPED -> {
             }
-            case GLOBAL -> {
-                currentOrigin = at;
-                globalKeyword(w, at);
-            }
+            case GLOBAL -> globalKeyword(w, at);
             case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
@@ -626,7 +622,7 @@ public final class ConfigParser {
                 noMore(w, 2, kw);
             }
             default -> {
-                if (statsKeywords.parse(w, currentOrigin)) {
+                if (statsSocketKeywords.parse(w, at)) {
                     return;
                 }
                 if (HaproxyKeywords.isGlobal(kw)) {
@@ -1131,7 +1127,7 @@ public final class ConfigParser {
             return new ConfigResult(null, errors, warnings);
         }
         GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
-            statsKeywords.sockets(), statsKeywords.timeoutMs());
+            statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs());
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs, statsPages, logs),
             errors, warnings);
     }

@@ -23,6 +23,6 @@ public record GlobalConfig(int maxconn, int nbthread, long hardStopAfterMs, List
 
     /** A global section without a runtime API. */
     public GlobalConfig(int maxconn, int nbthread, long hardStopAfterMs) {
-        this(maxconn, nbthread, hardStopAfterMs, List.of(), StatsKeywords.DEFAULT_TIMEOUT_MS);
+        this(maxconn, nbthread, hardStopAfterMs, List.of(), StatsSocketKeywords.DEFAULT_TIMEOUT_MS);
     }
 }

@@ -3,6 +3,7 @@ package dev.planetary.proxy.stats;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,17 +28,25 @@ public final class ProxyStats implements AutoCloseable {
     private ScheduledExecutorService sampler;
 
     /**
-     * @param frontendNames and {@code backendNames}: in config order. HAProxy numbers its proxies (iid) in the
-     *                      order of the config's sections from 2 (1 is its CLI's); here frontends come first, then
-     *                      backends, and a {@code listen} section (both) keeps one number.
+     * @param sections      every frontend and backend name in the order of the config's sections: HAProxy numbers
+     *                      its proxies (iid) in that order from 2 (1 is its CLI's), and a {@code listen} section
+     *                      (both) has one number
+     * @param frontendNames and {@code backendNames}: which of them are frontends, backends
      */
-    public ProxyStats(Collection<String> frontendNames, Collection<String> backendNames, long nowNanos,
-                      long nowEpochSeconds) {
+    public ProxyStats(List<String> sections, Collection<String> frontendNames, Collection<String> backendNames,
+                      long nowNanos, long nowEpochSeconds) {
         this.global = new GlobalStats(nowNanos, nowEpochSeconds);
         int iid = 2;
         Map<String, Integer> ids = new LinkedHashMap<>();
+        for (String s : sections) {
+            if (!ids.containsKey(s)) {
+                ids.put(s, iid++);
+            }
+        }
         for (String f : frontendNames) {
-            ids.put(f, iid++);
+            if (!ids.containsKey(f)) {
+                ids.put(f, iid++);
+            }
         }
         for (String b : backendNames) {
             if (!ids.containsKey(b)) {

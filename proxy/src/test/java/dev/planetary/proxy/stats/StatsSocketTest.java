@@ -97,21 +97,28 @@ class StatsSocketTest {
     @Test
     void showStatHeaderColumnsAndShowInfoNamesAreHaproxy26s() throws Exception {
         TestServer a = backends.named("a");
-        start("    stats socket " + admin() + " level admin\n",
-            "    server a 127.0.0.1:%d check inter 200ms\n    server b 127.0.0.1:1 weight 2\n".formatted(a.port()));
-        // the same proxies in real HAProxy 2.6
-        Path cfg = dir.resolve("haproxy.cfg");
-        String hsock = dir.resolve("h.sock").toString();
-        int hport = Ports.pcpu();
-        Files.writeString(cfg, "global\n    stats socket " + hsock + " level admin\n" + DEFAULTS + """
-            frontend fe
-                bind 127.0.0.1:%d
-                default_backend be
+        int[] ports = {Ports.pcpu(), Ports.pcpu(), Ports.pcpu(), Ports.pcpu()};
+        // a backend before its frontend and a listen section: proxies are numbered and listed in config order
+        String proxies = DEFAULTS + """
             backend be
                 balance roundrobin
                 server a 127.0.0.1:%d check inter 200ms
                 server b 127.0.0.1:1 weight 2
-            """.formatted(hport, a.port()));
+            frontend fe
+                bind 127.0.0.1:%d
+                default_backend be
+            listen l
+                bind 127.0.0.1:%d
+                balance leastconn
+                server c 127.0.0.1:%d maxconn 5 backup
+            """;
+        proxy = Harness.start("global\n    stats socket " + admin() + " level admin\n"
+            + proxies.formatted(a.port(), ports[0], ports[1], a.port()));
+        // the same proxies in real HAProxy 2.6
+        Path cfg = dir.resolve("haproxy.cfg");
+        String hsock = dir.resolve("h.sock").toString();
+        Files.writeString(cfg, "global\n    stats socket " + hsock + " level admin\n"
+            + proxies.formatted(a.port(), ports[2], ports[3], a.port()));
         Process h = new ProcessBuilder("haproxy", "-db", "-f", cfg.toString()).redirectErrorStream(true)
             .redirectOutput(dir.resolve("haproxy.log").toFile()).start();
         started.add(h);
@@ -148,7 +155,10 @@ class StatsSocketTest {
         assertThat(ourStatTyped).isEqualTo(theirStatTyped);
         assertThat(cmd("show servers state").lines().limit(2).toList())
             .isEqualTo(socat(hsock, "show servers state\n").lines().limit(2).toList());
-        assertThat(cmd("show backend")).isEqualTo("# name\nbe\n\n");
+        assertThat(cmd("show backend")).isEqualTo(socat(hsock, "show backend\n"));
+        assertThat(cmd("show stat typed").lines().map(l -> l.replaceAll("\\.[a-z_0-9]+\\.1:.*$", "")).toList())
+            .as("the same ids").isEqualTo(socat(hsock, "show stat typed\n").lines()
+                .map(l -> l.replaceAll("\\.[a-z_0-9]+\\.1:.*$", "")).toList());
     }
 
     /** "S.3.1.4.scur.1:MGP:u32:0" -> "S.*.*.4.scur.1:MGP:u32" (ids and values differ between two processes). */

@@ -8,7 +8,7 @@ import java.util.List;
  * [level user|operator|admin]} (several allowed) and {@code stats timeout T}. Kept apart from the parser's big
  * switch; it reports a bad line by throwing {@link LineError} with HAProxy-style wording.
  */
-public final class StatsKeywords {
+public final class StatsSocketKeywords {
 
     /** HAProxy's default {@code stats timeout}: an idle CLI connection is closed after 10 s. */
     public static final long DEFAULT_TIMEOUT_MS = 10_000;
