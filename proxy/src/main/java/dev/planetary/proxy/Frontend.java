@@ -28,7 +28,7 @@ public final class Frontend {
     dev.planetary.proxy.log.ConnectionLog log;
     /** planetary_ connect-time and session-duration histograms of the frontend's backend. Set at start. */
     dev.planetary.proxy.stats.http.LatencyHistograms.Backend latency =
-        new dev.planetary.proxy.stats.http.LatencyHistograms(java.util.List.of("-")).backend("-");
+        dev.planetary.proxy.stats.http.LatencyHistograms.DISCARD;
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {

@@ -1,6 +1,6 @@
 package dev.planetary.proxy.log;
 
-import java.net.Inet6Address;
+import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -60,51 +60,8 @@ public final class TcpLogFormat {
         out.append((char) ('0' + v / 10)).append((char) ('0' + v % 10));
     }
 
-    /** The literal as HAProxy prints it: dotted quad, or RFC 5952 IPv6 (an IPv4-mapped address as IPv4). */
+    /** The literal as HAProxy prints it: dotted quad, or RFC 5952 IPv6 (Netty's formatter: compressed, no scope). */
     private static void address(InetAddress a, StringBuilder out) {
-        if (a == null) {
-            out.append('-');
-        } else if (a instanceof Inet6Address) {
-            out.append(compact(a.getHostAddress()));
-        } else {
-            out.append(a.getHostAddress());
-        }
-    }
-
-    /** Java prints IPv6 uncompressed and with a scope: shorten the longest run of zero groups as inet_ntop does. */
-    static String compact(String full) {
-        int pct = full.indexOf('%');
-        String s = pct >= 0 ? full.substring(0, pct) : full;
-        String[] g = s.split(":");
-        int bestStart = -1;
-        int bestLen = 0;
-        for (int i = 0; i < g.length; ) {
-            if (g[i].equals("0")) {
-                int j = i;
-                while (j < g.length && g[j].equals("0")) {
-                    j++;
-                }
-                if (j - i > bestLen && j - i >= 2) {
-                    bestStart = i;
-                    bestLen = j - i;
-                }
-                i = j;
-            } else {
-                i++;
-            }
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < g.length; i++) {
-            if (i == bestStart) {
-                b.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (b.length() > 0 && b.charAt(b.length() - 1) != ':') {
-                b.append(':');
-            }
-            b.append(g[i]);
-        }
-        return b.toString();
+        out.append(a == null ? "-" : NetUtil.toAddressString(a));
     }
 }

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
@@ -25,8 +24,6 @@ public final class LatencyHistograms {
     static final long SESSION_MAX_MILLIS = TimeUnit.DAYS.toMillis(30);
     /** Two significant digits: bucket edges are exact to 1%, and a histogram takes a few KB. */
     static final int DIGITS = 2;
-    /** Upper bound of recording threads: event loops (one per core) plus a margin. */
-    static final int MAX_THREADS = 4096;
 
     /** Prometheus bucket upper bounds (seconds) of the connect-time histogram. */
     static final double[] CONNECT_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
@@ -46,7 +43,7 @@ public final class LatencyHistograms {
 
     public LatencyHistograms(Collection<String> backendNames) {
         for (String b : backendNames) {
-            backends.put(b, new Backend(b));
+            backends.put(b, new Backend(b, true));
         }
     }
 
@@ -59,31 +56,43 @@ public final class LatencyHistograms {
         return Collections.unmodifiableCollection(backends.values());
     }
 
+    /** Records nothing: for a frontend built outside a running proxy (tests). */
+    public static final Backend DISCARD = new Backend("-", false);
+
     /** One backend's two histograms. */
     public static final class Backend {
         final String name;
+        private final boolean recording;
         final Series connect = new Series(CONNECT_MAX_MICROS);
         final Series session = new Series(SESSION_MAX_MILLIS);
 
-        Backend(String name) {
+        Backend(String name, boolean recording) {
             this.name = name;
+            this.recording = recording;
         }
 
         /** Event loop: a server connection took {@code nanos} to establish. */
         public void connected(long nanos) {
-            connect.record(TimeUnit.NANOSECONDS.toMicros(nanos));
+            if (recording) {
+                connect.record(TimeUnit.NANOSECONDS.toMicros(nanos));
+            }
         }
 
         /** Event loop: a session that got a server lasted {@code nanos}. */
         public void sessionEnded(long nanos) {
-            session.record(TimeUnit.NANOSECONDS.toMillis(nanos));
+            if (recording) {
+                session.record(TimeUnit.NANOSECONDS.toMillis(nanos));
+            }
         }
     }
 
-    /** One histogram: a recorder per writing thread, and the reader's cumulative sum of their intervals. */
+    /**
+     * One histogram: a recorder per writing thread (indexed by the thread's number, the array grown copy-on-write
+     * the first time a new thread records here), and the reader's cumulative sum of their intervals.
+     */
     static final class Series {
         private final long max;
-        private final AtomicReferenceArray<SingleWriterRecorder> recorders = new AtomicReferenceArray<>(MAX_THREADS);
+        private volatile SingleWriterRecorder[] recorders = new SingleWriterRecorder[0];
         private final Histogram total;
 
         Series(long max) {
@@ -93,21 +102,29 @@ public final class LatencyHistograms {
 
         void record(long value) {
             int t = THREAD.get();
-            if (t >= MAX_THREADS) {
-                return; // a thread beyond any event loop count: not a connection's thread
-            }
-            SingleWriterRecorder r = recorders.get(t);
+            SingleWriterRecorder[] rs = recorders;
+            SingleWriterRecorder r = t < rs.length ? rs[t] : null;
             if (r == null) {
-                r = new SingleWriterRecorder(max, DIGITS); // once per (series, thread)
-                recorders.set(t, r); // only this thread writes this index
+                r = join(t); // once per (series, thread)
             }
             r.recordValue(Math.min(Math.max(0, value), max));
         }
 
+        /** A thread's first record here: its recorder, in a copy of the table (a lock, once per thread). */
+        private synchronized SingleWriterRecorder join(int t) {
+            SingleWriterRecorder[] rs = recorders;
+            if (t < rs.length && rs[t] != null) {
+                return rs[t];
+            }
+            SingleWriterRecorder[] grown = java.util.Arrays.copyOf(rs, Math.max(rs.length, t + 1));
+            grown[t] = new SingleWriterRecorder(max, DIGITS);
+            recorders = grown;
+            return grown[t];
+        }
+
         /** Adds what every thread recorded since the last read to the total, and returns a copy of it. */
         synchronized Histogram read() {
-            for (int t = 0; t < recorders.length(); t++) {
-                SingleWriterRecorder r = recorders.get(t);
+            for (SingleWriterRecorder r : recorders) {
                 if (r != null) {
                     total.add(r.getIntervalHistogram()); // a fresh interval each read: the reader allocates, not the loops
                 }
