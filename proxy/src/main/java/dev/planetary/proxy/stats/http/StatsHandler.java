@@ -6,6 +6,7 @@ import dev.planetary.proxy.stats.StatFilter;
 import dev.planetary.proxy.stats.StatsSnapshot;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -127,13 +128,12 @@ final class StatsHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return r;
     }
 
+    /** Sends the response; closes the connection after it unless the client keeps it alive. */
     private static void write(ChannelHandlerContext ctx, FullHttpResponse r, boolean keepAlive) {
-        if (keepAlive) {
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            ctx.writeAndFlush(r, ctx.voidPromise());
-        } else {
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        HttpUtil.setKeepAlive(r, keepAlive);
+        ChannelFuture sent = ctx.writeAndFlush(r);
+        if (!keepAlive) {
+            sent.addListener(ChannelFutureListener.CLOSE);
         }
     }
 

@@ -126,6 +126,10 @@ class StatsPageCurlTest {
         String head = curl("-I", "-u", "admin:" + PASSWORD, url("/")).out();
         assertThat(head).startsWith("HTTP/1.1 200 OK").containsIgnoringCase("content-length:")
             .doesNotContain("<html");
+        String twice = curl("-o", "/dev/null", "-o", "/dev/null", "-w", "%{num_connects}\n", "-u", "admin:" + PASSWORD,
+            url("/"), url("/;csv")).out();
+        assertThat(twice.lines().toList()).as("the second request reuses the kept-alive connection")
+            .containsExactly("1", "0");
         String post = curl("-i", "-X", "POST", "-u", "admin:" + PASSWORD, url("/")).out();
         assertThat(post).startsWith("HTTP/1.1 405").containsIgnoringCase("allow: GET, HEAD");
     }
