@@ -45,13 +45,13 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     final long[] beCounts;
     private final long[] globalCounts;
     private long acceptedNanos;
+    private int sourceHash;
+    private boolean ended;
     private final Proxy proxy;
     /** This loop's live sessions ({@link SessionList}): links through the sessions, loop only. */
     private SessionList live;
     Session nextLive;
     Session prevLive;
-    private int sourceHash;
-    private boolean ended;
     /** The connection log's termination state when a part ended the connection on purpose ('-': not yet). */
     private char endCause = TerminationState.NORMAL;
     private char endPhase = TerminationState.NORMAL;

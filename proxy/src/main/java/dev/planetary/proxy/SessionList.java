@@ -71,15 +71,22 @@ final class SessionList {
         List<Future<?>> done = new ArrayList<>();
         for (SessionList l : ALL) {
             if (l.loop.isShuttingDown()) {
+                if (l.loop.isTerminated()) {
+                    ALL.remove(l); // a stopped proxy's loop: nothing lives there any more
+                }
                 continue;
             }
-            done.add(l.loop.submit(() -> {
-                for (Session s = l.head; s != null; ) {
-                    Session next = s.nextLive; // the visitor may end it
-                    visitor.accept(s);
-                    s = next;
-                }
-            }));
+            try {
+                done.add(l.loop.submit(() -> {
+                    for (Session s = l.head; s != null; ) {
+                        Session next = s.nextLive; // the visitor may end it
+                        visitor.accept(s);
+                        s = next;
+                    }
+                }));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the loop began to shut down meanwhile: its sessions are being closed anyway
+            }
         }
         for (Future<?> f : done) {
             f.awaitUninterruptibly(VISIT_WAIT_MS, TimeUnit.MILLISECONDS);

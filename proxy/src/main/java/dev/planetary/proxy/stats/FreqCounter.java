@@ -31,7 +31,17 @@ public final class FreqCounter {
      * it over to a new second; such a read is off by at most that thread's events of one second, once.
      */
     public static long read(Counters counters, long nowNanos) {
-        long sec = Math.floorDiv(nowNanos, SECOND);
+        long[] curPrev = sum(counters, Math.floorDiv(nowNanos, SECOND));
+        return rate(curPrev[0], curPrev[1], Math.floorMod(nowNanos, SECOND));
+    }
+
+    /** The events of the second that ended before the one {@code nowNanos} is in (for maxima sampled per second). */
+    public static long lastSecond(Counters counters, long nowNanos) {
+        return sum(counters, Math.floorDiv(nowNanos, SECOND))[1];
+    }
+
+    /** {current second's events, previous second's} over every slot, as of second {@code sec}. */
+    private static long[] sum(Counters counters, long sec) {
         long cur = 0;
         long prev = 0;
         for (long[] s : counters.slots()) {
@@ -46,25 +56,7 @@ public final class FreqCounter {
                 prev += Counters.read(s, Counters.RATE_CUR);
             }
         }
-        return rate(cur, prev, Math.floorMod(nowNanos, SECOND));
-    }
-
-    /** The events of the second that ended before the one {@code nowNanos} is in (for maxima sampled per second). */
-    public static long lastSecond(Counters counters, long nowNanos) {
-        long sec = Math.floorDiv(nowNanos, SECOND);
-        long prev = 0;
-        for (long[] s : counters.slots()) {
-            if (s == null) {
-                continue;
-            }
-            long slotSec = Counters.read(s, Counters.RATE_SEC);
-            if (slotSec == sec) {
-                prev += Counters.read(s, Counters.RATE_PREV);
-            } else if (slotSec == sec - 1) {
-                prev += Counters.read(s, Counters.RATE_CUR);
-            }
-        }
-        return prev;
+        return new long[] {cur, prev};
     }
 
     /** HAProxy's {@code read_freq_ctr}: cur + prev x (remaining part of the second), rounded down. */

@@ -91,6 +91,12 @@ public final class StatRow {
             return this;
         }
 
+        /** Applies a group of columns several row types share. */
+        Builder putAll(java.util.function.Consumer<Builder> columns) {
+            columns.accept(this);
+            return this;
+        }
+
         Builder put(String column, long value) {
             return put(column, Long.toString(value));
         }

@@ -116,13 +116,7 @@ public final class StatsCollector {
             .put("lastchg", ss.state().lastChangeSeconds(now))
             .put("pid", 1).put("iid", bs.iid()).put("sid", ss.sid()).put("type", 2)
             .put("rate", ss.rate(now)).put("rate_max", ss.rateMax(now))
-            .put("cli_abrt", c.sum(Counters.CLI_ABRT)).put("srv_abrt", c.sum(Counters.SRV_ABRT))
-            .put("lastsess", lastSession(c, now))
-            .put("qtime", SlidingAverage.read(c, Counters.QTIME, Counters.TIME_SAMPLES))
-            .put("ctime", SlidingAverage.read(c, Counters.CTIME, Counters.TIME_SAMPLES))
-            .put("ttime", SlidingAverage.read(c, Counters.TTIME, Counters.TTIME_SAMPLES))
-            .put("qtime_max", c.max(Counters.QTIME_MAX)).put("ctime_max", c.max(Counters.CTIME_MAX))
-            .put("ttime_max", c.max(Counters.TTIME_MAX))
+            .putAll(sessionTimes(c, now))
             .put("addr", address(s.address())).put("mode", "tcp")
             .put("connect", c.sum(Counters.CONNECT))
             .put("used_conn_cur", s.active());
@@ -166,16 +160,21 @@ public final class StatsCollector {
             .put("downtime", bs.state().downtimeSeconds(now))
             .put("pid", 1).put("iid", bs.iid()).put("sid", 0).put("type", 1)
             .put("rate", bs.rate(now)).put("rate_max", bs.rateMax(now))
-            .put("cli_abrt", c.sum(Counters.CLI_ABRT)).put("srv_abrt", c.sum(Counters.SRV_ABRT))
+            .putAll(sessionTimes(c, now))
+            .put("mode", "tcp").put("algo", algo(b.config().balance()))
+            .put("connect", c.sum(Counters.CONNECT))
+            .zeroRest().build();
+    }
+
+    /** The abort counts and session times backends and servers share (ms averages over 1024 sessions). */
+    private static java.util.function.Consumer<StatRow.Builder> sessionTimes(Counters c, long now) {
+        return r -> r.put("cli_abrt", c.sum(Counters.CLI_ABRT)).put("srv_abrt", c.sum(Counters.SRV_ABRT))
             .put("lastsess", lastSession(c, now))
             .put("qtime", SlidingAverage.read(c, Counters.QTIME, Counters.TIME_SAMPLES))
             .put("ctime", SlidingAverage.read(c, Counters.CTIME, Counters.TIME_SAMPLES))
             .put("ttime", SlidingAverage.read(c, Counters.TTIME, Counters.TTIME_SAMPLES))
             .put("qtime_max", c.max(Counters.QTIME_MAX)).put("ctime_max", c.max(Counters.CTIME_MAX))
-            .put("ttime_max", c.max(Counters.TTIME_MAX))
-            .put("mode", "tcp").put("algo", algo(b.config().balance()))
-            .put("connect", c.sum(Counters.CONNECT))
-            .zeroRest().build();
+            .put("ttime_max", c.max(Counters.TTIME_MAX));
     }
 
     /** HAProxy's server status: MAINT, DRAIN, then UP/DOWN when checked, else "no check". */

@@ -82,7 +82,10 @@ public final class StatsSocket implements AutoCloseable {
     }
 
     private void bind(StatsSocketConfig c, RuntimeApi api, long timeoutMs, boolean epoll) throws IOException {
-        ServerBootstrap sb = new ServerBootstrap().group(group).childHandler(new ChannelInitializer<>() {
+        // half-closure: "echo cmd | socat" sends its line and its FIN together; the answer must still go out
+        ServerBootstrap sb = new ServerBootstrap().group(group)
+            .childOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childHandler(new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(new IdleStateHandler(0, 0, timeoutMs, TimeUnit.MILLISECONDS),
@@ -108,7 +111,8 @@ public final class StatsSocket implements AutoCloseable {
             int mode = c.mode() >= 0 ? c.mode() : StatsSocketConfig.DEFAULT_MODE;
             Files.setPosixFilePermissions(path, permissions(mode));
         } else {
-            var f = sb.channel(NioServerSocketChannel.class).bind(new InetSocketAddress(c.host(), c.port()))
+            var f = sb.channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class
+                    : NioServerSocketChannel.class).bind(new InetSocketAddress(c.host(), c.port()))
                 .awaitUninterruptibly();
             if (!f.isSuccess()) {
                 throw new IOException("stats socket " + c.where() + ": cannot bind: " + f.cause().getMessage());
@@ -168,6 +172,7 @@ public final class StatsSocket implements AutoCloseable {
     private static final class Cli extends SimpleChannelInboundHandler<String> {
         private final RuntimeApi api;
         private final RuntimeApi.Session session;
+        private boolean closing;
 
         Cli(RuntimeApi api, RuntimeApi.Session session) {
             this.api = api;
@@ -176,9 +181,13 @@ public final class StatsSocket implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, String line) {
+            if (closing) {
+                return; // lines after the one a non-interactive connection runs are ignored, as HAProxy does
+            }
             String cmdLine = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
             String out = api.runLine(cmdLine, session);
             if (session.quit() || !session.prompt()) {
+                closing = true;
                 ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), out)).addListener(ChannelFutureListener.CLOSE);
                 ctx.channel().config().setAutoRead(false);
             } else {
@@ -190,6 +199,9 @@ public final class StatsSocket implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof IdleStateEvent) {
                 ctx.close(); // stats timeout
+            } else if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent && !closing) {
+                closing = true; // the client is done sending: close once what was written is out
+                ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             }
         }
 

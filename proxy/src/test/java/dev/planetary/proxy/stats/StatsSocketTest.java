@@ -5,13 +5,13 @@ import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
+import dev.planetary.proxy.testing.Socat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -69,15 +68,8 @@ class StatsSocketTest {
         return dir.resolve("admin.sock").toString();
     }
 
-    private String socat(String socket, String input) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("socat", "stdio", "UNIX-CONNECT:" + socket).redirectErrorStream(true);
-        Process p = pb.start();
-        started.add(p);
-        p.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-        return new String(out, StandardCharsets.UTF_8);
+    private static String socat(String socket, String input) throws Exception {
+        return Socat.run("UNIX-CONNECT:" + socket, input);
     }
 
     private String cmd(String command) throws Exception {
