@@ -196,6 +196,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         if (live != null) {
             live.remove(this);
         }
+        boolean queued = admission.inQueue(); // before leaving the queue: the log's Q phase and Tw of -1
         admission.leaveQueue();
         idleTimer.cancel();
         long[] sv = relay.serverCounts();
@@ -211,7 +212,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         relay.end();
         connector.end();
         ConnectionLog log = frontend.log;
-        ConnectionRecord record = log == null ? null : record(endNanos);
+        ConnectionRecord record = log == null ? null : record(endNanos, queued);
         admission.releaseSlots();
         if (record != null) {
             record.beconn = (int) frontend.backend().stats().counters().sum(Counters.CUR);
@@ -228,7 +229,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     }
 
     /** The connection log's record of this connection, captured as fields (formatted on the log's thread). */
-    private ConnectionRecord record(long endNanos) {
+    private ConnectionRecord record(long endNanos, boolean queued) {
         ConnectionRecord r = new ConnectionRecord();
         if (client.remoteAddress() instanceof InetSocketAddress a) {
             r.clientIp = a.getAddress();
@@ -240,7 +241,6 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         r.backend = frontend.backend().name();
         Server s = connector.lastServer();
         r.server = s == null ? null : s.name();
-        boolean queued = admission.inQueue();
         r.tw = queued ? -1 : (int) Math.min(Integer.MAX_VALUE, admission.queuedMs());
         r.tc = connector.connectMs();
         r.tt = (int) Math.min(Integer.MAX_VALUE, ttNanos / 1_000_000);

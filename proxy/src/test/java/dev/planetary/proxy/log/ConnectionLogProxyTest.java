@@ -40,6 +40,7 @@ class ConnectionLogProxyTest {
             int refused = Ports.pcpu();
             int dead = Ports.pcpu();
             int quiet = Ports.pcpu();
+            int full = Ports.pcpu();
             Proxy proxy = Harness.start("""
                 global
                     log 127.0.0.1:%d local0 info
@@ -61,7 +62,11 @@ class ConnectionLogProxyTest {
                     bind 127.0.0.1:%d
                     no log
                     server s1 127.0.0.1:%d
-                """.formatted(syslog, front, s1.port(), refused, dead, quiet, s1.port()));
+                listen full
+                    bind 127.0.0.1:%d
+                    timeout queue 300ms
+                    server s1 127.0.0.1:%d maxconn 1
+                """.formatted(syslog, front, s1.port(), refused, dead, quiet, s1.port(), full, s1.port()));
             try {
                 try (Socket c = Harness.connect(front)) {
                     assertThat(Harness.readLine(c)).isEqualTo("s1");
@@ -72,8 +77,12 @@ class ConnectionLogProxyTest {
                 try (Socket c = Harness.connect(quiet)) {
                     assertThat(Harness.readLine(c)).isEqualTo("s1");
                 }
+                try (Socket holder = Harness.connect(full); Socket waiter = Harness.connect(full)) {
+                    assertThat(Harness.readLine(holder)).isEqualTo("s1");
+                    assertThat(Harness.readLine(waiter)).as("closed after 300 ms in the queue").isNull();
+                }
                 await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(received)
-                    && Files.readAllLines(received).size() >= 2);
+                    && Files.readAllLines(received).size() >= 4);
                 List<String> lines = Files.readAllLines(received);
                 String header = "<134>[A-Z][a-z]{2} [ 0-9]\\d \\d\\d:\\d\\d:\\d\\d planetary\\[\\d+\\]: ";
                 String client = "127\\.0\\.0\\.1:\\d+ \\[\\d\\d/[A-Z][a-z]{2}/\\d{4}:\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] ";
@@ -82,11 +91,15 @@ class ConnectionLogProxyTest {
                 assertThat(lines).anySatisfy(l -> assertThat(l).matches(header + client
                     + "gone gone/s2 0/-1/\\d+ 0 SC \\d+/\\d+/\\d+/0/2 0/0"));
                 assertThat(lines).as("'no log' in quiet").noneMatch(l -> l.contains(" quiet "));
+                assertThat(lines).anySatisfy(l -> assertThat(l).matches(header + client
+                    + "full full/<NOSRV> \\d+/-1/\\d+ 0 sQ \\d+/\\d+/\\d+/0/0 0/[01]"));
+                assertThat(lines).anySatisfy(l -> assertThat(l).matches(header + client
+                    + "full full/s1 0/\\d+/\\d+ 3 -- \\d+/\\d+/\\d+/\\d+/0 0/0"));
                 assertThat(proxy.connectionLog().dropped()).isZero();
             } finally {
                 proxy.close();
             }
-            assertThat(Files.readAllLines(received)).hasSize(2);
+            assertThat(Files.readAllLines(received)).hasSize(4);
         } finally {
             Procs.kill(socat.process());
         }
