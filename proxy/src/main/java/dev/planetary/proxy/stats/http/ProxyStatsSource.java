@@ -3,6 +3,7 @@ package dev.planetary.proxy.stats.http;
 import dev.planetary.core.config.GenesisConfig;
 import dev.planetary.proxy.Discovery;
 import dev.planetary.proxy.Proxy;
+import dev.planetary.proxy.stats.ProxyStats;
 import dev.planetary.proxy.stats.StatsCollector;
 import dev.planetary.proxy.stats.StatsSnapshot;
 import java.net.URI;
@@ -20,7 +21,7 @@ public final class ProxyStatsSource implements StatsSource {
 
     @Override
     public StatsSnapshot snapshot() {
-        return StatsCollector.collect(proxy, System.nanoTime());
+        return StatsCollector.collect(proxy, ProxyStats.now()); // the counters' time base (Netty's ticker)
     }
 
     @Override

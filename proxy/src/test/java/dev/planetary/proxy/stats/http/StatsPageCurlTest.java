@@ -123,6 +123,7 @@ class StatsPageCurlTest {
             .contains("<tr class=\"maintain\" data-type=\"server\" data-name=\"s3\"")
             .contains("<tr class=\"backend\" data-type=\"backend\" data-name=\"BACKEND\"")
             .contains("id=\"genesis\"").doesNotContain("px-stats");
+        assertThat(page).containsPattern(">\\d{1,2}s UP</td>").containsPattern("<th>uptime</th><td>0d 0h0[0-2]m\\d\\ds<");
         String head = curl("-I", "-u", "admin:" + PASSWORD, url("/")).out();
         assertThat(head).startsWith("HTTP/1.1 200 OK").containsIgnoringCase("content-length:")
             .doesNotContain("<html");
@@ -150,6 +151,9 @@ class StatsPageCurlTest {
         String[] f = s1.split(",", -1);
         assertThat(f[StatColumns.index("stot")]).isEqualTo("3");
         assertThat(f[StatColumns.index("status")]).isEqualTo("UP");
+        // read on the counters' own clock: seconds since the proxy started, not since some other origin
+        assertThat(Long.parseLong(f[StatColumns.index("lastchg")])).isBetween(0L, 120L);
+        assertThat(Long.parseLong(f[StatColumns.index("lastsess")])).isBetween(0L, 120L);
         assertThat(lines.stream().filter(l -> l.startsWith("pcpu,s3,")).findFirst().orElseThrow()
             .split(",", -1)[StatColumns.index("status")]).isEqualTo("MAINT");
     }
