@@ -4,6 +4,7 @@ import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.BackendConfig;
 import dev.planetary.proxy.stats.Counters;
 import dev.planetary.proxy.stats.FreqCounter;
+import dev.planetary.proxy.log.TerminationState;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -63,6 +64,11 @@ final class Admission {
         return queuedMs;
     }
 
+    /** Still in the backend's queue or waiting for a maxconn slot (the connection log's Q phase). */
+    boolean inQueue() {
+        return inQueue || !frontendSlot;
+    }
+
     /** Takes the global and the frontend slot (or waits for them), then lets the connection pick a server. */
     void admit() {
         if (session.ended()) {
@@ -105,6 +111,7 @@ final class Admission {
     /** Too many connections already wait for a maxconn slot: this one is closed rather than held. */
     private void deny() {
         Counters.increment(feCounts, Counters.DREQ);
+        session.ending(TerminationState.PROXY, TerminationState.QUEUE);
         client.close();
     }
 
@@ -141,6 +148,7 @@ final class Admission {
             queueTimer = client.eventLoop().schedule(() -> {
                 if (QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DONE)) {
                     Counters.increment(beCounts, Counters.QTIMEOUTS);
+                    session.ending(TerminationState.SERVER_TIMEOUT, TerminationState.QUEUE);
                     outOfQueue();
                     client.close();
                 }

@@ -7,6 +7,7 @@ import dev.planetary.core.connect.ConnectAttempt.Step;
 import dev.planetary.proxy.stats.Counters;
 import dev.planetary.proxy.stats.FreqCounter;
 import dev.planetary.proxy.stats.SlidingAverage;
+import dev.planetary.proxy.log.TerminationState;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
@@ -38,6 +39,12 @@ final class Connector implements ChannelFutureListener {
     /** This loop's counter slot of the server of the attempt in flight, and when that attempt began. */
     private long[] svCounts;
     private long openedNanos;
+    /** For the connection log: the last server tried, ms to connect (-1: never connected), a redispatch. */
+    private Server lastServer;
+    private int connectMs = -1;
+    private boolean redispatched;
+    /** planetary_ histograms of the backend (connect time). */
+    private final dev.planetary.proxy.stats.http.LatencyHistograms.Backend latency;
 
     Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy,
               ServerPool pool) {
@@ -50,7 +57,25 @@ final class Connector implements ChannelFutureListener {
         this.transport = proxy.transport();
         this.health = proxy.health();
         this.beCounts = session.beCounts;
+        this.latency = frontend.latency;
         this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
+    }
+
+    /** The last server tried (null: none was), for the connection log. */
+    Server lastServer() {
+        return lastServer;
+    }
+
+    int connectMs() {
+        return connectMs;
+    }
+
+    int retries() {
+        return attempt.policy().retries() - attempt.retriesLeft();
+    }
+
+    boolean redispatched() {
+        return redispatched;
     }
 
     /** The server of the current attempt (the connected one once relaying), or null. */
@@ -86,10 +111,14 @@ final class Connector implements ChannelFutureListener {
                 Math.max(0, attempt.dueNanos() - clock.nanoTime()), TimeUnit.NANOSECONDS);
             case QUEUE -> session.enqueue(); // every usable server is at its maxconn: wait for a slot
             case NO_SERVER -> {
+                session.ending(TerminationState.SERVER_ABORT, TerminationState.CONNECT);
                 Counters.increment(beCounts, Counters.NOSRV);
                 client.close();
             }
-            case GIVE_UP -> client.close();
+            case GIVE_UP -> {
+                session.ending(TerminationState.SERVER_ABORT, TerminationState.CONNECT);
+                client.close();
+            }
         }
     }
 
@@ -112,6 +141,7 @@ final class Connector implements ChannelFutureListener {
             return;
         }
         pending = ch;
+        lastServer = s;
         long now = clock.nanoTime();
         openedNanos = now;
         long[] sv = backend.stats().server(s.name()).counters().slot();
@@ -164,7 +194,10 @@ final class Connector implements ChannelFutureListener {
             return;
         }
         long[] sv = svCounts;
-        long ctime = (clock.nanoTime() - openedNanos) / 1_000_000;
+        long tookNanos = clock.nanoTime() - openedNanos;
+        long ctime = tookNanos / 1_000_000;
+        connectMs = (int) Math.min(Integer.MAX_VALUE, ctime);
+        latency.connected(tookNanos);
         long qtime = session.queuedMs();
         times(beCounts, ctime, qtime); // HAProxy samples qtime and ctime once connected
         times(sv, ctime, qtime);
@@ -196,6 +229,7 @@ final class Connector implements ChannelFutureListener {
             Counters.increment(beCounts, Counters.WRETR);
             Counters.increment(sv, Counters.WRETR);
             if (attempt.policy().redispatch()) {
+                redispatched = true;
                 Counters.increment(beCounts, Counters.WREDIS);
                 Counters.increment(sv, Counters.WREDIS);
             }

@@ -25,6 +25,11 @@ public final class Frontend {
     volatile PinTable pins = PinTable.NONE;
 
     private final FrontendStats stats;
+    /** The connection log when this frontend logs ({@code log} + {@code option tcplog}), else null. Set at start. */
+    dev.planetary.proxy.log.ConnectionLog log;
+    /** planetary_ connect-time and session-duration histograms of the frontend's backend. Set at start. */
+    dev.planetary.proxy.stats.http.LatencyHistograms.Backend latency =
+        dev.planetary.proxy.stats.http.LatencyHistograms.DISCARD;
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {

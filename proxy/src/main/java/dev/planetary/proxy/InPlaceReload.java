@@ -126,6 +126,7 @@ public final class InPlaceReload {
             if (f == null) {
                 f = proxy.newFrontend(fc, b);
             } else {
+                proxy.attachObservers(f, fc);
                 f.reconfigure(fc, b); // every kept one: its backend's timeouts may have changed
             }
             frontends.put(fc.name(), f);

@@ -25,7 +25,12 @@ import io.netty.channel.unix.UnixChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.planetary.proxy.log.ConnectionLog;
 import dev.planetary.proxy.stats.ProxyStats;
+import dev.planetary.proxy.stats.http.LatencyHistograms;
+import dev.planetary.proxy.stats.http.ProxyStatsSource;
+import dev.planetary.proxy.stats.http.StatsHttpServer;
+import java.time.Clock;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -73,6 +78,10 @@ public final class Proxy implements AutoCloseable {
     private volatile Discoveries discoveries = Discoveries.NONE;
     private final ProxyStats stats;
     private volatile boolean stopping;
+    /** planetary_ histograms per backend; the connection log and the stats pages when configured (else null). */
+    private final LatencyHistograms histograms;
+    private ConnectionLog connectionLog;
+    private StatsHttpServer statsHttp;
     /** The runtime API's sockets, or null when the config has no {@code stats socket}. */
     private volatile dev.planetary.proxy.stats.StatsSocket statsSocket;
 
@@ -83,6 +92,7 @@ public final class Proxy implements AutoCloseable {
         this.maxconn = maxconn;
         this.stats = new ProxyStats(sectionOrder(config), frontendNames(config), backendNames(config),
             ProxyStats.now(), System.currentTimeMillis() / 1000);
+        this.histograms = new LatencyHistograms(backendNames(config));
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
@@ -211,6 +221,14 @@ public final class Proxy implements AutoCloseable {
             throw e;
         }
         try {
+            // before the frontends exist: each frontend that logs takes it (a UDP target's socket is opened here)
+            proxy.connectionLog = ConnectionLog.start(config.logs(), Clock.systemDefaultZone());
+        } catch (IOException e) {
+            closeAll(listening);
+            proxy.close();
+            throw new StartException("cannot open the connection log: " + rootMessage(e));
+        }
+        try {
             Binds binds = proxy.startBinds(config, plan, listening, proxy.routes);
             proxy.buildBackends();
             List<String> failures = proxy.awaitBinds(binds, proxy.routes, proxy.frontends, true);
@@ -239,6 +257,15 @@ public final class Proxy implements AutoCloseable {
         } catch (RuntimeException e) {
             proxy.close();
             throw e;
+        }
+        if (!config.statsPages().isEmpty()) {
+            try {
+                proxy.statsHttp = StatsHttpServer.start(config.statsPages(), new ProxyStatsSource(proxy), transport,
+                    Clock.systemUTC());
+            } catch (IllegalStateException e) {
+                proxy.close();
+                throw new StartException(e.getMessage());
+            }
         }
         LOG.info("Planetary started: {} listening ports ({} sockets) on {} frontends, {} {} event loops,"
                 + " global maxconn {}, in {} ms", ports, listeners, proxy.frontends.size(), threads,
@@ -642,7 +669,18 @@ public final class Proxy implements AutoCloseable {
     }
 
     Frontend newFrontend(FrontendConfig fc, ProxyBackend backend) {
-        return new Frontend(fc, backend, global, parkedTotal, gate, stats.frontend(fc.name()));
+        Frontend f = new Frontend(fc, backend, global, parkedTotal, gate, stats.frontend(fc.name()));
+        attachObservers(f, fc);
+        return f;
+    }
+
+    /**
+     * The frontend's latency histograms (its default backend's) and connection log, at start and before each
+     * reload's {@link Frontend#reconfigure} (the log targets themselves are the ones the process started with).
+     */
+    void attachObservers(Frontend f, FrontendConfig fc) {
+        f.latency = histograms.backendFor(fc.defaultBackend());
+        f.log = connectionLog != null && connectionLog.logs(fc.name()) ? connectionLog : null;
     }
 
     ControlAgent control() { return control; }
@@ -738,6 +776,9 @@ public final class Proxy implements AutoCloseable {
     /** Closes everything at once: listeners, live connections, health checks, event loops. */
     @Override
     public void close() {
+        if (statsHttp != null) {
+            statsHttp.close();
+        }
         discoveries.close(); // first: no more changes from Genesis for the control agent
         stats.close();
         if (statsSocket != null) {
@@ -746,5 +787,17 @@ public final class Proxy implements AutoCloseable {
         control.close();
         health.close();
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly(30, TimeUnit.SECONDS);
+        if (connectionLog != null) {
+            connectionLog.close(); // last: the records of the connections closed above are written first
+        }
     }
+
+    /** planetary_ connect-time and session-duration histograms, per backend. */
+    public LatencyHistograms histograms() { return histograms; }
+
+    /** The connection log, or null when no frontend logs. */
+    public ConnectionLog connectionLog() { return connectionLog; }
+
+    /** The stats pages' listeners, or null when the config has no stats page. */
+    public StatsHttpServer statsHttp() { return statsHttp; }
 }

@@ -70,6 +70,8 @@ final class Relay {
     private boolean serverOutputShut;
     private boolean clientReset;
     private boolean serverReset;
+    /** Bytes sent to the client, for the connection log's %B. */
+    private long bytesToClient;
 
     Relay(Channel client, Events events, IdleDeadlines idle, LoopClock clock, Frontend frontend) {
         this(client, events, idle, clock, frontend.stats().counters().slot(),
@@ -84,6 +86,18 @@ final class Relay {
         this.clock = clock;
         this.feCounts = feCounts;
         this.beCounts = beCounts;
+    }
+
+    long bytesToClient() {
+        return bytesToClient;
+    }
+
+    boolean clientReset() {
+        return clientReset;
+    }
+
+    boolean serverReset() {
+        return serverReset;
     }
 
     /** The connected server's counter slot, or null before (or without) a server. */
@@ -249,6 +263,7 @@ final class Relay {
             }
             idle.activity(clock.nanoTime());
             int n = buf.readableBytes();
+            bytesToClient += n;
             Counters.add(feCounts, Counters.BOUT, n);
             Counters.add(beCounts, Counters.BOUT, n);
             if (svCounts != null) {

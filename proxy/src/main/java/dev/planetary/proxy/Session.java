@@ -9,6 +9,9 @@ import dev.planetary.proxy.stats.Counters;
 import dev.planetary.proxy.stats.FreqCounter;
 import dev.planetary.proxy.stats.SlidingAverage;
 
+import dev.planetary.proxy.log.ConnectionLog;
+import dev.planetary.proxy.log.ConnectionRecord;
+import dev.planetary.proxy.log.TerminationState;
 import java.net.InetSocketAddress;
 
 /**
@@ -49,6 +52,9 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     private SessionList live;
     Session nextLive;
     Session prevLive;
+    /** The connection log's termination state when a part ended the connection on purpose ('-': not yet). */
+    private char endCause = TerminationState.NORMAL;
+    private char endPhase = TerminationState.NORMAL;
 
     Session(Proxy proxy, Frontend frontend, Channel client) {
         this(proxy, frontend, client, LoopClock.of(client.eventLoop()));
@@ -171,6 +177,8 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
 
     @Override
     public void idleTimeout() {
+        // one idle clock serves both sides: logged as the client's timeout, as the common case (a quiet ssh client)
+        ending(TerminationState.CLIENT_TIMEOUT, TerminationState.DATA);
         Counters.increment(feCounts, Counters.TIMEOUTS);
         relay.closeBoth();
     }
@@ -188,11 +196,14 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         if (live != null) {
             live.remove(this);
         }
+        boolean queued = admission.inQueue(); // before leaving the queue: the log's Q phase and Tw of -1
         admission.leaveQueue();
         idleTimer.cancel();
         long[] sv = relay.serverCounts();
+        long endNanos = clock.nanoTime();
         if (sv != null) { // reached a server: its total time counts in ttime, as HAProxy's
-            long ms = (clock.nanoTime() - acceptedNanos) / 1_000_000;
+            frontend.latency.sessionEnded(endNanos - acceptedNanos);
+            long ms = (endNanos - acceptedNanos) / 1_000_000;
             Counters.increment(beCounts, Counters.TTIME_SAMPLES);
             SlidingAverage.add(beCounts, Counters.TTIME, Counters.TTIME_MAX, ms);
             Counters.increment(sv, Counters.TTIME_SAMPLES);
@@ -200,7 +211,62 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         }
         relay.end();
         connector.end();
+        ConnectionLog log = frontend.log;
+        ConnectionRecord record = log == null ? null : record(endNanos, queued);
         admission.releaseSlots();
+        if (record != null) {
+            record.beconn = (int) frontend.backend().stats().counters().sum(Counters.CUR);
+            log.offer(record);
+        }
+    }
+
+    /** A part ends the connection on purpose (a timeout, no server): the connection log's termination state. */
+    void ending(char cause, char phase) {
+        if (endCause == TerminationState.NORMAL) {
+            endCause = cause;
+            endPhase = phase;
+        }
+    }
+
+    /** The connection log's record of this connection, captured as fields (formatted on the log's thread). */
+    private ConnectionRecord record(long endNanos, boolean queued) {
+        ConnectionRecord r = new ConnectionRecord();
+        if (client.remoteAddress() instanceof InetSocketAddress a) {
+            r.clientIp = a.getAddress();
+            r.clientPort = a.getPort();
+        }
+        long ttNanos = endNanos - acceptedNanos;
+        r.acceptEpochMs = System.currentTimeMillis() - ttNanos / 1_000_000;
+        r.frontend = frontend.name();
+        r.backend = frontend.backend().name();
+        Server s = connector.lastServer();
+        r.server = s == null ? null : s.name();
+        r.tw = queued ? -1 : (int) Math.min(Integer.MAX_VALUE, admission.queuedMs());
+        r.tc = connector.connectMs();
+        r.tt = (int) Math.min(Integer.MAX_VALUE, ttNanos / 1_000_000);
+        r.bytesToClient = relay.bytesToClient();
+        if (endCause != TerminationState.NORMAL) {
+            r.endCause = endCause;
+            r.endPhase = endPhase;
+        } else if (relay.established()) {
+            if (relay.clientReset()) {
+                r.endCause = TerminationState.CLIENT_ABORT;
+                r.endPhase = TerminationState.DATA;
+            } else if (relay.serverReset()) {
+                r.endCause = TerminationState.SERVER_ABORT;
+                r.endPhase = TerminationState.DATA;
+            }
+        } else {
+            r.endCause = TerminationState.CLIENT_ABORT; // the client left before a server was connected
+            r.endPhase = queued ? TerminationState.QUEUE : TerminationState.CONNECT;
+        }
+        r.actconn = proxy.activeConnections();
+        r.feconn = frontend.activeConnections();
+        r.srvconn = s == null ? 0 : s.active();
+        r.retries = connector.retries();
+        r.redispatched = connector.redispatched();
+        r.backendQueue = (int) frontend.backend().stats().counters().sum(Counters.QCUR);
+        return r;
     }
 
     // ---- entry points from other threads (see Admission) ------------------------------------------------------

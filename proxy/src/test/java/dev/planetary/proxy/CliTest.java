@@ -82,8 +82,8 @@ class CliTest {
         String timeouts = "    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n";
         return Stream.of(
             Arguments.of("listen x\n    mode http\n    bind :19999\n    server s 127.0.0.1:7000\n" + timeouts,
-                "[ALERT] config : parsing [bad.cfg:2] : 'mode http' is not supported: Planetary is a TCP (layer 4)"
-                    + " proxy"),
+                "[ALERT] config : parsing [bad.cfg:2] : listen 'x' : 'mode http' is only supported for a stats page:"
+                    + " add 'stats enable' (and 'stats uri /'), or use 'mode tcp'; Planetary is a TCP (layer 4) proxy"),
             Arguments.of("frontend f\n    bind :19999\n    default_backend nope\n" + timeouts,
                 "nope"),
             Arguments.of("backend b\n    frobnicate 3\n" + timeouts,

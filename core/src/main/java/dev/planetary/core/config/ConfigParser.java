@@ -104,6 +104,10 @@ public final class ConfigParser {
         String defaultBackend;
         Origin defaultBackendOrigin;
         ServerSettings server = new ServerSettings();
+        /** Connection log: own {@code log} lines, {@code log global}, {@code option tcplog}. */
+        List<LogTarget> logs = new ArrayList<>();
+        boolean logGlobal;
+        boolean tcplog;
 
         Settings copy() {
             Settings c = new Settings();
@@ -121,6 +125,9 @@ public final class ConfigParser {
             c.defaultBackend = defaultBackend;
             c.defaultBackendOrigin = defaultBackendOrigin;
             c.server = server.copy();
+            c.logs = new ArrayList<>(logs);
+            c.logGlobal = logGlobal;
+            c.tcplog = tcplog;
             return c;
         }
     }
@@ -173,6 +180,14 @@ public final class ConfigParser {
         PinPorts pinPorts;
         final List<java.net.URI> urls = new ArrayList<>();
         final Map<String, Integer> urlLines = new HashMap<>();
+        /** {@code mode http}: allowed only for a stats page ({@link StatsPageKeywords}). */
+        Origin httpMode;
+        final StatsPageKeywords.Page stats = new StatsPageKeywords.Page();
+
+        /** A stats page section: neither a frontend nor a backend of the TCP proxy. */
+        boolean statsPage() {
+            return httpMode != null;
+        }
 
         Section(Kind kind, String name, Origin origin, Settings settings) {
             this.kind = kind;
@@ -189,6 +204,7 @@ public final class ConfigParser {
     private int globalMaxconn;
     private int globalNbthread;
     private long globalHardStopAfterMs;
+    private final List<LogTarget> globalLogs = new ArrayList<>();
     /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
     private final StatsSocketKeywords statsSocketKeywords = new StatsSocketKeywords();
     private Settings defaults = new Settings();
@@ -587,6 +603,12 @@ public final class ConfigParser {
     private void globalKeyword(List<String> w, Origin at) {
         String kw = w.get(0);
         switch (kw) {
+            case "log" -> {
+                if (w.size() > 1 && w.get(1).equals("global")) {
+                    throw new LineError("'log global' is only for defaults, frontend and listen sections");
+                }
+                globalLogs.add(LogKeywords.target(w, at));
+            }
             case "maxconn" -> {
                 globalMaxconn = intArg(w, 1, kw, 1, Integer.MAX_VALUE, "a positive integer");
                 noMore(w, 2, kw);
@@ -617,7 +639,7 @@ public final class ConfigParser {
         String kw = w.get(0);
         Settings s = current.settings;
         switch (kw) {
-            case "mode" -> mode(w);
+            case "mode" -> mode(w, at);
             case "bind" -> bind(w, at);
             case "default_backend" -> {
                 needFrontend(kw);
@@ -645,7 +667,10 @@ public final class ConfigParser {
                 if (w.size() > 1 && w.get(1).equals("option")) {
                     option(w, 1, false);
                 } else if (w.size() > 1 && w.get(1).equals("log")) {
-                    throw unsupported("no log", "keyword");
+                    needFrontend("no log");
+                    noMore(w, 2, "no log");
+                    s.logs.clear();
+                    s.logGlobal = false;
                 } else {
                     throw unknown(w.size() > 1 ? "no " + w.get(1) : "no");
                 }
@@ -657,6 +682,23 @@ public final class ConfigParser {
             case "server" -> server(w, at);
             case "discover" -> discover(w, at);
             case "pin-ports" -> pinPorts(w, at);
+            case "log" -> {
+                needFrontend(kw);
+                if (w.size() > 1 && w.get(1).equals("global")) {
+                    noMore(w, 2, "log global");
+                    s.logGlobal = true;
+                } else {
+                    s.logs.add(LogKeywords.target(w, at));
+                }
+            }
+            case "stats" -> {
+                statsSection(kw);
+                StatsPageKeywords.stats(w, current.stats, at);
+            }
+            case "http-request" -> {
+                statsSection(kw);
+                StatsPageKeywords.httpRequest(w, current.stats, at);
+            }
             default -> {
                 if (HaproxyKeywords.PROXY.contains(kw)) {
                     throw unsupported(kw, "keyword");
@@ -666,9 +708,30 @@ public final class ConfigParser {
         }
     }
 
-    private void mode(List<String> w) {
+    /** Stats lines belong to the section that is the page: a listen or frontend, never defaults. */
+    private void statsSection(String kw) {
+        if (current.kind == Kind.DEFAULTS) {
+            throw new LineError("'" + kw + "' not allowed in 'defaults' section: write it in the stats page's own"
+                + " 'listen' section");
+        }
+        needFrontend(kw);
+    }
+
+    private void mode(List<String> w, Origin at) {
         String mode = arg(w, 1, "mode", "'tcp'");
-        if (mode.equals("http") || mode.equals("health")) {
+        if (mode.equals("http") && current.kind.frontend && current.kind != Kind.DEFAULTS) {
+            // a stats page; that the section really is one is checked once all of it is read
+            noMore(w, 2, "mode");
+            if (current.httpMode == null) {
+                current.httpMode = at;
+            }
+            return;
+        }
+        if (mode.equals("http")) {
+            throw new LineError("'mode http' is only supported in a stats page section ('listen' with 'stats"
+                + " enable'): Planetary is a TCP (layer 4) proxy");
+        }
+        if (mode.equals("health")) {
             throw new LineError("'mode " + mode + "' is not supported: Planetary is a TCP (layer 4) proxy");
         }
         if (!mode.equals("tcp")) {
@@ -771,6 +834,10 @@ public final class ConfigParser {
             needBackend(kw);
             noMore(w, at + 2, kw);
             current.settings.redispatch = enable;
+        } else if (name.equals("tcplog")) {
+            needFrontend(kw);
+            noMore(w, at + 2, kw);
+            current.settings.tcplog = enable;
         } else if (HaproxyKeywords.OPTIONS.contains(name)) {
             throw unsupported(kw, "keyword");
         } else {
@@ -990,8 +1057,21 @@ public final class ConfigParser {
         List<BackendConfig> backends = new ArrayList<>();
         List<Bind> binds = new ArrayList<>();
         List<String> bindOwners = new ArrayList<>();
+        List<StatsPageConfig> statsPages = new ArrayList<>();
+        List<FrontendLogConfig> logs = new ArrayList<>();
         for (Section p : proxies) {
             Settings s = p.settings;
+            if (p.statsPage() || p.stats.used()) {
+                StatsPageConfig page = statsPage(p);
+                if (page != null) {
+                    statsPages.add(page);
+                }
+                for (Bind b : p.binds) {
+                    binds.add(b);
+                    bindOwners.add(p.kind.keyword + " '" + p.name + "'");
+                }
+                continue;
+            }
             if (p.kind.backend) {
                 backends.add(new BackendConfig(p.name, s.balance, s.hashType, s.connectMs, s.serverMs, s.queueMs,
                         s.serverFinMs, s.retries, s.redispatch, p.servers, p.discover, p.origin));
@@ -1000,6 +1080,15 @@ public final class ConfigParser {
                 String target = p.kind == Kind.LISTEN && p.ownDefaultBackend == null ? p.name : s.defaultBackend;
                 frontends.add(new FrontendConfig(p.name, p.binds, target, s.maxconn, s.clientMs, s.clientFinMs,
                         p.pinPorts, p.origin));
+                List<LogTarget> targets = new ArrayList<>(s.logGlobal ? globalLogs : List.of());
+                targets.addAll(s.logs);
+                if (!targets.isEmpty() || s.tcplog) {
+                    logs.add(new FrontendLogConfig(p.name, targets, s.tcplog));
+                }
+                if (!targets.isEmpty() && !s.tcplog && !p.broken) {
+                    warning(p.origin, p.kind.keyword + " '" + p.name + "' has 'log' targets but no 'option tcplog':"
+                        + " Planetary logs connections only in the tcplog format, so nothing is logged");
+                }
                 for (Bind b : p.binds) {
                     binds.add(b);
                     bindOwners.add(p.kind.keyword + " '" + p.name + "'");
@@ -1039,7 +1128,73 @@ public final class ConfigParser {
         }
         GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
             statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs());
-        return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs), errors, warnings);
+        return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs, statsPages, logs),
+            errors, warnings);
+    }
+
+    /**
+     * A section with {@code mode http} or stats lines as a stats page, or null after reporting why it is not one:
+     * it needs both, no servers nor backend of its own, a bind, and {@code stats auth} unless every bind is loopback.
+     */
+    private StatsPageConfig statsPage(Section p) {
+        String what = p.kind.keyword + " '" + p.name + "'";
+        StatsPageKeywords.Page page = p.stats;
+        if (p.broken) {
+            return null;
+        }
+        if (p.httpMode == null) {
+            error(page.first, what + " : 'stats' and 'http-request' need 'mode http' in the same section: a stats"
+                + " page is an HTTP service (Planetary's TCP sections take neither)");
+            return null;
+        }
+        if (!page.enabled) {
+            if (p.failedKeywords.contains("stats")) {
+                return null; // its stats line was reported: saying the page is not enabled would only bury it
+            }
+            error(p.httpMode, what + " : 'mode http' is only supported for a stats page: add 'stats enable' (and"
+                + " 'stats uri /'), or use 'mode tcp'; Planetary is a TCP (layer 4) proxy");
+            return null;
+        }
+        boolean ok = true;
+        if (!p.servers.isEmpty() || p.discover != null || p.pinPorts != null || p.ownDefaultBackend != null) {
+            error(p.origin, what + " : a stats page serves the page itself: it takes no 'server', 'discover',"
+                + " 'pin-ports' or 'default_backend'");
+            ok = false;
+        }
+        if (p.binds.isEmpty() && !p.failedKeywords.contains("bind")) {
+            error(p.origin, what + " : a stats page needs a 'bind' line, e.g. 'bind 127.0.0.1:8404'");
+            ok = false;
+        }
+        if (page.users.isEmpty()) {
+            for (Bind b : p.binds) {
+                if (!loopback(b)) {
+                    error(b.origin(), what + " : the stats page binds " + b + ", which is not a loopback address:"
+                        + " add 'stats auth <user>:<password>' (anyone who reaches the port would see every"
+                        + " server), or bind 127.0.0.1");
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if (!ok) {
+            return null;
+        }
+        String prometheus = page.prometheusEverywhere ? "" : page.prometheusPath;
+        return new StatsPageConfig(p.name, p.binds, page.uri, page.refreshMs, page.users, page.realm,
+            page.hideVersion, page.showLegends, prometheus, p.settings.clientMs, p.origin);
+    }
+
+    /** True when the bind's address is a loopback literal (127.0.0.0/8 or ::1); a wildcard is not. */
+    private static boolean loopback(Bind b) {
+        if (b.isWildcard()) {
+            return false;
+        }
+        try {
+            // an IP literal (the bind parser admits nothing else), so this parses and never looks a name up
+            return java.net.InetAddress.getByName(b.host()).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private void checkSection(Section p) {
@@ -1058,6 +1213,9 @@ public final class ConfigParser {
                 } else if (!backendNames.containsKey(s.defaultBackend)) {
                     error(s.defaultBackendOrigin, what + " : unable to find required default_backend: '"
                             + s.defaultBackend + "'");
+                } else if (backendNames.get(s.defaultBackend).statsPage()) {
+                    error(s.defaultBackendOrigin, what + " : default_backend '" + s.defaultBackend + "' is a stats"
+                            + " page, not a backend of servers");
                 }
             }
         }

@@ -372,8 +372,7 @@ class ConfigParserTest {
                 "parsing [three.cfg:3] : 'maxconn' in 'frontend' section expects a positive integer, got 'abc'",
                 "parsing [three.cfg:6] : 'balance uri' is a HAProxy algorithm that Planetary does not support (in"
                         + " 'backend' section); use roundrobin, leastconn or source",
-                "parsing [three.cfg:8] : 'log' is a HAProxy keyword that Planetary does not support (in 'backend'"
-                        + " section)");
+                "parsing [three.cfg:8] : 'log' not allowed because backend 'app' has no frontend capability");
     }
 
     @Test

@@ -255,6 +255,7 @@ public final class StatsCollector {
         v.put("Jobs", Long.toString(proxy.activeConnections() + proxy.listenerCountCheap()));
         v.put("Listeners", Long.toString(proxy.listenerCountCheap()));
         v.put("TotalBytesOut", Long.toString(bytesOut));
+        v.put("DroppedLogs", Long.toString(proxy.connectionLog() == null ? 0 : proxy.connectionLog().dropped()));
         v.put("Build info", proxy.version());
         v.put("Start_time_sec", Long.toString(g.startEpochSeconds()));
         v.put("Tainted", "0");
