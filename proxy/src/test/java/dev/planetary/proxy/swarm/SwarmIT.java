@@ -49,8 +49,11 @@ import java.util.function.BooleanSupplier;
 class SwarmIT {
 
     private static final String USER = System.getProperty("user.name");
-    /** Generous bound for register -> routable and leave -> unroutable in tests (the goal is 100 ms). */
-    private static final Duration BOUND = Duration.ofSeconds(2);
+    /**
+     * Bound for register -> routable and leave -> unroutable here: a correctness check, not the speed goal (100 ms,
+     * measured by SwarmFiguresRun on a quiet machine). 2 s was missed at load average 12-21 (an sshd starting).
+     */
+    private static final Duration BOUND = Duration.ofSeconds(10);
     /** Ports per kind in the test plan: 19 VMs at most, far fewer listeners than the descriptor limit. */
     private static final int RANGE = 20;
 
