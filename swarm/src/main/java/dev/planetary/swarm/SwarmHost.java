@@ -174,7 +174,7 @@ final class SwarmHost implements AutoCloseable {
         long t0 = System.nanoTime();
         long deadline = t0 + timeout.toNanos();
         for (LocalVm vm : chosen) {
-            while (!routable(vm)) {
+            while (!routable(vm) || (ssh != null && !sshRoutable(vm))) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new IllegalStateException(vm.instance() + " not routable through the proxy after "
                         + timeout.toSeconds() + " s (registered: " + vm.registered() + "; see DIR/logs)");
@@ -206,6 +206,21 @@ final class SwarmHost implements AutoCloseable {
             InputStream in = s.getInputStream();
             String answer = new String(in.readNBytes(256), StandardCharsets.US_ASCII);
             return answer.startsWith(vm.id() + " ");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** With {@code --ssh}: the VM's sshd greets through the proxy on the VM's pinned pfsshfs port. */
+    static boolean sshRoutable(LocalVm vm) {
+        Integer port = vm.agent().ports().get("pfsshfs");
+        if (port == null) {
+            return false;
+        }
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), (int) PROBE_TIMEOUT.toMillis());
+            s.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
+            return new String(s.getInputStream().readNBytes(8), StandardCharsets.US_ASCII).equals("SSH-2.0-");
         } catch (IOException e) {
             return false;
         }
