@@ -117,7 +117,7 @@ final class LocalVm implements VmIdentity {
             new LineBasedFrameDecoder(MAX_LINE), new PcpuHandler(this, traffic)});
         bind(group, channel, TRANSFER_PORT, ch -> new ChannelHandler[] {new TransferHandler(this, traffic)});
         bind(group, channel, WS_PORT, ch -> new ChannelHandler[] {
-            new HttpServerCodec(), new HttpObjectAggregator(MAX_WS_BYTES), new WsPageHandler(this, traffic),
+            CloseOnInputShutdown.INSTANCE, new HttpServerCodec(), new HttpObjectAggregator(MAX_WS_BYTES), new WsPageHandler(this, traffic),
             new WebSocketServerProtocolHandler(WebSocketServerProtocolConfig.newBuilder().websocketPath("/")
                 .checkStartsWith(true).maxFramePayloadLength(MAX_WS_BYTES).build()),
             new WsEchoHandler(this, traffic)});

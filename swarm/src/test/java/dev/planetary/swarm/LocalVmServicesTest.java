@@ -106,6 +106,20 @@ class LocalVmServicesTest {
     }
 
     @Test
+    void everyServiceClosesWhenTheClientHalfClosesWithoutSayingAnything() throws Exception {
+        // what the proxy's TCP health checks do: connect, then close; no socket may stay in CLOSE-WAIT
+        long before = traffic.connections();
+        for (int port : new int[] {LocalVm.PCPU_PORT, LocalVm.TRANSFER_PORT, LocalVm.WS_PORT}) {
+            Procs.Result r = sh("nc -N " + vm.address() + " " + port + " </dev/null");
+            assertThat(r.code()).as("port %d: %s", port, r).isZero();
+            assertThat(r.millis()).as("port %d closed at the half-close", port).isLessThan(10_000);
+        }
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> traffic.connections() == before);
+        assertThat(sh("ss -tn state close-wait src " + vm.address()).out().lines().count())
+            .as("no CLOSE-WAIT socket on the VM's address (only ss's header)").isLessThanOrEqualTo(1);
+    }
+
+    @Test
     void wsSaysWhichVmThenEchoesTextAndBinaryOnAnyPath() throws Exception {
         LinkedBlockingQueue<Object> got = new LinkedBlockingQueue<>();
         WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(WAIT)
