@@ -131,18 +131,17 @@ public final class UpMain implements Callable<Integer> {
                 g.addAll(List.of("--heartbeat-interval", heartbeat));
             }
             Process genesis = start(g, logs.resolve("genesis.log"));
-            // the proxy's config is checked (stats supported?) while Genesis starts: two JVMs start side by side
+            // The proxy starts while Genesis does (it follows Genesis and waits for it, as after any outage): the two
+            // JVM starts and the proxy's binds overlap. Its config is checked first (stats supported?).
             Path cfg = dir.resolve("planetary.cfg");
             boolean stats = writeConfig(root, plan, cfg, logs);
+            Process proxy = start(List.of(root.resolve("bin/planetary").toString(), "proxy", "-f", cfg.toString()),
+                logs.resolve("proxy.log"));
             URI genesisUri = URI.create("http://" + GENESIS_LISTEN);
             awaitGenesis(genesis, genesisUri, logs.resolve("genesis.log"));
             String token = Files.readString(dir.resolve("genesis/token"), StandardCharsets.UTF_8).trim();
             out.printf("planetary up: Genesis on %s (pid %d, data %s), ready at %.1f s%n", genesisUri, genesis.pid(),
                 dir.resolve("genesis"), since(t0));
-
-            // the proxy
-            Process proxy = start(List.of(root.resolve("bin/planetary").toString(), "proxy", "-f", cfg.toString()),
-                logs.resolve("proxy.log"));
             awaitListening(proxy, ENTRANCE, logs.resolve("proxy.log"));
             out.printf("planetary up: proxy (pid %d, config %s), listening at %.1f s%n", proxy.pid(), cfg, since(t0));
 
