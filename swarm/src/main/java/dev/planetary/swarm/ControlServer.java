@@ -101,9 +101,12 @@ final class ControlServer implements AutoCloseable {
     }
 
     private void spawn(List<String> w, PrintWriter out) throws IOException, InterruptedException {
-        int n = w.size() == 1 ? parseCount(w.get(0)) : -1;
-        if (n < 1) {
+        if (w.size() != 1) {
             throw new IllegalArgumentException("spawn needs a count");
+        }
+        int n = parseCount(w.get(0));
+        if (n < 1 || n > SwarmHost.MAX_SPAWN) {
+            throw new IllegalArgumentException("--count must be 1.." + SwarmHost.MAX_SPAWN + ", not " + n);
         }
         long rss0 = SwarmHost.rssBytes();
         long t0 = System.nanoTime();

@@ -113,10 +113,11 @@ final class LocalVm implements VmIdentity {
     /** Binds the services on the VM's address, then starts the agent (so it never announces a port not yet open). */
     void start(EventLoopGroup group, Class<? extends ServerChannel> channel, Traffic traffic,
                AgentOptions.Builder agentOptions, Process sshdProcess) throws InterruptedException {
-        bind(group, channel, PCPU_PORT, ch -> new ChannelHandler[] {
+        ConnectionCounter counter = new ConnectionCounter(traffic);
+        bind(group, channel, PCPU_PORT, counter, ch -> new ChannelHandler[] {
             new LineBasedFrameDecoder(MAX_LINE), new PcpuHandler(this, traffic)});
-        bind(group, channel, TRANSFER_PORT, ch -> new ChannelHandler[] {new TransferHandler(this, traffic)});
-        bind(group, channel, WS_PORT, ch -> new ChannelHandler[] {
+        bind(group, channel, TRANSFER_PORT, counter, ch -> new ChannelHandler[] {new TransferHandler(this, traffic)});
+        bind(group, channel, WS_PORT, counter, ch -> new ChannelHandler[] {
             CloseOnInputShutdown.INSTANCE, new HttpServerCodec(), new HttpObjectAggregator(MAX_WS_BYTES), new WsPageHandler(this, traffic),
             new WebSocketServerProtocolHandler(WebSocketServerProtocolConfig.newBuilder().websocketPath("/")
                 .checkStartsWith(true).maxFramePayloadLength(MAX_WS_BYTES).build()),
@@ -130,7 +131,7 @@ final class LocalVm implements VmIdentity {
         agent = Agent.start(agentOptions.build());
     }
 
-    private void bind(EventLoopGroup group, Class<? extends ServerChannel> channel, int port,
+    private void bind(EventLoopGroup group, Class<? extends ServerChannel> channel, int port, ConnectionCounter counter,
                       Function<SocketChannel, ChannelHandler[]> handlers) throws InterruptedException {
         Channel ch = new ServerBootstrap().group(group).channel(channel)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -138,7 +139,7 @@ final class LocalVm implements VmIdentity {
             .childHandler(new ChannelInitializer<SocketChannel>() {
                 @Override
                 protected void initChannel(SocketChannel c) {
-                    c.pipeline().addLast(handlers.apply(c));
+                    c.pipeline().addLast(counter).addLast(handlers.apply(c));
                 }
             })
             .bind(new InetSocketAddress(address, port)).sync().channel();

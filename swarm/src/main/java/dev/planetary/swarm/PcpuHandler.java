@@ -42,18 +42,6 @@ final class PcpuHandler extends SimpleChannelInboundHandler<ByteBuf> {
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        traffic.connections.increment();
-        ctx.fireChannelActive();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        traffic.connections.decrement();
-        ctx.fireChannelInactive();
-    }
-
-    @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
         traffic.bytesIn.add(line.readableBytes() + 1L);
         byte[] answer = answer(vm, ByteBufUtil.getBytes(line), sha256).getBytes(StandardCharsets.US_ASCII);

@@ -190,37 +190,31 @@ final class SwarmHost implements AutoCloseable {
 
     /** One probe: a line to 127.0.0.1:PINNED_PCPU_PORT answered by this VM. */
     static boolean routable(LocalVm vm) {
-        if (!vm.registered()) {
-            return false;
-        }
-        Integer port = vm.agent().ports().get("pcpu");
-        if (port == null) {
-            return false;
-        }
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), (int) PROBE_TIMEOUT.toMillis());
-            s.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
-            OutputStream out = s.getOutputStream();
-            out.write("routable?\n".getBytes(StandardCharsets.US_ASCII));
-            s.shutdownOutput();
-            InputStream in = s.getInputStream();
-            String answer = new String(in.readNBytes(256), StandardCharsets.US_ASCII);
-            return answer.startsWith(vm.id() + " ");
-        } catch (IOException e) {
-            return false;
-        }
+        return vm.registered() && probe(vm, "pcpu", "routable?\n", vm.id() + " ");
     }
 
     /** With {@code --ssh}: the VM's sshd greets through the proxy on the VM's pinned pfsshfs port. */
     static boolean sshRoutable(LocalVm vm) {
-        Integer port = vm.agent().ports().get("pfsshfs");
+        return probe(vm, "pfsshfs", null, "SSH-2.0-");
+    }
+
+    /** Connects to the VM's pinned port of {@code kind} through the proxy, sends {@code request}, checks the start. */
+    private static boolean probe(LocalVm vm, String kind, String request, String expected) {
+        Integer port = vm.agent().ports().get(kind);
         if (port == null) {
             return false;
         }
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), (int) PROBE_TIMEOUT.toMillis());
             s.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
-            return new String(s.getInputStream().readNBytes(8), StandardCharsets.US_ASCII).equals("SSH-2.0-");
+            if (request != null) {
+                OutputStream out = s.getOutputStream();
+                out.write(request.getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+            }
+            InputStream in = s.getInputStream();
+            byte[] start = in.readNBytes(expected.length());
+            return new String(start, StandardCharsets.US_ASCII).equals(expected);
         } catch (IOException e) {
             return false;
         }

@@ -311,21 +311,25 @@ public final class UpMain implements Callable<Integer> {
     private boolean writeConfig(Path root, PlanChoice plan, Path cfg, Path logs)
         throws IOException, InterruptedException {
         String base = plan.config(Files.readString(root.resolve("conf/planetary.cfg")));
-        if (base.contains("listen stats") || base.contains("stats socket")) {
-            Files.writeString(cfg, base);
-            return true;
-        }
-        String withStats = base.replaceFirst("(?m)^global\\s*$", "global\n    stats socket " + dir.resolve("admin.sock")
-            + " mode 600 level admin") + """
+        String socket = java.util.regex.Matcher.quoteReplacement(dir.resolve("admin.sock").toString());
+        // the runtime socket in DIR (a shipped path such as /run/... may not exist here), mode 600: only this user
+        boolean hasSocket = java.util.regex.Pattern.compile("(?m)^\\s*stats socket\\s").matcher(base).find();
+        boolean hasPage = java.util.regex.Pattern.compile("(?m)^\\s*listen stats\\s*$").matcher(base).find();
+        String withStats = hasSocket
+            ? base.replaceAll("(?m)^(\\s*stats socket\\s+)\\S+", "$1" + socket)
+            : base.replaceFirst("(?m)^global\\s*$", "global\n    stats socket " + socket + " mode 600 level admin");
+        if (!hasPage) {
+            withStats += """
 
-            # Added by up: the stats page and the runtime socket (loopback and a mode-600 socket: no password needed)
-            listen stats
-                bind 127.0.0.1:8404
-                mode http
-                stats enable
-                stats uri /
-                stats refresh 5s
-            """;
+                # Added by up: the stats page on loopback (no password needed there; add stats auth before exposing it)
+                listen stats
+                    bind 127.0.0.1:8404
+                    mode http
+                    stats enable
+                    stats uri /
+                    stats refresh 5s
+                """;
+        }
         Files.writeString(cfg, withStats);
         Process check = new ProcessBuilder(root.resolve("bin/planetary").toString(), "proxy", "-c", "-f",
             cfg.toString()).redirectErrorStream(true)

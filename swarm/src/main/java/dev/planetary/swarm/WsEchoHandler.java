@@ -29,18 +29,6 @@ final class WsEchoHandler extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        traffic.connections.increment();
-        ctx.fireChannelActive();
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        traffic.connections.decrement();
-        ctx.fireChannelInactive();
-    }
-
-    @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof WebSocketServerProtocolHandler.HandshakeComplete) {
             ctx.writeAndFlush(new TextWebSocketFrame(hello(vm)));

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A real long-lived WebSocket through the proxy's jar (started with bin/planetary, as a user does): with
  * {@code timeout client 1s} and {@code timeout server 1s} in defaults, a listen with {@code timeout tunnel 1h} keeps an
  * idle socket open and echoing after 3 s of silence, while the same listen without it cuts the socket after about 1 s
- * (HAProxy 2.6 documents the same for TCP mode). The fake-clock tests of the rule are IdleTimerTest and
+ * (HAProxy 2.6 with the same defaults and listens behaves the same: checked with nc and socat). The fake-clock tests of the rule are IdleTimerTest and
  * IdleDeadlinesTest; this one shows it end to end with a real browser protocol.
  */
 class TunnelWebSocketIT {
