@@ -102,10 +102,20 @@ final class SwarmHost implements AutoCloseable {
         return started;
     }
 
-    /** Adds {@code count} VMs with the next free instance keys and addresses. */
+    /**
+     * Adds {@code count} VMs with the next free instance keys and addresses. Refused up front when Genesis' port plan
+     * has fewer free VM slots (the limit a local swarm meets first), rather than leaving agents that Genesis answers
+     * {@code 503 port range full}.
+     */
     synchronized List<LocalVm> spawn(int count) throws IOException, InterruptedException {
         if (count < 1 || count > MAX_SPAWN) {
             throw new IllegalArgumentException("--count must be 1.." + MAX_SPAWN + ", not " + count);
+        }
+        long[] ports = portsHeldAndCapacity();
+        if (ports != null && ports[0] + count > ports[1]) {
+            throw new IllegalArgumentException("the port plan holds at most " + ports[1] + " VMs and " + ports[0]
+                + " hold ports now (removed VMs keep theirs during Genesis' grace period): spawn at most "
+                + Math.max(0, ports[1] - ports[0]));
         }
         int next = vms.values().stream().mapToInt(LocalVm::index).max().orElse(-1) + 1;
         for (String i : persisted()) {
@@ -120,6 +130,19 @@ final class SwarmHost implements AutoCloseable {
             persist();
         }
         return started;
+    }
+
+    /** Genesis' {@code ports_held} and {@code ports_capacity} from /api/health; null when it does not say. */
+    private long[] portsHeldAndCapacity() throws IOException, InterruptedException {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(PROBE_TIMEOUT).build();
+        java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+            genesis.resolve("/api/health")).timeout(PROBE_TIMEOUT).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        if (r.statusCode() != 200 || !n.path("ports_held").isNumber() || !n.path("ports_capacity").isNumber()) {
+            return null;
+        }
+        return new long[] {n.get("ports_held").asLong(), n.get("ports_capacity").asLong()};
     }
 
     private LocalVm startOne(int index) throws IOException, InterruptedException {

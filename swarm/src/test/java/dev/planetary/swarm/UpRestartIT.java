@@ -58,6 +58,13 @@ class UpRestartIT {
         try {
             before = vms();
             assertThat(before).hasSize(2);
+            // the limit a local swarm meets first: the port plan's 1,999 VMs, refused before any VM starts
+            Procs.Result full = Procs.run(dir, null, Duration.ofSeconds(60), List.of(Launcher.script().toString(),
+                "swarm", "spawn", "--count", "1998", "--dir", dir.resolve("up").toString()));
+            assertThat(full.code()).as("%s", full).isEqualTo(1);
+            assertThat(full.stderr()).contains("the port plan holds at most 1999 VMs and 2 hold ports now",
+                "spawn at most 1997");
+            assertThat(vms()).as("nothing started").hasSize(2);
         } finally {
             stop(first);
         }
