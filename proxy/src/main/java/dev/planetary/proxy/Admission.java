@@ -2,6 +2,8 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.BackendConfig;
+import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.FreqCounter;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -38,6 +40,13 @@ final class Admission {
     private boolean globalSlot;
     private boolean frontendSlot;
     private ScheduledFuture<?> queueTimer;
+    private final long[] feCounts;
+    private final long[] beCounts;
+    /** In the backend's session count ({@link Counters#CUR}), in its queue count ({@link Counters#QCUR}). */
+    private boolean inBackend;
+    private boolean inQueue;
+    private long queuedAtNanos;
+    private long queuedMs;
 
     /** @param mayQueue false for a pinned connection: its one server or nothing, never the backend's queue */
     Admission(Session session, Frontend frontend, Channel client, boolean mayQueue) {
@@ -46,6 +55,12 @@ final class Admission {
         this.backend = frontend.backend();
         this.client = client;
         this.mayQueue = mayQueue;
+        this.feCounts = session.feCounts;
+        this.beCounts = session.beCounts;
+    }
+
+    long queuedMs() {
+        return queuedMs;
     }
 
     /** Takes the global and the frontend slot (or waits for them), then lets the connection pick a server. */
@@ -70,6 +85,15 @@ final class Admission {
                 return;
             }
             frontendSlot = true;
+            Counters.max(feCounts, Counters.SMAX, frontend.limit.count());
+        }
+        if (!inBackend) { // the session enters its backend: HAProxy's be stot, rate and lastsess
+            inBackend = true;
+            long now = session.now();
+            Counters.increment(beCounts, Counters.CUR);
+            Counters.increment(beCounts, Counters.STOT);
+            FreqCounter.increment(beCounts, now);
+            Counters.set(beCounts, Counters.LAST_SESS, now);
         }
         if (mayQueue && backend.hasQueue()) {
             enqueue(); // earlier connections wait already: first come, first served
@@ -80,7 +104,7 @@ final class Admission {
 
     /** Too many connections already wait for a maxconn slot: this one is closed rather than held. */
     private void deny() {
-        frontend.denied.increment();
+        Counters.increment(feCounts, Counters.DREQ);
         client.close();
     }
 
@@ -107,12 +131,17 @@ final class Admission {
     /** Waits in the backend's queue for a server slot, up to timeout queue (or timeout connect). */
     void enqueue() {
         queueState = QUEUE_WAITING;
+        inQueue = true;
+        queuedAtNanos = session.now();
+        Counters.increment(beCounts, Counters.QCUR);
+        Counters.increment(beCounts, Counters.QUEUED);
         BackendConfig bc = backend.config();
         long ms = bc.queueTimeoutMs() > 0 ? bc.queueTimeoutMs() : bc.connectTimeoutMs();
         if (ms > 0) {
             queueTimer = client.eventLoop().schedule(() -> {
                 if (QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DONE)) {
-                    backend.queueTimeouts.increment();
+                    Counters.increment(beCounts, Counters.QTIMEOUTS);
+                    outOfQueue();
                     client.close();
                 }
             }, ms, TimeUnit.MILLISECONDS);
@@ -135,6 +164,7 @@ final class Admission {
                 queueTimer.cancel(false);
                 queueTimer = null;
             }
+            outOfQueue();
             if (session.ended()) {
                 backend.release(s);
             } else {
@@ -147,14 +177,28 @@ final class Admission {
     /** The connection has ended: out of the queue for good. */
     void leaveQueue() {
         queueState = QUEUE_DONE;
+        outOfQueue();
         if (queueTimer != null) {
             queueTimer.cancel(false);
             queueTimer = null;
         }
     }
 
+    /** Left the queue (served, timed out or ended): out of the queue count, its wait measured. Event loop. */
+    private void outOfQueue() {
+        if (inQueue) {
+            inQueue = false;
+            queuedMs = (session.now() - queuedAtNanos) / 1_000_000;
+            Counters.add(beCounts, Counters.QCUR, -1);
+        }
+    }
+
     /** The connection has ended: gives back the frontend and global slots (after its server slot). */
     void releaseSlots() {
+        if (inBackend) {
+            inBackend = false;
+            Counters.add(beCounts, Counters.CUR, -1);
+        }
         if (frontendSlot) {
             frontendSlot = false;
             frontend.limit.release();

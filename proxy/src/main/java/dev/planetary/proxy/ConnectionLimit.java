@@ -21,7 +21,8 @@ final class ConnectionLimit {
     static final int PARKED_MAX = 1024;
 
     private final String name;
-    private final int max;
+    /** Changed at run time by {@code set maxconn}: live connections above a lowered limit are not touched. */
+    private volatile int max;
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicInteger parkedTotal;
     private final ConcurrentLinkedQueue<Session> parked = new ConcurrentLinkedQueue<>();
@@ -41,14 +42,37 @@ final class ConnectionLimit {
 
     String name() { return name; }
     int max() { return max; }
+
+    /**
+     * A new limit (0: none), from the runtime API. Raising it lets waiting connections in at once; lowering it
+     * closes nothing: new connections wait until the count is below it.
+     */
+    void max(int newMax) {
+        this.max = newMax;
+        onEdge.run();
+        Session next;
+        while (!parked.isEmpty() && tryAcquire()) {
+            next = parked.poll();
+            if (next == null) {
+                release();
+                return;
+            }
+            parkedTotal.decrementAndGet();
+            if (!next.takeLimitSlot(this)) {
+                release();
+            }
+        }
+    }
     int count() { return count.get(); }
 
     /** May listeners accept for this limit? */
     boolean hasRoom() {
+        int max = this.max;
         return max == 0 || (count.get() < max && parked.isEmpty());
     }
 
     boolean tryAcquire() {
+        int max = this.max;
         if (max == 0) {
             count.incrementAndGet();
             return true;
@@ -78,6 +102,7 @@ final class ConnectionLimit {
                 }
             }
             int now = count.decrementAndGet();
+            int max = this.max;
             if (max > 0 && now == max - 1) {
                 onEdge.run();
             }

@@ -4,6 +4,9 @@ import dev.planetary.core.backend.Server;
 import dev.planetary.core.connect.ConnectAttempt;
 import dev.planetary.core.connect.ServerPool;
 import dev.planetary.core.connect.ConnectAttempt.Step;
+import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.FreqCounter;
+import dev.planetary.proxy.stats.SlidingAverage;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
@@ -31,6 +34,10 @@ final class Connector implements ChannelFutureListener {
     private final HealthChecker health;
     private final int connectTimeoutMs;
     private Channel pending; // the channel of the attempt in flight, or null
+    private final long[] beCounts;
+    /** This loop's counter slot of the server of the attempt in flight, and when that attempt began. */
+    private long[] svCounts;
+    private long openedNanos;
 
     Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy,
               ServerPool pool) {
@@ -42,7 +49,13 @@ final class Connector implements ChannelFutureListener {
         this.attempt = new ConnectAttempt(pool, frontend.retryPolicy);
         this.transport = proxy.transport();
         this.health = proxy.health();
+        this.beCounts = session.beCounts;
         this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
+    }
+
+    /** The server of the current attempt (the connected one once relaying), or null. */
+    Server target() {
+        return attempt.target();
     }
 
     /** The first pick for a newly admitted connection. */
@@ -73,7 +86,7 @@ final class Connector implements ChannelFutureListener {
                 Math.max(0, attempt.dueNanos() - clock.nanoTime()), TimeUnit.NANOSECONDS);
             case QUEUE -> session.enqueue(); // every usable server is at its maxconn: wait for a slot
             case NO_SERVER -> {
-                backend.noServer.increment();
+                Counters.increment(beCounts, Counters.NOSRV);
                 client.close();
             }
             case GIVE_UP -> client.close();
@@ -93,12 +106,21 @@ final class Connector implements ChannelFutureListener {
             ch = transport.newChannel();
         } catch (ChannelException e) {
             // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
-            backend.connectFailures.increment();
+            Counters.increment(beCounts, Counters.ECON);
             attempt.release();
             client.close();
             return;
         }
         pending = ch;
+        long now = clock.nanoTime();
+        openedNanos = now;
+        long[] sv = backend.stats().server(s.name()).counters().slot();
+        svCounts = sv;
+        Counters.increment(sv, Counters.CONNECT);
+        Counters.max(sv, Counters.SMAX, s.active());
+        FreqCounter.increment(sv, now);
+        Counters.set(sv, Counters.LAST_SESS, now);
+        Counters.increment(beCounts, Counters.CONNECT);
         ch.config().setAutoRead(false);
         ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         // TCP_NODELAY is Netty's default for both transports (one setsockopt at creation, none more here)
@@ -141,8 +163,19 @@ final class Connector implements ChannelFutureListener {
             ch.close(); // the client left while connecting; its close ends the connection and frees the slot
             return;
         }
-        relay.serverConnected(ch);
+        long[] sv = svCounts;
+        long ctime = (clock.nanoTime() - openedNanos) / 1_000_000;
+        long qtime = session.queuedMs();
+        times(beCounts, ctime, qtime); // HAProxy samples qtime and ctime once connected
+        times(sv, ctime, qtime);
+        relay.serverConnected(ch, sv);
         session.serverConnected();
+    }
+
+    private static void times(long[] counts, long ctimeMs, long qtimeMs) {
+        Counters.increment(counts, Counters.TIME_SAMPLES);
+        SlidingAverage.add(counts, Counters.CTIME, Counters.CTIME_MAX, ctimeMs);
+        SlidingAverage.add(counts, Counters.QTIME, Counters.QTIME_MAX, qtimeMs);
     }
 
     private void failed(Channel ch) {
@@ -150,7 +183,9 @@ final class Connector implements ChannelFutureListener {
         ch.close();
         Server s = attempt.target();
         s.recordFailedConnect();
-        backend.connectFailures.increment();
+        long[] sv = svCounts;
+        Counters.increment(beCounts, Counters.ECON);
+        Counters.increment(sv, Counters.ECON);
         health.liveFailure(s);
         if (!client.isActive()) {
             attempt.release();
@@ -158,9 +193,11 @@ final class Connector implements ChannelFutureListener {
         }
         Step step = attempt.failed(clock.nanoTime());
         if (step != Step.GIVE_UP) {
-            backend.retries.increment();
+            Counters.increment(beCounts, Counters.WRETR);
+            Counters.increment(sv, Counters.WRETR);
             if (attempt.policy().redispatch()) {
-                backend.redispatches.increment();
+                Counters.increment(beCounts, Counters.WREDIS);
+                Counters.increment(sv, Counters.WREDIS);
             }
         }
         act(step);

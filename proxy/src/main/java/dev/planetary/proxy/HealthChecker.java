@@ -4,6 +4,8 @@ import dev.planetary.core.backend.Server;
 import dev.planetary.core.config.ServerConfig;
 import dev.planetary.core.health.CheckSchedule;
 import dev.planetary.core.health.HealthState;
+import dev.planetary.proxy.stats.ServerStats;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -82,7 +84,7 @@ final class HealthChecker implements AutoCloseable {
     void liveFailure(Server server) {
         Check check = checks.get(server);
         if (check != null) {
-            loop.execute(() -> check.record(false, "live connection failed", 0));
+            loop.execute(() -> check.record(false, "live connection failed", 0, false, false));
         }
     }
 
@@ -104,6 +106,7 @@ final class HealthChecker implements AutoCloseable {
         private final long interMs;
         private final int timeoutMs;
         private final HealthState state;
+        private final ServerStats stats;
         final CheckSchedule schedule;
         private volatile ScheduledFuture<?> next;
         private volatile boolean cancelled;
@@ -117,6 +120,7 @@ final class HealthChecker implements AutoCloseable {
             // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
             this.timeoutMs = (int) Math.max(1, connect > 0 ? Math.min(connect, interMs) : interMs);
             this.state = new HealthState(sc.rise(), sc.fall(), server.up());
+            this.stats = backend.stats().server(server.name());
         }
 
         void scheduleAt(long dueNanos, long nowNanos) {
@@ -146,20 +150,25 @@ final class HealthChecker implements AutoCloseable {
                     long tookMs = TimeUnit.NANOSECONDS.toMillis(end - start);
                     if (f.isSuccess()) {
                         f.channel().close();
-                        record(true, null, tookMs);
+                        record(true, null, tookMs, true, false);
                     } else {
                         Throwable c = f.cause();
                         String info = c == null ? "failed" : String.valueOf(c.getMessage());
                         int colon = info.lastIndexOf(": ");
-                        record(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs);
+                        record(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs, true,
+                            c instanceof ConnectTimeoutException);
                     }
                     scheduleAt(schedule.nextDue(end), end);
                 });
         }
 
-        void record(boolean ok, String info, long tookMs) {
+        /** @param check a check's result (shown in the stats), not a live connection's failure */
+        void record(boolean ok, String info, long tookMs, boolean check, boolean timeout) {
             if (cancelled) {
                 return;
+            }
+            if (check) {
+                stats.check(ok, timeout, state.up(), ok ? "" : info, tookMs);
             }
             // The transition goes to the backend's owner; it is logged (with the census it made) once applied.
             switch (state.record(ok)) {

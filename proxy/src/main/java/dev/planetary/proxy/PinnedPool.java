@@ -1,6 +1,7 @@
 package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
+import dev.planetary.proxy.stats.Counters;
 import dev.planetary.core.connect.ServerPool;
 
 /**
@@ -51,7 +52,7 @@ final class PinnedPool implements ServerPool {
     private Server claim() {
         Server s = server == PinTable.CLOSED ? null : frontend.backend().reacquire(server);
         if (s == null) {
-            frontend.pinRefused.increment();
+            Counters.increment(frontend.stats().counters().slot(), Counters.EREQ); // event loop
         }
         return s;
     }

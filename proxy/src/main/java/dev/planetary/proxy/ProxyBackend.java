@@ -20,7 +20,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
+import dev.planetary.proxy.stats.BackendStats;
+import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.ProxyStats;
+import dev.planetary.proxy.stats.ServerStats;
 
 /**
  * A backend as the running proxy sees it: the server set and balancers ({@link Backend}), its timeouts and retry
@@ -35,7 +38,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ProxyBackend {
 
-    private final BackendConfig config;
+    /** Replaced by a reload (same balance): new connections read the new timeouts and retries. */
+    private volatile BackendConfig config;
     private final Backend backend;
     private final ConcurrentLinkedDeque<QueueWaiter> queue = new ConcurrentLinkedDeque<>();
     /** Dispatch requests not yet served by a pass; non-zero while one thread is dispatching (see dispatchQueue). */
@@ -45,40 +49,54 @@ public final class ProxyBackend {
     private HealthChecker health;
     private final Map<Server, ServerConfig> configs = new IdentityHashMap<>();
 
-    final LongAdder noServer = new LongAdder();
-    final LongAdder queued = new LongAdder();
-    final LongAdder queueTimeouts = new LongAdder();
-    final LongAdder connectFailures = new LongAdder();
-    final LongAdder retries = new LongAdder();
-    final LongAdder redispatches = new LongAdder();
-    final LongAdder bytesToServers = new LongAdder();
-    final LongAdder bytesToClients = new LongAdder();
+    /** Counters of the backend and its servers, per event loop (see {@link Counters}). */
+    private final BackendStats stats;
+    /** Each server's configured weight (HAProxy's iweight: {@code get weight}, {@code weight N%}). */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> initialWeights =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     ProxyBackend(BackendConfig config, ControlAgent control) {
+        this(config, control, BackendStats.standalone(config.name()));
+    }
+
+    ProxyBackend(BackendConfig config, ControlAgent control, BackendStats stats) {
         this.config = config;
         this.control = control;
+        this.stats = stats;
         List<Server> servers = new ArrayList<>();
         for (ServerConfig sc : config.servers()) {
             Server server = newServer(sc);
             servers.add(server);
             configs.put(server, sc);
+            joined(server, sc);
         }
         this.backend = new Backend(config.name(), config.balance(), config.hashType(), servers);
         backend.onChange(this::dispatchQueue); // a server came up, got weight or joined: queued connections may go
+        noteStates(List.of()); // the initial states, from which lastchg counts
     }
 
     public String name() { return config.name(); }
     public BackendConfig config() { return config; }
+    /** A reload's new settings (timeouts, retries); the server set changes through the control agent. */
+    void config(BackendConfig newConfig) { this.config = newConfig; }
     public Backend backend() { return backend; }
     /** The owner of this backend's server set (for tests that need to hold it busy). */
     ControlAgent control() { return control; }
     public List<Server> servers() { return backend.servers(); }
     public int queueLength() { return queue.size(); }
-    public long noServerCount() { return noServer.sum(); }
-    public long queueTimeoutCount() { return queueTimeouts.sum(); }
-    public long connectFailureCount() { return connectFailures.sum(); }
-    public long retryCount() { return retries.sum(); }
-    public long redispatchCount() { return redispatches.sum(); }
+    public BackendStats stats() { return stats; }
+    /** A server's configured weight, or its current one if unknown. */
+    public int initialWeight(String serverName) {
+        Integer w = initialWeights.get(serverName);
+        return w != null ? w : backend.server(serverName).map(Server::weight).orElse(0);
+    }
+    public long noServerCount() { return stats.counters().sum(Counters.NOSRV); }
+    public long queueTimeoutCount() { return stats.counters().sum(Counters.QTIMEOUTS); }
+    public long connectFailureCount() { return stats.counters().sum(Counters.ECON); }
+    public long retryCount() { return stats.counters().sum(Counters.WRETR); }
+    public long redispatchCount() { return stats.counters().sum(Counters.WREDIS); }
+    public long bytesToServers() { return stats.counters().sum(Counters.BIN); }
+    public long bytesToClients() { return stats.counters().sum(Counters.BOUT); }
 
     /** Starts the health checks of the servers that have {@code check}; runs on the control agent. */
     void attachHealth(HealthChecker health) {
@@ -125,6 +143,55 @@ public final class ProxyBackend {
 
     public void maint(String serverName) {
         call(new BackendChange.Admin(serverName, Server.Admin.MAINT), Configs.NONE);
+    }
+
+    /**
+     * A server's maxconn (0: none), as {@code set maxconn server}: live connections are not touched; raising it
+     * lets queued connections go at once.
+     */
+    public void setMaxconn(String serverName, int maxconn) {
+        if (maxconn < 0) {
+            throw new IllegalArgumentException("maxconn must be >= 0");
+        }
+        await(control.run(() -> {
+            Server s = backend.server(serverName).orElseThrow(() ->
+                new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
+            s.maxconn(maxconn);
+        }));
+        dispatchQueue();
+    }
+
+    /**
+     * Moves a server to another address, as {@code set server addr}: one replace in which the server is a new
+     * object at the new address with the same weight, maxconn, backup flag, health and admin state (and checks,
+     * which follow it); live connections stay with the old address and finish on their own.
+     *
+     * @return the address it had
+     */
+    public InetSocketAddress setAddress(String serverName, String host, int port) {
+        InetSocketAddress[] old = new InetSocketAddress[1];
+        await(control.run(() -> {
+            Server s = backend.server(serverName).orElseThrow(() ->
+                new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
+            old[0] = s.address();
+            ServerConfig sc = configs.get(s);
+            ServerConfig moved = sc == null
+                ? new ServerConfig(s.name(), host, port, false, ServerConfig.DEFAULT_INTER_MS, ServerConfig.DEFAULT_RISE,
+                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, null)
+                : new ServerConfig(sc.name(), host, port, sc.check(), sc.interMs(), sc.rise(), sc.fall(), s.weight(),
+                    s.maxconn(), s.backup(), sc.disabled(), sc.origin());
+            Server next = new Server(s.name(), new InetSocketAddress(host, port), s.weight(), s.maxconn(), s.backup(),
+                s.up(), s.admin());
+            next.discoveryDrain(s.discoveryDrain());
+            List<Server> list = new ArrayList<>(backend.servers());
+            list.replaceAll(x -> x == s ? next : x);
+            Backend.Outcome o = applyBatch(List.of(new ControlAgent.Change(this, new BackendChange.Replace(list, null),
+                new Configs(List.of(next), List.of(moved)), new CompletableFuture<>()))).get(0);
+            if (o.error() != null) {
+                throw o.error();
+            }
+        }));
+        return old[0];
     }
 
     /**
@@ -205,17 +272,26 @@ public final class ProxyBackend {
         }
         Backend.Applied applied = backend.apply(changes);
         HealthChecker h = health;
+        Set<String> stay = new java.util.HashSet<>();
+        for (Server s : applied.snapshot().servers()) {
+            stay.add(s.name());
+        }
         for (Server s : applied.left()) {
             if (h != null) {
                 h.unwatch(s);
             }
+            if (!stay.contains(s.name())) {
+                stats.forget(s.name()); // gone, not replaced under its name: a later one starts from zero
+            }
         }
         for (Server s : applied.joined()) {
             ServerConfig sc = configs.get(s);
+            joined(s, sc);
             if (h != null && sc != null && sc.check()) {
                 h.watch(this, s, sc);
             }
         }
+        noteStates(changes);
         // keep configs only for members: objects a replace did not keep, refused adds and removed servers go
         configs.keySet().retainAll(identitySet(applied.snapshot().servers()));
         List<Backend.Outcome> outcomes = applied.outcomes();
@@ -225,13 +301,37 @@ public final class ProxyBackend {
         return outcomes;
     }
 
+    /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
+    private void joined(Server s, ServerConfig sc) {
+        initialWeights.put(s.name(), sc != null ? sc.weight() : s.weight());
+        ServerStats ss = stats.server(s.name());
+        if (sc != null && sc.check()) {
+            ss.checked(sc.rise(), sc.fall());
+        }
+    }
+
+    /** lastchg, downtime and chkdown of the servers and of the backend, after a batch (control agent). */
+    private void noteStates(List<BackendChange> changes) {
+        long now = ProxyStats.now();
+        for (Server s : backend.servers()) {
+            ServerStats ss = stats.server(s.name());
+            boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
+            boolean touched = false;
+            for (BackendChange c : changes) {
+                touched |= c instanceof BackendChange.Admin a && a.name().equals(s.name());
+            }
+            ss.state().note(operational, touched, now);
+        }
+        stats.state().note(backend.anyUsable(), false, now);
+    }
+
     private static Set<Server> identitySet(List<Server> servers) {
         Set<Server> set = Collections.newSetFromMap(new IdentityHashMap<>(servers.size() * 2));
         set.addAll(servers);
         return set;
     }
 
-    private static Server newServer(ServerConfig sc) {
+    static Server newServer(ServerConfig sc) {
         InetSocketAddress address = new InetSocketAddress(sc.host(), sc.port());
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
         return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin);
@@ -266,7 +366,6 @@ public final class ProxyBackend {
     }
 
     void enqueue(QueueWaiter waiter) {
-        queued.increment();
         queue.addLast(waiter);
         dispatchQueue(); // a slot may have freed since the failed pick
     }

@@ -17,7 +17,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.LongAdder;
+import dev.planetary.proxy.stats.Counters;
 
 /**
  * The bytes of one proxied connection: client to server and back, on the client's event loop (the shape of Netty's
@@ -54,10 +54,10 @@ final class Relay {
     private final Events events;
     private final IdleDeadlines idle;
     private final LoopClock clock;
-    private final LongAdder bytesToServers;
-    private final LongAdder bytesToClients;
-    private final LongAdder clientResets;
-    private final LongAdder serverResets;
+    /** This loop's counter slots of the frontend and backend, and of the server once connected. */
+    private final long[] feCounts;
+    private final long[] beCounts;
+    private long[] svCounts;
     private final ClientSide clientSide = new ClientSide();
     private final ServerSide serverSide = new ServerSide();
 
@@ -72,14 +72,23 @@ final class Relay {
     private boolean serverReset;
 
     Relay(Channel client, Events events, IdleDeadlines idle, LoopClock clock, Frontend frontend) {
+        this(client, events, idle, clock, frontend.stats().counters().slot(),
+            frontend.backend().stats().counters().slot());
+    }
+
+    /** @param feCounts and {@code beCounts}: the calling event loop's counter slots of the frontend and backend */
+    Relay(Channel client, Events events, IdleDeadlines idle, LoopClock clock, long[] feCounts, long[] beCounts) {
         this.client = client;
         this.events = events;
         this.idle = idle;
         this.clock = clock;
-        this.bytesToServers = frontend.backend().bytesToServers;
-        this.bytesToClients = frontend.backend().bytesToClients;
-        this.clientResets = frontend.clientResets;
-        this.serverResets = frontend.serverResets;
+        this.feCounts = feCounts;
+        this.beCounts = beCounts;
+    }
+
+    /** The connected server's counter slot, or null before (or without) a server. */
+    long[] serverCounts() {
+        return svCounts;
     }
 
     ChannelHandler clientHandler() {
@@ -98,6 +107,12 @@ final class Relay {
 
     /** The server side is connected: send what the client sent meanwhile, then relay both ways. */
     void serverConnected(Channel ch) {
+        serverConnected(ch, null);
+    }
+
+    /** As {@link #serverConnected(Channel)}, counting bytes and aborts into the server's slot too. */
+    void serverConnected(Channel ch, long[] svCounts) {
+        this.svCounts = svCounts;
         server = ch;
         EpollInterest.keep(ch);
         idle.activity(clock.nanoTime());
@@ -153,7 +168,12 @@ final class Relay {
             }
             ByteBuf buf = (ByteBuf) msg;
             idle.activity(clock.nanoTime());
-            bytesToServers.add(buf.readableBytes());
+            int n = buf.readableBytes();
+            Counters.add(feCounts, Counters.BIN, n);
+            Counters.add(beCounts, Counters.BIN, n);
+            if (svCounts != null) {
+                Counters.add(svCounts, Counters.BIN, n);
+            }
             s.write(buf, s.voidPromise());
             if (!s.isWritable()) {
                 client.config().setAutoRead(false);
@@ -203,7 +223,7 @@ final class Relay {
         public void channelInactive(ChannelHandlerContext ctx) {
             if (server != null && server.isActive()) {
                 if (clientReset) {
-                    clientResets.increment();
+                    count(Counters.CLI_ABRT);
                     resetClose(server);
                 } else {
                     flushThenClose(server);
@@ -228,7 +248,12 @@ final class Relay {
                 return;
             }
             idle.activity(clock.nanoTime());
-            bytesToClients.add(buf.readableBytes());
+            int n = buf.readableBytes();
+            Counters.add(feCounts, Counters.BOUT, n);
+            Counters.add(beCounts, Counters.BOUT, n);
+            if (svCounts != null) {
+                Counters.add(svCounts, Counters.BOUT, n);
+            }
             client.write(buf, client.voidPromise());
             if (!client.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
@@ -281,12 +306,25 @@ final class Relay {
             }
             if (client.isActive()) {
                 if (serverReset) {
-                    serverResets.increment();
+                    count(Counters.SRV_ABRT);
+                    Counters.increment(beCounts, Counters.ERESP);
+                    if (svCounts != null) {
+                        Counters.increment(svCounts, Counters.ERESP);
+                    }
                     resetClose(client);
                 } else {
                     flushThenClose(client);
                 }
             }
+        }
+    }
+
+    /** An abort, counted for the frontend, the backend and the server. */
+    private void count(int field) {
+        Counters.increment(feCounts, field);
+        Counters.increment(beCounts, field);
+        if (svCounts != null) {
+            Counters.increment(svCounts, field);
         }
     }
 

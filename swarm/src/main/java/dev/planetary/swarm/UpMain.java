@@ -134,7 +134,7 @@ public final class UpMain implements Callable<Integer> {
             // The proxy starts while Genesis does (it follows Genesis and waits for it, as after any outage): the two
             // JVM starts and the proxy's binds overlap. Its config is checked first (stats supported?).
             Path cfg = dir.resolve("planetary.cfg");
-            boolean stats = writeConfig(root, plan, cfg, logs);
+            Stats stats = writeConfig(root, plan, cfg, logs);
             Process proxy = start(List.of(root.resolve("bin/planetary").toString(), "proxy", "-f", cfg.toString()),
                 logs.resolve("proxy.log"));
             URI genesisUri = URI.create("http://" + GENESIS_LISTEN);
@@ -303,46 +303,60 @@ public final class UpMain implements Callable<Integer> {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
     }
 
+    /** Which of the stats surfaces the proxy's config has. */
+    record Stats(boolean page, boolean socket) {
+    }
+
     /**
      * Writes the proxy's config for the plan. The stats page on 127.0.0.1:8404 and the runtime socket
-     * {@code DIR/admin.sock} are added when this proxy build accepts them ({@code proxy -c} says so); returns whether
-     * they are in.
+     * {@code DIR/admin.sock} (a shipped {@code stats socket} path is moved there: /run or /tmp paths may be another
+     * user's) go in when this proxy build accepts them ({@code proxy -c} says so): both, else the socket alone, else
+     * neither.
      */
-    private boolean writeConfig(Path root, PlanChoice plan, Path cfg, Path logs)
+    private Stats writeConfig(Path root, PlanChoice plan, Path cfg, Path logs)
         throws IOException, InterruptedException {
         String base = plan.config(Files.readString(root.resolve("conf/planetary.cfg")));
         String socket = java.util.regex.Matcher.quoteReplacement(dir.resolve("admin.sock").toString());
-        // the runtime socket in DIR (a shipped path such as /run/... may not exist here), mode 600: only this user
         boolean hasSocket = java.util.regex.Pattern.compile("(?m)^\\s*stats socket\\s").matcher(base).find();
         boolean hasPage = java.util.regex.Pattern.compile("(?m)^\\s*listen stats\\s*$").matcher(base).find();
-        String withStats = hasSocket
+        String withSocket = hasSocket
             ? base.replaceAll("(?m)^(\\s*stats socket\\s+)\\S+", "$1" + socket)
             : base.replaceFirst("(?m)^global\\s*$", "global\n    stats socket " + socket + " mode 600 level admin");
-        if (!hasPage) {
-            withStats += """
+        String withBoth = hasPage ? withSocket : withSocket + """
 
-                # Added by up: the stats page on loopback (no password needed there; add stats auth before exposing it)
-                listen stats
-                    bind 127.0.0.1:8404
-                    mode http
-                    stats enable
-                    stats uri /
-                    stats refresh 5s
-                """;
+            # Added by up: the stats page on loopback (no password needed there; add stats auth before exposing it)
+            listen stats
+                bind 127.0.0.1:8404
+                mode http
+                stats enable
+                stats uri /
+                stats refresh 5s
+            """;
+        if (valid(root, cfg, withBoth, logs)) {
+            return new Stats(true, true);
         }
-        Files.writeString(cfg, withStats);
+        if (!hasPage && valid(root, cfg, withSocket, logs)) {
+            return new Stats(false, true);
+        }
+        String without = base.replaceAll("(?m)^\\s*stats (socket|timeout)\\s.*$", "");
+        Files.writeString(cfg, without);
+        return new Stats(false, false);
+    }
+
+    /** Writes {@code text} to {@code cfg} and asks the proxy whether it accepts it ({@code proxy -c}). */
+    private static boolean valid(Path root, Path cfg, String text, Path logs) throws IOException, InterruptedException {
+        Files.writeString(cfg, text);
         Process check = new ProcessBuilder(root.resolve("bin/planetary").toString(), "proxy", "-c", "-f",
             cfg.toString()).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve("proxy-check.log").toFile())).start();
-        if (check.waitFor(60, TimeUnit.SECONDS) && check.exitValue() == 0) {
-            return true;
+        if (check.waitFor(60, TimeUnit.SECONDS)) {
+            return check.exitValue() == 0;
         }
         check.destroyForcibly();
-        Files.writeString(cfg, base);
         return false;
     }
 
-    private void printTour(SwarmHost host, PlanChoice plan, boolean stats) {
+    private void printTour(SwarmHost host, PlanChoice plan, Stats stats) {
         LocalVm first = host.vms().get(0);
         Map<String, Integer> ports = first.agent().ports();
         String key = host.ssh() == null ? null : host.ssh().clientKey().toString();
@@ -363,11 +377,15 @@ public final class UpMain implements Callable<Integer> {
         }
         b.append("  http://127.0.0.1:32000/                                 # the WebSocket page, in a browser\n");
         b.append("  http://127.0.0.1:9000/                                  # the Genesis dashboard\n");
-        if (stats) {
+        if (stats.page()) {
             b.append("  http://127.0.0.1:8404/                                  # the proxy's stats page\n");
+        } else {
+            b.append("  (stats page: not supported by this proxy build yet)\n");
+        }
+        if (stats.socket()) {
             b.append(String.format("  echo 'show stat' | socat stdio %s%n", dir.resolve("admin.sock")));
         } else {
-            b.append("  (stats page and socket: not supported by this proxy build yet)\n");
+            b.append("  (stats socket: not supported by this proxy build yet)\n");
         }
         String d = dir.equals(Path.of("planetary-up").toAbsolutePath().normalize()) ? "" : " --dir " + dir;
         b.append("  bin/planetary swarm spawn --count 100").append(d).append("   # more VMs, taking traffic at once\n");

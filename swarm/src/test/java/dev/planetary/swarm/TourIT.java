@@ -61,7 +61,8 @@ class TourIT {
     private final Set<String> ran = new LinkedHashSet<>();
     private Process up;
     private Path upOut;
-    private boolean stats;
+    private boolean statsPage;
+    private boolean statsSocket;
     private String firstVm;
     private String secondVm;
 
@@ -101,7 +102,8 @@ class TourIT {
         String out = upOutput();
         System.out.println("up's output:\n" + out);
         assertThat(out).contains("planetary up: all 8 VMs routable", "a reduced plan: 10000-11999, 20000-21999");
-        stats = !out.contains("stats page and socket: not supported by this proxy build yet");
+        statsPage = !out.contains("stats page: not supported by this proxy build yet");
+        statsSocket = !out.contains("stats socket: not supported by this proxy build yet");
     }
 
     @AfterAll
@@ -257,11 +259,17 @@ class TourIT {
 
     @Test
     @Order(7)
-    void theStatsPageAndSocket() throws Exception {
-        Assumptions.assumeTrue(stats, "SKIPPED: the proxy on this branch does not accept `listen stats` / "
-            + "`stats socket` yet (issue 9, stats page and runtime API); up said so and runs without them. These two "
-            + "Tour steps run once the proxy supports them.");
+    void theStatsPage() throws Exception {
+        Assumptions.assumeTrue(statsPage, "SKIPPED: the proxy on this branch does not accept a `listen stats` page "
+            + "yet (issue 9); up said so and runs without it. This Tour step runs once the proxy supports it.");
         assertThat(run("curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8404/")).isEqualTo("200\n");
+    }
+
+    @Test
+    @Order(7)
+    void theStatsSocket() throws Exception {
+        Assumptions.assumeTrue(statsSocket, "SKIPPED: the proxy on this branch does not accept `stats socket` yet "
+            + "(issue 9); up said so and runs without it. This Tour step runs once the proxy supports it.");
         assertThat(run("echo 'show stat' | socat stdio planetary-up/admin.sock | head -1"))
             .startsWith("# pxname,svname,");
     }
@@ -302,8 +310,11 @@ class TourIT {
     void everyTourCommandRanAndCtrlCStopsEverythingWithExit0() throws Exception {
         List<String> notRun = new ArrayList<>(readme);
         notRun.removeAll(ran);
-        if (!stats) {
-            notRun.removeIf(c -> c.contains("8404") || c.contains("admin.sock")); // skipped above, saying why
+        if (!statsPage) {
+            notRun.removeIf(c -> c.contains("8404")); // skipped above, saying why
+        }
+        if (!statsSocket) {
+            notRun.removeIf(c -> c.contains("admin.sock"));
         }
         assertThat(notRun).as("README Tour commands this test did not run").isEmpty();
 

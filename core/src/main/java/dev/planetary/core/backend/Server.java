@@ -30,7 +30,8 @@ public final class Server {
     private final String name;
     private final InetSocketAddress address;
     private final boolean backup;
-    private final int maxconn;
+    /** Changed only by the owner ({@code set maxconn server}); read live by {@link #full()} and tryAcquire. */
+    private volatile int maxconn;
 
     private volatile int weight;
     private volatile boolean up;
@@ -146,6 +147,14 @@ public final class Server {
     }
 
     public void up(boolean up) { this.up = up; }
+
+    /** A new maxconn (0: none): live connections above it are not touched, new ones wait until below. Owner only. */
+    public void maxconn(int maxconn) {
+        if (maxconn < 0) {
+            throw new IllegalArgumentException("maxconn must be >= 0: " + maxconn);
+        }
+        this.maxconn = maxconn;
+    }
 
     /** The operator's state only: never touches the registry's drain. */
     public void admin(Admin admin) { this.admin = Objects.requireNonNull(admin, "admin"); }

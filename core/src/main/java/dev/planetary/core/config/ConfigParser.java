@@ -191,6 +191,8 @@ public final class ConfigParser {
     private int globalMaxconn;
     private int globalNbthread;
     private long globalHardStopAfterMs;
+    /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
+    private final StatsSocketKeywords statsSocketKeywords = new StatsSocketKeywords();
     private Settings defaults = new Settings();
     private final Map<String, Settings> namedDefaults = new HashMap<>();
     private final List<Section> proxies = new ArrayList<>();
@@ -412,7 +414,7 @@ public final class ConfigParser {
         switch (current.kind) {
             case SKIPPED -> {
             }
-            case GLOBAL -> globalKeyword(w);
+            case GLOBAL -> globalKeyword(w, at);
             case GENESIS -> genesisKeyword(w, at);
             default -> proxyKeyword(w, at);
         }
@@ -584,7 +586,7 @@ public final class ConfigParser {
 
     // ---------------------------------------------------------------------------------------------- global
 
-    private void globalKeyword(List<String> w) {
+    private void globalKeyword(List<String> w, Origin at) {
         String kw = w.get(0);
         switch (kw) {
             case "maxconn" -> {
@@ -600,6 +602,9 @@ public final class ConfigParser {
                 noMore(w, 2, kw);
             }
             default -> {
+                if (statsSocketKeywords.parse(w, at)) {
+                    return;
+                }
                 if (HaproxyKeywords.isGlobal(kw)) {
                     throw unsupported(kw, "keyword");
                 }
@@ -1035,7 +1040,8 @@ public final class ConfigParser {
         if (!errors.isEmpty()) {
             return new ConfigResult(null, errors, warnings);
         }
-        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs);
+        GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
+            statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs());
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs), errors, warnings);
     }
 

@@ -1,5 +1,7 @@
 package dev.planetary.core.config;
 
+import java.util.List;
+
 /**
  * The {@code global} section.
  *
@@ -7,6 +9,20 @@ package dev.planetary.core.config;
  * @param nbthread        event loops, 0 when not set (the proxy uses the number of cores)
  * @param hardStopAfterMs time live connections get after a stop signal, 0 for no limit
  */
-public record GlobalConfig(int maxconn, int nbthread, long hardStopAfterMs) {
+public record GlobalConfig(int maxconn, int nbthread, long hardStopAfterMs, List<StatsSocketConfig> statsSockets,
+                           long statsTimeoutMs) {
     public static final GlobalConfig DEFAULT = new GlobalConfig(0, 0, 0);
+
+    /**
+     * @param statsSockets   the {@code stats socket} lines (runtime API), none by default
+     * @param statsTimeoutMs {@code stats timeout}: an idle runtime API connection is closed after it
+     */
+    public GlobalConfig {
+        statsSockets = List.copyOf(statsSockets);
+    }
+
+    /** A global section without a runtime API. */
+    public GlobalConfig(int maxconn, int nbthread, long hardStopAfterMs) {
+        this(maxconn, nbthread, hardStopAfterMs, List.of(), StatsSocketKeywords.DEFAULT_TIMEOUT_MS);
+    }
 }

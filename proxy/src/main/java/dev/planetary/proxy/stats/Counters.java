@@ -1,0 +1,173 @@
+package dev.planetary.proxy.stats;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The counters of one frontend, backend or server, kept per writing thread as HAProxy keeps per-thread counters:
+ * each event loop has its own {@code long[]} slot and writes only that one (opaque writes: no lock, no CAS, no
+ * fence), and a reader sums the slots. A slot is allocated once per (entity, thread), by that thread, the first time
+ * it counts for the entity: it lands in that thread's allocation buffer, so no two threads' slots share a cache line,
+ * and nothing is allocated per connection. The slot table grows (copy-on-write, CAS) only when a thread with a
+ * higher index than any before first counts here.
+ *
+ * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
+ * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
+ * sum over threads is exact.
+ */
+public final class Counters {
+
+    /** Sessions (frontend: accepted; backend and server: given a server). */
+    public static final int STOT = 0;
+    /** Bytes from clients to servers, and back. */
+    public static final int BIN = 1;
+    public static final int BOUT = 2;
+    /** Frontend: connections closed at once because too many already waited for a maxconn slot. */
+    public static final int DREQ = 3;
+    /** Frontend: connections to a pinned port whose server could not take them. */
+    public static final int EREQ = 4;
+    /** Failed connects, and sessions for which no server was usable (backend). */
+    public static final int ECON = 5;
+    /** Server side reset. */
+    public static final int ERESP = 6;
+    /** Connect retries, and those of them that went to another server (redispatch). */
+    public static final int WRETR = 7;
+    public static final int WREDIS = 8;
+    /** Sessions ended by the client's reset, by the server's reset. */
+    public static final int CLI_ABRT = 9;
+    public static final int SRV_ABRT = 10;
+    /** Connect attempts (HAProxy's {@code connect}). */
+    public static final int CONNECT = 11;
+    /** Gauges per thread: sessions in the backend (backend), connections waiting in the backend's queue. */
+    public static final int CUR = 12;
+    public static final int QCUR = 13;
+    /** Highest current-sessions value this thread saw when it took a slot (frontend, server). */
+    public static final int SMAX = 14;
+    /** Idle timeouts (client or server side): not a column of HAProxy's, ours. */
+    public static final int TIMEOUTS = 15;
+    /** Queue timeouts. */
+    public static final int QTIMEOUTS = 16;
+    /** Sliding sums of queue, connect and total times in ms ({@link SlidingAverage}), their maxima, samples. */
+    public static final int QTIME = 17;
+    public static final int CTIME = 18;
+    public static final int TTIME = 19;
+    public static final int QTIME_MAX = 20;
+    public static final int CTIME_MAX = 21;
+    public static final int TTIME_MAX = 22;
+    /** Samples taken into the time averages (connects for ctime/qtime; ended sessions for ttime). */
+    public static final int TIME_SAMPLES = 23;
+    public static final int TTIME_SAMPLES = 24;
+    /** When this thread last gave the entity a session (nanoTime), 0 never. */
+    public static final int LAST_SESS = 25;
+    /** Session rate over the last second ({@link FreqCounter}): the second, its count, the previous one's. */
+    public static final int RATE_SEC = 26;
+    public static final int RATE_CUR = 27;
+    public static final int RATE_PREV = 28;
+
+    /** Backend: sessions for which no server was usable (shown in econ, as HAProxy counts them). */
+    public static final int NOSRV = 29;
+    /** Backend: connections that waited in the queue. */
+    public static final int QUEUED = 30;
+
+    static final int FIELDS = 31;
+
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[][].class);
+    private static final VarHandle TABLE;
+
+    static {
+        try {
+            TABLE = MethodHandles.lookup().findVarHandle(Counters.class, "table", long[][].class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Initial room for writing threads: event loops plus a few others; grows if more ever count. */
+    private static final int INITIAL_THREADS = 16;
+
+    @SuppressWarnings("unused") // through TABLE
+    private volatile long[][] table = new long[INITIAL_THREADS][];
+
+    /** The calling thread's slot, created on its first use. Only the calling thread may write it. */
+    public long[] slot() {
+        int i = ThreadSlot.index();
+        long[][] t = table;
+        if (i < t.length) {
+            long[] s = (long[]) SLOTS.getAcquire(t, i);
+            if (s != null) {
+                return s;
+            }
+        }
+        return newSlot(i);
+    }
+
+    private long[] newSlot(int i) {
+        long[] s = new long[FIELDS];
+        for (;;) {
+            long[][] t = table;
+            if (i >= t.length) {
+                long[][] bigger = java.util.Arrays.copyOf(t, Math.max(i + 1, t.length * 2));
+                if (!TABLE.compareAndSet(this, t, bigger)) {
+                    continue;
+                }
+                t = bigger;
+            }
+            SLOTS.setRelease(t, i, s);
+            if (table == t) {
+                return s; // a concurrent grow copies from the table it read: re-check that ours is still in force
+            }
+        }
+    }
+
+    /** Adds to a field of the caller's own slot. */
+    public static void add(long[] slot, int field, long delta) {
+        LONGS.setOpaque(slot, field, slot[field] + delta);
+    }
+
+    public static void increment(long[] slot, int field) {
+        LONGS.setOpaque(slot, field, slot[field] + 1);
+    }
+
+    /** Raises a field of the caller's own slot to {@code value} if it is higher. */
+    public static void max(long[] slot, int field, long value) {
+        if (value > slot[field]) {
+            LONGS.setOpaque(slot, field, value);
+        }
+    }
+
+    public static void set(long[] slot, int field, long value) {
+        LONGS.setOpaque(slot, field, value);
+    }
+
+    /** Sum of a field over every thread's slot. */
+    public long sum(int field) {
+        long total = 0;
+        for (long[] s : table) {
+            if (s != null) {
+                total += (long) LONGS.getOpaque(s, field);
+            }
+        }
+        return total;
+    }
+
+    /** Highest value of a field over every thread's slot. */
+    public long max(int field) {
+        long m = 0;
+        for (long[] s : table) {
+            if (s != null) {
+                m = Math.max(m, (long) LONGS.getOpaque(s, field));
+            }
+        }
+        return m;
+    }
+
+    /** The slots in force, for the readers of compound fields (rates, averages). */
+    long[][] slots() {
+        return table;
+    }
+
+    static long read(long[] slot, int field) {
+        return (long) LONGS.getOpaque(slot, field);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.planetary.proxy.stats;
+
+/**
+ * A server's counters ({@link Counters}) and its check results. Counters are per thread; the check fields are
+ * written by the health checker's one thread, the state clock by the backends' owner.
+ */
+public final class ServerStats {
+
+    private final String name;
+    private final int sid;
+    private final Counters counters = new Counters();
+    final MaxSampler rateMax = new MaxSampler();
+    private final StateClock state;
+
+    /** Failed checks (and failed live connects counted as checks) while the server was up: HAProxy's chkfail. */
+    private volatile long checkFailures;
+    /** HAProxy's check_status code ({@code L4OK}, {@code L4CON}, {@code L4TOUT}, {@code INI}), or null: no check. */
+    private volatile String checkStatus;
+    private volatile long checkDurationMs = -1;
+    /** The last check's detail (HAProxy's {@code last_chk}), e.g. "Connection refused". */
+    private volatile String lastCheck;
+    /** The server's check settings, set when it joins its backend (0 rise: not checked). */
+    private volatile int rise;
+    private volatile int fall;
+
+    ServerStats(String name, int sid, long nowNanos) {
+        this.name = name;
+        this.sid = sid;
+        this.state = new StateClock(nowNanos);
+    }
+
+    public String name() { return name; }
+    /** HAProxy's server id within its backend ({@code sid}), from 1 in order of appearance. */
+    public int sid() { return sid; }
+    public Counters counters() { return counters; }
+    public StateClock state() { return state; }
+
+    public long rate(long nowNanos) {
+        return FreqCounter.read(counters, nowNanos);
+    }
+
+    public long rateMax(long nowNanos) {
+        return rateMax.offer(rate(nowNanos));
+    }
+
+    /** One check result (health checker thread only). */
+    public void check(boolean ok, boolean timeout, boolean wasUp, String detail, long durationMs) {
+        checkStatus = ok ? "L4OK" : timeout ? "L4TOUT" : "L4CON";
+        checkDurationMs = durationMs;
+        lastCheck = detail;
+        if (!ok && wasUp) {
+            checkFailures++;
+        }
+    }
+
+    /** The server is checked with these settings; its check has not run yet (HAProxy's {@code INI}). */
+    public void checked(int rise, int fall) {
+        this.rise = rise;
+        this.fall = fall;
+        if (checkStatus == null) {
+            checkStatus = "INI";
+        }
+    }
+
+    public boolean checked() { return rise > 0; }
+    public int rise() { return rise; }
+    public int fall() { return fall; }
+
+    public long checkFailures() { return checkFailures; }
+    public String checkStatus() { return checkStatus; }
+    public long checkDurationMs() { return checkDurationMs; }
+    public String lastCheck() { return lastCheck; }
+
+    /** HAProxy's check_desc for a status code. */
+    public static String checkDescription(String status) {
+        if (status == null) {
+            return "";
+        }
+        return switch (status) {
+            case "L4OK" -> "Layer4 check passed";
+            case "L4CON" -> "Layer4 connection problem";
+            case "L4TOUT" -> "Layer4 timeout";
+            case "INI" -> "Initializing";
+            default -> "";
+        };
+    }
+}
