@@ -75,4 +75,42 @@ class IdleTimerTest {
             assertThat(r.timeouts.get()).isZero();
         }
     }
+
+    @Test
+    void tunnelOutlastsClientAndServerTimeouts() {
+        try (EmbeddedRelay r = new EmbeddedRelay(
+                "timeout client 500ms\ntimeout server 500ms\ntimeout tunnel 1h").connect()) {
+            r.advanceMs(30 * 60_000);
+            assertThat(r.timeouts.get()).as("half an hour quiet: client and server no longer apply").isZero();
+            r.client.writeInbound(Unpooled.wrappedBuffer(new byte[] {1}));
+            ((io.netty.buffer.ByteBuf) r.server.readOutbound()).release();
+            r.advanceMs(3_599_999);
+            assertThat(r.timeouts.get()).isZero();
+            r.advanceMs(1);
+            assertThat(r.timeouts.get()).as("one hour after the last byte").isEqualTo(1);
+            assertThat(r.client.isOpen()).isFalse();
+        }
+    }
+
+    @Test
+    void tunnelShorterThanClientAndServerDecides() {
+        try (EmbeddedRelay r = new EmbeddedRelay(
+                "timeout client 30s\ntimeout server 30s\ntimeout tunnel 400ms").connect()) {
+            r.advanceMs(399);
+            assertThat(r.timeouts.get()).isZero();
+            r.advanceMs(1);
+            assertThat(r.timeouts.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void clientFinStillCutsATunnelShort() {
+        try (EmbeddedRelay r = new EmbeddedRelay(
+                "timeout client 30s\ntimeout server 30s\ntimeout tunnel 1h\ntimeout client-fin 400ms").connect()) {
+            r.advanceMs(1_000);
+            r.client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            r.advanceMs(0);
+            assertThat(r.timeouts.get()).isEqualTo(1);
+        }
+    }
 }

@@ -98,6 +98,7 @@ public final class ConfigParser {
         long queueMs;
         long clientFinMs;
         long serverFinMs;
+        long tunnelMs;
         int retries = BackendConfig.DEFAULT_RETRIES;
         boolean redispatch;
         int maxconn;
@@ -119,6 +120,7 @@ public final class ConfigParser {
             c.queueMs = queueMs;
             c.clientFinMs = clientFinMs;
             c.serverFinMs = serverFinMs;
+            c.tunnelMs = tunnelMs;
             c.retries = retries;
             c.redispatch = redispatch;
             c.maxconn = maxconn;
@@ -798,11 +800,11 @@ public final class ConfigParser {
     }
 
     private void timeout(List<String> w) {
-        String kinds = "'connect', 'client', 'server', 'queue', 'client-fin' and 'server-fin'";
+        String kinds = "'connect', 'client', 'server', 'queue', 'client-fin', 'server-fin' and 'tunnel'";
         String kind = arg(w, 1, "timeout", "one of " + kinds + ", then a time");
         String kw = "timeout " + kind;
         switch (kind) {
-            case "connect", "server", "queue", "server-fin" -> needBackend(kw);
+            case "connect", "server", "queue", "server-fin", "tunnel" -> needBackend(kw);
             case "client", "client-fin" -> needFrontend(kw);
             default -> {
                 if (HaproxyKeywords.TIMEOUTS.contains(kind)) {
@@ -820,6 +822,7 @@ public final class ConfigParser {
             case "server" -> s.serverMs = ms;
             case "queue" -> s.queueMs = ms;
             case "server-fin" -> s.serverFinMs = ms;
+            case "tunnel" -> s.tunnelMs = ms;
             case "client" -> s.clientMs = ms;
             default -> s.clientFinMs = ms;
         }
@@ -1074,7 +1077,7 @@ public final class ConfigParser {
             }
             if (p.kind.backend) {
                 backends.add(new BackendConfig(p.name, s.balance, s.hashType, s.connectMs, s.serverMs, s.queueMs,
-                        s.serverFinMs, s.retries, s.redispatch, p.servers, p.discover, p.origin));
+                        s.serverFinMs, s.retries, s.redispatch, p.servers, p.discover, p.origin, s.tunnelMs));
             }
             if (p.kind.frontend) {
                 String target = p.kind == Kind.LISTEN && p.ownDefaultBackend == null ? p.name : s.defaultBackend;

@@ -64,8 +64,8 @@ final class HaproxyKeywords {
             "splice-request", "splice-response", "spop-check", "srvtcpka", "ssl-hello-chk", "tcp-check",
             "tcp-smart-accept", "tcp-smart-connect", "tcpka", "tcplog", "transparent", "forceclose");
 
-    /** {@code timeout} kinds other than connect, client, server, queue, client-fin and server-fin. */
-    static final Set<String> TIMEOUTS = Set.of("check", "http-keep-alive", "http-request", "tarpit", "tunnel");
+    /** {@code timeout} kinds other than connect, client, server, queue, client-fin, server-fin and tunnel. */
+    static final Set<String> TIMEOUTS = Set.of("check", "http-keep-alive", "http-request", "tarpit");
 
     /** {@code balance} algorithms other than roundrobin, leastconn and source (some take "(arg)"). */
     static final Set<String> BALANCE = Set.of("static-rr", "first", "uri", "url_param", "hdr", "random",

@@ -353,6 +353,41 @@ class ConfigParserTest {
                         + " declared at t.cfg:3");
     }
 
+    @Test
+    void timeoutTunnelIsABackendSettingThatDefaultsPassOn() {
+        ProxyConfig c = valid("""
+                defaults
+                    timeout connect 1s
+                    timeout client 30s
+                    timeout server 30s
+                    timeout tunnel 1h
+                listen ws
+                    bind 127.0.0.1:7000
+                    server s1 127.0.0.1:7001
+                backend own
+                    timeout tunnel 5m
+                backend none
+                    timeout tunnel 0
+                """);
+        assertThat(backend(c, "ws").tunnelTimeoutMs()).isEqualTo(3_600_000L);
+        assertThat(backend(c, "own").tunnelTimeoutMs()).isEqualTo(300_000L);
+        assertThat(backend(c, "none").tunnelTimeoutMs()).isZero();
+    }
+
+    @Test
+    void timeoutTunnelInAFrontendIsRefusedAsHaproxyRefusesIt() {
+        ConfigResult r = ConfigParser.parse("t.cfg", """
+                frontend fe
+                    bind 127.0.0.1:7000
+                    timeout tunnel 1h
+                    default_backend app
+                backend app
+                """, ENV::get);
+        assertThat(r.ok()).isFalse();
+        assertThat(r.errors()).singleElement().asString()
+                .startsWith("parsing [t.cfg:3] : 'timeout tunnel' not allowed because frontend 'fe'");
+    }
+
     // ------------------------------------------------------------------------------------ errors and warnings
 
     @Test

@@ -54,4 +54,35 @@ class IdleDeadlinesTest {
         d.clientHalfClosed();
         assertThat(d.dueNanos()).isEqualTo(T0 + 500 * MS);
     }
+
+    @Test
+    void tunnelReplacesClientAndServerBothWays() {
+        IdleDeadlines shorter = new IdleDeadlines(new IdleLimits(30_000 * MS, 0, 30_000 * MS, 0, 400 * MS));
+        shorter.activity(T0);
+        assertThat(shorter.dueNanos()).as("tunnel shorter than both").isEqualTo(T0 + 400 * MS);
+
+        IdleDeadlines longer = new IdleDeadlines(new IdleLimits(400 * MS, 0, 200 * MS, 0, 3_600_000 * MS));
+        longer.activity(T0);
+        assertThat(longer.dueNanos()).as("tunnel longer than both: they no longer apply")
+            .isEqualTo(T0 + 3_600_000 * MS);
+        assertThat(longer.expired(T0 + 3_599_999 * MS)).isFalse();
+
+        IdleDeadlines alone = new IdleDeadlines(new IdleLimits(0, 0, 0, 0, 700 * MS));
+        alone.activity(T0);
+        assertThat(alone.dueNanos()).as("tunnel without client or server").isEqualTo(T0 + 700 * MS);
+    }
+
+    @Test
+    void finLimitsStillApplyInATunnelOnceThatSideIsHalfClosed() {
+        IdleDeadlines d = new IdleDeadlines(new IdleLimits(1_000 * MS, 400 * MS, 1_000 * MS, 0, 3_600_000 * MS));
+        d.activity(T0);
+        assertThat(d.dueNanos()).isEqualTo(T0 + 3_600_000 * MS);
+        d.clientHalfClosed();
+        assertThat(d.dueNanos()).as("client-fin, as HAProxy applies it in a tunnel").isEqualTo(T0 + 400 * MS);
+
+        IdleDeadlines noFin = new IdleDeadlines(new IdleLimits(1_000 * MS, 0, 1_000 * MS, 0, 3_600_000 * MS));
+        noFin.activity(T0);
+        noFin.serverHalfClosed();
+        assertThat(noFin.dueNanos()).as("no server-fin: the tunnel limit stays").isEqualTo(T0 + 3_600_000 * MS);
+    }
 }

@@ -159,6 +159,26 @@ public final class Agent implements AutoCloseable {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
     }
 
+    /**
+     * Stops at once without leaving, as a VM that crashed or lost power: no more heartbeats, so Genesis expires the VM
+     * after its TTL. A local swarm uses it for {@code swarm kill}, where its VMs share one JVM and a SIGKILL of the
+     * VM's own process is not possible.
+     */
+    public void halt() {
+        try {
+            loop.execute(() -> {
+                closing = true;
+                if (timer != null) {
+                    timer.cancel(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("halt: {}", e.toString());
+        }
+        state = State.CLOSED;
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5_000);
+    }
+
     // ---- on the event loop ----
 
     private Endpoint genesis() {

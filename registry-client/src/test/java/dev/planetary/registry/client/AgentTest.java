@@ -77,6 +77,20 @@ class AgentTest {
     }
 
     @Test
+    void haltStopsWithoutLeavingAndGenesisExpiresTheVm() throws Exception {
+        genesis = TestGenesis.start(dir.resolve("g"), TestGenesis.settings(Duration.ofSeconds(30)));
+        Agent a = start(options("127.0.0.10").instance("host-10"));
+        await().atMost(WAIT).until(() -> a.heartbeats() >= 2);
+        a.halt();
+        assertThat(a.state()).isEqualTo(Agent.State.CLOSED);
+        long hb = a.heartbeats();
+        assertThat(genesis.vm(a.vmId()).get("state").asText()).as("no leave was sent").isEqualTo("active");
+        // the TTL is 2 s: the VM is removed as expired, and no heartbeat went out meanwhile
+        await().atMost(WAIT).until(() -> genesis.send("GET", "/api/vms/" + a.vmId(), null).status() == 404);
+        assertThat(a.heartbeats()).isEqualTo(hb);
+    }
+
+    @Test
     void twoAgentsOnTwoAddressesAreTwoVmsWithTheirOwnIps() throws Exception {
         genesis = TestGenesis.start(dir.resolve("g"), TestGenesis.settings(Duration.ofSeconds(30)));
         Agent a = start(options("127.0.0.21").instance("a"));
