@@ -1,6 +1,7 @@
 package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.SendProxy;
 import dev.planetary.core.connect.ConnectAttempt;
 import dev.planetary.core.connect.ServerPool;
 import dev.planetary.core.connect.ConnectAttempt.Step;
@@ -141,7 +142,15 @@ final class Connector implements ChannelFutureListener {
             ch.close(); // the client left while connecting; its close ends the connection and frees the slot
             return;
         }
+        SendProxy sendProxy = attempt.target().sendProxy();
+        if (sendProxy != SendProxy.NONE) {
+            // send-proxy[-v2]: the header goes first; the relay's first flush (or the one below) sends it
+            SendProxyHeader.write(ch, sendProxy, session.clientSource(), session.clientDestination());
+        }
         relay.serverConnected(ch);
+        if (sendProxy != SendProxy.NONE) {
+            ch.flush(); // nothing to do if the relay flushed the client's early bytes with it
+        }
         session.serverConnected();
     }
 

@@ -29,6 +29,8 @@ public final class Frontend {
     volatile PinTable pins = PinTable.NONE;
     /** Connections to a pinned port closed at once: its VM's server was down, drained, full or gone. */
     final LongAdder pinRefused = new LongAdder();
+    /** accept-proxy binds: connections closed because their PROXY header was missing, malformed, too long or late. */
+    final LongAdder badProxyHeaders = new LongAdder();
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {
@@ -49,6 +51,8 @@ public final class Frontend {
     public long timeoutCount() { return timeouts.sum(); }
     public long deniedCount() { return denied.sum(); }
     public long pinRefusedCount() { return pinRefused.sum(); }
+    /** Connections to an accept-proxy bind closed for a missing, malformed, too long or late PROXY header. */
+    public long badProxyHeaderCount() { return badProxyHeaders.sum(); }
 
     /** Hot path (one array index): the pool of the server {@code localPort} is pinned to, or null to balance. */
     PinnedPool pinned(int localPort) {

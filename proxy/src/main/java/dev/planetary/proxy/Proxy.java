@@ -259,7 +259,7 @@ public final class Proxy implements AutoCloseable {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
-                .childHandler(initializer(fc.name()));
+                .childHandler(initializer(fc.name(), false));
             if (listening == null) { // epoll sockets got these before bind, in listenAll
                 base.option(ChannelOption.SO_REUSEADDR, true);
                 if (reusePort(fc, transport)) {
@@ -267,6 +267,10 @@ public final class Proxy implements AutoCloseable {
                 }
             }
             bases.put(fc.name(), base);
+        }
+        Map<String, ChannelHandler> acceptProxy = new LinkedHashMap<>(); // accept-proxy binds: the header first
+        for (FrontendConfig fc : config.frontends()) {
+            acceptProxy.put(fc.name(), initializer(fc.name(), true));
         }
         Future<?>[] pending = new Future<?>[plan.size()];
         List<Future<?>> batches = new ArrayList<>(loops.size());
@@ -280,6 +284,9 @@ public final class Proxy implements AutoCloseable {
                         continue;
                     }
                     ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el);
+                    if (l.bind().acceptProxy()) {
+                        sb.childHandler(acceptProxy.get(l.frontend()));
+                    }
                     if (listening == null) {
                         pending[i] = sb.channel(transport.serverChannel()).bind(l.addr());
                     } else if (listening[i].isSuccess()) {
@@ -354,7 +361,8 @@ public final class Proxy implements AutoCloseable {
         }
     };
 
-    private ChannelHandler initializer(String frontendName) {
+    /** @param acceptProxy the bind has {@code accept-proxy}: the connection's PROXY header is read first */
+    private ChannelHandler initializer(String frontendName, boolean acceptProxy) {
         return new ChannelInitializer<Channel>() {
             private Frontend fe; // resolved at the first connection: listeners open only once frontends exist
 
@@ -365,7 +373,12 @@ public final class Proxy implements AutoCloseable {
                     f = frontends.get(frontendName);
                     fe = f;
                 }
-                ch.pipeline().addLast(new Session(Proxy.this, f, ch).clientHandler());
+                Session session = new Session(Proxy.this, f, ch);
+                if (acceptProxy) {
+                    new AcceptProxy(session, f).install(ch.pipeline(), session.clientHandler());
+                } else {
+                    ch.pipeline().addLast(session.clientHandler());
+                }
             }
         };
     }
