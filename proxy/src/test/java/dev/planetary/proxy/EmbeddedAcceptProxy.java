@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.config.SendProxy;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -34,8 +35,16 @@ final class EmbeddedAcceptProxy implements AcceptProxy.Target, AutoCloseable {
     int inactiveCalls;
 
     EmbeddedAcceptProxy() {
+        this(null);
+    }
+
+    /** @param alloc the channel's allocator (all buffers of the connection come from it), or null for the default */
+    EmbeddedAcceptProxy(ByteBufAllocator alloc) {
         AcceptProxy ap = new AcceptProxy(this, badHeaders, TIMEOUT_MS);
         channel = new EmbeddedChannel();
+        if (alloc != null) {
+            channel.config().setAllocator(alloc);
+        }
         channel.freezeTime(); // before the header's timer is armed: tests move time by hand
         ap.install(channel.pipeline(), new Recorder());
         channel.pipeline().fireChannelActive(); // as an accepted channel's first event
