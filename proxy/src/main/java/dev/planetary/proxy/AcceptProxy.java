@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
@@ -216,9 +217,8 @@ final class AcceptProxy {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (state == WAITING) {
-                ReferenceCountUtil.release(evt);
-                fail(ctx); // a FIN (or anything else) before the header
+            if (state == WAITING && evt instanceof ChannelInputShutdownEvent) {
+                fail(ctx); // a FIN before the header is complete
                 return;
             }
             ctx.fireUserEventTriggered(evt);
