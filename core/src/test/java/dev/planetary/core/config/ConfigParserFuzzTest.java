@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 class ConfigParserFuzzTest {
 
     /** Bound of one CI fuzzing run: tens of seconds per target keeps the fuzz step under two minutes. */
-    static final String MAX_DURATION = "20s";
+    static final String MAX_DURATION = "15s";
 
     private static final String FILE = "fuzz.cfg";
     private static final Pattern MESSAGE = Pattern.compile("parsing \\[" + Pattern.quote(FILE) + ":(\\d+)] : .+",

@@ -19,7 +19,7 @@ import java.util.Arrays;
 class BodiesFuzzTest {
 
     /** Bound of one CI fuzzing run: tens of seconds per target keeps the fuzz step under two minutes. */
-    static final String MAX_DURATION = "20s";
+    static final String MAX_DURATION = "15s";
 
     @FuzzTest(maxDuration = MAX_DURATION)
     void decode(byte[] input) {
