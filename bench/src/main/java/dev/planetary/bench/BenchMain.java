@@ -7,7 +7,7 @@ import java.util.Arrays;
 /**
  * Entry point of {@code planetary-bench.jar}: {@code jmh ARGS} runs the JMH suite (any {@code org.openjdk.jmh.Main}
  * arguments), {@code harness ARGS} runs the load harness, {@code backend ARGS} is the backend process the harness
- * starts for itself.
+ * starts for itself, {@code soak ARGS} the soak (Genesis and the proxy as processes under churn and mixed load).
  */
 public final class BenchMain {
 
@@ -27,6 +27,9 @@ public final class BenchMain {
             case "harness":
                 System.exit(Harness.run(rest));
                 break;
+            case "soak":
+                System.exit(dev.planetary.bench.soak.SoakMain.run(rest));
+                break;
             case "backend":
                 BackendMain.main(rest);
                 break;
@@ -37,6 +40,7 @@ public final class BenchMain {
     }
 
     private static void usage() {
-        System.err.println("usage: java -jar planetary-bench.jar jmh [JMH options] | harness [options, see --help]");
+        System.err.println("usage: java -jar planetary-bench.jar jmh [JMH options] | harness [options, see --help]"
+            + " | soak --minutes N [--out FILE] [options, see --help]");
     }
 }

@@ -67,6 +67,17 @@ final class AcceptGate {
         loops.computeIfAbsent(listener.eventLoop(), LoopListeners::new).entries.add(e);
     }
 
+    /** A listener that closes (reload) or moves to another frontend (remove, then add). */
+    void remove(Channel listener) {
+        Entry e = byChannel.remove(listener);
+        if (e != null) {
+            LoopListeners l = loops.get(listener.eventLoop());
+            if (l != null) {
+                l.entries.remove(e);
+            }
+        }
+    }
+
     void reconcile() {
         for (LoopListeners l : loops.values()) {
             l.schedule();

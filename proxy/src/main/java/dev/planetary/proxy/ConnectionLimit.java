@@ -21,7 +21,7 @@ final class ConnectionLimit {
     static final int PARKED_MAX = 1024;
 
     private final String name;
-    private final int max;
+    private volatile int max; // changed by a reload (max(int)); the count carries over
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicInteger parkedTotal;
     private final ConcurrentLinkedQueue<Session> parked = new ConcurrentLinkedQueue<>();
@@ -39,27 +39,37 @@ final class ConnectionLimit {
         this.onEdge = onEdge;
     }
 
+    /** A reload's new limit (0: none); connections over a lowered limit finish, new ones wait for room. */
+    void max(int newMax) {
+        if (newMax != max) {
+            max = newMax;
+            onEdge.run();
+        }
+    }
+
     String name() { return name; }
     int max() { return max; }
     int count() { return count.get(); }
 
     /** May listeners accept for this limit? */
     boolean hasRoom() {
-        return max == 0 || (count.get() < max && parked.isEmpty());
+        int m = max;
+        return m == 0 || (count.get() < m && parked.isEmpty());
     }
 
     boolean tryAcquire() {
-        if (max == 0) {
+        int m = max;
+        if (m == 0) {
             count.incrementAndGet();
             return true;
         }
         for (;;) {
             int cur = count.get();
-            if (cur >= max) {
+            if (cur >= m) {
                 return false;
             }
             if (count.compareAndSet(cur, cur + 1)) {
-                if (cur + 1 == max) {
+                if (cur + 1 == m) {
                     onEdge.run();
                 }
                 return true;
@@ -78,7 +88,8 @@ final class ConnectionLimit {
                 }
             }
             int now = count.decrementAndGet();
-            if (max > 0 && now == max - 1) {
+            int m = max;
+            if (m > 0 && now == m - 1) {
                 onEdge.run();
             }
             // A park() may have added itself after the poll above and failed its tryAcquire before the decrement:

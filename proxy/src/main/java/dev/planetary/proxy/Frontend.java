@@ -10,14 +10,15 @@ import java.util.concurrent.atomic.LongAdder;
 /** A frontend as the running proxy sees it: its listeners, its maxconn, its backend and its counters. */
 public final class Frontend {
 
-    private final FrontendConfig config;
-    private final ProxyBackend backend;
+    // Replaced by a reload (reconfigure): a connection reads them once, when it is accepted, and keeps what it read.
+    private volatile FrontendConfig config;
+    private volatile ProxyBackend backend;
     final ConnectionLimit limit;
     final ConnectionLimit global;
-    /** Per-frontend, computed once: what every connection's connect attempt and idle deadlines read. */
-    final ServerPool pool;
-    final RetryPolicy retryPolicy;
-    final IdleLimits idleLimits;
+    /** Per-frontend, computed at start and at each reload: what every connection's connect attempt and idle deadlines read. */
+    volatile ServerPool pool;
+    volatile RetryPolicy retryPolicy;
+    volatile IdleLimits idleLimits;
 
     final LongAdder accepted = new LongAdder();
     final LongAdder timeouts = new LongAdder();
@@ -34,13 +35,22 @@ public final class Frontend {
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {
-        this.config = config;
-        this.backend = backend;
         this.global = global;
         this.limit = new ConnectionLimit("frontend " + config.name(), config.maxconn(), parkedTotal, gate::reconcile);
-        this.pool = new BackendPool(backend);
-        this.retryPolicy = RetryPolicy.of(backend.config());
+        reconfigure(config, backend);
+    }
+
+    /**
+     * A reload: new connections get the new settings and backend; live ones keep what they read when accepted. The
+     * counters and the connection count stay (the maxconn changes in place).
+     */
+    void reconfigure(FrontendConfig config, ProxyBackend backend) {
         this.idleLimits = IdleLimits.of(config, backend.config());
+        this.retryPolicy = RetryPolicy.of(backend.config());
+        this.pool = this.backend == backend ? pool : new BackendPool(backend);
+        this.backend = backend;
+        this.config = config;
+        limit.max(config.maxconn());
     }
 
     public String name() { return config.name(); }

@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.config.BackendConfig;
 import dev.planetary.core.config.Bind;
+import dev.planetary.core.config.ConfigDiff.Endpoint;
 import dev.planetary.core.config.FrontendConfig;
 import dev.planetary.core.config.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
@@ -30,6 +31,9 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,10 +51,10 @@ public final class Proxy implements AutoCloseable {
     /** Longest wait for all listeners to bind; 22,002 binds take about 2 s on a small machine. */
     private static final long BIND_WAIT_MS = 120_000;
 
-    private final ProxyConfig config;
+    private volatile ProxyConfig config; // replaced by a reload, as the maps below
     private final Transport transport;
     private final int threads;
-    private final int maxconn;
+    private volatile int maxconn;
     private final EventLoopGroup group;
     private final HealthChecker health;
     private final ControlAgent control = new ControlAgent(); // the one owner of every backend's server set
@@ -59,9 +63,11 @@ public final class Proxy implements AutoCloseable {
     private final AtomicInteger parkedTotal = new AtomicInteger();
     private final LongAdder acceptErrors = new LongAdder();
     private final AtomicLong lastAcceptErrorLog = new AtomicLong(System.nanoTime() - TimeUnit.MINUTES.toNanos(1));
-    private final Map<String, ProxyBackend> backends = new LinkedHashMap<>();
-    private final Map<String, Frontend> frontends = new LinkedHashMap<>();
-    private final List<Channel> listeners = new ArrayList<>();
+    // Published whole (one volatile write) at start and by each reload; read by the runtime API and the stats.
+    private volatile Map<String, ProxyBackend> backends = Map.of();
+    private volatile Map<String, Frontend> frontends = Map.of();
+    /** Every listening address with its sockets and the frontend its new connections go to. */
+    private final Map<Endpoint, Route> routes = new ConcurrentHashMap<>();
     private volatile Discoveries discoveries = Discoveries.NONE;
 
     private Proxy(ProxyConfig config, Transport transport, int threads, int maxconn) {
@@ -77,11 +83,29 @@ public final class Proxy implements AutoCloseable {
 
     /** Backends (a consistent-hash table takes a few hundred ms to build) and the frontends that use them. */
     private void buildBackends() {
+        Map<String, ProxyBackend> bs = new LinkedHashMap<>();
+        Map<String, Frontend> fs = new LinkedHashMap<>();
         for (BackendConfig bc : config.backends()) {
-            backends.put(bc.name(), new ProxyBackend(bc, control));
+            bs.put(bc.name(), new ProxyBackend(bc, control));
         }
         for (FrontendConfig fc : config.frontends()) {
-            frontends.put(fc.name(), new Frontend(fc, backends.get(fc.defaultBackend()), global, parkedTotal, gate));
+            fs.put(fc.name(), newFrontend(fc, bs.get(fc.defaultBackend())));
+        }
+        backends = java.util.Collections.unmodifiableMap(bs);
+        frontends = java.util.Collections.unmodifiableMap(fs);
+    }
+
+    /**
+     * A listening address: its sockets (one, or one per event loop with SO_REUSEPORT) and the frontend that its new
+     * connections go to, which a reload may change (a port that moves to another frontend keeps its sockets).
+     */
+    static final class Route {
+        final Endpoint endpoint;
+        final List<Channel> sockets = new CopyOnWriteArrayList<>();
+        volatile Frontend frontend;
+
+        Route(Endpoint endpoint) {
+            this.endpoint = endpoint;
         }
     }
 
@@ -92,6 +116,17 @@ public final class Proxy implements AutoCloseable {
 
     /** Starts the proxy on a chosen transport (tests run the data plane on epoll and on the NIO fallback). */
     public static Proxy start(ProxyConfig config, Transport transport) throws StartException {
+        return start(config, transport, Map.of());
+    }
+
+    /**
+     * Starts the proxy, adopting listening sockets an earlier process handed over (HAProxy's {@code -x}): a port of
+     * the config whose address matches one of {@code inherited} (keys from {@link #endpointKey}) takes those sockets,
+     * with the connections already waiting in them; other ports are bound fresh; inherited sockets that match no
+     * port of the config are closed. Epoll only (other transports cannot adopt a descriptor: they bind fresh).
+     */
+    public static Proxy start(ProxyConfig config, Transport transport, Map<String, List<Integer>> inherited)
+        throws StartException {
         int threads = config.global().nbthread() > 0 ? config.global().nbthread()
             : Runtime.getRuntime().availableProcessors();
         int ports = config.listenerCount();
@@ -105,10 +140,20 @@ public final class Proxy implements AutoCloseable {
             throw new StartException(FdBudget.refusal(ports, listeners, Math.max(1, maxconn), limit));
         }
         long t0 = System.nanoTime();
-        List<Listen> plan = listenPlan(config, threads, transport);
+        List<Listen> plan = listenPlan(config, threads, transport, e -> true);
+        Map<String, List<Integer>> adopt = new java.util.HashMap<>();
+        if (transport == Transport.EPOLL) {
+            inherited.forEach((k, fds) -> adopt.put(k, new ArrayList<>(fds)));
+            plan = withInherited(plan, adopt, threads);
+        } else if (!inherited.isEmpty()) {
+            LOG.warn("{} handed-over sockets not adopted: only the epoll transport can; binding fresh",
+                inherited.values().stream().mapToInt(List::size).sum());
+            inherited.values().forEach(fds -> fds.forEach(fd -> closeQuietly(new Socket(fd))));
+        }
         // Epoll: every port listens before anything else is set up (the kernel completes handshakes into each
         // backlog from then on); the loops take the sockets over and accept once the backends exist.
         Future<?>[] listening = transport == Transport.EPOLL ? listenAll(plan) : null;
+        adopt.values().forEach(fds -> fds.forEach(fd -> closeQuietly(new Socket(fd)))); // for no port of ours
         Proxy proxy;
         try {
             proxy = new Proxy(config, transport, threads, maxconn);
@@ -117,9 +162,12 @@ public final class Proxy implements AutoCloseable {
             throw e;
         }
         try {
-            Binds binds = proxy.startBinds(plan, listening);
+            Binds binds = proxy.startBinds(config, plan, listening, proxy.routes);
             proxy.buildBackends();
-            proxy.awaitBinds(binds);
+            List<String> failures = proxy.awaitBinds(binds, proxy.routes, proxy.frontends, true);
+            if (!failures.isEmpty()) {
+                throw new StartException(bindFailures(failures, config.listenerCount()));
+            }
         } catch (StartException | RuntimeException e) {
             proxy.close();
             throw e;
@@ -160,8 +208,12 @@ public final class Proxy implements AutoCloseable {
         return transport.nativeLinux() && fc.portCount() <= REUSEPORT_MAX_PORTS;
     }
 
-    /** One listening socket to open: its address, frontend, event loop, and whether it shares the port. */
-    private record Listen(InetSocketAddress addr, String frontend, Bind bind, int loop, boolean reusePort) {
+    /**
+     * One listening socket to open: its address, frontend, event loop, and whether it shares the port; {@code fd} is
+     * a handed-over socket to adopt, or -1 to open one.
+     */
+    record Listen(InetSocketAddress addr, Endpoint endpoint, String frontend, Bind bind, int loop, boolean reusePort,
+                  int fd) {
         /** For error messages only (built when one is needed: 22,000 of them cost tens of milliseconds). */
         String where() {
             return frontend + " " + bind.origin() + " " + (bind.host() == null ? "*" : bind.host()) + ":"
@@ -170,10 +222,10 @@ public final class Proxy implements AutoCloseable {
     }
 
     /** Binds in flight: each future (of a registered listening channel) with its socket's plan. */
-    private record Binds(List<Listen> plan, Future<?>[] pending, List<Future<?>> batches) { }
+    record Binds(List<Listen> plan, Future<?>[] pending, List<Future<?>> batches) { }
 
-    /** Every listening socket of the config, each assigned to an event loop. */
-    private static List<Listen> listenPlan(ProxyConfig config, int threads, Transport transport) {
+    /** Every listening socket of the config for the addresses {@code include} takes, each assigned to an event loop. */
+    static List<Listen> listenPlan(ProxyConfig config, int threads, Transport transport, Predicate<Endpoint> include) {
         List<Listen> plan = new ArrayList<>(socketsFor(config, threads, transport));
         int next = 0;
         for (FrontendConfig fc : config.frontends()) {
@@ -182,15 +234,19 @@ public final class Proxy implements AutoCloseable {
                 // resolve the host once per line, not once per port
                 InetSocketAddress host = bind.host() == null ? null : new InetSocketAddress(bind.host(), 0);
                 for (int port = bind.lowPort(); port <= bind.highPort(); port++) {
+                    Endpoint endpoint = new Endpoint(bind.host(), port);
+                    if (!include.test(endpoint)) {
+                        continue;
+                    }
                     InetSocketAddress addr = host == null ? new InetSocketAddress(port)
                         : host.isUnresolved() ? new InetSocketAddress(bind.host(), port) // fails to bind, and says so
                         : new InetSocketAddress(host.getAddress(), port);
                     if (reusePort) {
                         for (int c = 0; c < threads; c++) {
-                            plan.add(new Listen(addr, fc.name(), bind, c, true));
+                            plan.add(new Listen(addr, endpoint, fc.name(), bind, c, true, -1));
                         }
                     } else {
-                        plan.add(new Listen(addr, fc.name(), bind, next++ % threads, false));
+                        plan.add(new Listen(addr, endpoint, fc.name(), bind, next++ % threads, false, -1));
                     }
                 }
             }
@@ -199,13 +255,75 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
+     * The handed-over sockets (taken out of {@code inherited}) put into the plan: each socket of a port that was
+     * handed over becomes the first sockets of that port, and more sockets than the plan has for it (the earlier
+     * process had more event loops) are adopted too, spread over the loops: a socket not adopted would lose the
+     * connections waiting in its own queue (SO_REUSEPORT gives each socket one) when the earlier process closes it.
+     */
+    private static List<Listen> withInherited(List<Listen> plan, Map<String, List<Integer>> inherited, int threads) {
+        if (inherited.isEmpty()) {
+            return plan;
+        }
+        List<Listen> out = new ArrayList<>(plan.size());
+        Map<String, Listen> lastOfPort = new LinkedHashMap<>();
+        for (Listen l : plan) {
+            String key = endpointKey(l.addr());
+            List<Integer> fds = inherited.get(key);
+            if (fds != null && !fds.isEmpty()) {
+                l = new Listen(l.addr(), l.endpoint(), l.frontend(), l.bind(), l.loop(), l.reusePort(), fds.remove(0));
+            }
+            out.add(l);
+            lastOfPort.put(key, l);
+        }
+        int next = 0;
+        for (Map.Entry<String, Listen> e : lastOfPort.entrySet()) {
+            List<Integer> extra = inherited.get(e.getKey());
+            while (extra != null && !extra.isEmpty()) {
+                Listen l = e.getValue();
+                out.add(new Listen(l.addr(), l.endpoint(), l.frontend(), l.bind(), next++ % threads, l.reusePort(),
+                    extra.remove(0)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * An address as a handed-over socket and a planned one both name it: {@code *:PORT} for every address, else the
+     * literal IP and port (an IPv4-mapped IPv6 address as IPv4).
+     */
+    public static String endpointKey(InetSocketAddress a) {
+        java.net.InetAddress ip = a.getAddress();
+        if (ip == null) {
+            return a.getHostString() + ":" + a.getPort();
+        }
+        if (ip.isAnyLocalAddress()) {
+            return "*:" + a.getPort();
+        }
+        if (ip instanceof java.net.Inet6Address v6) {
+            byte[] b = v6.getAddress();
+            boolean mapped = b[10] == (byte) 0xff && b[11] == (byte) 0xff;
+            for (int i = 0; i < 10 && mapped; i++) {
+                mapped = b[i] == 0;
+            }
+            if (mapped) {
+                return NetUtil.bytesToIpAddress(java.util.Arrays.copyOfRange(b, 12, 16)) + ":" + a.getPort();
+            }
+        }
+        return ip.getHostAddress() + ":" + a.getPort();
+    }
+
+    /**
      * Epoll: opens, binds and listens on every socket of the plan from this thread, in one pass of system calls.
      * Each entry is a succeeded future of the socket's descriptor, or a failed one with why it could not listen.
      */
-    private static Future<?>[] listenAll(List<Listen> plan) {
+    static Future<?>[] listenAll(List<Listen> plan) {
         Future<?>[] out = new Future<?>[plan.size()];
         for (int i = 0; i < out.length; i++) {
             Listen l = plan.get(i);
+            if (l.fd() >= 0) { // handed over: already bound and listening, with its waiting connections
+                out[i] = ImmediateEventExecutor.INSTANCE.newSucceededFuture(l.fd());
+                continue;
+            }
             Socket socket = Socket.newSocketStream();
             try {
                 socket.setReuseAddress(true);
@@ -223,7 +341,7 @@ public final class Proxy implements AutoCloseable {
         return out;
     }
 
-    private static void closeAll(Future<?>[] listening) {
+    static void closeAll(Future<?>[] listening) {
         if (listening != null) {
             for (Future<?> f : listening) {
                 if (f.isSuccess()) {
@@ -246,7 +364,7 @@ public final class Proxy implements AutoCloseable {
      * inline: no wake-up per port); other transports bind there too. Returns at once: this thread goes on to build
      * the backends meanwhile.
      */
-    private Binds startBinds(List<Listen> plan, Future<?>[] listening) {
+    Binds startBinds(ProxyConfig config, List<Listen> plan, Future<?>[] listening, Map<Endpoint, Route> into) {
         // Every listener accepts onto its own event loop: an accepted connection is set up (or refused at a limit)
         // inline, before the next accept, with no hop between threads and no pile-up of accepted descriptors.
         List<EventLoop> loops = new ArrayList<>();
@@ -258,8 +376,7 @@ public final class Proxy implements AutoCloseable {
                 .handler(listenerHandler)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
-                .childHandler(initializer(fc.name(), false));
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK);
             if (listening == null) { // epoll sockets got these before bind, in listenAll
                 base.option(ChannelOption.SO_REUSEADDR, true);
                 if (reusePort(fc, transport)) {
@@ -267,10 +384,6 @@ public final class Proxy implements AutoCloseable {
                 }
             }
             bases.put(fc.name(), base);
-        }
-        Map<String, ChannelHandler> acceptProxy = new LinkedHashMap<>(); // accept-proxy binds: the header first
-        for (FrontendConfig fc : config.frontends()) {
-            acceptProxy.put(fc.name(), initializer(fc.name(), true));
         }
         Future<?>[] pending = new Future<?>[plan.size()];
         List<Future<?>> batches = new ArrayList<>(loops.size());
@@ -283,10 +396,9 @@ public final class Proxy implements AutoCloseable {
                     if (l.loop() != mine) {
                         continue;
                     }
-                    ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el);
-                    if (l.bind().acceptProxy()) {
-                        sb.childHandler(acceptProxy.get(l.frontend()));
-                    }
+                    Route route = into.computeIfAbsent(l.endpoint(), Route::new);
+                    ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el)
+                        .childHandler(initializer(route, l.bind().acceptProxy()));
                     if (listening == null) {
                         pending[i] = sb.channel(transport.serverChannel()).bind(l.addr());
                     } else if (listening[i].isSuccess()) {
@@ -301,7 +413,12 @@ public final class Proxy implements AutoCloseable {
         return new Binds(plan, pending, batches);
     }
 
-    private void awaitBinds(Binds binds) throws StartException {
+    /**
+     * Waits for the binds; each socket that listens joins its address's {@link Route} in {@code into}, which points
+     * at its frontend in {@code frontends}; with {@code open}, the gate then opens them. Returns why each address
+     * that could not listen could not (empty: all listen).
+     */
+    List<String> awaitBinds(Binds binds, Map<Endpoint, Route> into, Map<String, Frontend> frontends, boolean open) {
         List<String> failures = new ArrayList<>();
         java.util.Set<String> failed = new java.util.HashSet<>();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(BIND_WAIT_MS);
@@ -313,7 +430,8 @@ public final class Proxy implements AutoCloseable {
         Future<?>[] pending = binds.pending();
         for (int i = 0; i < pending.length; i++) {
             Future<?> f = pending[i];
-            String where = binds.plan().get(i).where();
+            Listen l = binds.plan().get(i);
+            String where = l.where();
             if (f == null || !f.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()),
                 TimeUnit.NANOSECONDS)) {
                 if (failed.add(where)) {
@@ -323,22 +441,30 @@ public final class Proxy implements AutoCloseable {
             }
             if (f.isSuccess()) {
                 Channel ch = ((ChannelFuture) f).channel();
-                listeners.add(ch);
-                gate.add(ch, frontends.get(binds.plan().get(i).frontend()));
+                Route route = into.computeIfAbsent(l.endpoint(), Route::new);
+                route.frontend = frontends.get(l.frontend());
+                route.sockets.add(ch);
+                if (open) {
+                    gate.add(ch, route.frontend);
+                }
             } else if (failed.add(where)) {
                 failures.add("cannot bind " + where + ": " + rootMessage(f.cause()));
             }
         }
-        gate.reconcile(); // open the listeners
-        if (!failures.isEmpty()) {
-            StringBuilder sb = new StringBuilder("could not open ").append(failures.size())
-                .append(" of ").append(config.listenerCount()).append(" listening ports:");
-            failures.stream().limit(10).forEach(m -> sb.append(System.lineSeparator()).append("  ").append(m));
-            if (failures.size() > 10) {
-                sb.append(System.lineSeparator()).append("  ... and ").append(failures.size() - 10).append(" more");
-            }
-            throw new StartException(sb.toString());
+        if (open) {
+            gate.reconcile(); // open the listeners
         }
+        return failures;
+    }
+
+    static String bindFailures(List<String> failures, int ports) {
+        StringBuilder sb = new StringBuilder("could not open ").append(failures.size())
+            .append(" of ").append(ports).append(" listening ports:");
+        failures.stream().limit(10).forEach(m -> sb.append(System.lineSeparator()).append("  ").append(m));
+        if (failures.size() > 10) {
+            sb.append(System.lineSeparator()).append("  ... and ").append(failures.size() - 10).append(" more");
+        }
+        return sb.toString();
     }
 
     /** On every listener: an accept() that failed (EMFILE, ENFILE, ENOBUFS) rests that listener, logged sparingly. */
@@ -362,17 +488,13 @@ public final class Proxy implements AutoCloseable {
     };
 
     /** @param acceptProxy the bind has {@code accept-proxy}: the connection's PROXY header is read first */
-    private ChannelHandler initializer(String frontendName, boolean acceptProxy) {
+    private ChannelHandler initializer(Route route, boolean acceptProxy) {
         return new ChannelInitializer<Channel>() {
-            private Frontend fe; // resolved at the first connection: listeners open only once frontends exist
-
             @Override
             protected void initChannel(Channel ch) {
-                Frontend f = fe;
-                if (f == null) {
-                    f = frontends.get(frontendName);
-                    fe = f;
-                }
+                // read per connection: a reload may give the port to another frontend (listeners open only once
+                // the route has one)
+                Frontend f = route.frontend;
                 Session session = new Session(Proxy.this, f, ch);
                 if (acceptProxy) {
                     new AcceptProxy(session, f).install(ch.pipeline(), session.clientHandler());
@@ -395,13 +517,62 @@ public final class Proxy implements AutoCloseable {
     Transport transport() { return transport; }
     HealthChecker health() { return health; }
 
+    // ---- reload (InPlaceReload) and hand-over ------------------------------------------------------------------
+
+    /**
+     * Applies a newly read, validated config in place ({@link InPlaceReload}): the connections that are open stay
+     * open. One reload at a time.
+     *
+     * @return one line saying what changed
+     * @throws InPlaceReload.Refused when the new config cannot be applied (a port cannot be bound, too few
+     *                               descriptors): then nothing changed
+     */
+    public synchronized String reload(ProxyConfig next) throws InPlaceReload.Refused {
+        return new InPlaceReload(this, next).apply();
+    }
+
+    Frontend newFrontend(FrontendConfig fc, ProxyBackend backend) {
+        return new Frontend(fc, backend, global, parkedTotal, gate);
+    }
+
+    ControlAgent control() { return control; }
+    AcceptGate gate() { return gate; }
+    ConnectionLimit global() { return global; }
+    Map<Endpoint, Route> routes() { return routes; }
+    Discoveries discoveries() { return discoveries; }
+    void discoveries(Discoveries d) { discoveries = d; }
+
+    /** A reload's new state, each published whole. */
+    void publish(ProxyConfig next, Map<String, ProxyBackend> bs, Map<String, Frontend> fs, int newMaxconn) {
+        backends = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(bs));
+        frontends = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fs));
+        maxconn = newMaxconn;
+        config = next;
+    }
+
+    /**
+     * The descriptors of every listening socket, for a new process to take over (HAProxy's {@code -x}); empty
+     * unless on epoll. The sockets stay ours too until we stop accepting.
+     */
+    public List<Integer> listeningDescriptors() {
+        List<Integer> fds = new ArrayList<>();
+        for (Route r : routes.values()) {
+            for (Channel ch : r.sockets) {
+                if (ch instanceof EpollServerSocketChannel e && ch.isOpen()) {
+                    fds.add(e.fd().intValue());
+                }
+            }
+        }
+        return fds;
+    }
+
     public ProxyConfig config() { return config; }
     public int threads() { return threads; }
     public int maxconn() { return maxconn; }
     /** Ports listened on (a port with one socket per event loop counts once). */
-    public int listenerCount() { return (int) listeners.stream().map(Channel::localAddress).distinct().count(); }
+    public int listenerCount() { return (int) routes.values().stream().filter(r -> !r.sockets.isEmpty()).count(); }
     /** Listening sockets open. */
-    public int socketCount() { return listeners.size(); }
+    public int socketCount() { return routes.values().stream().mapToInt(r -> r.sockets.size()).sum(); }
     public int activeConnections() { return global.count(); }
     /** accept() calls that failed (out of descriptors and the like). */
     public long acceptErrorCount() { return acceptErrors.sum(); }
@@ -418,9 +589,12 @@ public final class Proxy implements AutoCloseable {
 
     /** Stops accepting on every port (live connections go on). */
     public void stopAccepting() {
-        List<ChannelFuture> closing = new ArrayList<>(listeners.size());
-        for (Channel l : listeners) {
-            closing.add(l.close());
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Route r : routes.values()) {
+            for (Channel l : r.sockets) {
+                gate.remove(l);
+                closing.add(l.close());
+            }
         }
         for (ChannelFuture f : closing) {
             f.awaitUninterruptibly(10, TimeUnit.SECONDS);

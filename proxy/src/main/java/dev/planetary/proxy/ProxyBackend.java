@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class ProxyBackend {
 
-    private final BackendConfig config;
+    /** Replaced by a reload (same balance): new connections read the new timeouts and retries. */
+    private volatile BackendConfig config;
     private final Backend backend;
     private final ConcurrentLinkedDeque<QueueWaiter> queue = new ConcurrentLinkedDeque<>();
     /** Dispatch requests not yet served by a pass; non-zero while one thread is dispatching (see dispatchQueue). */
@@ -69,6 +70,8 @@ public final class ProxyBackend {
 
     public String name() { return config.name(); }
     public BackendConfig config() { return config; }
+    /** A reload's new settings (timeouts, retries); the server set changes through the control agent. */
+    void config(BackendConfig newConfig) { this.config = newConfig; }
     public Backend backend() { return backend; }
     /** The owner of this backend's server set (for tests that need to hold it busy). */
     ControlAgent control() { return control; }
@@ -231,7 +234,7 @@ public final class ProxyBackend {
         return set;
     }
 
-    private static Server newServer(ServerConfig sc) {
+    static Server newServer(ServerConfig sc) {
         InetSocketAddress address = new InetSocketAddress(sc.host(), sc.port());
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
         return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin,

@@ -2,15 +2,22 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.config.ConfigParser;
 import dev.planetary.core.config.ConfigResult;
+import dev.planetary.proxy.reload.ListenerHandover;
+import dev.planetary.proxy.reload.PidFile;
+import dev.planetary.proxy.reload.ReloadTrigger;
+import dev.planetary.proxy.reload.Reloader;
+import dev.planetary.proxy.reload.SoftStop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -30,6 +37,23 @@ public final class ProxyMain implements Callable<Integer> {
 
     @Option(names = "-v", description = "Print the version and exit.")
     boolean version;
+
+    @Option(names = "-p", paramLabel = "PIDFILE", description = "Write the process id to PIDFILE once listening.")
+    Path pidFile;
+
+    @Option(names = "--handover-socket", paramLabel = "SOCKET",
+        description = "Expose the listening sockets on this unix socket, for a later process started with -x.")
+    Path handoverSocket;
+
+    @Option(names = "-x", paramLabel = "SOCKET",
+        description = "Take the listening sockets of the running process that exposes them on SOCKET (seamless"
+            + " hand-over); ports it does not offer are bound fresh.")
+    Path takeFrom;
+
+    @Option(names = "-sf", paramLabel = "PID", arity = "1..*",
+        description = "Once listening, tell these processes to stop accepting and finish their connections"
+            + " (SIGUSR1).")
+    List<Long> softStopPids;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
@@ -54,7 +78,8 @@ public final class ProxyMain implements Callable<Integer> {
         cl.setErr(new java.io.PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println("[ALERT] " + ex.getMessage());
-            err.println("Usage: planetary proxy -f FILE [-f FILE ...] [-c] | -v");
+            err.println("Usage: planetary proxy -f FILE [-f FILE ...] [-c] [-p PIDFILE] [--handover-socket SOCKET]"
+                + " [-x SOCKET] [-sf PID ...] | -v");
             return 1;
         });
         return cl.execute(args);
@@ -90,12 +115,19 @@ public final class ProxyMain implements Callable<Integer> {
         CountDownLatch stopRequested = new CountDownLatch(1);
         StopNow stopNow = new StopNow(Thread.currentThread());
         Signals.onStop(stopRequested::countDown, stopNow::request);
-        Signals.onReload(() -> LoggerFactory.getLogger(ProxyMain.class).warn(
-            "reload requested: not yet supported by this version, restart to apply a new configuration"
-                + " (configuration unchanged)"));
+        ReloadTrigger reloads = new ReloadTrigger();
+        Signals.onReload(reloads::request); // a reload asked for while starting is applied once the proxy is up
+        Map<String, List<Integer>> inherited = Map.of();
+        if (takeFrom != null) {
+            try {
+                inherited = ListenerHandover.take(takeFrom, ListenerHandover.TAKE_TIMEOUT_MS);
+            } catch (IOException e) {
+                err.println("[WARNING] " + e.getMessage() + "; every port is bound fresh");
+            }
+        }
         Proxy proxy;
         try {
-            proxy = Proxy.start(result.config());
+            proxy = Proxy.start(result.config(), Transport.best(), inherited);
         } catch (StartException e) {
             err.println("[ALERT] " + e.getMessage());
             return 1;
@@ -103,13 +135,38 @@ public final class ProxyMain implements Callable<Integer> {
             err.println("[ALERT] could not start: " + e);
             return 1;
         }
+        ListenerHandover handover = null;
+        PidFile pid = null;
+        try {
+            if (handoverSocket != null) {
+                handover = ListenerHandover.expose(handoverSocket, proxy::listeningDescriptors);
+            }
+            if (pidFile != null) {
+                pid = PidFile.write(pidFile);
+            }
+        } catch (IOException e) {
+            err.println("[ALERT] could not start: " + e.getMessage());
+            if (handover != null) {
+                handover.close();
+            }
+            proxy.close();
+            return 1;
+        }
+        reloads.attach(new Reloader(files, proxy));
+        if (softStopPids != null) {
+            SoftStop.tell(softStopPids); // after every port listens here: the old ones may stop accepting now
+        }
         try {
             stopRequested.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        reloads.close();
+        if (handover != null) {
+            handover.close(); // a stopping process hands nothing over
+        }
         Logger log = LoggerFactory.getLogger(ProxyMain.class); // not a static: logging is set up by Warmup meanwhile
-        long hard = result.config().global().hardStopAfterMs();
+        long hard = proxy.config().global().hardStopAfterMs(); // as reloaded
         log.info("stopping: no new connections; {} live connections may finish{}", proxy.activeConnections(),
             hard > 0 ? " within " + hard + " ms" : "");
         int closed = stopNow.drain(() -> proxy.stop(hard));
@@ -117,6 +174,9 @@ public final class ProxyMain implements Callable<Integer> {
             log.warn("stop now (second stop signal): closed {} connections", closed);
         } else if (closed > 0) {
             log.warn("hard-stop-after reached: closed {} connections", closed);
+        }
+        if (pid != null) {
+            pid.removeIfOurs();
         }
         log.info("stopped");
         return 0; // a stop asked for, even "now", is a clean stop: HAProxy's master-worker mode exits 0 after it too

@@ -54,8 +54,8 @@ class CliTest {
 
     @Test
     void unknownOptionIsAnErrorWithUsage() {
-        Result r = run("-x");
-        assertThat(r.err()).contains("Unknown option: '-x'").contains("Usage:");
+        Result r = run("-y");
+        assertThat(r.err()).contains("Unknown option: '-y'").contains("Usage:");
         assertThat(r.code()).isEqualTo(1);
     }
 

@@ -34,12 +34,12 @@ import java.util.stream.Stream;
 
 /**
  * HAProxy's signals on the real process, sent by PID with kill(1): SIGHUP and SIGUSR2 must not end the proxy (they
- * used to exit 129 and crash the JVM with an hs_err file), it logs that reload is not supported yet and keeps
+ * used to exit 129 and crash the JVM with an hs_err file), they reload the configuration in place and the proxy keeps
  * forwarding; SIGUSR1 is a soft stop; a second SIGTERM/SIGINT during the drain stops at once, exit 0.
  */
 class SignalsIT {
 
-    private static final String RELOAD_LINE = "reload requested: not yet supported";
+    private static final String RELOAD_LINE = "reload applied: ";
     /** HotSpot's suspend/resume signal number, read from the environment (bin/planetary sets it). */
     private static final String SR_SIGNUM_ENV = "_JAVA_SR_SIGNUM";
 
@@ -224,8 +224,7 @@ class SignalsIT {
                 assertEchoes(live, "live after SIG" + signal);
                 assertNewConnectionEchoes(port, "new after SIG" + signal);
             }
-            assertThat(proc.stderr()).contains("reload requested: not yet supported by this version, restart to"
-                + " apply a new configuration (configuration unchanged)");
+            assertThat(proc.stderr()).contains("reload applied: no change"); // the same file: nothing to change
             assertThat(proc.stderr()).as("the launcher moved the JVM's signal").doesNotContain("SIGUSR2 is the JVM's");
         }
         kill("TERM", proc);

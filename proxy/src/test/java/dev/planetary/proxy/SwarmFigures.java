@@ -202,6 +202,7 @@ public final class SwarmFigures {
                     genesis.snapshot(() -> snapshot);
                     Probe probe = Probe.start(proxy);
                     long t0 = System.nanoTime();
+                    long up0 = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
                     genesis.dropConnections(); // the watch reconnects; Genesis "forgot" its version: a relist
                     genesis.snapshot(() -> snapshot);
                     long target = v;
@@ -209,9 +210,11 @@ public final class SwarmFigures {
                     long took = System.nanoTime() - t0;
                     Thread.sleep(200);
                     long pause = probe.stop();
+                    // JVM uptimes, to match this relist with the collections of an -Xlog:gc log
                     System.out.printf("relist of %,d VMs (%s): applied %.1f ms after the stream was cut (apply itself"
-                            + " %.1f ms); longest event-loop pause %.2f ms; backends %s%n", count, round, took / 1e6,
-                        d.lastApplyNanos() / 1e6, pause / 1e6,
+                            + " %.1f ms); longest event-loop pause %.2f ms; JVM uptime %.3f-%.3f s; backends %s%n",
+                        count, round, took / 1e6, d.lastApplyNanos() / 1e6, pause / 1e6, up0 / 1e3,
+                        java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3,
                         proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList());
                 }
             } finally {

@@ -2,10 +2,13 @@ package dev.planetary.registry;
 
 import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.http.ApiHandler;
+import dev.planetary.registry.http.Connections;
+import dev.planetary.registry.http.HttpLimits;
 import dev.planetary.registry.http.HttpPipeline;
 import dev.planetary.registry.http.Peers;
 import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Clock;
+import dev.planetary.registry.state.Faults;
 import dev.planetary.registry.state.Registry;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.store.Store;
@@ -41,14 +44,30 @@ import org.slf4j.LoggerFactory;
 public final class Genesis implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Genesis.class);
-    public static final String IDLE_HANDLER = "idle";
+    /**
+     * A writer round (apply a batch, append, fsync, publish) or an event loop late by more than this is a stall of
+     * Genesis' own: a group commit takes milliseconds and a loop runs its tasks within microseconds, so 2 s means a
+     * disk, the machine or the JVM held Genesis up, and heartbeats may have gone unanswered. Well under the agent's
+     * 5 s request timeout (a stall long enough for agents to give up on a heartbeat is always caught), and above
+     * the second-long hiccups a busy shared machine has (each would hold expiry for a TTL for nothing).
+     */
+    public static final long STALL_MILLIS = 2_000;
+    /** How often each HTTP event loop checks that it is on time (see {@link #STALL_MILLIS}). */
+    static final long LOOP_CHECK_MILLIS = 250;
 
     /**
      * How to run. {@code vmListen}: an optional second listener serving only register/heartbeat/leave;
-     * {@code repairLog}: drop a damaged last log record instead of refusing to start.
+     * {@code repairLog}: drop a damaged last log record instead of refusing to start; {@code limits}: the HTTP
+     * server's timeouts and connection caps.
      */
     public record Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
-                          boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog) {
+                          boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits) {
+
+        /** With the default HTTP limits. */
+        public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
+                       boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog) {
+            this(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, HttpLimits.defaults());
+        }
 
         /** With the default port plan and no repair. */
         public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
@@ -61,6 +80,8 @@ public final class Genesis implements AutoCloseable {
     private final Clock clock;
     private final Hub hub = new Hub();
     private final Peers peers = new Peers();
+    private final Faults faults = new Faults();
+    private final Connections connections;
     private final byte[] tokenDigest;
     private Store store;
     private Writer writer;
@@ -72,6 +93,7 @@ public final class Genesis implements AutoCloseable {
     private Genesis(Options options, Clock clock) {
         this.options = options;
         this.clock = clock;
+        this.connections = new Connections(options.limits(), faults, clock);
         this.tokenDigest = ApiHandler.sha256(options.token().getBytes(StandardCharsets.UTF_8));
     }
 
@@ -105,7 +127,7 @@ public final class Genesis implements AutoCloseable {
                 + "(NAT set-ups); the token is then the only thing that keeps a machine from pointing traffic "
                 + "at an address it does not own");
         }
-        writer = new Writer(registry, store, hub, clock, onFatal);
+        writer = new Writer(registry, store, hub, clock, onFatal, faults);
         writer.start();
         boolean epoll = Epoll.isAvailable();
         if (!epoll) {
@@ -120,6 +142,26 @@ public final class Genesis implements AutoCloseable {
         if (options.vmListen() != null) {
             bind(ch, options.vmListen(), true);
         }
+        for (io.netty.util.concurrent.EventExecutor loop : group) {
+            watchLoop(loop);
+        }
+    }
+
+    /** Reports a late-running event loop to {@link Faults}: its heartbeats waited, unanswered, meanwhile. */
+    private void watchLoop(io.netty.util.concurrent.EventExecutor loop) {
+        long period = TimeUnit.MILLISECONDS.toNanos(LOOP_CHECK_MILLIS);
+        long bound = TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS);
+        // lateness in real time (a test's clock jumps are not stalls); the window in the registry's time
+        long[] last = {System.nanoTime()};
+        loop.scheduleAtFixedRate(() -> {
+            long now = System.nanoTime();
+            long late = now - last[0] - period;
+            last[0] = now;
+            if (late > bound) {
+                faults.report("an event loop stalled for " + TimeUnit.NANOSECONDS.toMillis(late) + " ms",
+                    clock.nanos());
+            }
+        }, LOOP_CHECK_MILLIS, LOOP_CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -141,7 +183,7 @@ public final class Genesis implements AutoCloseable {
         } else {
             written = store.hasState() ? PortPlan.DEFAULT : configured;
         }
-        Registry registry = new Registry(options.settings(), written, random);
+        Registry registry = new Registry(options.settings(), written, random, faults);
         try {
             registry.restore(rec.snapshotVersion(), rec.vms(), rec.released(), now);
             for (Change c : rec.log()) {
@@ -166,7 +208,7 @@ public final class Genesis implements AutoCloseable {
             LOG.warn("port plan changed from {} to {} (no VM holds ports, the version goes on from {})", written.spec(),
                 configured.spec(), registry.version());
             long version = registry.version();
-            registry = new Registry(options.settings(), configured, random);
+            registry = new Registry(options.settings(), configured, random, faults);
             registry.restore(version, List.of(), List.of(), now);
             // the old plan's records are not replayed under the new one again
             store.snapshot(version, List.of(), List.of());
@@ -179,6 +221,7 @@ public final class Genesis implements AutoCloseable {
 
     private void bind(Class<? extends ServerChannel> ch, InetSocketAddress addr, boolean vmOnly) throws IOException {
         ServerBootstrap sb = new ServerBootstrap().group(group).channel(ch)
+            .handler(HttpPipeline.acceptBackoff(faults, clock))
             .option(ChannelOption.SO_REUSEADDR, true)
             .option(ChannelOption.SO_BACKLOG, 4096)
             .childOption(ChannelOption.TCP_NODELAY, true)
@@ -217,6 +260,12 @@ public final class Genesis implements AutoCloseable {
     /** The event loops that serve watch streams (see {@link #watchGroup}). */
     public EventLoopGroup watchGroup() { return watchGroup; }
     public byte[] tokenDigest() { return tokenDigest.clone(); }
+    /** Genesis' own unhealthy windows (expiry is held after each). */
+    public Faults faults() { return faults; }
+    /** Open connections and what the HTTP server refused or cut. */
+    public Connections connections() { return connections; }
+    /** The listening channels (main first). */
+    public List<Channel> listeners() { return List.copyOf(listeners); }
 
     @Override
     public void close() {

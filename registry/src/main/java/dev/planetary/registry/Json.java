@@ -62,10 +62,28 @@ public final class Json {
         return n;
     }
 
+    /**
+     * A VM as anyone may read it (the read API, the watch stream): no instance key (it names the VM to a
+     * re-registration) and never its secret's hash.
+     */
     public static ObjectNode vm(Vm vm) {
+        return vm(vm, false);
+    }
+
+    /** A VM as the data dir stores it: with its instance key and its secret's hash. */
+    public static ObjectNode vmStored(Vm vm) {
+        ObjectNode n = vm(vm, true);
+        if (vm.secretHash() != null) {
+            n.put("secret_sha256", vm.secretHash());
+        }
+        return n;
+    }
+
+    /** With the instance key (the data dir, and readers that present the join token). */
+    public static ObjectNode vm(Vm vm, boolean withInstance) {
         ObjectNode n = object();
         n.put("id", vm.id());
-        if (vm.instance() != null) {
+        if (withInstance && vm.instance() != null) {
             n.put("instance", vm.instance());
         }
         n.put("ip", vm.ip());
@@ -83,9 +101,9 @@ public final class Json {
         return n;
     }
 
-    /** A VM with its liveness, for the read API. */
-    public static ObjectNode vm(Vm vm, Liveness l, long nowNanos) {
-        ObjectNode n = vm(vm);
+    /** A VM with its liveness, for the read API ({@code withInstance}: the reader presented the join token). */
+    public static ObjectNode vm(Vm vm, Liveness l, long nowNanos, boolean withInstance) {
+        ObjectNode n = vm(vm, withInstance);
         if (l != null) {
             n.put("last_heartbeat_ms_ago", Math.max(0, (nowNanos - l.lastSeenNanos()) / 1_000_000));
             if (!Double.isNaN(l.load())) {
@@ -114,7 +132,8 @@ public final class Json {
             n.get("ip").textValue(), n.get("cores").intValue(), n.get("memory_mb").longValue(),
             n.get("storage_bytes").longValue(), services, labels, portsFrom(n),
             Vm.Status.valueOf(n.get("state").textValue().toUpperCase(java.util.Locale.ROOT)),
-            n.get("registered_at_ms").longValue());
+            n.get("registered_at_ms").longValue(),
+            n.hasNonNull("secret_sha256") ? n.get("secret_sha256").textValue() : null);
     }
 
     /** The ports of a stored VM or reservation, as written; checked against the plan by the registry. */
@@ -133,14 +152,23 @@ public final class Json {
      * {@code {"version", "type", "reason", "reservation": {"id", "instance", "offset", "ports"}}}.
      */
     public static ObjectNode change(Change c) {
+        return change(c, false);
+    }
+
+    /** A change as the log stores it: VMs and reservations in their stored form. */
+    public static ObjectNode changeStored(Change c) {
+        return change(c, true);
+    }
+
+    private static ObjectNode change(Change c, boolean stored) {
         ObjectNode n = object();
         n.put("version", c.version());
         n.put("type", c.type().wire());
         n.put("reason", c.reason());
         if (c.vm() != null) {
-            n.set("vm", vm(c.vm()));
+            n.set("vm", stored ? vmStored(c.vm()) : vm(c.vm()));
         } else {
-            n.set("reservation", released(c.released()));
+            n.set("reservation", stored ? releasedStored(c.released()) : released(c.released()));
         }
         return n;
     }
@@ -154,21 +182,34 @@ public final class Json {
         return new Change(n.get("version").longValue(), type, vmFrom(n.get("vm")), reason);
     }
 
-    /** A reservation: {@code {"id", "instance" (when known), "offset", "ports"}}. */
+    /** A reservation as anyone may read it: {@code {"id", "offset", "ports"}}. */
     public static ObjectNode released(Released r) {
         ObjectNode n = object();
         n.put("id", r.id());
-        if (r.instance() != null) {
-            n.put("instance", r.instance());
-        }
         n.put("offset", r.offset());
         n.set("ports", ports(r.ports()));
         return n;
     }
 
+    /** As stored: with the instance key, the removed VM's address and its secret's hash (when known). */
+    public static ObjectNode releasedStored(Released r) {
+        ObjectNode n = released(r);
+        if (r.instance() != null) {
+            n.put("instance", r.instance());
+        }
+        if (r.ip() != null) {
+            n.put("ip", r.ip());
+        }
+        if (r.secretHash() != null) {
+            n.put("secret_sha256", r.secretHash());
+        }
+        return n;
+    }
+
     public static Released releasedFrom(JsonNode n) {
         return new Released(n.get("id").textValue(), n.hasNonNull("instance") ? n.get("instance").textValue() : null,
-            portsFrom(n));
+            portsFrom(n), n.hasNonNull("ip") ? n.get("ip").textValue() : null,
+            n.hasNonNull("secret_sha256") ? n.get("secret_sha256").textValue() : null);
     }
 
     /** {"error": message}. */

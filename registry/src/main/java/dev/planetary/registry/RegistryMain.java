@@ -2,6 +2,7 @@ package dev.planetary.registry;
 
 import dev.planetary.core.config.Durations;
 import dev.planetary.core.ports.PortPlan;
+import dev.planetary.registry.http.HttpLimits;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.store.Store;
@@ -38,7 +39,8 @@ public final class RegistryMain implements Callable<Integer> {
     String listen = DEFAULT_LISTEN;
 
     @Option(names = "--vm-listen", paramLabel = "ADDR:PORT", description = "Optional second listener serving only "
-        + "register, heartbeat and leave (token-protected), e.g. on the VMs' network, keeping reads on loopback.")
+        + "register (join token), heartbeat and leave (the VM's secret), e.g. on the VMs' network, keeping reads on "
+        + "loopback.")
     String vmListen;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the state lives (default genesis-data).")
@@ -66,6 +68,24 @@ public final class RegistryMain implements Callable<Integer> {
     @Option(names = Store.REPAIR_OPTION, description = "Drop a damaged last record of the log (with a warning) "
         + "instead of refusing to start; the change it held is lost.")
     boolean repairLog;
+
+    @Option(names = "--request-timeout", paramLabel = "TIME", description = "A request's headers and body must "
+        + "arrive within this time of its first byte (the first request: of the connect), or the connection is "
+        + "closed. Default 10s.")
+    String requestTimeout = "10s";
+
+    @Option(names = "--idle-timeout", paramLabel = "TIME", description = "A keep-alive connection idle this long "
+        + "between requests is closed (watch streams exempt). Default 60s.")
+    String idleTimeout = "60s";
+
+    @Option(names = "--max-connections", paramLabel = "N", description = "Open connections at most, all listeners "
+        + "together; more are answered 503 and closed. Default " + HttpLimits.DEFAULT_MAX_CONNECTIONS + ".")
+    int maxConnections = HttpLimits.DEFAULT_MAX_CONNECTIONS;
+
+    @Option(names = "--max-connections-per-source", paramLabel = "N", description = "Open connections at most from "
+        + "one source address (raise it for many VMs behind one NAT address). Default "
+        + HttpLimits.DEFAULT_MAX_CONNECTIONS_PER_SOURCE + ".")
+    int maxConnectionsPerSource = HttpLimits.DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
 
     @Option(names = "--allow-declared-ip", description = "Accept a registered ip other than the request's source "
         + "address (NAT set-ups).")
@@ -118,9 +138,12 @@ public final class RegistryMain implements Callable<Integer> {
         try {
             Settings settings = new Settings(duration("--heartbeat-interval", heartbeat), duration("--ttl", ttl),
                 duration("--drain-period", drain), duration("--grace", grace));
+            HttpLimits limits = new HttpLimits(duration("--request-timeout", requestTimeout),
+                duration("--idle-timeout", idleTimeout), maxConnections, maxConnectionsPerSource,
+                HttpLimits.DEFAULT_WATCH_MAX_QUEUED_BYTES);
             options = new Genesis.Options(address("--listen", listen),
                 vmListen == null ? null : address("--vm-listen", vmListen), dataDir.toAbsolutePath(), settings,
-                allowDeclaredIp, "", plan(portPlan), repairLog);
+                allowDeclaredIp, "", plan(portPlan), repairLog, limits);
         } catch (IllegalArgumentException e) {
             err.println("planetary registry: " + e.getMessage());
             return 2;
@@ -134,7 +157,7 @@ public final class RegistryMain implements Callable<Integer> {
             Store.createDir(options.dataDir());
             token = Token.resolve(envToken, options.dataDir());
             options = new Genesis.Options(options.listen(), options.vmListen(), options.dataDir(), options.settings(),
-                options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog());
+                options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog(), options.limits());
             genesis = Genesis.start(options, Clock.system(), new SecureRandom(), why -> {
                 code[0] = 1;
                 stopped.countDown();

@@ -2,6 +2,7 @@ package dev.planetary.registry;
 
 import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Clock;
+import dev.planetary.registry.state.Faults;
 import dev.planetary.registry.state.Registry;
 import dev.planetary.registry.store.Store;
 import java.io.IOException;
@@ -62,12 +63,19 @@ public final class Writer implements AutoCloseable {
     private final Hub hub;
     private final Clock clock;
     private final Consumer<String> onFatal;
+    private final Faults faults;
     private final BlockingQueue<Task<?>> queue = new ArrayBlockingQueue<>(QUEUE);
     private final Thread thread;
     private volatile boolean running = true;
     private volatile String failure;
 
     public Writer(Registry registry, Store store, Hub hub, Clock clock, Consumer<String> onFatal) {
+        this(registry, store, hub, clock, onFatal, new Faults());
+    }
+
+    /** {@code faults}: where a round slower than {@link Genesis#STALL_MILLIS} is reported. */
+    public Writer(Registry registry, Store store, Hub hub, Clock clock, Consumer<String> onFatal, Faults faults) {
+        this.faults = faults;
         this.registry = registry;
         this.store = store;
         this.hub = hub;
@@ -118,6 +126,7 @@ public final class Writer implements AutoCloseable {
             }
             long now = clock.nanos();
             long wall = clock.millis();
+            long roundStart = System.nanoTime();
             for (Task<?> t : batch) {
                 Runnable answer = apply(t, now, wall);
                 if (t.durable()) {
@@ -147,6 +156,12 @@ public final class Writer implements AutoCloseable {
                 }
             }
             hub.publish(changes, registry.view());
+            // measured in real time (a test's clock jumps are not stalls); the window is reported in the registry's
+            long took = System.nanoTime() - roundStart;
+            if (took > TimeUnit.MILLISECONDS.toNanos(Genesis.STALL_MILLIS)) {
+                // a slow fsync (or a stalled machine): registrations waited; hold expiry over the window
+                faults.report("a group commit took " + TimeUnit.NANOSECONDS.toMillis(took) + " ms", clock.nanos());
+            }
             answers.forEach(Runnable::run);
             answers.clear();
             waiting.clear();

@@ -64,7 +64,7 @@ class ApiTest {
         assertThat(b.json().get("peers")).hasSize(1);
         assertThat(b.json().at("/peers/0/id").asText()).isEqualTo(j.get("id").asText());
 
-        Res again = node.register("{\"cores\": 4, \"memory_mb\": 2048, \"storage_bytes\": 1000, \"instance\": \"i-a\","
+        Res again = node.registerAs(j.get("id").asText(), "{\"cores\": 4, \"memory_mb\": 2048, \"storage_bytes\": 1000, \"instance\": \"i-a\","
             + " \"services\": {\"pcpu\": 7000, \"ssh\": 22, \"transfer\": 7100, \"ws\": 8080}, \"labels\": {\"zone\": \"a\"}}");
         assertThat(again.status()).isEqualTo(200);
         assertThat(again.json().get("id")).isEqualTo(j.get("id"));
@@ -89,11 +89,11 @@ class ApiTest {
     @Test
     void heartbeatAndLeave() {
         String id = node.register("{\"cores\": 1}").json().get("id").asText();
-        Res hb = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"load\": 0.5, \"cpu_percent\": 12.5}", Node.TOKEN);
+        Res hb = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"load\": 0.5, \"cpu_percent\": 12.5}", node.secret(id));
         assertThat(hb.status()).as(hb.body()).isEqualTo(200);
         assertThat(node.get("/api/vms/" + id).json().get("load").doubleValue()).isEqualTo(0.5);
         assertThat(node.heartbeat(id).status()).as("empty body").isEqualTo(200);
-        Res leave = node.send("DELETE", "/api/vms/" + id, null, Node.TOKEN);
+        Res leave = node.send("DELETE", "/api/vms/" + id, null, node.secret(id));
         assertThat(leave.status()).isEqualTo(202);
         assertThat(leave.json().get("state").asText()).isEqualTo("draining");
         assertThat(node.get("/api/vms/" + id).json().get("state").asText()).isEqualTo("draining");
@@ -144,7 +144,8 @@ class ApiTest {
         assertThat(wrong.status()).isEqualTo(401);
         assertThat(wrong.error()).isEqualTo("wrong join token");
         String id = node.register("{\"cores\": 1}").json().get("id").asText();
-        assertThat(node.send("PUT", "/api/vms/" + id + "/heartbeat", null, "x").status()).isEqualTo(401);
+        assertThat(node.send("PUT", "/api/vms/" + id + "/heartbeat", null, "x").status()).isEqualTo(403);
+        assertThat(node.send("PUT", "/api/vms/" + id + "/heartbeat", null, null).status()).isEqualTo(401);
         assertThat(node.send("DELETE", "/api/vms/" + id, null, null).status()).isEqualTo(401);
         assertThat(node.get("/api/vms/" + id).json().get("state").asText()).isEqualTo("active");
         assertThat(node.version()).isEqualTo(v + 1);
@@ -276,7 +277,7 @@ class ApiTest {
         assertThat(r.error()).contains("malformed JSON").contains("nesting depth");
         assertThat(node.register("[".repeat(2_000)).status()).isEqualTo(400);
         String id = node.register("{\"cores\": 1}").json().get("id").asText();
-        Res hb = node.send("PUT", "/api/vms/" + id + "/heartbeat", "[".repeat(1_001) + "]".repeat(1_001), Node.TOKEN);
+        Res hb = node.send("PUT", "/api/vms/" + id + "/heartbeat", "[".repeat(1_001) + "]".repeat(1_001), node.secret(id));
         assertThat(hb.status()).as(hb.body()).isEqualTo(400);
         assertThat(node.version()).isEqualTo(v + 1);
     }
@@ -284,10 +285,10 @@ class ApiTest {
     @Test
     void badHeartbeatBodyIs400NamingTheField() {
         String id = node.register("{\"cores\": 1}").json().get("id").asText();
-        Res r = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"cpu_percent\": 101}", Node.TOKEN);
+        Res r = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"cpu_percent\": 101}", node.secret(id));
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.error()).contains("'cpu_percent'");
-        Res u = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"lod\": 1}", Node.TOKEN);
+        Res u = node.send("PUT", "/api/vms/" + id + "/heartbeat", "{\"lod\": 1}", node.secret(id));
         assertThat(u.error()).contains("unknown field 'lod'");
     }
 

@@ -148,7 +148,7 @@ class DashboardChromiumTest {
                         node.get("/api/vms/" + after).json().at("/ports/pcpu").intValue()));
                 assertThat(script(s, "return window.__marker")).as("no reload happened").isEqualTo("same page");
 
-                node.send("DELETE", "/api/vms/" + after, null, Node.TOKEN);
+                node.send("DELETE", "/api/vms/" + after, null, node.secret(after));
                 await().atMost(WAIT).pollInterval(Duration.ofMillis(200)).until(() ->
                     script(s, "return document.getElementById('cores').textContent").equals("6"));
 

@@ -168,12 +168,16 @@ class RegistryJarIT {
         assertThat(version).isGreaterThanOrEqualTo(maxVersion).isEqualTo(back.size());
         // heartbeats continue without registering again
         String someId = acked.keySet().iterator().next();
-        HttpResponse<String> hb = http.send(authed(port, "/api/vms/" + someId + "/heartbeat")
+        // with the VM's own secret, which the registration returned and the data dir keeps (hashed)
+        HttpResponse<String> hb = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/vms/"
+                + someId + "/heartbeat")).timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + acked.get(someId).get("secret").asText())
             .PUT(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(hb.statusCode()).isEqualTo(200);
         // the same instance key gets the same id and ports
-        JsonNode again = Json.MAPPER.readTree(http.send(authed(port, "/api/vms").POST(HttpRequest.BodyPublishers
-            .ofString("{\"cores\": 2, \"storage_bytes\": 100, \"instance\": \"" + back.get(someId).get("instance")
+        JsonNode again = Json.MAPPER.readTree(http.send(authed(port, "/api/vms")
+            .header("Genesis-Secret", acked.get(someId).get("secret").asText()).POST(HttpRequest.BodyPublishers
+            .ofString("{\"cores\": 2, \"storage_bytes\": 100, \"instance\": \"" + acked.get(someId).get("instance")
                 .asText() + "\"}")).build(), HttpResponse.BodyHandlers.ofString()).body());
         assertThat(again.get("id").asText()).isEqualTo(someId);
         // versions go on

@@ -3,6 +3,7 @@ package dev.planetary.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.planetary.registry.http.HttpLimits;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.testing.Node;
@@ -55,10 +56,16 @@ class RegistryLoad {
     void measure() throws Exception {
         int seconds = Integer.getInteger("planetary.load.seconds", 60);
         Settings s = new Settings(Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ZERO, Duration.ZERO);
-        try (Node node = Node.start(dir, Clock.system(), s, false)) {
+        // the whole swarm and its watchers come from one address here, as from behind a NAT gateway: the per-source
+        // cap is raised to the total one (the default 256 would refuse most of them)
+        HttpLimits limits = new HttpLimits(HttpLimits.DEFAULT_REQUEST_TIMEOUT, HttpLimits.DEFAULT_IDLE_TIMEOUT,
+            HttpLimits.DEFAULT_MAX_CONNECTIONS, HttpLimits.DEFAULT_MAX_CONNECTIONS,
+            HttpLimits.DEFAULT_WATCH_MAX_QUEUED_BYTES);
+        try (Node node = Node.start(dir, Clock.system(), s, limits)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newFixedThreadPool(4)).build();
             List<String> ids = new ArrayList<>();
+            Map<String, String> secrets = new java.util.concurrent.ConcurrentHashMap<>();
             Semaphore inflight = new Semaphore(64);
             List<CompletableFuture<HttpResponse<String>>> regs = new ArrayList<>();
             for (int i = 0; i < VMS; i++) {
@@ -69,7 +76,9 @@ class RegistryLoad {
                 regs.add(f);
             }
             for (CompletableFuture<HttpResponse<String>> f : regs) {
-                ids.add(Json.MAPPER.readTree(f.get(60, TimeUnit.SECONDS).body()).get("id").asText());
+                JsonNode answer = Json.MAPPER.readTree(f.get(60, TimeUnit.SECONDS).body());
+                ids.add(answer.get("id").asText());
+                secrets.put(answer.get("id").asText(), answer.get("secret").asText());
             }
             long v0 = node.version();
 
@@ -108,7 +117,7 @@ class RegistryLoad {
                     long t0 = System.nanoTime();
                     hbSent.incrementAndGet();
                     http.sendAsync(HttpRequest.newBuilder(URI.create(node.base() + "/api/vms/" + id + "/heartbeat"))
-                            .header("Authorization", "Bearer " + Node.TOKEN).PUT(HttpRequest.BodyPublishers.noBody())
+                            .header("Authorization", "Bearer " + secrets.get(id)).PUT(HttpRequest.BodyPublishers.noBody())
                             .build(), HttpResponse.BodyHandlers.discarding())
                         .whenComplete((r, e) -> {
                             hbInflight.release();
@@ -125,13 +134,16 @@ class RegistryLoad {
                 String instance = "load-" + seq.incrementAndGet();
                 sentAt.put(instance, System.nanoTime());
                 churnSent.incrementAndGet();
-                http.sendAsync(post(node, "{\"cores\": 1, \"instance\": \"" + instance + "\"}"),
+                // the label names the registration in its event (the watch stream carries no instance keys)
+                http.sendAsync(post(node, "{\"cores\": 1, \"instance\": \"" + instance + "\", \"labels\": "
+                        + "{\"load\": \"" + instance + "\"}}"),
                         HttpResponse.BodyHandlers.ofString())
                     .thenCompose(r -> {
                         try {
-                            String id = Json.MAPPER.readTree(r.body()).get("id").asText();
+                            JsonNode answer = Json.MAPPER.readTree(r.body());
+                            String id = answer.get("id").asText();
                             return http.sendAsync(HttpRequest.newBuilder(URI.create(node.base() + "/api/vms/" + id))
-                                .header("Authorization", "Bearer " + Node.TOKEN).DELETE().build(),
+                                .header("Authorization", "Bearer " + answer.get("secret").asText()).DELETE().build(),
                                 HttpResponse.BodyHandlers.discarding());
                         } catch (Exception e) {
                             return CompletableFuture.failedFuture(e);
@@ -173,7 +185,7 @@ class RegistryLoad {
                 churnSent.get(), churnSent.get(), expected, v0 + 1, vEnd, minReceived, expected,
                 ms(del.getValueAtPercentile(50)), ms(del.getValueAtPercentile(99)), ms(del.getMaxValue()),
                 del.getTotalCount(), SUBSCRIBERS);
-            System.out.println("RESULTS\n" + report);
+            System.out.println("RESULTS\n" + report + "connections: " + node.get("/api/health").json().get("connections"));
             java.nio.file.Files.writeString(Path.of("target", "load-results.txt"), report);
             for (InputStream in : streams) {
                 in.close();
@@ -201,7 +213,7 @@ class RegistryLoad {
                     count.incrementAndGet();
                     if ("added".equals(type)) {
                         JsonNode n = Json.MAPPER.readTree(line.substring(6));
-                        Long t0 = sentAt.get(n.at("/vm/instance").asText());
+                        Long t0 = sentAt.get(n.at("/vm/labels/load").asText());
                         if (t0 != null) {
                             delivery.recordValue(System.nanoTime() - t0);
                         }

@@ -55,7 +55,7 @@ class WatchTest {
 
         String second = node.register("{\"cores\": 3}").json().get("id").asText();
         node.register("{\"cores\": 5, \"instance\": \"a\"}");
-        node.send("DELETE", "/api/vms/" + second, null, Node.TOKEN);
+        node.send("DELETE", "/api/vms/" + second, null, node.secret(second));
         Event added = w.next(WAIT);
         Event updated = w.next(WAIT);
         Event draining = w.next(WAIT);

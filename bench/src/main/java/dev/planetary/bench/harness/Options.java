@@ -77,6 +77,7 @@ public final class Options {
             "  --variant L=FLAGS     one more planetary column, labelled L, run with these JVM flags (repeatable;",
             "                        e.g. --variant uring='-Xms256m -Xmx256m -Dplanetary.transport=io_uring')",
             "  --variant-jar L=PATH  the proxy jar of variant L (a new column if L is not a --variant yet)",
+            "  --variant-java L=PATH the java binary of variant L (e.g. a newer JDK; likewise a new column if new)",
             "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
             "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
             "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
@@ -92,6 +93,17 @@ public final class Options {
             "                        bench/target/RESULTS-smoke.md, so a smoke run never touches the committed file)",
             "  --command S           the command line to record in the results",
             "  --note S              a line to record with the results (e.g. 'noisy: concurrent builds')");
+
+    /** Changes Planetary variant {@code label}, adding it as a new column (the run's defaults) if it is new. */
+    private void variant(String label, java.util.function.UnaryOperator<TargetSpec> change) {
+        for (int j = 0; j < targets.size(); j++) {
+            if (targets.get(j).label().equals(label)) {
+                targets.set(j, change.apply(targets.get(j)));
+                return;
+            }
+        }
+        targets.add(change.apply(TargetSpec.variant(label)));
+    }
 
     public static Options parse(String[] args) {
         Options o = new Options();
@@ -132,23 +144,17 @@ public final class Options {
                 case "--variant" -> {
                     String v = a.get(++i);
                     int eq = v.indexOf('=');
-                    o.targets.add(new TargetSpec(v.substring(0, eq), Target.PLANETARY, v.substring(eq + 1), null));
+                    o.variant(v.substring(0, eq), t -> t.withOpts(v.substring(eq + 1)));
                 }
                 case "--variant-jar" -> {
                     String v = a.get(++i);
                     int eq = v.indexOf('=');
-                    String label = v.substring(0, eq);
-                    Path jar = Path.of(v.substring(eq + 1));
-                    boolean found = false;
-                    for (int j = 0; j < o.targets.size(); j++) {
-                        if (o.targets.get(j).label().equals(label)) {
-                            o.targets.set(j, o.targets.get(j).withJar(jar));
-                            found = true;
-                        }
-                    }
-                    if (!found) {
-                        o.targets.add(new TargetSpec(label, Target.PLANETARY, null, jar));
-                    }
+                    o.variant(v.substring(0, eq), t -> t.withJar(Path.of(v.substring(eq + 1))));
+                }
+                case "--variant-java" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    o.variant(v.substring(0, eq), t -> t.withJava(v.substring(eq + 1)));
                 }
                 case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));
                 case "--idle-hold" -> o.idleHoldSeconds = Integer.parseInt(a.get(++i));

@@ -36,7 +36,7 @@ public final class TargetProcess implements AutoCloseable {
                 cmd.addAll(List.of(o.haproxy, "-db", "-f", config.toString()));
                 break;
             case PLANETARY:
-                cmd.add(o.javaCmd);
+                cmd.add(spec.javaOr(o.javaCmd));
                 cmd.addAll(List.of(spec.optsOr(o.planetaryOpts).trim().split("\\s+")));
                 cmd.addAll(List.of("-jar", spec.jarOr(o.proxyJar).toString(), "-f", config.toString()));
                 break;

@@ -26,6 +26,22 @@ class HarnessPartsTest {
     }
 
     @Test
+    void variantOptionsBuildOneColumnPerLabelWhateverTheirOrder() {
+        Options o = Options.parse(new String[]{"--variant-java", "jdk25=/opt/jdk25/bin/java", "--variant",
+            "jdk25=-Xmx1g", "--variant-jar", "old=/tmp/old.jar", "--out", "x.md"});
+        assertThat(o.targets).extracting(TargetSpec::label).containsExactly("direct", "haproxy", "planetary", "jdk25",
+            "old");
+        TargetSpec jdk25 = o.targets.get(3);
+        assertThat(jdk25.javaOr("java")).isEqualTo("/opt/jdk25/bin/java");
+        assertThat(jdk25.optsOr("dflt")).isEqualTo("-Xmx1g");
+        assertThat(TargetProcess.command(jdk25, Path.of("p.cfg"), o, null))
+            .containsExactly("/opt/jdk25/bin/java", "-Xmx1g", "-jar", o.proxyJar.toString(), "-f", "p.cfg");
+        TargetSpec old = o.targets.get(4);
+        assertThat(old.javaOr("java")).isEqualTo("java");
+        assertThat(old.jarOr(null)).isEqualTo(Path.of("/tmp/old.jar"));
+    }
+
+    @Test
     void cpuListsAreCounted() {
         assertThat(Pass.cpuCount("0")).isEqualTo(1);
         assertThat(Pass.cpuCount("1-3")).isEqualTo(3);

@@ -83,6 +83,8 @@ public final class SourceHashBalancer implements Balancer {
     private static final long SALT = 0x5851f42d4c957f2dL;
     /** Score layers of the full build, as fractions of its threshold. */
     private static final double[] LAYERS = {0.125, 0.25, 0.5, 1};
+    /** Parallel tasks of a full build: enough to keep every core of a big box busy as chunks finish unevenly. */
+    private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
     private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
 
     private final int tableBits;
@@ -472,7 +474,8 @@ public final class SourceHashBalancer implements Balancer {
             return;
         }
         int size = 1 << tableBits;
-        float[] bestScores = new float[size];
+        // The scores are the builder's own (never published): refilled in place, not 16 MiB more garbage per build.
+        float[] bestScores = best != null && best.length == size ? best : new float[size];
         Arrays.fill(bestScores, Float.POSITIVE_INFINITY);
         char[] own = new char[size];
         Arrays.fill(own, NONE);
@@ -502,15 +505,23 @@ public final class SourceHashBalancer implements Balancer {
         }
         double bound = lowerBound;
         // Chunks are independent (disjoint buckets, keys derived per chunk): build them in parallel. The result
-        // does not depend on the schedule.
-        IntStream.range(0, chunks).parallel().forEach(c -> buildChunk(c, nodes, ranks, bound, own));
+        // does not depend on the schedule. A few tasks, each with its own scratch arrays for its chunks, rather
+        // than a task per chunk: a relist otherwise leaves ~20 MB of scratch per table for the young collector.
+        int tasks = Math.min(chunks, BUILD_TASKS);
+        IntStream.range(0, tasks).parallel().forEach(t -> {
+            long[] keys = new long[nodes.length * 4];
+            int[] unresolved = new int[chunkSize];
+            for (int c = t; c < chunks; c += tasks) {
+                buildChunk(c, nodes, ranks, bound, own, keys, unresolved);
+            }
+        });
         owner = own;
     }
 
-    private void buildChunk(int c, Node[] nodes, int[][] ranks, double lowerBound, char[] own) {
+    private void buildChunk(int c, Node[] nodes, int[][] ranks, double lowerBound, char[] own, long[] keys,
+                            int[] unresolved) {
         float[] bestScores = best;
         int base = c << chunkBits;
-        long[] keys = new long[nodes.length * 4];
         for (int i = 0; i < nodes.length; i++) {
             chunkKeys(nodes[i], c, keys, i * 4);
         }
@@ -521,7 +532,6 @@ public final class SourceHashBalancer implements Balancer {
                 enumerate(nodes[i], keys, i * 4, base, from == null ? 0 : from[i], to[i], own);
             }
         }
-        int[] unresolved = new int[chunkSize];
         int count = 0;
         for (int o = 0; o < chunkSize; o++) {
             if (!(bestScores[base + o] * (1 + MARGIN) < lowerBound)) {

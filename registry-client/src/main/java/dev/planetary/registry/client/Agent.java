@@ -22,6 +22,12 @@ import org.slf4j.LoggerFactory;
  * with a capped backoff while Genesis is down, and leaves on {@link #close()}. With an address it connects from
  * that address, which is then the one Genesis records. Everything runs on one event loop thread; one log line per
  * state change, never one per heartbeat.
+ *
+ * <p>Credentials: registration sends the join token (and the VM's secret once it has one, so that registering again
+ * keeps the VM's identity from any address); heartbeat and leave send only the VM's secret, which the answer to its
+ * first registration carried. The secret is kept in memory, and in {@link AgentOptions#secretFile()} when set; it is
+ * never logged. A heartbeat refused with 403 (the secret was replaced: the VM registered again from its address
+ * without it) makes the agent register again.
  */
 public final class Agent implements AutoCloseable {
 
@@ -29,6 +35,8 @@ public final class Agent implements AutoCloseable {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** Used until Genesis says otherwise (its default). */
     private static final long DEFAULT_HEARTBEAT_MILLIS = 5_000;
+    /** The header a registration presents the VM's secret in (Genesis' {@code Registry.SECRET_HEADER}). */
+    static final String SECRET_HEADER = "Genesis-Secret";
 
     /** Where the agent stands. */
     public enum State {
@@ -54,6 +62,8 @@ public final class Agent implements AutoCloseable {
     private ScheduledFuture<?> timer;
     private CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
     private boolean closing;
+    /** The VM's secret from Genesis (null before the first registration, or with a Genesis that gives none). */
+    private String secret;
 
     // ---- published ----
     private volatile State state = State.REGISTERING;
@@ -70,6 +80,7 @@ public final class Agent implements AutoCloseable {
         this.group = Transport.group("planetary-agent");
         this.loop = group.next();
         this.registerBody = body(options);
+        this.secret = SecretFile.read(options.secretFile());
     }
 
     /** Starts registering in the background; returns at once. */
@@ -154,9 +165,21 @@ public final class Agent implements AutoCloseable {
         return Endpoint.of(options.genesis().get(urlIndex));
     }
 
-    private CompletableFuture<HttpCall.Reply> call(String method, String path, byte[] body, java.time.Duration timeout) {
+    /** Registration: the join token, and the VM's secret when it has one. */
+    private CompletableFuture<HttpCall.Reply> callAsJoiner(String method, String path, byte[] body,
+                                                           java.time.Duration timeout) {
         CompletableFuture<HttpCall.Reply> f = HttpCall.send(loop, genesis(), method, path, body, options.token(),
-            options.address(), options.connectTimeout(), timeout);
+            secret == null ? Map.of() : Map.of(SECRET_HEADER, secret), options.address(), options.connectTimeout(),
+            timeout);
+        inFlight = f;
+        return f;
+    }
+
+    /** Heartbeat and leave: the VM's own secret (the join token only for a Genesis that gave none). */
+    private CompletableFuture<HttpCall.Reply> callAsVm(String method, String path, byte[] body,
+                                                       java.time.Duration timeout) {
+        CompletableFuture<HttpCall.Reply> f = HttpCall.send(loop, genesis(), method, path, body,
+            secret != null ? secret : options.token(), options.address(), options.connectTimeout(), timeout);
         inFlight = f;
         return f;
     }
@@ -166,7 +189,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         Endpoint to = genesis();
-        call("POST", "/api/vms", registerBody, options.requestTimeout()).whenComplete((r, err) -> {
+        callAsJoiner("POST", "/api/vms", registerBody, options.requestTimeout()).whenComplete((r, err) -> {
             if (closing && err == null && (r.status() == 200 || r.status() == 201)) {
                 registered(to, r); // close() leaves it right after
                 return;
@@ -203,6 +226,12 @@ public final class Agent implements AutoCloseable {
         }
         long hb = n.path("heartbeat_interval_ms").asLong(DEFAULT_HEARTBEAT_MILLIS);
         intervalMillis = hb > 0 ? hb : DEFAULT_HEARTBEAT_MILLIS;
+        String issued = n.path("secret").textValue();
+        if (issued != null) {
+            // given once: keep it (and in the secret file, for an agent restarted on this VM)
+            secret = issued;
+            SecretFile.write(options.secretFile(), issued);
+        }
         String before = vmId;
         vmId = id;
         ip = n.path("ip").asText(null);
@@ -243,7 +272,7 @@ public final class Agent implements AutoCloseable {
         }
         String id = vmId;
         Endpoint to = genesis();
-        call("PUT", "/api/vms/" + id + "/heartbeat", null, options.requestTimeout()).whenComplete((r, err) -> {
+        callAsVm("PUT", "/api/vms/" + id + "/heartbeat", null, options.requestTimeout()).whenComplete((r, err) -> {
             if (closing) {
                 return;
             }
@@ -263,6 +292,12 @@ public final class Agent implements AutoCloseable {
                 scheduleHeartbeat(intervalMillis);
             } else if (err == null && r.status() == 404) {
                 LOG.warn("Genesis {} no longer knows {} (404: expired or lost); registering again", to, id);
+                state = State.REGISTERING;
+                lastProblem = null;
+                register();
+            } else if (err == null && r.status() == 403 && secret != null) {
+                // our secret was replaced (the VM registered again from its address without it): get a new one
+                LOG.warn("Genesis {} refused {}'s secret (403: {}); registering again", to, id, error(r));
                 state = State.REGISTERING;
                 lastProblem = null;
                 register();
@@ -292,7 +327,7 @@ public final class Agent implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         Endpoint to = genesis();
-        return call("DELETE", "/api/vms/" + id, null, options.leaveTimeout()).handle((r, err) -> {
+        return callAsVm("DELETE", "/api/vms/" + id, null, options.leaveTimeout()).handle((r, err) -> {
             if (err != null) {
                 LOG.warn("leaving {} failed: {}; Genesis will expire {} after its TTL", to, err.getMessage(), id);
             } else if (r.status() == 202) {

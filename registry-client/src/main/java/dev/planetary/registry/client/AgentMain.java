@@ -39,6 +39,11 @@ public final class AgentMain implements Callable<Integer> {
         + "token (GENESIS_TOKEN); keep it mode 0600.")
     Path tokenFile;
 
+    @Option(names = "--secret-file", paramLabel = "FILE", description = "Where to keep the VM's secret (Genesis gives "
+        + "it at the first registration; written mode 0600). An agent restarted on the same VM then keeps its "
+        + "identity with it. Without it the secret is kept in memory only.")
+    Path secretFile;
+
     @Option(names = "--instance", paramLabel = "KEY", required = true, description = "This VM's key, kept across "
         + "reboots (1..128 of A-Za-z0-9._:-): it gets its id and ports back when it registers again.")
     String instance;
@@ -86,7 +91,7 @@ public final class AgentMain implements Callable<Integer> {
     static int run(String[] args, PrintStream out, PrintStream err) {
         return CommandLines.run(new AgentMain(out, err), "agent",
             "Usage: planetary agent --genesis URL --token-file FILE --instance KEY --cores N "
-            + "[--address IP] [--service NAME=PORT ...] (see --help)", args, out, err);
+            + "[--address IP] [--secret-file FILE] [--service NAME=PORT ...] (see --help)", args, out, err);
     }
 
     @Override
@@ -125,6 +130,7 @@ public final class AgentMain implements Callable<Integer> {
                 b.address(localAddress(address));
             }
             b.token(token(tokenFile));
+            b.secretFile(secretFile);
             options = b.build();
         } catch (IllegalArgumentException e) {
             err.println("planetary agent: " + e.getMessage());

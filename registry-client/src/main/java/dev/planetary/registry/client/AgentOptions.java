@@ -45,6 +45,7 @@ public final class AgentOptions {
     private final Duration requestTimeout;
     private final Duration leaveTimeout;
     private final Random random;
+    private final java.nio.file.Path secretFile;
 
     private AgentOptions(Builder b) {
         if (b.genesis == null || b.genesis.isEmpty()) {
@@ -90,6 +91,7 @@ public final class AgentOptions {
         this.requestTimeout = b.requestTimeout;
         this.leaveTimeout = b.leaveTimeout;
         this.random = b.random;
+        this.secretFile = b.secretFile;
         backoff();
     }
 
@@ -111,6 +113,12 @@ public final class AgentOptions {
     public Duration requestTimeout() { return requestTimeout; }
     public Duration leaveTimeout() { return leaveTimeout; }
     Random random() { return random; }
+    /**
+     * Where the agent keeps the VM's secret (mode 0600), so that an agent restarted on the same VM keeps its identity
+     * without a new secret; null: in memory only (a restarted agent then registers again from the VM's address and
+     * gets a new one).
+     */
+    public java.nio.file.Path secretFile() { return secretFile; }
 
     Backoff backoff() {
         return new Backoff(initialBackoff, maxBackoff, jitter);
@@ -140,6 +148,7 @@ public final class AgentOptions {
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration leaveTimeout = DEFAULT_LEAVE_TIMEOUT;
         private Random random = new Random();
+        private java.nio.file.Path secretFile;
 
         private Builder() {
         }
@@ -164,6 +173,8 @@ public final class AgentOptions {
         public Builder requestTimeout(Duration d) { this.requestTimeout = Objects.requireNonNull(d); return this; }
         public Builder leaveTimeout(Duration d) { this.leaveTimeout = Objects.requireNonNull(d); return this; }
         public Builder random(Random r) { this.random = Objects.requireNonNull(r); return this; }
+        /** Keep the VM's secret in this file too (see {@link AgentOptions#secretFile()}). */
+        public Builder secretFile(java.nio.file.Path f) { this.secretFile = f; return this; }
 
         public AgentOptions build() {
             return new AgentOptions(this);

@@ -63,6 +63,13 @@ final class HttpCall {
     static CompletableFuture<Reply> send(EventLoop loop, Endpoint to, String method, String path, byte[] body,
                                          String token, InetAddress source, Duration connectTimeout,
                                          Duration timeout) {
+        return send(loop, to, method, path, body, token, java.util.Map.of(), source, connectTimeout, timeout);
+    }
+
+    /** With extra request headers (e.g. a VM's secret on its registration). */
+    static CompletableFuture<Reply> send(EventLoop loop, Endpoint to, String method, String path, byte[] body,
+                                         String token, java.util.Map<String, String> headers, InetAddress source,
+                                         Duration connectTimeout, Duration timeout) {
         CompletableFuture<Reply> result = new CompletableFuture<>();
         Bootstrap b = new Bootstrap().group(loop).channel(Transport.channel())
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
@@ -124,6 +131,7 @@ final class HttpCall {
             if (token != null) {
                 req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token);
             }
+            headers.forEach((k, v) -> req.headers().set(k, v));
             f.channel().writeAndFlush(req).addListener((ChannelFuture w) -> {
                 if (!w.isSuccess()) {
                     result.completeExceptionally(new java.io.IOException("sending the request: " + w.cause()));

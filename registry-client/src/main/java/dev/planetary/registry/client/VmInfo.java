@@ -8,7 +8,8 @@ import java.util.TreeMap;
 /**
  * One VM as Genesis reports it, immutable. {@code ports}: port kind to port ({@code pcpu}, {@code pfsshfs},
  * {@code transfer}: the gateway ports Genesis assigned to it); {@code services}: service name to the port the VM
- * itself listens on. {@code instance} is null when the VM registered without an instance key.
+ * itself listens on. {@code instance} is null when the VM registered without an instance key, and always from a
+ * Genesis that keeps instance keys from readers (its watch stream carries none).
  */
 public record VmInfo(String id, String instance, String ip, Map<String, Integer> services,
                      Map<String, Integer> ports, VmInfo.State state) {

@@ -1,6 +1,8 @@
 package dev.planetary.registry.client;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -79,6 +81,9 @@ final class WatchState {
     }
 
     Applied apply(SseDecoder.Event e) throws Relist {
+        if ("snapshot".equals(e.type()) && streamSnapshot(e)) {
+            return Applied.SNAPSHOT;
+        }
         JsonNode d;
         try {
             d = MAPPER.readTree(e.data());
@@ -114,6 +119,86 @@ final class WatchState {
                 true);
         }
         return v.longValue();
+    }
+
+    /**
+     * A snapshot read VM by VM: each VM's small tree is garbage as soon as it is checked, so a relist of 1,999 VMs
+     * never holds the whole document's tree (several MB) alive across the young collections that stop the event
+     * loops; only the view being built lives. Same checks and messages as {@link #snapshot(JsonNode, long)}.
+     * False (nothing changed) when {@code vms} comes before {@code version}, which Genesis never sends: the caller
+     * then reads the whole tree.
+     */
+    private boolean streamSnapshot(SseDecoder.Event e) throws Relist {
+        long v = -1;
+        TreeMap<String, VmInfo> next = null;
+        TreeMap<String, Reservation> held = null;
+        boolean self = false;
+        try (JsonParser p = MAPPER.createParser(e.data())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new Relist("event 'snapshot' is not a JSON object", true);
+            }
+            for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                switch (field) {
+                    case "version" -> {
+                        JsonNode n = MAPPER.readTree(p);
+                        v = version(MAPPER.createObjectNode().set("version", n), e);
+                    }
+                    case "vms", "grace" -> {
+                        if (v < 0) {
+                            return false;
+                        }
+                        if (value != JsonToken.START_ARRAY) {
+                            p.skipChildren();
+                            throw new Relist("vms".equals(field) ? "snapshot at version " + v + " has no 'vms' array"
+                                : "snapshot at version " + v + ": 'grace' is not an array", true);
+                        }
+                        if ("vms".equals(field)) {
+                            next = new TreeMap<>();
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                VmInfo vm = vm(MAPPER.readTree(p), v);
+                                if (next.put(vm.id(), vm) != null) {
+                                    throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
+                                }
+                            }
+                        } else {
+                            held = new TreeMap<>();
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                Reservation r = reservation(MAPPER.readTree(p), v);
+                                if (held.put(r.id(), r) != null) {
+                                    throw new Relist("snapshot at version " + v + " lists the reservation of "
+                                        + r.id() + " twice", true);
+                                }
+                            }
+                        }
+                    }
+                    case "self_preservation" -> {
+                        self = value == JsonToken.VALUE_TRUE;
+                        p.skipChildren();
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+        } catch (JsonProcessingException ex) {
+            throw new Relist("event 'snapshot' is not JSON: " + SseDecoder.printable(ex.getOriginalMessage()), true);
+        } catch (java.io.IOException ex) { // reading a String: only malformed input gets here
+            throw new Relist("event 'snapshot' is not JSON: " + SseDecoder.printable(ex.getMessage()), true);
+        }
+        if (v < 0) {
+            throw new Relist("event 'snapshot' has no valid 'version'", true);
+        }
+        if (next == null) {
+            throw new Relist("snapshot at version " + v + " has no 'vms' array", true);
+        }
+        vms = next;
+        reservations = held != null ? held : new TreeMap<>();
+        graceServed = held != null;
+        version = v;
+        selfPreservation = self;
+        snapshotSeen = true;
+        dirty = true;
+        return true;
     }
 
     private void snapshot(JsonNode d, long v) throws Relist {

@@ -69,7 +69,8 @@ class AgentCliIT {
         genesis = TestGenesis.start(dir.resolve("g"), TestGenesis.settings(Duration.ofSeconds(30)));
         Procs.Running r = agent("--genesis", genesis.uri().toString(), "--token-file",
             tokenFile(TestGenesis.TOKEN).toString(), "--instance", "vm-image-1", "--cores", "8",
-            "--address", "127.0.0.33", "--service", "pcpu=7000", "--service", "ssh=22", "--label", "zone=b");
+            "--address", "127.0.0.33", "--service", "pcpu=7000", "--service", "ssh=22", "--label", "zone=b",
+            "--secret-file", dir.resolve("vm.secret").toString());
         await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() ->
             genesis.send("GET", "/api/vms", null).json().get("count").intValue() == 1);
         JsonNode vm = genesis.send("GET", "/api/vms", null).json().get("vms").get(0);
@@ -94,6 +95,12 @@ class AgentCliIT {
         assertThat(log).contains("registered with " + genesis.uri() + " as " + id)
             .contains("left " + genesis.uri() + ": " + id + " is draining")
             .doesNotContain(TestGenesis.TOKEN).doesNotContain("Exception");
+        // the VM's secret is in its file (0600) and nowhere in the log
+        String secret = java.nio.file.Files.readString(dir.resolve("vm.secret")).trim();
+        assertThat(secret).matches("[A-Za-z0-9_-]{43}");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+            java.nio.file.Files.getPosixFilePermissions(dir.resolve("vm.secret")))).isEqualTo("rw-------");
+        assertThat(log).doesNotContain(secret);
         assertThat(log.lines().count()).as("one line per state change, not one per heartbeat\n" + log)
             .isLessThan(10);
     }

@@ -95,7 +95,7 @@ class AgentTest {
         await().atMost(WAIT).until(a::registered);
         String id = a.vmId();
         Map<String, Integer> ports = a.ports();
-        assertThat(genesis.send("DELETE", "/api/vms/" + id, null).status()).isEqualTo(202);
+        genesis.leave(id); // the agent's secret is its own: removed on Genesis' side
         await().atMost(WAIT).until(() -> a.registrations() == 2);
         await().atMost(WAIT).until(a::registered);
         assertThat(a.vmId()).as("same instance within the grace period: same id").isEqualTo(id);
@@ -142,6 +142,37 @@ class AgentTest {
         await().atMost(WAIT).until(() -> a.failedRequests() >= 3);
         assertThat(a.registered()).isFalse();
         assertThat(genesis.send("GET", "/api/vms", null).json().get("count").intValue()).isZero();
+    }
+
+    @Test
+    void itsSecretFileKeepsItsIdentityAcrossARestartFromAnotherAddressAndNothingElseDoes() throws Exception {
+        genesis = TestGenesis.start(dir.resolve("g"), TestGenesis.settings(Duration.ofSeconds(30)));
+        Path secretFile = dir.resolve("vm.secret");
+        Agent first = start(options("127.0.0.41").instance("host-41").secretFile(secretFile));
+        await().atMost(WAIT).until(() -> first.heartbeats() >= 3);
+        assertThat(first.registrations()).as("heartbeats with its secret are taken").isEqualTo(1);
+        String id = first.vmId();
+        String secret = java.nio.file.Files.readString(secretFile).trim();
+        assertThat(secret).matches("[A-Za-z0-9_-]{43}");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+            java.nio.file.Files.getPosixFilePermissions(secretFile))).isEqualTo("rw-------");
+        first.close(); // leaves: draining for 30 s
+
+        // the same VM's agent restarted, now from another address: its secret proves it
+        Agent second = start(options("127.0.0.42").instance("host-41").secretFile(secretFile));
+        await().atMost(WAIT).until(() -> second.heartbeats() >= 3);
+        assertThat(second.vmId()).isEqualTo(id);
+        assertThat(second.registrations()).isEqualTo(1);
+        assertThat(genesis.vm(id).get("ip").asText()).isEqualTo("127.0.0.42");
+        assertThat(java.nio.file.Files.readString(secretFile).trim()).as("no new secret").isEqualTo(secret);
+
+        // anyone else with the join token and the instance key, from another address: refused, nothing changes
+        long v = genesis.version();
+        Agent thief = start(options("127.0.0.43").instance("host-41"));
+        await().atMost(WAIT).until(() -> thief.failedRequests() >= 3);
+        assertThat(thief.registered()).isFalse();
+        assertThat(genesis.version()).isEqualTo(v);
+        assertThat(genesis.vm(id).get("ip").asText()).isEqualTo("127.0.0.42");
     }
 
     @Test

@@ -180,6 +180,42 @@ class WatchStateTest {
     }
 
     @Test
+    void aSnapshotReadsTheSameWhateverTheFieldOrder() throws Exception {
+        // Snapshots are read VM by VM when 'version' comes first (as Genesis writes them), else as one tree: the
+        // two paths must agree, on views and on refusals.
+        String vms = "[" + vm("vm_000001", "10.0.0.1", "active") + "," + vm("vm_000002", "10.0.0.2", "draining") + "]";
+        WatchState first = new WatchState();
+        first.apply(new SseDecoder.Event("7", "snapshot", "{\"version\":7,\"extra\":{\"a\":[1,2]},\"vms\":" + vms
+            + ",\"self_preservation\":true}"));
+        WatchState last = new WatchState();
+        last.apply(new SseDecoder.Event("7", "snapshot", "{\"vms\":" + vms + ",\"self_preservation\":true,"
+            + "\"version\":7}"));
+        SwarmView a = first.publish();
+        SwarmView b = last.publish();
+        assertThat(a.vms()).isEqualTo(b.vms()).containsOnlyKeys("vm_000001", "vm_000002");
+        assertThat(a.version()).isEqualTo(b.version()).isEqualTo(7);
+        assertThat(a.selfPreservation()).isTrue();
+        assertThat(b.selfPreservation()).isTrue();
+
+        for (String bad : new String[] {
+            "{\"version\":8,\"vms\":[" + vm("vm_000001", "10.0.0.1", "active") + ",{\"id\":\"vm_000003\"}]}",
+            "{\"version\":8,\"vms\":[" + vm("vm_000001", "10.0.0.1", "active") + ","
+                + vm("vm_000001", "10.0.0.9", "active") + "]}",
+            "{\"version\":8,\"vms\":{}}",
+            "{\"version\":8,\"vms\":[],\"grace\":7}",
+            "{\"version\":8,\"version\":9,\"vms\":[]}",
+            "{\"version\":8}",
+            "{\"version\":\"8\",\"vms\":[]}",
+            "{\"version\":8,\"vms\":[",
+            "[]"}) {
+            assertThatThrownBy(() -> first.apply(new SseDecoder.Event("8", "snapshot", bad))).as(bad)
+                .isInstanceOf(WatchState.Relist.class);
+            assertThat(first.publish()).as("nothing of a refused snapshot is applied: " + bad).isNull();
+            assertThat(first.version()).isEqualTo(7);
+        }
+    }
+
+    @Test
     void portPlanParsingIsLenientAboutExtrasAndStrictAboutRanges() {
         PortPlanInfo p = WatchState.parsePlan(("{\"kinds\":{\"pcpu\":{\"low\":10000,\"high\":19999,\"entrance\":10000}},"
             + "\"max_vms\":1999,\"grace_ms\":60000,\"new_field\":[1]}").getBytes(StandardCharsets.UTF_8));

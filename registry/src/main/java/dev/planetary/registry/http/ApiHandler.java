@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.handler.timeout.IdleStateEvent;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -78,6 +77,10 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         if (watching) {
             return; // a watch stream takes no further requests
         }
+        Deadlines d = ctx.pipeline().get(Deadlines.class);
+        if (d != null) {
+            d.requestComplete();
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         if (req.decoderResult().isFailure()) {
             error(ctx, false, new ApiException(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
@@ -103,7 +106,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             if (m.equals(HttpMethod.POST)) {
                 register(ctx, req, keepAlive);
             } else if (m.equals(HttpMethod.GET) && !vmOnly) {
-                json(ctx, keepAlive, HttpResponseStatus.OK, listVms());
+                json(ctx, keepAlive, HttpResponseStatus.OK, listVms(operator(req)));
             } else {
                 notAllowed(vmOnly ? "POST" : "GET, POST");
             }
@@ -122,7 +125,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                     throw new ApiException(HttpResponseStatus.NOT_FOUND, "no VM " + vm.group(1));
                 }
                 json(ctx, keepAlive, HttpResponseStatus.OK, Json.vm(found, v.liveness().get(found.id()),
-                    genesis.clock().nanos()));
+                    genesis.clock().nanos(), operator(req)));
             } else {
                 notAllowed(vmOnly ? "DELETE" : "GET, DELETE");
             }
@@ -180,7 +183,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     // ---- changing requests ----
 
     private void register(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) throws ApiException {
-        authorize(req);
+        // the join token was checked on the headers (Credentials)
         Registration r = Bodies.registration(ByteBufUtil.getBytes(req.content()));
         String source = sourceIp(ctx);
         String ip = r.ip() == null ? source : r.ip();
@@ -189,8 +192,10 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                 + "request comes from (" + source + "); a VM registers its own address (start the registry with "
                 + "--allow-declared-ip for NAT set-ups)");
         }
+        String presented = req.headers().get(Registry.SECRET_HEADER);
+        Registry.Caller caller = new Registry.Caller(source, presented == null ? null : presented.trim());
         CompletableFuture<Registry.Registered> f = genesis.writer().submit((reg, now, wall) ->
-            reg.register(r, ip, now, wall), true);
+            reg.register(r, ip, caller, now, wall), true);
         f.whenCompleteAsync((done, err) -> {
             if (err != null) {
                 error(ctx, keepAlive, failure(err));
@@ -203,6 +208,10 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                 n.put("instance", vm.instance());
             }
             n.put("ip", vm.ip());
+            if (done.secret() != null) {
+                // the only time the secret leaves Genesis: heartbeats and leave of this VM take it from now on
+                n.put("secret", done.secret());
+            }
             n.set("ports", Json.ports(vm.ports()));
             n.put("heartbeat_interval_ms", genesis.options().settings().heartbeatInterval().toMillis());
             n.put("ttl_ms", genesis.options().settings().ttl().toMillis());
@@ -221,7 +230,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
 
     private void heartbeat(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, String id)
         throws ApiException {
-        authorize(req);
+        // the VM's secret was checked on the headers (Credentials)
         double[] load = Bodies.heartbeat(ByteBufUtil.getBytes(req.content()));
         String failed = genesis.writer().failure();
         if (failed != null) {
@@ -242,7 +251,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
 
     private void leave(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive, String id)
         throws ApiException {
-        authorize(req);
+        // the VM's secret was checked on the headers (Credentials)
         if (req.content().isReadable()) {
             Bodies.parse(ByteBufUtil.getBytes(req.content()), false);
         }
@@ -262,17 +271,11 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             }, ctx.executor());
     }
 
-    /** Constant time: both sides are hashed first, so neither content nor length leaks through timing. */
-    private void authorize(FullHttpRequest req) throws ApiException {
-        String h = req.headers().get(HttpHeaderNames.AUTHORIZATION);
-        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            throw new ApiException(HttpResponseStatus.UNAUTHORIZED,
-                "missing join token: send 'Authorization: Bearer <token>'");
-        }
-        byte[] given = sha256(h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
-        if (!MessageDigest.isEqual(given, genesis.tokenDigest())) {
-            throw new ApiException(HttpResponseStatus.UNAUTHORIZED, "wrong join token");
-        }
+    /** True when a read presents the join token: it then sees instance keys (operators' tools). */
+    private boolean operator(FullHttpRequest req) {
+        String bearer = Credentials.bearer(req);
+        return bearer != null && MessageDigest.isEqual(sha256(bearer.getBytes(StandardCharsets.UTF_8)),
+            genesis.tokenDigest());
     }
 
     public static byte[] sha256(byte[] b) {
@@ -294,13 +297,16 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         if (e instanceof ApiException a) {
             return a;
         }
+        if (e instanceof Registry.Forbidden) {
+            return new ApiException(HttpResponseStatus.FORBIDDEN, e.getMessage());
+        }
         LOG.error("internal error: {}", e.toString());
         return new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error");
     }
 
     // ---- reads ----
 
-    private ObjectNode listVms() {
+    private ObjectNode listVms(boolean withInstance) {
         View v = genesis.hub().view();
         long now = genesis.clock().nanos();
         ObjectNode n = Json.object();
@@ -308,7 +314,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         n.put("count", v.vms().size());
         ArrayNode a = n.putArray("vms");
         for (Vm vm : v.vms().values()) {
-            a.add(Json.vm(vm, v.liveness().get(vm.id()), now));
+            a.add(Json.vm(vm, v.liveness().get(vm.id()), now, withInstance));
         }
         return n;
     }
@@ -316,11 +322,24 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     private ObjectNode health(View v) {
         ObjectNode n = Json.object();
         String failure = genesis.writer().failure();
-        n.put("status", failure != null ? "failed" : v.selfPreservation() ? "self-preservation" : "ok");
+        n.put("status", failure != null ? "failed" : v.selfPreservation() ? "self-preservation"
+            : v.faultHold() ? "expiry-held" : "ok");
         if (failure != null) {
             n.put("failure", failure);
         }
         n.put("self_preservation", v.selfPreservation());
+        n.put("expiry_held", v.faultHold());
+        n.put("faults", genesis.faults().reports());
+        Connections c = genesis.connections();
+        ObjectNode conn = n.putObject("connections");
+        conn.put("open", c.open());
+        conn.put("max", c.limits().maxConnections());
+        conn.put("max_per_source", c.limits().maxConnectionsPerSource());
+        conn.put("refused", c.refused());
+        conn.put("request_timeouts", c.requestTimeouts());
+        conn.put("idle_timeouts", c.idleTimeouts());
+        conn.put("unauthorized", c.unauthorized());
+        conn.put("watchers_cut", c.watchersCut());
         n.put("lapsed", v.lapsed());
         n.put("version", v.version());
         n.put("vms", v.vms().size());
@@ -447,7 +466,10 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set("X-Accel-Buffering", "no");
         HttpUtil.setTransferEncodingChunked(r, true);
-        ctx.pipeline().remove(Genesis.IDLE_HANDLER);
+        Deadlines deadlines = ctx.pipeline().get(Deadlines.class);
+        if (deadlines != null) {
+            deadlines.exempt(); // held open on purpose; bounded on the write side instead (Sse)
+        }
         watching = true;
         // The stream lives on the watch loop from here on: writing each change to every stream then never holds up
         // the loops that answer heartbeats (with 100 streams it was their p99). Nothing is read from it any more.
@@ -467,7 +489,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                 ch.write(r);
                 ch.writeAndFlush(new io.netty.handler.codec.http.DefaultHttpContent(
                     Unpooled.copiedBuffer("retry: 2000\n\n", StandardCharsets.US_ASCII)));
-                Sse s = new Sse(ch);
+                Sse s = new Sse(ch, genesis.connections());
                 sse = s;
                 s.start();
                 ch.config().setAutoRead(true); // to see the client close
@@ -486,15 +508,6 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             sse.drain();
         }
         ctx.fireChannelWritabilityChanged();
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
-            ctx.close();
-        } else {
-            ctx.fireUserEventTriggered(evt);
-        }
     }
 
     @Override

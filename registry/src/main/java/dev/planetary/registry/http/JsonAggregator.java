@@ -54,16 +54,19 @@ final class JsonAggregator extends HttpObjectAggregator {
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
         // The aggregator drops the body's remaining content from here on; the channel keeps reading it until the
         // client closes (after reading our answer) or the linger time is up.
-        ctx.writeAndFlush(tooLarge()).addListener((ChannelFutureListener) f -> {
-            Channel ch = f.channel();
-            if (!f.isSuccess() || !(ch instanceof DuplexChannel)) {
-                ch.close();
-                return;
-            }
-            ((DuplexChannel) ch).shutdownOutput();
-            ch.eventLoop().schedule(() -> {
-                ch.close();
-            }, LINGER_MS, TimeUnit.MILLISECONDS);
-        });
+        ctx.writeAndFlush(tooLarge()).addListener((ChannelFutureListener) JsonAggregator::lingerThenClose);
+    }
+
+    /** After a final answer was written: FIN now, go on reading (and dropping) what the client still sends, close. */
+    static void lingerThenClose(io.netty.channel.ChannelFuture f) {
+        Channel ch = f.channel();
+        if (!f.isSuccess() || !(ch instanceof DuplexChannel)) {
+            ch.close();
+            return;
+        }
+        ((DuplexChannel) ch).shutdownOutput();
+        ch.eventLoop().schedule(() -> {
+            ch.close();
+        }, LINGER_MS, TimeUnit.MILLISECONDS);
     }
 }

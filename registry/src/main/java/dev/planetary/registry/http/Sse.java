@@ -14,7 +14,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One watch subscriber on one channel. The hub offers events from the writer thread into a bounded queue; the
  * channel's event loop writes them while the channel is writable and resumes on writability. A subscriber that falls
- * {@link #MAX_BACKLOG} events behind is cut off with a last comment saying from which version to resume.
+ * {@link #MAX_BACKLOG} events or {@link HttpLimits#watchMaxQueuedBytes()} bytes behind (it stopped reading) is cut
+ * off with a last comment saying from which version to resume, and closed {@link JsonAggregator#LINGER_MS} later
+ * whether or not that comment could be sent. Watch streams have no idle timeout: this is their bound.
  */
 final class Sse implements Hub.Subscriber {
 
@@ -25,14 +27,19 @@ final class Sse implements Hub.Subscriber {
     private static final byte[] KEEPALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Channel channel;
+    private final Connections counts;
+    private final long maxBytes;
     private final ArrayDeque<Hub.Event> queue = new ArrayDeque<>();
+    private long queuedBytes;
     private volatile long lastWritten = -1;
     private boolean drainScheduled;
     private boolean cut;
     private ScheduledFuture<?> keepAlive;
 
-    Sse(Channel channel) {
+    Sse(Channel channel, Connections counts) {
         this.channel = channel;
+        this.counts = counts;
+        this.maxBytes = counts.limits().watchMaxQueuedBytes();
     }
 
     void start() {
@@ -49,6 +56,7 @@ final class Sse implements Hub.Subscriber {
         }
         synchronized (this) {
             queue.clear();
+            queuedBytes = 0;
             cut = true;
         }
     }
@@ -60,14 +68,16 @@ final class Sse implements Hub.Subscriber {
             if (cut) {
                 return false;
             }
-            if (queue.size() >= MAX_BACKLOG) {
+            if (queue.size() >= MAX_BACKLOG || (!queue.isEmpty() && queuedBytes + e.sse().length > maxBytes)) {
                 cut = true;
                 queue.clear();
+                queuedBytes = 0;
                 long resume = lastWritten;
                 channel.eventLoop().execute(() -> cutOff(resume));
                 return false;
             }
             queue.addLast(e);
+            queuedBytes += e.sse().length;
             schedule = !drainScheduled;
             drainScheduled = true;
         }
@@ -92,6 +102,7 @@ final class Sse implements Hub.Subscriber {
                     break;
                 }
                 e = queue.pollFirst();
+                queuedBytes -= e.sse().length;
             }
             channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(e.sse())));
             lastWritten = e.version();
@@ -103,8 +114,14 @@ final class Sse implements Hub.Subscriber {
     }
 
     private void cutOff(long resume) {
-        String msg = ": too far behind (" + MAX_BACKLOG + " events queued); reconnect with since=" + resume + "\n\n";
+        counts.watcherCut();
+        String msg = ": too far behind (more than " + MAX_BACKLOG + " events or " + maxBytes + " bytes queued); "
+            + "reconnect with since=" + resume + "\n\n";
         channel.write(new DefaultHttpContent(Unpooled.copiedBuffer(msg, StandardCharsets.US_ASCII)));
         channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+        // a watcher that does not read never lets that flush complete: closed all the same
+        channel.eventLoop().schedule(() -> {
+            channel.close();
+        }, JsonAggregator.LINGER_MS, TimeUnit.MILLISECONDS);
     }
 }

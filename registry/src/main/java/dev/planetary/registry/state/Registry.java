@@ -38,9 +38,33 @@ public final class Registry {
      * ordinary case and must expire; a majority of several VMs lapsing at once points at the registry's side.
      */
     public static final int SELF_PRESERVATION_MIN_LAPSED = 2;
+    /** The header a re-registration presents the VM's secret in (Authorization carries the join token then). */
+    public static final String SECRET_HEADER = "Genesis-Secret";
 
-    /** Outcome of a registration. */
-    public record Registered(Vm vm, boolean created, long version) {
+    /**
+     * Outcome of a registration. {@code secret}: the VM's new secret, to be handed to it in this answer and nowhere
+     * else (never logged, never stored: the VM's record holds its hash); null when the caller proved itself with the
+     * secret it has.
+     */
+    public record Registered(Vm vm, boolean created, long version, String secret) {
+        public Registered(Vm vm, boolean created, long version) {
+            this(vm, created, version, null);
+        }
+    }
+
+    /** A re-registration of a known instance key that neither holds the VM's secret nor comes from its address. */
+    public static final class Forbidden extends Exception {
+        public Forbidden(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** What a re-registration proves: where it comes from, and the secret it presents (null: none). */
+    public record Caller(String sourceIp, String secret) {
+    }
+
+    /** A removed VM's address and secret hash, for its re-registration within the grace period. */
+    private record Owner(String ip, String secretHash) {
     }
 
     /** Registration refused: every port of the smallest range is held. */
@@ -51,17 +75,21 @@ public final class Registry {
     }
 
     private final Settings settings;
+    private final Faults faults;
     private final PortPlan plan;
     private final Random random;
     private final Reservations reservations;
     private final TreeMap<String, Vm> vms = new TreeMap<>();
     private final Map<String, Liveness> liveness = new HashMap<>();
     private final Map<String, Long> drainUntil = new HashMap<>();
+    /** Removed VMs in their grace period: who may claim their id and ports back. */
+    private final Map<String, Owner> graceOwners = new HashMap<>();
     /** when VMs expired, for the self-preservation window. */
     private final ArrayDeque<Long> recentExpiries = new ArrayDeque<>();
     private final List<Change> pending = new ArrayList<>();
     private long version;
     private boolean selfPreservation;
+    private boolean faultHold;
     private int lapsed;
     private boolean dirty = true;
     private View view;
@@ -72,7 +100,13 @@ public final class Registry {
     }
 
     public Registry(Settings settings, PortPlan plan, Random random) {
+        this(settings, plan, random, new Faults());
+    }
+
+    /** {@code faults}: where Genesis reports its own unhealthy windows; expiry is held after each. */
+    public Registry(Settings settings, PortPlan plan, Random random, Faults faults) {
         this.settings = settings;
+        this.faults = faults;
         this.plan = plan;
         this.random = random;
         this.reservations = new Reservations(plan);
@@ -83,6 +117,8 @@ public final class Registry {
     public PortPlan plan() { return plan; }
     public long version() { return version; }
     public boolean selfPreservation() { return selfPreservation; }
+    /** True while expiry is held after a fault of Genesis' own (see {@link Faults}). */
+    public boolean faultHold() { return faultHold; }
 
     /** Changes since the last call, in version order; the caller logs and publishes them. */
     public List<Change> pending() {
@@ -91,29 +127,55 @@ public final class Registry {
         return out;
     }
 
-    public Registered register(Registration r, String ip, long nowNanos, long wallMillis) throws RangeFullException {
+    /** A registration from {@code ip} itself, presenting no secret (tests of the state machine). */
+    public Registered register(Registration r, String ip, long nowNanos, long wallMillis)
+        throws RangeFullException, Forbidden {
+        return register(r, ip, new Caller(ip, null), nowNanos, wallMillis);
+    }
+
+    /**
+     * Registers a VM, or registers a known instance key again. A known instance gets its id and ports back only when
+     * the caller presents the VM's secret (then it keeps that secret: no new one is issued) or comes from the VM's
+     * registered address (then it gets a new secret and the old one stops working: the VM lost it, e.g. an agent
+     * restarted without a secret file, or it registered before Genesis gave out secrets). Anyone else is refused,
+     * and nothing changes.
+     */
+    public Registered register(Registration r, String ip, Caller caller, long nowNanos, long wallMillis)
+        throws RangeFullException, Forbidden {
         // grace periods that passed are freed (and logged) first: the outcome depends on the time, not on whether
         // a tick ran in between, and a slot is given away only after its release is in the log
         releaseExpired(nowNanos);
         String known = reservations.idOf(r.instance());
         if (known != null) {
             Vm live = vms.get(known);
+            Owner owner = live != null ? new Owner(live.ip(), live.secretHash()) : graceOwners.get(known);
+            boolean bySecret = owner != null && VmSecret.matches(owner.secretHash(), caller.secret());
+            boolean byAddress = owner != null && owner.ip() != null && owner.ip().equals(caller.sourceIp());
+            if (!bySecret && !byAddress) {
+                throw new Forbidden("instance '" + r.instance() + "' belongs to " + known + "; registering it again "
+                    + "needs that VM's secret (header " + SECRET_HEADER + ") or must come from its registered "
+                    + "address");
+            }
+            String secret = bySecret ? null : VmSecret.create(random);
+            String hash = bySecret ? owner.secretHash() : VmSecret.hash(secret);
             if (live != null) {
-                Vm updated = live.reRegistered(r, ip);
+                Vm updated = live.reRegistered(r, ip).withSecretHash(hash);
                 liveness.get(known).beat(nowNanos, Double.NaN, Double.NaN);
                 drainUntil.remove(known);
                 if (!updated.equals(live)) {
                     put(updated);
-                    return new Registered(updated, false, emit(Type.UPDATED, updated, "registered again"));
+                    return new Registered(updated, false, emit(Type.UPDATED, updated, "registered again"), secret);
                 }
-                return new Registered(live, false, version);
+                return new Registered(live, false, version, secret);
             }
             // removed but its ports are still reserved for it: same id, same ports, back in the mesh
             Reservation res = reservations.reclaim(known);
+            graceOwners.remove(known);
             Vm back = new Vm(known, r.instance(), ip, r.cores(), r.memoryMb(), r.storageBytes(), r.services(),
-                r.labels(), res.ports(), Status.ACTIVE, wallMillis);
+                r.labels(), res.ports(), Status.ACTIVE, wallMillis, hash);
             add(back, nowNanos);
-            return new Registered(back, false, emit(Type.ADDED, back, "registered again within the grace period"));
+            return new Registered(back, false, emit(Type.ADDED, back, "registered again within the grace period"),
+                secret);
         }
         String id = newId();
         Ports ports = reservations.reserve(id, r.instance());
@@ -124,10 +186,11 @@ public final class Registry {
                 lim.low() + 1, lim.high(), reservations.size(), reservations.inGrace() == 0 ? ""
                     : String.format(", %,d of them removed and in their grace period", reservations.inGrace())));
         }
+        String secret = VmSecret.create(random);
         Vm vm = new Vm(id, r.instance(), ip, r.cores(), r.memoryMb(), r.storageBytes(), r.services(), r.labels(),
-            ports, Status.ACTIVE, wallMillis);
+            ports, Status.ACTIVE, wallMillis, VmSecret.hash(secret));
         add(vm, nowNanos);
-        return new Registered(vm, true, emit(Type.ADDED, vm, "registered"));
+        return new Registered(vm, true, emit(Type.ADDED, vm, "registered"), secret);
     }
 
     /**
@@ -193,7 +256,18 @@ public final class Registry {
             lapsed = lapsedVms.size();
             dirty = true;
         }
-        if (!preserve) {
+        boolean hold = faults.holding(nowNanos, ttl);
+        if (hold != faultHold) {
+            faultHold = hold;
+            dirty = true;
+            if (hold) {
+                LOG.warn("expiry held: Genesis itself was unhealthy ({}); no VM expires until every VM has had a whole "
+                    + "TTL ({} ms) to heartbeat again", faults.lastWhat(), settings.ttl().toMillis());
+            } else {
+                LOG.info("expiry resumed: one TTL passed since Genesis' last fault");
+            }
+        }
+        if (!preserve && !hold) {
             for (Vm vm : lapsedVms) {
                 // a heartbeat that raced this tick wins: the VM stays
                 if (liveness.get(vm.id()).expire(nowNanos, ttl)) {
@@ -211,7 +285,9 @@ public final class Registry {
     /** Frees the reservations whose grace period has passed, each as a logged {@code released} change. */
     private void releaseExpired(long nowNanos) {
         for (Reservation r : reservations.expire(nowNanos)) {
-            emitReleased(new Released(r.id(), r.instance(), r.ports()), Change.GRACE_EXPIRED);
+            Owner o = graceOwners.remove(r.id());
+            emitReleased(new Released(r.id(), r.instance(), r.ports(), o == null ? null : o.ip(),
+                o == null ? null : o.secretHash()), Change.GRACE_EXPIRED);
         }
     }
 
@@ -229,7 +305,7 @@ public final class Registry {
                 }
             }
             view = new View(version, Collections.unmodifiableMap(new TreeMap<>(vms)), Map.copyOf(liveness),
-                reservations.all(), selfPreservation, lapsed, cores, storage, active, plan);
+                reservations.all(), selfPreservation, lapsed, cores, storage, active, plan, faultHold);
             dirty = false;
         }
         return view;
@@ -253,6 +329,9 @@ public final class Registry {
                 nowNanos + settings.grace().toNanos())) {
                 throw new IllegalStateException("restore: the reservation of " + r.id() + " (offset " + r.offset()
                     + ") clashes with another one (damaged data?)");
+            }
+            if (r.ip() != null || r.secretHash() != null) {
+                graceOwners.put(r.id(), new Owner(r.ip(), r.secretHash()));
             }
         }
         dirty = true;
@@ -283,6 +362,7 @@ public final class Registry {
                         + (r == null ? "none" : r.state().wire() + " offset " + r.ports().offset()) + " (damaged data?)");
                 }
                 reservations.free(c.id());
+                graceOwners.remove(c.id());
             }
         }
         dirty = true;
@@ -293,7 +373,9 @@ public final class Registry {
         List<Released> out = new ArrayList<>();
         for (Reservation r : reservations.all()) {
             if (r.state() == State.GRACE) {
-                out.add(new Released(r.id(), r.instance(), r.ports()));
+                Owner o = graceOwners.get(r.id());
+                out.add(new Released(r.id(), r.instance(), r.ports(), o == null ? null : o.ip(),
+                    o == null ? null : o.secretHash()));
             }
         }
         return out;
@@ -317,6 +399,7 @@ public final class Registry {
             Reservation r = reservations.get(vm.id());
             if (r != null && r.state() == State.GRACE && r.ports().equals(vm.ports())) {
                 reservations.reclaim(vm.id());
+                graceOwners.remove(vm.id());
             } else if (r != null || !reservations.restore(vm.id(), vm.instance(), vm.ports().offset(), State.HELD, 0)) {
                 Reservation holder = reservations.all().stream()
                     .filter(x -> x.ports().offset() % plan.residues() == vm.ports().offset() % plan.residues())
@@ -368,6 +451,7 @@ public final class Registry {
         liveness.remove(vm.id()).markGone();
         drainUntil.remove(vm.id());
         reservations.release(vm.id(), nowNanos + settings.grace().toNanos());
+        graceOwners.put(vm.id(), new Owner(vm.ip(), vm.secretHash()));
         dirty = true;
     }
 

@@ -12,7 +12,15 @@ import java.util.Map;
  */
 public record View(long version, Map<String, Vm> vms, Map<String, Liveness> liveness, List<Reservation> ports,
                    boolean selfPreservation, int lapsed, long totalCores, long totalStorageBytes, int activeCount,
-                   PortPlan plan) {
+                   PortPlan plan, boolean faultHold) {
+
+    /** Without a fault hold. */
+    public View(long version, Map<String, Vm> vms, Map<String, Liveness> liveness, List<Reservation> ports,
+                boolean selfPreservation, int lapsed, long totalCores, long totalStorageBytes, int activeCount,
+                PortPlan plan) {
+        this(version, vms, liveness, ports, selfPreservation, lapsed, totalCores, totalStorageBytes, activeCount, plan,
+            false);
+    }
 
     /**
      * Records a heartbeat from any thread (see {@link Liveness}); null when the VM is not in this view or is gone.
@@ -29,6 +37,6 @@ public record View(long version, Map<String, Vm> vms, Map<String, Liveness> live
     }
 
     public static View empty(PortPlan plan) {
-        return new View(0, Map.of(), Map.of(), List.of(), false, 0, 0, 0, 0, plan);
+        return new View(0, Map.of(), Map.of(), List.of(), false, 0, 0, 0, 0, plan, false);
     }
 }

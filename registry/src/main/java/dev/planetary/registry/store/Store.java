@@ -206,7 +206,7 @@ public final class Store implements Closeable {
     public void append(List<Change> changes) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256 * changes.size());
         for (Change c : changes) {
-            byte[] json = Json.bytes(Json.change(c));
+            byte[] json = Json.bytes(Json.changeStored(c));
             CRC32C crc = new CRC32C();
             crc.update(json);
             out.writeBytes(String.format("%08x ", crc.getValue()).getBytes(StandardCharsets.US_ASCII));
@@ -235,9 +235,9 @@ public final class Store implements Closeable {
         root.put("format", 1);
         root.put("version", version);
         ArrayNode a = root.putArray("vms");
-        vms.forEach(vm -> a.add(Json.vm(vm)));
+        vms.forEach(vm -> a.add(Json.vmStored(vm)));
         ArrayNode r = root.putArray("released");
-        released.forEach(x -> r.add(Json.released(x)));
+        released.forEach(x -> r.add(Json.releasedStored(x)));
         writeAtomically(SNAPSHOT, Json.bytes(root));
         // The snapshot is durable: records up to its version are redundant. A crash between here and the truncation
         // leaves old records that recovery skips by version.

@@ -24,8 +24,19 @@ class RegistryTest {
         return new Registration(null, cores, 1024, 10_000, Map.of("ssh", 22), Map.of(), instance);
     }
 
+    /** Secrets the registrations returned, by VM id. */
+    private final Map<String, String> secrets = new java.util.HashMap<>();
+
     private Vm add(String instance) throws Exception {
-        return r.register(reg(2, instance), "127.0.0.1", now, 0).vm();
+        Registry.Registered x = r.register(reg(2, instance), "127.0.0.1", now, 0);
+        if (x.secret() != null) {
+            secrets.put(x.vm().id(), x.secret());
+        }
+        return x.vm();
+    }
+
+    private Registry.Caller holder(Vm vm) {
+        return new Registry.Caller("192.0.2.99", secrets.get(vm.id()));
     }
 
     @Test
@@ -44,11 +55,13 @@ class RegistryTest {
     void sameInstanceKeyKeepsIdAndPortsAndOnlyRealChangesAreEvents() throws Exception {
         Vm a = add("i-1");
         r.pending();
-        Registry.Registered again = r.register(reg(2, "i-1"), "127.0.0.1", now + S, 0);
+        // with its secret (from anywhere): the same VM, no new secret
+        Registry.Registered again = r.register(reg(2, "i-1"), "127.0.0.1", holder(a), now + S, 0);
         assertThat(again.created()).isFalse();
         assertThat(again.vm()).isEqualTo(a);
+        assertThat(again.secret()).isNull();
         assertThat(r.pending()).as("nothing changed").isEmpty();
-        Registry.Registered more = r.register(reg(8, "i-1"), "127.0.0.1", now + 2 * S, 0);
+        Registry.Registered more = r.register(reg(8, "i-1"), "127.0.0.1", holder(a), now + 2 * S, 0);
         assertThat(more.vm().id()).isEqualTo(a.id());
         assertThat(more.vm().ports()).isEqualTo(a.ports());
         assertThat(r.pending()).extracting(Change::type).containsExactly(Type.UPDATED);
@@ -343,7 +356,7 @@ class RegistryTest {
         Change c = p.get(0);
         assertThat(c.type()).isEqualTo(Type.RELEASED);
         assertThat(c.version()).isEqualTo(4);
-        assertThat(c.released()).isEqualTo(new Released(a.id(), "i-1", a.ports()));
+        assertThat(c.released()).isEqualTo(new Released(a.id(), "i-1", a.ports(), a.ip(), a.secretHash()));
         assertThat(r.view().ports()).isEmpty();
         // the instance key is forgotten with the reservation: a new id
         assertThat(r.register(reg(2, "i-1"), "127.0.0.1", now + 71 * S, 0).vm().id()).isNotEqualTo(a.id());

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.Genesis;
 import dev.planetary.registry.Json;
+import dev.planetary.registry.http.HttpLimits;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import java.io.IOException;
@@ -30,6 +33,8 @@ public final class Node implements AutoCloseable {
     }
 
     public final Genesis genesis;
+    /** The secret each VM's registration returned through {@link #register}: heartbeats and leaves send it. */
+    public final Map<String, String> secrets = new ConcurrentHashMap<>();
     public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private Node(Genesis g) {
@@ -52,6 +57,16 @@ public final class Node implements AutoCloseable {
             false, TOKEN, plan, repairLog), clock, new SecureRandom(), why -> { }));
     }
 
+    /** With HTTP limits (short timeouts, small caps) and a clock. */
+    public static Node start(Path dir, Clock clock, Settings settings, HttpLimits limits) {
+        try {
+            return new Node(Genesis.start(new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir,
+                settings, false, TOKEN, PortPlan.DEFAULT, false, limits), clock, new SecureRandom(), why -> { }));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static Node start(Path dir) {
         return start(dir, Clock.system(), Settings.defaults(), false);
     }
@@ -61,6 +76,11 @@ public final class Node implements AutoCloseable {
     }
 
     public Res send(String method, String path, String body, String token) {
+        return send(method, path, body, token, Map.of());
+    }
+
+    /** With extra headers. */
+    public Res send(String method, String path, String body, String token, Map<String, String> headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(30))
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(body));
@@ -70,6 +90,7 @@ public final class Node implements AutoCloseable {
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
+        headers.forEach(b::header);
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             JsonNode json = null;
@@ -91,12 +112,35 @@ public final class Node implements AutoCloseable {
         return send("GET", path, null, null);
     }
 
+    /** Registers with the join token; a secret in the answer is kept for the VM's heartbeats and leave. */
     public Res register(String body) {
-        return send("POST", "/api/vms", body, TOKEN);
+        return register(body, Map.of());
+    }
+
+    /** Registers again as the holder of VM {@code id}'s secret (header Genesis-Secret). */
+    public Res registerAs(String id, String body) {
+        return register(body, Map.of(dev.planetary.registry.state.Registry.SECRET_HEADER, secret(id)));
+    }
+
+    private Res register(String body, Map<String, String> headers) {
+        Res r = send("POST", "/api/vms", body, TOKEN, headers);
+        if (r.json() != null && r.json().hasNonNull("secret")) {
+            secrets.put(r.json().get("id").asText(), r.json().get("secret").asText());
+        }
+        return r;
+    }
+
+    /** The VM's secret from its registration (the join token when none was seen: such requests are refused). */
+    public String secret(String id) {
+        return secrets.getOrDefault(id, TOKEN);
     }
 
     public Res heartbeat(String id) {
-        return send("PUT", "/api/vms/" + id + "/heartbeat", null, TOKEN);
+        return send("PUT", "/api/vms/" + id + "/heartbeat", null, secret(id));
+    }
+
+    public Res leave(String id) {
+        return send("DELETE", "/api/vms/" + id, null, secret(id));
     }
 
     public long version() {

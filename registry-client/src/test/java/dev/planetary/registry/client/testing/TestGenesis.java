@@ -34,6 +34,12 @@ public final class TestGenesis implements AutoCloseable {
     private final Settings settings;
     private final int port;
     private Genesis genesis;
+    /** The secrets {@link #register} got, by VM id: its heartbeats and leaves through {@link #send} use them. */
+    private final java.util.Map<String, String> secrets = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The same by instance key: registering a known instance again presents its secret. */
+    private final java.util.Map<String, String> instanceSecrets = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.regex.Pattern VM_CHANGE =
+        java.util.regex.Pattern.compile("/api/vms/(vm_[0-9a-f]{6})(/heartbeat)?");
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -96,11 +102,23 @@ public final class TestGenesis implements AutoCloseable {
         return genesis;
     }
 
+    /**
+     * With the join token (reads then show instance keys), or for the heartbeat and leave of a VM that {@link
+     * #register} registered, with that VM's secret.
+     */
     public Res send(String method, String path, String body) {
+        return send(method, path, body, java.util.Map.of());
+    }
+
+    private Res send(String method, String path, String body, java.util.Map<String, String> headers) {
+        java.util.regex.Matcher m = VM_CHANGE.matcher(path);
+        String credential = !method.equals("GET") && m.matches() && secrets.containsKey(m.group(1))
+            ? secrets.get(m.group(1)) : TOKEN;
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(uri() + path)).timeout(Duration.ofSeconds(30))
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(body))
-            .header("Authorization", "Bearer " + TOKEN);
+            .header("Authorization", "Bearer " + credential);
+        headers.forEach(b::header);
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             JsonNode json = null;
@@ -120,12 +138,33 @@ public final class TestGenesis implements AutoCloseable {
 
     /** Registers a VM with a declared ip; returns its id. */
     public String register(String ip, String services, String instance) {
+        String known = instance == null ? null : instanceSecrets.get(instance);
         Res r = send("POST", "/api/vms", "{\"cores\": 2, \"ip\": \"" + ip + "\", \"services\": " + services
-            + (instance == null ? "" : ", \"instance\": \"" + instance + "\"") + "}");
+            + (instance == null ? "" : ", \"instance\": \"" + instance + "\"") + "}",
+            known == null ? java.util.Map.of() : java.util.Map.of("Genesis-Secret", known));
         if (r.status() != 201 && r.status() != 200) {
             throw new AssertionError("register: " + r.status() + " " + r.body());
         }
+        if (r.json().hasNonNull("secret")) {
+            secrets.put(r.json().get("id").asText(), r.json().get("secret").asText());
+            if (instance != null) {
+                instanceSecrets.put(instance, r.json().get("secret").asText());
+            }
+        }
         return r.json().get("id").asText();
+    }
+
+    /**
+     * Makes VM {@code id} leave as Genesis' owner would (its writer; no credential): for a VM whose secret only its
+     * agent holds. Returns once durable.
+     */
+    public void leave(String id) {
+        try {
+            genesis.writer().submit((reg, now, wall) -> reg.leave(id, now), true).get(30,
+                java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("leave " + id, e);
+        }
     }
 
     public JsonNode vm(String id) {
