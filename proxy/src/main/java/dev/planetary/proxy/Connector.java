@@ -1,6 +1,7 @@
 package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.SendProxy;
 import dev.planetary.core.connect.ConnectAttempt;
 import dev.planetary.core.connect.ServerPool;
 import dev.planetary.core.connect.ConnectAttempt.Step;
@@ -201,7 +202,15 @@ final class Connector implements ChannelFutureListener {
         long qtime = session.queuedMs();
         times(beCounts, ctime, qtime); // HAProxy samples qtime and ctime once connected
         times(sv, ctime, qtime);
+        SendProxy sendProxy = attempt.target().sendProxy();
+        if (sendProxy != SendProxy.NONE) {
+            // send-proxy[-v2]: the header goes first; the relay's first flush (or the one below) sends it
+            SendProxyHeader.write(ch, sendProxy, session.clientSource(), session.clientDestination());
+        }
         relay.serverConnected(ch, sv);
+        if (sendProxy != SendProxy.NONE) {
+            ch.flush(); // nothing to do if the relay flushed the client's early bytes with it
+        }
         session.serverConnected();
     }
 

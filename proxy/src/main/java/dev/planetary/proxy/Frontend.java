@@ -6,6 +6,7 @@ import dev.planetary.core.connect.RetryPolicy;
 import dev.planetary.core.connect.ServerPool;
 import dev.planetary.proxy.stats.FrontendStats;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import dev.planetary.proxy.stats.Counters;
 
 /** A frontend as the running proxy sees it: its listeners, its maxconn, its backend and its counters. */
@@ -30,6 +31,8 @@ public final class Frontend {
     /** planetary_ connect-time and session-duration histograms of the frontend's backend. Set at start. */
     dev.planetary.proxy.stats.http.LatencyHistograms.Backend latency =
         dev.planetary.proxy.stats.http.LatencyHistograms.DISCARD;
+    /** accept-proxy binds: connections closed because their PROXY header was missing, malformed, too long or late. */
+    final LongAdder badProxyHeaders = new LongAdder();
 
     Frontend(FrontendConfig config, ProxyBackend backend, ConnectionLimit global, AtomicInteger parkedTotal,
              AcceptGate gate) {
@@ -75,6 +78,8 @@ public final class Frontend {
     public long pinRefusedCount() { return stats.counters().sum(Counters.EREQ); }
     public long clientResetCount() { return stats.counters().sum(Counters.CLI_ABRT); }
     public long serverResetCount() { return stats.counters().sum(Counters.SRV_ABRT); }
+    /** Connections to an accept-proxy bind closed for a missing, malformed, too long or late PROXY header. */
+    public long badProxyHeaderCount() { return badProxyHeaders.sum(); }
 
     /** Hot path (one array index): the pool of the server {@code localPort} is pinned to, or null to balance. */
     PinnedPool pinned(int localPort) {

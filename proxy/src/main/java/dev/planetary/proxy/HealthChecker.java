@@ -1,6 +1,7 @@
 package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.SendProxy;
 import dev.planetary.core.config.ServerConfig;
 import dev.planetary.core.health.CheckSchedule;
 import dev.planetary.core.health.HealthState;
@@ -107,6 +108,8 @@ final class HealthChecker implements AutoCloseable {
         private final int timeoutMs;
         private final HealthState state;
         private final ServerStats stats;
+        /** The PROXY header each check sends before closing (send-proxy[-v2], check-send-proxy), or NONE. */
+        private final SendProxy sendProxy;
         final CheckSchedule schedule;
         private volatile ScheduledFuture<?> next;
         private volatile boolean cancelled;
@@ -116,6 +119,7 @@ final class HealthChecker implements AutoCloseable {
             this.server = server;
             this.schedule = schedule;
             this.interMs = sc.interMs();
+            this.sendProxy = sc.checkProxy();
             long connect = backend.config().connectTimeoutMs();
             // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
             this.timeoutMs = (int) Math.max(1, connect > 0 ? Math.min(connect, interMs) : interMs);
@@ -149,7 +153,7 @@ final class HealthChecker implements AutoCloseable {
                     long end = clock.getAsLong();
                     long tookMs = TimeUnit.NANOSECONDS.toMillis(end - start);
                     if (f.isSuccess()) {
-                        f.channel().close();
+                        SendProxyHeader.checkThenClose(f.channel(), sendProxy);
                         record(true, null, tookMs, true, false);
                     } else {
                         Throwable c = f.cause();

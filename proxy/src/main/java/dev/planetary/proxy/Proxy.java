@@ -483,7 +483,8 @@ public final class Proxy implements AutoCloseable {
                         continue;
                     }
                     Route route = into.computeIfAbsent(l.endpoint(), Route::new);
-                    ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el).childHandler(initializer(route));
+                    ServerBootstrap sb = bases.get(l.frontend()).clone().group(el, el)
+                        .childHandler(initializer(route, l.bind().acceptProxy()));
                     if (listening == null) {
                         pending[i] = sb.channel(transport.serverChannel()).bind(l.addr());
                     } else if (listening[i].isSuccess()) {
@@ -572,13 +573,20 @@ public final class Proxy implements AutoCloseable {
         }
     };
 
-    private ChannelHandler initializer(Route route) {
+    /** @param acceptProxy the bind has {@code accept-proxy}: the connection's PROXY header is read first */
+    private ChannelHandler initializer(Route route, boolean acceptProxy) {
         return new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 // read per connection: a reload may give the port to another frontend (listeners open only once
                 // the route has one)
-                ch.pipeline().addLast(new Session(Proxy.this, route.frontend, ch).clientHandler());
+                Frontend f = route.frontend;
+                Session session = new Session(Proxy.this, f, ch);
+                if (acceptProxy) {
+                    new AcceptProxy(session, f).install(ch.pipeline(), session.clientHandler());
+                } else {
+                    ch.pipeline().addLast(session.clientHandler());
+                }
             }
         };
     }

@@ -334,7 +334,8 @@ public final class ProxyBackend {
     static Server newServer(ServerConfig sc) {
         InetSocketAddress address = new InetSocketAddress(sc.host(), sc.port());
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
-        return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin);
+        return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin,
+            sc.sendProxy());
     }
 
     // ---- forwarding path ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import java.net.InetSocketAddress;
  * <p>Everything runs on the client's event loop except the three entry points other threads call
  * ({@link #takeLimitSlot}, {@link #waiting}, {@link #dequeued}; see {@link Admission}).
  */
-final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
+final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, AcceptProxy.Target {
 
     private final Frontend frontend;
     private final Channel client;
@@ -55,6 +55,9 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
     /** The connection log's termination state when a part ended the connection on purpose ('-': not yet). */
     private char endCause = TerminationState.NORMAL;
     private char endPhase = TerminationState.NORMAL;
+    /** accept-proxy: the client's addresses as its PROXY header gave them; null for the socket's own. */
+    private InetSocketAddress proxiedSource;
+    private InetSocketAddress proxiedDestination;
 
     Session(Proxy proxy, Frontend frontend, Channel client) {
         this(proxy, frontend, client, LoopClock.of(client.eventLoop()));
@@ -140,8 +143,27 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter {
         FreqCounter.increment(globalCounts, now);
         // Inet4Address.hashCode() is the address itself and Inet6Address's is a hash of its bytes: the IP only,
         // never the port, and no allocation.
-        sourceHash = ((InetSocketAddress) client.remoteAddress()).getAddress().hashCode();
+        sourceHash = clientSource().getAddress().hashCode();
         admission.admit();
+    }
+
+    /** accept-proxy: the PROXY header was read (before {@link #clientActive}); these addresses stand for the client's. */
+    @Override
+    public void proxied(InetSocketAddress source, InetSocketAddress destination) {
+        proxiedSource = source;
+        proxiedDestination = destination;
+    }
+
+    /** The client's address: from its PROXY header on an accept-proxy bind, else the socket's peer. */
+    InetSocketAddress clientSource() {
+        InetSocketAddress a = proxiedSource;
+        return a != null ? a : (InetSocketAddress) client.remoteAddress();
+    }
+
+    /** The address the client connected to: from its PROXY header on an accept-proxy bind, else the socket's own. */
+    InetSocketAddress clientDestination() {
+        InetSocketAddress a = proxiedDestination;
+        return a != null ? a : (InetSocketAddress) client.localAddress();
     }
 
     /** Admitted with no queue ahead: pick a server. */

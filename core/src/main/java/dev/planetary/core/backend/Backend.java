@@ -264,7 +264,7 @@ public final class Backend {
         for (Server w : replace.wanted()) {
             Server old = members.get(w.name());
             if (old != null && old.address().equals(w.address()) && old.backup() == w.backup()
-                && old.maxconn() == w.maxconn()) {
+                && old.maxconn() == w.maxconn() && old.sendProxy() == w.sendProxy()) {
                 old.weight(w.weight());
                 next.put(w.name(), old);
             } else {

@@ -1,5 +1,6 @@
 package dev.planetary.core.backend;
 
+import dev.planetary.core.config.SendProxy;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,8 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * the operator's {@code ready} never ends the registry's. A server takes new connections only when neither holds
  * it; {@link #effectiveAdmin()} is the one state to show for both.
  *
- * <p>Identity (name, address, backup, maxconn) is final. Weight, health and admin state are written only by the
- * owner of the backend that holds the server (its control thread, see {@link Backend#apply}) and read by event
+ * <p>Identity (name, address, backup, maxconn, send-proxy) is final. Weight, health and admin state are written only
+ * by the owner of the backend that holds the server (its control thread, see {@link Backend#apply}) and read by event
  * loops; the connection count is live state, changed by event loops through {@link #tryAcquire()} /
  * {@link #release()} without locks, and read by the balancers (leastconn) rather than copied into them. A Server
  * object keeps its count when the backend's server list is swapped, so connections that outlive a removal still
@@ -32,6 +33,8 @@ public final class Server {
     private final boolean backup;
     /** Changed only by the owner ({@code set maxconn server}); read live by {@link #full()} and tryAcquire. */
     private volatile int maxconn;
+    /** The PROXY protocol header its connections start with (part of its identity, like the address). */
+    private final SendProxy sendProxy;
 
     private volatile int weight;
     private volatile boolean up;
@@ -50,6 +53,13 @@ public final class Server {
      */
     public Server(String name, InetSocketAddress address, int weight, int maxconn, boolean backup, boolean up,
                   Admin admin) {
+        this(name, address, weight, maxconn, backup, up, admin, SendProxy.NONE);
+    }
+
+    /** @param sendProxy the PROXY header sent to it before each client's bytes ({@code send-proxy[-v2]}) */
+    public Server(String name, InetSocketAddress address, int weight, int maxconn, boolean backup, boolean up,
+                  Admin admin, SendProxy sendProxy) {
+        this.sendProxy = Objects.requireNonNull(sendProxy, "sendProxy");
         this.name = Objects.requireNonNull(name, "name");
         this.address = Objects.requireNonNull(address, "address");
         if (weight < 0 || weight > 256) {
@@ -69,6 +79,7 @@ public final class Server {
     public InetSocketAddress address() { return address; }
     public boolean backup() { return backup; }
     public int maxconn() { return maxconn; }
+    public SendProxy sendProxy() { return sendProxy; }
     public int weight() { return weight; }
     public boolean up() { return up; }
     /** The operator's admin state (runtime API / config {@code disabled}); the registry's drain is not in it. */

@@ -6,9 +6,21 @@ package dev.planetary.core.config;
  * @param host     literal IPv4 or IPv6 address, or null for every address ({@code bind :PORT})
  * @param lowPort  first port, 1..65535
  * @param highPort last port, inclusive, >= lowPort
+ * @param acceptProxy {@code accept-proxy}: every connection starts with HAProxy's PROXY protocol header (v1 or v2),
+ *                 whose source address stands for the client's
  * @param origin   where it was written, for error messages
  */
-public record Bind(String host, int lowPort, int highPort, Origin origin) {
+public record Bind(String host, int lowPort, int highPort, boolean acceptProxy, Origin origin) {
+
+    /** A bind without {@code accept-proxy}. */
+    public Bind(String host, int lowPort, int highPort, Origin origin) {
+        this(host, lowPort, highPort, false, origin);
+    }
+
+    /** The same addresses with {@code accept-proxy}. */
+    public Bind withAcceptProxy() {
+        return new Bind(host, lowPort, highPort, true, origin);
+    }
 
     public int portCount() {
         return highPort - lowPort + 1;

@@ -144,9 +144,18 @@ public final class ConfigParser {
         int maxconn;
         boolean backup;
         boolean disabled;
+        /** {@code send-proxy} and {@code send-proxy-v2} are separate flags in HAProxy; with both, v2 is sent. */
+        boolean sendProxyV1;
+        boolean sendProxyV2;
+        boolean checkSendProxy;
+
+        SendProxy sendProxy() {
+            return sendProxyV2 ? SendProxy.V2 : sendProxyV1 ? SendProxy.V1 : SendProxy.NONE;
+        }
 
         ServerOptions options() {
-            return new ServerOptions(check, interMs, rise, fall, weight, maxconn, backup, disabled);
+            return new ServerOptions(check, interMs, rise, fall, weight, maxconn, backup, disabled, sendProxy(),
+                checkSendProxy);
         }
 
         ServerSettings copy() {
@@ -159,6 +168,9 @@ public final class ConfigParser {
             c.maxconn = maxconn;
             c.backup = backup;
             c.disabled = disabled;
+            c.sendProxyV1 = sendProxyV1;
+            c.sendProxyV2 = sendProxyV2;
+            c.checkSendProxy = checkSendProxy;
             return c;
         }
     }
@@ -752,14 +764,21 @@ public final class ConfigParser {
             }
             binds.add(Addresses.parseBind(element, current.kind.keyword, at));
         }
-        if (w.size() > 2) {
-            String option = w.get(2);
+        boolean acceptProxy = false;
+        for (int i = 2; i < w.size(); i++) {
+            String option = w.get(i);
+            if (option.equals("accept-proxy")) {
+                acceptProxy = true;
+                continue;
+            }
             if (HaproxyKeywords.BIND_OPTIONS.contains(option)) {
                 throw unsupported(option, "bind option");
             }
             throw new LineError("'bind " + list + "' : unknown option '" + option + "'");
         }
-        current.binds.addAll(binds);
+        for (Bind b : binds) {
+            current.binds.add(acceptProxy ? b.withAcceptProxy() : b);
+        }
     }
 
     private void balance(List<String> w) {
@@ -866,7 +885,7 @@ public final class ConfigParser {
                     + "' was already defined at line " + previous + ", please use distinct names");
         }
         current.servers.add(new ServerConfig(name, address.host(), address.port(), o.check, o.interMs, o.rise,
-                o.fall, o.weight, o.maxconn, o.backup, o.disabled, at));
+                o.fall, o.weight, o.maxconn, o.backup, o.disabled, o.sendProxy(), o.checkSendProxy, at));
     }
 
     /** {@code discover genesis NAME service SVC}; the genesis section is resolved at the end (it may come later). */
@@ -918,6 +937,11 @@ public final class ConfigParser {
                 case "no-backup" -> o.backup = false;
                 case "disabled" -> o.disabled = true;
                 case "enabled" -> o.disabled = false;
+                case "send-proxy" -> o.sendProxyV1 = true;
+                case "send-proxy-v2" -> o.sendProxyV2 = true;
+                case "no-send-proxy" -> o.sendProxyV1 = false;
+                case "no-send-proxy-v2" -> o.sendProxyV2 = false;
+                case "check-send-proxy" -> o.checkSendProxy = true;
                 case "inter" -> {
                     String v = serverValue(w, ++i, subject, opt, "a positive time");
                     try {
