@@ -1,0 +1,186 @@
+package dev.planetary.registry.etcd;
+
+import dev.planetary.registry.Json;
+import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Released;
+import dev.planetary.registry.state.Vm;
+import dev.planetary.registry.store.StateStore;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.PutOption;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Genesis' state on etcd (issue 13, first increment: the conditional commit). A batch is ONE etcd transaction:
+ * <pre>
+ * If(   version == base                      (absent when base is 0)
+ *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
+ *            absent (create_revision == 0) when free, else holding the id that held it )
+ * Then( put/delete vm/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;; put log/&lt;version&gt; per change; put version )
+ * </pre>
+ * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
+ * itself refuse a duplicate offset. Called on the writer thread only (the holder map is its own).
+ * <p>Not built yet (so {@code --store etcd} is refused at start-up): reading the state back at start, following other
+ * instances' commits (etcd watch on {@code log/}), leases as heartbeats, the elected leader for timed duties,
+ * compaction.
+ */
+public final class EtcdStore implements StateStore {
+
+    /** Every key lives under this prefix, versioned so that a later layout can sit beside it. */
+    public static final String PREFIX = "/planetary/genesis/v1/";
+    /** How long a commit waits for etcd before the batch fails (and its requests answer 503). */
+    public static final long COMMIT_TIMEOUT_MILLIS = 10_000;
+    /** Versions are zero-padded in {@code log/} keys so that etcd's byte order is version order. */
+    private static final String VERSION_FORMAT = "%020d";
+
+    private final Client client;
+    private final EtcdEndpoints endpoints;
+    private final String prefix;
+    /** offset -> id holding it (live or in grace), as of the last commit this store made. */
+    private final Map<Integer, String> holders = new HashMap<>();
+
+    private EtcdStore(Client client, EtcdEndpoints endpoints, String prefix) {
+        this.client = client;
+        this.endpoints = endpoints;
+        this.prefix = prefix;
+    }
+
+    /** Connects lazily (the first commit reaches etcd); {@code prefix} separates several registries on one cluster. */
+    public static EtcdStore open(EtcdEndpoints endpoints, String prefix) {
+        Client c = Client.builder().endpoints(endpoints.uris().toArray(new java.net.URI[0])).build();
+        return new EtcdStore(c, endpoints, prefix);
+    }
+
+    @Override
+    public String describe() {
+        return "etcd " + endpoints.uris();
+    }
+
+    @Override
+    public boolean commit(long base, List<Change> changes) throws IOException {
+        Map<Integer, String> after = new HashMap<>(holders);
+        Map<String, Op> writes = new LinkedHashMap<>(); // one op per key: etcd refuses a key twice in a txn
+        Map<Integer, Cmp> portChecks = new LinkedHashMap<>();
+        long last = base;
+        for (Change c : changes) {
+            if (c.version() != last + 1) {
+                throw new IllegalStateException("change versions must follow " + last + ", got " + c.version());
+            }
+            last = c.version();
+            switch (c.type()) {
+                case ADDED, UPDATED, DRAINING -> {
+                    Vm vm = c.vm();
+                    int o = vm.ports().offset();
+                    String holder = after.get(o);
+                    if (holder != null && !holder.equals(vm.id())) {
+                        throw new IllegalStateException("offset " + o + " is held by " + holder + ", not " + vm.id());
+                    }
+                    checkPort(portChecks, o);
+                    after.put(o, vm.id());
+                    put(writes, "port/" + o, vm.id());
+                    put(writes, "vm/" + vm.id(), Json.bytes(Json.vmStored(vm)));
+                    if (vm.instance() != null) {
+                        put(writes, "key/" + vm.instance(), vm.id());
+                    }
+                }
+                case REMOVED -> delete(writes, "vm/" + c.vm().id()); // its ports stay held for the grace period
+                case RELEASED -> {
+                    Released r = c.released();
+                    checkPort(portChecks, r.offset());
+                    after.remove(r.offset());
+                    delete(writes, "port/" + r.offset());
+                    if (r.instance() != null) {
+                        delete(writes, "key/" + r.instance());
+                    }
+                }
+                default -> throw new IllegalStateException("unknown change " + c.type());
+            }
+            put(writes, "log/" + String.format(VERSION_FORMAT, c.version()), Json.bytes(Json.changeStored(c)));
+        }
+        put(writes, "version", Long.toString(last));
+        List<Cmp> cmps = new ArrayList<>();
+        ByteSequence versionKey = key("version");
+        cmps.add(base == 0 ? new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+            : new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.value(bytes(Long.toString(base)))));
+        cmps.addAll(portChecks.values());
+        TxnResponse r;
+        try {
+            r = client.getKVClient().txn().If(cmps.toArray(new Cmp[0])).Then(writes.values().toArray(new Op[0]))
+                .commit().get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while committing to " + describe());
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new IOException("cannot commit to " + describe() + ": " + cause, cause);
+        }
+        if (r.isSucceeded()) {
+            holders.clear();
+            holders.putAll(after);
+        }
+        return r.isSucceeded();
+    }
+
+    /** The offset as it was at the base version: free, or held by whom this store last saw hold it. */
+    private void checkPort(Map<Integer, Cmp> checks, int offset) {
+        if (checks.containsKey(offset)) {
+            return; // compared against the base state once; the batch's own transitions were checked above
+        }
+        String holder = holders.get(offset);
+        ByteSequence k = key("port/" + offset);
+        checks.put(offset, holder == null ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+            : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(holder))));
+    }
+
+    /** History is kept whole in this increment (etcd compaction of {@code log/} comes with the watch). */
+    @Override
+    public boolean compactDue() {
+        return false;
+    }
+
+    @Override
+    public void compact(long version, List<Vm> vms, List<Released> released) {
+        // nothing to do until compactDue() can be true
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+
+    private void put(Map<String, Op> writes, String k, String value) {
+        put(writes, k, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void put(Map<String, Op> writes, String k, byte[] value) {
+        writes.remove(k); // re-insert: the key's last write keeps its place after what it depends on
+        writes.put(k, Op.put(key(k), ByteSequence.from(value), PutOption.DEFAULT));
+    }
+
+    private void delete(Map<String, Op> writes, String k) {
+        writes.remove(k);
+        writes.put(k, Op.delete(key(k), DeleteOption.DEFAULT));
+    }
+
+    private ByteSequence key(String k) {
+        return bytes(prefix + k);
+    }
+
+    private static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+}
