@@ -7,11 +7,14 @@ import dev.planetary.registry.state.Vm;
 import dev.planetary.registry.store.StateStore;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,11 +33,12 @@ import java.util.concurrent.TimeoutException;
  * If(   version == base                      (absent when base is 0)
  *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
  *            absent (create_revision == 0) when free, else holding the id that held it )
- * Then( put/delete vm/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;; put log/&lt;version&gt; per change; put version )
+ * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;; put log/&lt;version&gt; per change;
+ *       put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
  * itself refuse a duplicate offset. Called on the writer thread only (the holder map is its own).
- * <p>Not built yet (so {@code --store etcd} is refused at start-up): reading the state back at start, following other
+ * <p>Not built yet (so {@code --store etcd} is refused at start-up): following other
  * instances' commits (etcd watch on {@code log/}), leases as heartbeats, the elected leader for timed duties,
  * compaction.
  */
@@ -97,12 +101,18 @@ public final class EtcdStore implements StateStore {
                         put(writes, "key/" + vm.instance(), vm.id());
                     }
                 }
-                case REMOVED -> delete(writes, "vm/" + c.vm().id()); // its ports stay held for the grace period
+                case REMOVED -> { // its ports stay held for the grace period, with what a re-registration proves
+                    Vm vm = c.vm();
+                    delete(writes, "vm/" + vm.id());
+                    put(writes, "grace/" + vm.id(), Json.bytes(Json.releasedStored(new Released(vm.id(),
+                        vm.instance(), vm.ports(), vm.ip(), vm.secretHash()))));
+                }
                 case RELEASED -> {
                     Released r = c.released();
                     checkPort(portChecks, r.offset());
                     after.remove(r.offset());
                     delete(writes, "port/" + r.offset());
+                    delete(writes, "grace/" + r.id());
                     if (r.instance() != null) {
                         delete(writes, "key/" + r.instance());
                     }
@@ -133,6 +143,52 @@ public final class EtcdStore implements StateStore {
             holders.putAll(after);
         }
         return r.isSucceeded();
+    }
+
+    /** The whole state as one consistent read: its version, the VMs, the reservations in their grace period. */
+    public record Loaded(long version, List<Vm> vms, List<Released> released) {
+    }
+
+    /**
+     * Reads the state back (one etcd read of the prefix, so one revision) and takes its port holders as the base for
+     * the next commit.
+     */
+    public Loaded load() throws IOException {
+        GetResponse r;
+        try {
+            r = client.getKVClient().get(key(""), GetOption.builder().isPrefix(true).build())
+                .get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading " + describe());
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new IOException("cannot read " + describe() + ": " + cause, cause);
+        }
+        long version = 0;
+        List<Vm> vms = new ArrayList<>();
+        List<Released> released = new ArrayList<>();
+        Map<Integer, String> held = new HashMap<>();
+        for (KeyValue kv : r.getKvs()) {
+            String k = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
+            byte[] v = kv.getValue().getBytes();
+            try {
+                if (k.equals("version")) {
+                    version = Long.parseLong(new String(v, StandardCharsets.US_ASCII));
+                } else if (k.startsWith("vm/")) {
+                    vms.add(Json.vmFrom(Json.MAPPER.readTree(v)));
+                } else if (k.startsWith("grace/")) {
+                    released.add(Json.releasedFrom(Json.MAPPER.readTree(v)));
+                } else if (k.startsWith("port/")) {
+                    held.put(Integer.parseInt(k.substring("port/".length())), new String(v, StandardCharsets.UTF_8));
+                }
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(describe() + ": key " + prefix + k + " is damaged: " + e.getMessage(), e);
+            }
+        }
+        holders.clear();
+        holders.putAll(held);
+        return new Loaded(version, vms, released);
     }
 
     /** The offset as it was at the base version: free, or held by whom this store last saw hold it. */

@@ -1,9 +1,11 @@
 package dev.planetary.registry.etcd;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Released;
 import dev.planetary.registry.state.Vm;
 import dev.planetary.registry.testing.EtcdProcess;
 import io.etcd.jetcd.ByteSequence;
@@ -129,6 +131,26 @@ class EtcdStoreTest {
             assertThat(get(c, p + "port/3")).isEqualTo("vm_a");
             assertThat(b.commit(1, List.of(added(2, "vm_b", 4)))).isTrue();
             assertThat(get(c, p + "version")).isEqualTo("2");
+        }
+    }
+
+    @Test
+    void aReservationInGraceIsReadBackWithWhatItsReRegistrationProves(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p); EtcdStore b = EtcdStore.open(etcd.endpoints(), p)) {
+            Vm vm = added(1, "vm_g", 6).vm();
+            assertThat(a.commit(0, List.of(added(1, "vm_g", 6), added(2, "vm_h", 7),
+                new Change(3, Change.Type.REMOVED, vm, "expired")))).isTrue();
+            EtcdStore.Loaded loaded = b.load();
+            assertThat(loaded.version()).isEqualTo(3);
+            assertThat(loaded.vms()).extracting(Vm::id).containsExactly("vm_h");
+            assertThat(loaded.released()).containsExactly(
+                new Released("vm_g", vm.instance(), vm.ports(), vm.ip(), "hash-of-vm_g"));
+            // b took the holders from etcd: a new VM on the reserved offset is refused locally, the release frees it
+            assertThatThrownBy(() -> b.commit(3, List.of(added(4, "vm_x", 6)))).hasMessageContaining("held by vm_g");
+            assertThat(b.commit(3, List.of(new Change(4, Change.Type.RELEASED, null, loaded.released().get(0),
+                Change.GRACE_EXPIRED), added(5, "vm_x", 6)))).isTrue();
+            assertThat(b.load().released()).isEmpty();
         }
     }
 
