@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -33,8 +34,8 @@ import java.util.concurrent.TimeoutException;
  * If(   version == base                      (absent when base is 0)
  *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
  *            absent (create_revision == 0) when free, else holding the id that held it )
- * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;; put log/&lt;version&gt; per change;
- *       put version )
+ * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
+ *       put log/&lt;version&gt; per change; put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
  * itself refuse a duplicate offset. Called on the writer thread only (the holder map is its own).
@@ -127,17 +128,8 @@ public final class EtcdStore implements StateStore {
         cmps.add(base == 0 ? new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
             : new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.value(bytes(Long.toString(base)))));
         cmps.addAll(portChecks.values());
-        TxnResponse r;
-        try {
-            r = client.getKVClient().txn().If(cmps.toArray(new Cmp[0])).Then(writes.values().toArray(new Op[0]))
-                .commit().get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while committing to " + describe());
-        } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            throw new IOException("cannot commit to " + describe() + ": " + cause, cause);
-        }
+        TxnResponse r = await(client.getKVClient().txn().If(cmps.toArray(new Cmp[0]))
+            .Then(writes.values().toArray(new Op[0])).commit(), "commit to");
         if (r.isSucceeded()) {
             holders.clear();
             holders.putAll(after);
@@ -154,17 +146,7 @@ public final class EtcdStore implements StateStore {
      * the next commit.
      */
     public Loaded load() throws IOException {
-        GetResponse r;
-        try {
-            r = client.getKVClient().get(key(""), GetOption.builder().isPrefix(true).build())
-                .get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while reading " + describe());
-        } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            throw new IOException("cannot read " + describe() + ": " + cause, cause);
-        }
+        GetResponse r = await(client.getKVClient().get(key(""), GetOption.builder().isPrefix(true).build()), "read");
         long version = 0;
         List<Vm> vms = new ArrayList<>();
         List<Released> released = new ArrayList<>();
@@ -230,6 +212,19 @@ public final class EtcdStore implements StateStore {
     private void delete(Map<String, Op> writes, String k) {
         writes.remove(k);
         writes.put(k, Op.delete(key(k), DeleteOption.DEFAULT));
+    }
+
+    /** Waits for etcd's answer, bounded; a failure names the cluster and what was being done. */
+    private <T> T await(CompletableFuture<T> answer, String doing) throws IOException {
+        try {
+            return answer.get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: cannot " + doing + " " + describe());
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new IOException("cannot " + doing + " " + describe() + ": " + cause, cause);
+        }
     }
 
     private ByteSequence key(String k) {
