@@ -33,12 +33,13 @@ import java.util.concurrent.TimeoutException;
  * <pre>
  * If(   version == base                      (absent when base is 0)
  *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
- *            absent (create_revision == 0) when free, else holding the id that held it )
+ *            absent (create_revision == 0) when free, else holding the id that held it
+ *       key/&lt;instance&gt; likewise, for each instance key the batch registers or frees )
  * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
  *       put log/&lt;version&gt; per change; put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
- * itself refuse a duplicate offset. Called on the writer thread only (the holder map is its own).
+ * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Called on the writer thread only (the holder map is its own).
  * <p>Not built yet (so {@code --store etcd} is refused at start-up): following other
  * instances' commits (etcd watch on {@code log/}), leases as heartbeats, the elected leader for timed duties,
  * compaction.
@@ -57,6 +58,8 @@ public final class EtcdStore implements StateStore {
     private final String prefix;
     /** offset -> id holding it (live or in grace), as of the last commit this store made. */
     private final Map<Integer, String> holders = new HashMap<>();
+    /** instance key -> id registered under it, as of the last commit this store made (or read). */
+    private final Map<String, String> keys = new HashMap<>();
 
     private EtcdStore(Client client, EtcdEndpoints endpoints, String prefix) {
         this.client = client;
@@ -80,6 +83,8 @@ public final class EtcdStore implements StateStore {
         Map<Integer, String> after = new HashMap<>(holders);
         Map<String, Op> writes = new LinkedHashMap<>(); // one op per key: etcd refuses a key twice in a txn
         Map<Integer, Cmp> portChecks = new LinkedHashMap<>();
+        Map<String, String> keysAfter = new HashMap<>(keys);
+        Map<String, Cmp> keyChecks = new LinkedHashMap<>();
         long last = base;
         for (Change c : changes) {
             if (c.version() != last + 1) {
@@ -99,6 +104,13 @@ public final class EtcdStore implements StateStore {
                     put(writes, "port/" + o, vm.id());
                     put(writes, "vm/" + vm.id(), Json.bytes(Json.vmStored(vm)));
                     if (vm.instance() != null) {
+                        String owner = keysAfter.get(vm.instance());
+                        if (owner != null && !owner.equals(vm.id())) {
+                            throw new IllegalStateException("instance key " + vm.instance() + " is registered as "
+                                + owner + ", not " + vm.id());
+                        }
+                        checkKey(keyChecks, vm.instance());
+                        keysAfter.put(vm.instance(), vm.id());
                         put(writes, "key/" + vm.instance(), vm.id());
                     }
                 }
@@ -115,6 +127,8 @@ public final class EtcdStore implements StateStore {
                     delete(writes, "port/" + r.offset());
                     delete(writes, "grace/" + r.id());
                     if (r.instance() != null) {
+                        checkKey(keyChecks, r.instance());
+                        keysAfter.remove(r.instance());
                         delete(writes, "key/" + r.instance());
                     }
                 }
@@ -128,11 +142,14 @@ public final class EtcdStore implements StateStore {
         cmps.add(base == 0 ? new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
             : new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.value(bytes(Long.toString(base)))));
         cmps.addAll(portChecks.values());
+        cmps.addAll(keyChecks.values());
         TxnResponse r = await(client.getKVClient().txn().If(cmps.toArray(new Cmp[0]))
             .Then(writes.values().toArray(new Op[0])).commit(), "commit to");
         if (r.isSucceeded()) {
             holders.clear();
             holders.putAll(after);
+            keys.clear();
+            keys.putAll(keysAfter);
         }
         return r.isSucceeded();
     }
@@ -151,6 +168,7 @@ public final class EtcdStore implements StateStore {
         List<Vm> vms = new ArrayList<>();
         List<Released> released = new ArrayList<>();
         Map<Integer, String> held = new HashMap<>();
+        Map<String, String> owners = new HashMap<>();
         for (KeyValue kv : r.getKvs()) {
             String k = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
             byte[] v = kv.getValue().getBytes();
@@ -161,6 +179,8 @@ public final class EtcdStore implements StateStore {
                     vms.add(Json.vmFrom(Json.MAPPER.readTree(v)));
                 } else if (k.startsWith("grace/")) {
                     released.add(Json.releasedFrom(Json.MAPPER.readTree(v)));
+                } else if (k.startsWith("key/")) {
+                    owners.put(k.substring("key/".length()), new String(v, StandardCharsets.UTF_8));
                 } else if (k.startsWith("port/")) {
                     held.put(Integer.parseInt(k.substring("port/".length())), new String(v, StandardCharsets.UTF_8));
                 }
@@ -170,6 +190,8 @@ public final class EtcdStore implements StateStore {
         }
         holders.clear();
         holders.putAll(held);
+        keys.clear();
+        keys.putAll(owners);
         return new Loaded(version, vms, released);
     }
 
@@ -182,6 +204,17 @@ public final class EtcdStore implements StateStore {
         ByteSequence k = key("port/" + offset);
         checks.put(offset, holder == null ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
             : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(holder))));
+    }
+
+    /** The instance key as it was at the base version: unused, or registered as whom this store last saw. */
+    private void checkKey(Map<String, Cmp> checks, String instance) {
+        if (checks.containsKey(instance)) {
+            return;
+        }
+        String owner = keys.get(instance);
+        ByteSequence k = key("key/" + instance);
+        checks.put(instance, owner == null ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+            : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(owner))));
     }
 
     /** History is kept whole in this increment (etcd compaction of {@code log/} comes with the watch). */

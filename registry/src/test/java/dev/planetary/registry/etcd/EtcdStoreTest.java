@@ -135,6 +135,23 @@ class EtcdStoreTest {
     }
 
     @Test
+    void etcdRefusesASecondIdForOneInstanceKeyEvenWhenTheVersionMatches(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p);
+             EtcdStore b = EtcdStore.open(etcd.endpoints(), p);
+             Client c = Client.builder().endpoints(etcd.url()).build()) {
+            Vm first = added(1, "vm_k1", 8).vm();
+            assertThat(a.commit(0, List.of(added(1, "vm_k1", 8)))).isTrue();
+            // b believes the instance key unused: a second id for it would break idempotent re-registration
+            Vm second = new Vm("vm_k2", first.instance(), "127.0.0.1", 2, 1024, 0, Map.of(), Map.of(),
+                PortPlan.DEFAULT.ports(9), Vm.Status.ACTIVE, 0, null);
+            assertThat(b.commit(1, List.of(new Change(2, Change.Type.ADDED, second, "registered")))).isFalse();
+            assertThat(get(c, p + "key/" + first.instance())).isEqualTo("vm_k1");
+            assertThat(get(c, p + "port/9")).isNull();
+        }
+    }
+
+    @Test
     void aReservationInGraceIsReadBackWithWhatItsReRegistrationProves(TestInfo info) throws Exception {
         String p = prefix(info);
         try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p); EtcdStore b = EtcdStore.open(etcd.endpoints(), p)) {
