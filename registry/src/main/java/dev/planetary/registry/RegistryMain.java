@@ -5,6 +5,7 @@ import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.http.HttpLimits;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
+import dev.planetary.registry.etcd.EtcdEndpoints;
 import dev.planetary.registry.store.Store;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -65,6 +66,15 @@ public final class RegistryMain implements Callable<Integer> {
         + "Default " + PortPlan.DEFAULT_SPEC + " (1,999 VMs).")
     String portPlan = PortPlan.DEFAULT_SPEC;
 
+    @Option(names = "--store", paramLabel = "local|etcd", description = "Where the state lives: local (the data "
+        + "dir's write-ahead log, one Genesis; the default) or etcd (several Genesis instances on one etcd cluster; "
+        + "not implemented yet, see README 'Genesis on etcd').")
+    String store = STORE_LOCAL;
+
+    @Option(names = EtcdEndpoints.OPTION, paramLabel = "URL[,URL...]", description = "The etcd cluster's client URLs "
+        + "(with --store etcd), e.g. http://127.0.0.1:2379.")
+    String etcd;
+
     @Option(names = Store.REPAIR_OPTION, description = "Drop a damaged last record of the log (with a warning) "
         + "instead of refusing to start; the change it held is lost.")
     boolean repairLog;
@@ -96,6 +106,10 @@ public final class RegistryMain implements Callable<Integer> {
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    /** The write-ahead log in the data dir: the default, one Genesis per data dir. */
+    static final String STORE_LOCAL = "local";
+    static final String STORE_ETCD = "etcd";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -148,6 +162,11 @@ public final class RegistryMain implements Callable<Integer> {
             err.println("planetary registry: " + e.getMessage());
             return 2;
         }
+        String refused = storeRefusal(store, etcd);
+        if (refused != null) {
+            err.println("planetary registry: " + refused);
+            return 2;
+        }
         Genesis genesis;
         CountDownLatch stopped = new CountDownLatch(1);
         int[] code = {0};
@@ -196,6 +215,26 @@ public final class RegistryMain implements Callable<Integer> {
         genesis.close();
         LOG.info("stopped");
         return code[0];
+    }
+
+    /**
+     * Null when the store options can start; else why not. {@code --store etcd} is refused until it keeps every
+     * promise {@code --store local} keeps (issue 13): a half-working shared store would hand out duplicate ports.
+     */
+    static String storeRefusal(String store, String etcd) {
+        if (STORE_LOCAL.equals(store)) {
+            return etcd == null ? null : "option " + EtcdEndpoints.OPTION + " needs --store etcd";
+        }
+        if (!STORE_ETCD.equals(store)) {
+            return "option --store: '" + store + "' must be local or etcd";
+        }
+        try {
+            EtcdEndpoints.parse(etcd);
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        return "--store etcd: not implemented yet (registration, heartbeats, watch and the elected leader on etcd are"
+            + " being built, issue 13; see README 'Genesis on etcd'); use --store local";
     }
 
     private static PortPlan plan(String text) {

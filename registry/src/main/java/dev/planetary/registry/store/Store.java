@@ -8,7 +8,6 @@ import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Released;
 import dev.planetary.registry.state.Vm;
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -37,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <em>last</em> record with a warning (a damaged record followed by good ones is never dropped). The writer calls
  * {@link #append} for a batch and {@link #force} once for it (group commit) before any answer leaves.
  */
-public final class Store implements Closeable {
+public final class Store implements StateStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(Store.class);
     static final String SNAPSHOT = "snapshot.json";
@@ -45,6 +44,8 @@ public final class Store implements Closeable {
     static final String PLAN_FILE = "port-plan";
     /** The option that drops a damaged last record (named in the refusal so that the operator finds it). */
     public static final String REPAIR_OPTION = "--repair-log";
+    /** Snapshot after this many records: recovery then replays at most this many (a few MB of log). */
+    public static final int SNAPSHOT_EVERY = 10_000;
     private static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
     private static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
 
@@ -223,6 +224,30 @@ public final class Store implements Closeable {
     /** fsync: after this the appended records survive kill -9 and power loss. */
     public void force() throws IOException {
         wal.force(false);
+    }
+
+    @Override
+    public String describe() {
+        return "data dir " + dir;
+    }
+
+    /** Appends and fsyncs the batch; the only writer of its locked data dir, it never loses a commit race. */
+    @Override
+    public boolean commit(long base, List<Change> changes) throws IOException {
+        append(changes);
+        force();
+        return true;
+    }
+
+    @Override
+    public boolean compactDue() {
+        return records >= SNAPSHOT_EVERY;
+    }
+
+    /** {@link #snapshot}. */
+    @Override
+    public void compact(long version, List<Vm> vms, List<Released> released) throws IOException {
+        snapshot(version, vms, released);
     }
 
     public long logRecords() {

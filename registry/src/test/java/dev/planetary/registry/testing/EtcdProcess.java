@@ -1,0 +1,107 @@
+package dev.planetary.registry.testing;
+
+import dev.planetary.registry.etcd.EtcdEndpoints;
+import dev.planetary.testkit.Procs;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A single-member etcd started by a test: {@code /usr/bin/etcd} with its data dir under the test's temporary
+ * directory, client and peer on free loopback ports, stopped by its PID (never the system service).
+ */
+public final class EtcdProcess implements AutoCloseable {
+
+    /** Where Debian's etcd-server puts the binary. */
+    public static final Path BINARY = Path.of("/usr/bin/etcd");
+    /** A loaded machine starts etcd in about a second; far more than that is a broken start. */
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Procs.Running proc;
+    private final int clientPort;
+
+    private EtcdProcess(Procs.Running proc, int clientPort) {
+        this.proc = proc;
+        this.clientPort = clientPort;
+    }
+
+    /** Starts etcd in {@code dir} and waits until it answers {@code /health}. */
+    public static EtcdProcess start(Path dir) throws IOException, InterruptedException {
+        int client = freePort();
+        int peer = freePort();
+        String c = "http://127.0.0.1:" + client;
+        String p = "http://127.0.0.1:" + peer;
+        Files.createDirectories(dir);
+        Procs.Running r = Procs.start(dir, null, List.of(BINARY.toString(), "--name", "t",
+            "--data-dir", dir.resolve("data").toString(),
+            "--listen-client-urls", c, "--advertise-client-urls", c,
+            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
+            "--initial-cluster-state", "new", "--log-level", "warn"));
+        EtcdProcess e = new EtcdProcess(r, client);
+        try {
+            e.awaitHealthy();
+        } catch (IOException | InterruptedException | RuntimeException ex) {
+            e.close();
+            throw ex;
+        }
+        return e;
+    }
+
+    public EtcdEndpoints endpoints() {
+        return EtcdEndpoints.parse(url());
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + clientPort;
+    }
+
+    public long pid() {
+        return proc.pid();
+    }
+
+    private void awaitHealthy() throws IOException, InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url() + "/health")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!proc.process().isAlive()) {
+                throw new IOException("etcd exited with " + proc.process().exitValue() + ": " + proc.output());
+            }
+            try {
+                HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+                if (resp.statusCode() == 200 && resp.body().contains("\"true\"")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new IOException("etcd did not become healthy within " + START_TIMEOUT + ": " + proc.output());
+    }
+
+    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** SIGTERM by PID, then SIGKILL after a bounded wait; the data dir goes with the test's temporary directory. */
+    @Override
+    public void close() {
+        Procs.kill(proc.process());
+    }
+}
