@@ -115,9 +115,14 @@ class ReloadUnderLoadTest {
             assertThat(proxy.backend("be").backend().server("s1")).containsSame(keptS1);
             if (extra) {
                 EchoLoad.assertEchoes(port + 2); // the added bind accepts and forwards
-            } else {
+            } else if (transport == Transport.EPOLL) {
                 assertThatThrownBy(() -> EchoLoad.assertEchoes(port + 2)) // the removed bind refuses
                     .isInstanceOf(ConnectException.class);
+            } else {
+                // NIO: the JDK closes a selector-registered listening socket only when its event loop next selects,
+                // just after the close future completes; a connect in that window is queued and then reset
+                Awaitility.await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+                    assertThatThrownBy(() -> EchoLoad.assertEchoes(port + 2)).isInstanceOf(ConnectException.class));
             }
         }
         load.awaitMore(50);
