@@ -3,6 +3,7 @@ package dev.planetary.swarm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.planetary.testkit.Chromium;
 import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import java.io.IOException;
@@ -230,10 +231,10 @@ class TourIT {
     void theWebSocketPageWorksInHeadlessChromiumThroughPort32000() throws Exception {
         assertThat(run("curl -s http://127.0.0.1:32000/ | grep -o '<title>.*</title>'"))
             .isEqualTo("<title>Planetary: WebSocket through the proxy</title>\n");
-        try (HeadlessChromium c = HeadlessChromium.start(work)) {
+        try (Chromium c = Chromium.start(work, 1280, 900)) {
             try {
                 c.open("http://127.0.0.1:32000/");
-                await("three echoes and the binary one").atMost(HeadlessChromium.WAIT)
+                await("three echoes and the binary one").atMost(Chromium.WAIT)
                     .pollInterval(Duration.ofMillis(200))
                     .until(() -> c.script("return document.getElementById('echoes').textContent").equals("3")
                         && c.script("return document.getElementById('binary').textContent").equals("ok"));
@@ -244,7 +245,7 @@ class TourIT {
                 assertThat(c.script("return document.getElementById('url').textContent"))
                     .isEqualTo("ws://127.0.0.1:32000/");
             } catch (Exception | AssertionError e) {
-                throw new AssertionError("chromedriver output:\n" + c.output(), e);
+                throw new AssertionError("chromedriver output:\n" + c.driverOutput(), e);
             }
         }
     }
