@@ -134,9 +134,11 @@ final class Connector implements ChannelFutureListener {
     private void open(Server s) {
         Channel client = session.client();
         long[] beCounts = relay.beCounts;
+        Transport transport = proxy.transport();
+        int connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
         Channel ch;
         try {
-            ch = proxy.transport().newChannel();
+            ch = transport.newChannel();
         } catch (ChannelException e) {
             // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
             Counters.increment(beCounts, Counters.ECON);
@@ -160,7 +162,7 @@ final class Connector implements ChannelFutureListener {
         // TCP_NODELAY is Netty's default for both transports (one setsockopt at creation, none more here)
         ch.config().setWriteBufferWaterMark(Relay.WATER_MARK);
         ch.config().setAllocator(client.config().getAllocator());
-        ch.config().setConnectTimeoutMillis((int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs()));
+        ch.config().setConnectTimeoutMillis(connectTimeoutMs);
         ch.pipeline().addLast(relay.serverHandler());
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {
