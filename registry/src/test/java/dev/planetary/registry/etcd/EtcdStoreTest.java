@@ -158,7 +158,7 @@ class EtcdStoreTest {
             Vm vm = added(1, "vm_g", 6).vm();
             assertThat(a.commit(0, List.of(added(1, "vm_g", 6), added(2, "vm_h", 7),
                 new Change(3, Change.Type.REMOVED, vm, "expired")))).isTrue();
-            EtcdStore.Loaded loaded = b.load();
+            dev.planetary.registry.store.SharedStore.Loaded loaded = b.load();
             assertThat(loaded.version()).isEqualTo(3);
             assertThat(loaded.vms()).extracting(Vm::id).containsExactly("vm_h");
             assertThat(loaded.released()).containsExactly(
