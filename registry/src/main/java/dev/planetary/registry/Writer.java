@@ -219,10 +219,10 @@ public final class Writer implements AutoCloseable {
                     }
                 }
                 // with a shared store only the elected leader runs the timed duties: they are decided once
+                if (tickDue && shared != null) {
+                    shared.refreshLiveness(registry.view().liveness(), now, registry.settings().ttl().toNanos());
+                }
                 if (tickDue && (shared == null || shared.leader())) {
-                    if (shared != null) {
-                        shared.refreshLiveness(registry.view().liveness(), now, registry.settings().ttl().toNanos());
-                    }
                     registry.tick(now);
                 }
                 List<Change> changes = registry.pending();

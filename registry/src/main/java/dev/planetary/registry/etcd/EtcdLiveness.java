@@ -22,10 +22,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Heartbeats across Genesis instances as etcd leases. Each VM has a lease of the registry's TTL holding
- * {@code alive/<id>}; a heartbeat answered by any instance renews it ({@link #beat}: one lease keep-alive, which etcd's
- * leader answers without a raft write), so no heartbeat costs a consensus write. Only a VM whose lease lapsed (or that
- * never had one: just registered, or registered before this instance's leader took over) costs one: a new lease and
- * one put. Every instance follows {@code alive/} (one etcd watch): the leader feeds it to the registry's liveness
+ * {@code alive/<id>}; a heartbeat answered by any instance marks the VM ({@link #beat}, a set insertion on the event
+ * loop), and this instance's renewer renews the lease of every marked VM once per {@link #RENEW_FRACTION} of the TTL
+ * (one lease keep-alive, which etcd's leader answers without a raft write): however often VMs heartbeat, etcd sees at
+ * most three renewals per VM and TTL per instance, and no heartbeat waits for etcd. A lease so renewed lapses between
+ * one TTL and 4/3 of a TTL after the VM's last heartbeat, never earlier than the local store would expire it. Only a
+ * VM whose lease lapsed (or that has none yet: just registered) costs raft writes: a new lease and one put. Every instance follows {@code alive/} (one etcd watch): the leader feeds it to the registry's liveness
  * before each tick ({@link #refresh}): a VM whose lease lives counts as seen now; one whose {@code alive/} key etcd
  * deleted (its lease lapsed) counts as lapsed, and the leader's ordinary expiry and self-preservation take over.
  */
@@ -34,6 +36,13 @@ public final class EtcdLiveness implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdLiveness.class);
     /** A lease request waits this long at most (a heartbeat's answer never waits for it: it runs on its own). */
     private static final long ANSWER_MILLIS = 3_000;
+    /** The renewer runs every TTL / this: a heartbeat reaches etcd within a third of a TTL. */
+    static final int RENEW_FRACTION = 3;
+    /**
+     * Lease requests in flight at most: a renewer round for 2,000 VMs is spread over etcd's answers instead of
+     * queued at once (the rest waits for the next round: the VM stays marked).
+     */
+    private static final int IN_FLIGHT = 256;
 
     private final Client client;
     private final EtcdStore store;
@@ -44,6 +53,16 @@ public final class EtcdLiveness implements AutoCloseable {
     private final Set<String> lapsed = ConcurrentHashMap.newKeySet();
     /** VMs whose lease is being granted (one grant at a time per VM). */
     private final Set<String> granting = ConcurrentHashMap.newKeySet();
+    /** VMs heartbeaten here since the renewer's last round. */
+    private final Set<String> beaten = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(IN_FLIGHT);
+    /** Renews and re-follows off jetcd's event loop (never block it: its watch and answers run there). */
+    private final java.util.concurrent.ScheduledExecutorService renewer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "registry-etcd-leases");
+            t.setDaemon(true);
+            return t;
+        });
     private volatile Watch.Watcher watcher;
 
     EtcdLiveness(EtcdStore store, Duration ttl) {
@@ -53,8 +72,15 @@ public final class EtcdLiveness implements AutoCloseable {
         this.ttlSeconds = Math.max(1, (ttl.toMillis() + 999) / 1000);
     }
 
-    /** Reads the live leases and follows {@code alive/} from there (retried on the next call if etcd is down). */
+    /** Reads the live leases, follows {@code alive/} from there, and starts renewing. */
     void start() {
+        renewer.execute(this::follow);
+        long period = Math.max(1, ttlSeconds * 1000 / RENEW_FRACTION);
+        renewer.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** Reads the live leases and follows {@code alive/} from there (from now if etcd does not answer). */
+    private void follow() {
         try {
             GetResponse r = client.getKVClient().get(store.key("alive/"), GetOption.builder().isPrefix(true).build())
                 .get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
@@ -90,7 +116,9 @@ public final class EtcdLiveness implements AutoCloseable {
             if (w != null) {
                 w.close();
             }
-            start();
+            if (!renewer.isShutdown()) {
+                renewer.schedule(this::follow, 1, TimeUnit.SECONDS);
+            }
         }));
     }
 
@@ -104,18 +132,32 @@ public final class EtcdLiveness implements AutoCloseable {
      * it has none or the old one lapsed. Never blocks: the caller is an event loop.
      */
     public void beat(String id) {
-        Long lease = leases.get(id);
-        if (lease == null) {
-            grant(id);
-            return;
-        }
-        client.getLeaseClient().keepAliveOnce(lease).whenComplete((r, err) -> {
-            boolean gone = err != null ? isNoSuchLease(err) : r.getTTL() <= 0;
-            if (gone) {
-                leases.remove(id, lease);
-                grant(id);
+        beaten.add(id);
+    }
+
+    /** One renewer round: a keep-alive for every VM heartbeaten here since the last round, a grant where none lives. */
+    private void renew() {
+        for (String id : beaten) {
+            if (!inFlight.tryAcquire()) {
+                return; // etcd is slow: the rest stay marked for the next round
             }
-        });
+            beaten.remove(id);
+            Long lease = leases.get(id);
+            if (lease == null) {
+                grant(id);
+                continue;
+            }
+            client.getLeaseClient().keepAliveOnce(lease).whenComplete((r, err) -> {
+                inFlight.release();
+                boolean gone = err != null ? isNoSuchLease(err) : r.getTTL() <= 0;
+                if (gone && inFlight.tryAcquire()) {
+                    leases.remove(id, lease);
+                    grant(id);
+                } else if (err != null && !gone) {
+                    beaten.add(id); // etcd did not answer: try again next round
+                }
+            });
+        }
     }
 
     private static boolean isNoSuchLease(Throwable err) {
@@ -127,8 +169,10 @@ public final class EtcdLiveness implements AutoCloseable {
         return false;
     }
 
+    /** Grants a lease and puts {@code alive/<id>} on it; the caller holds one in-flight permit. */
     private void grant(String id) {
         if (!granting.add(id)) {
+            inFlight.release();
             return;
         }
         client.getLeaseClient().grant(ttlSeconds, ANSWER_MILLIS, TimeUnit.MILLISECONDS)
@@ -137,6 +181,10 @@ public final class EtcdLiveness implements AutoCloseable {
                 .thenApply(p -> g.getID()))
             .whenComplete((lease, err) -> {
                 granting.remove(id);
+                inFlight.release();
+                if (err != null) {
+                    beaten.add(id);
+                }
                 if (lease != null) {
                     leases.put(id, lease);
                     lapsed.remove(id);
@@ -165,6 +213,7 @@ public final class EtcdLiveness implements AutoCloseable {
 
     @Override
     public void close() {
+        renewer.shutdownNow();
         Watch.Watcher w = watcher;
         watcher = null;
         if (w != null) {

@@ -35,7 +35,7 @@ public interface SharedStore extends StateStore {
     void follow(long revision, Consumer<Change> sink, Consumer<String> lost);
 
     /**
-     * Before the leader's tick: brings the registry's heartbeat state up to what the store knows of heartbeats
+     * Before each tick (every instance: only the leader's decides anything): brings the registry's heartbeat state up to what the store knows of heartbeats
      * answered by every instance (etcd: the VMs' leases).
      */
     void refreshLiveness(Map<String, Liveness> liveness, long nowNanos, long ttlNanos);

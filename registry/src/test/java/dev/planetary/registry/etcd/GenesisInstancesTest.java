@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
-import dev.planetary.registry.testing.EtcdProcess;
+import dev.planetary.registry.testing.EtcdForClass;
 import dev.planetary.registry.testing.Node;
 import dev.planetary.registry.testing.Node.Res;
 import dev.planetary.registry.testing.SseClient;
@@ -25,11 +25,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,26 +40,13 @@ class GenesisInstancesTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
 
-    @TempDir
-    static Path etcdDir;
-    static EtcdProcess etcd;
+    @RegisterExtension
+    static final EtcdForClass ETCD = new EtcdForClass();
 
     @TempDir
     Path dir;
     final List<AutoCloseable> open = new ArrayList<>();
     EtcdTarget target;
-
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = EtcdProcess.start(etcdDir.resolve("etcd"));
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
 
     @AfterEach
     void closeAll() throws Exception {
@@ -75,7 +61,8 @@ class GenesisInstancesTest {
 
     private Node instance(TestInfo info, String name, Settings settings) {
         if (target == null) {
-            target = new EtcdTarget(etcd.endpoints(), "/test/" + info.getTestMethod().orElseThrow().getName() + "/");
+            target = new EtcdTarget(ETCD.process().endpoints(),
+                "/test/" + info.getTestMethod().orElseThrow().getName() + "/");
         }
         Node n = Node.startOnEtcd(dir.resolve(name), target, Clock.system(), settings, false);
         open.add(n);
