@@ -45,10 +45,11 @@ public final class Writer implements AutoCloseable {
      */
     static final int RACES = 16;
     /**
-     * A shared store: operations per commit at most, so a round's changes normally fit one etcd transaction (see
-     * {@code EtcdStore.CHANGES_PER_TXN}); 12 registrations per transaction still make hundreds per second.
+     * A shared store: operations per commit at most. A registration is one change, so a round of this many normally
+     * fits one etcd transaction ({@code EtcdStore.CHANGES_PER_TXN}); a round with more changes (a registration that
+     * also frees grace periods) goes as several transactions in a row.
      */
-    static final int SHARED_BATCH = 12;
+    static final int SHARED_BATCH = 24;
 
     /** An operation on the registry, run on the writer thread. */
     public interface Op<T> {
@@ -237,6 +238,10 @@ public final class Writer implements AutoCloseable {
                     } else if (shared == null) {
                         throw new IOException("the store refused a commit on the current version");
                     } else if (!reload(now, out)) { // lost the race: catch up, then apply the same batch again
+                        StorageFailure sf = new StorageFailure(failureOfShared);
+                        waiting.forEach(f -> f.completeExceptionally(sf));
+                        answers.clear();
+                        waiting.clear();
                         break;
                     }
                 } catch (IOException | RuntimeException e) {
