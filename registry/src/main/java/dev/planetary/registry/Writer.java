@@ -322,6 +322,7 @@ public final class Writer implements AutoCloseable {
                 return reload(now, out);
             }
             registry.pending();
+            shared.followed(c);
             out.add(c);
         }
         return true;

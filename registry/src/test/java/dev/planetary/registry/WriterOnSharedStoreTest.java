@@ -60,6 +60,10 @@ class WriterOnSharedStoreTest {
         }
 
         @Override
+        public void followed(Change c) {
+        }
+
+        @Override
         public boolean leader() {
             return true;
         }

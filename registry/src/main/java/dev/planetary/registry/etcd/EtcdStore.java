@@ -191,7 +191,7 @@ public final class EtcdStore implements SharedStore {
                     int o = vm.ports().offset();
                     String holder = after.get(o);
                     if (holder != null && !holder.equals(vm.id())) {
-                        throw new IllegalStateException("offset " + o + " is held by " + holder + ", not " + vm.id());
+                        return false; // this store's base is behind the registry's: read it back and apply again
                     }
                     checkPort(portChecks, o);
                     after.put(o, vm.id());
@@ -200,8 +200,7 @@ public final class EtcdStore implements SharedStore {
                     if (vm.instance() != null) {
                         String owner = keysAfter.get(vm.instance());
                         if (owner != null && !owner.equals(vm.id())) {
-                            throw new IllegalStateException("instance key " + vm.instance() + " is registered as "
-                                + owner + ", not " + vm.id());
+                            return false; // as above
                         }
                         checkKey(keyChecks, vm.instance());
                         keysAfter.put(vm.instance(), vm.id());
@@ -300,6 +299,31 @@ public final class EtcdStore implements SharedStore {
         keys.clear();
         keys.putAll(owners);
         return new Loaded(version, vms, released, log, t.getHeader().getRevision());
+    }
+
+    /**
+     * Another instance's change, applied by the writer: the base of this store's next commit follows it (else its
+     * compares would expect the holders of before, and lose the race for nothing).
+     */
+    @Override
+    public void followed(Change c) {
+        switch (c.type()) {
+            case ADDED, UPDATED, DRAINING -> {
+                holders.put(c.vm().ports().offset(), c.vm().id());
+                if (c.vm().instance() != null) {
+                    keys.put(c.vm().instance(), c.vm().id());
+                }
+            }
+            case RELEASED -> {
+                holders.remove(c.released().offset());
+                if (c.released().instance() != null) {
+                    keys.remove(c.released().instance());
+                }
+            }
+            default -> {
+                // a removal keeps its offset and instance key held (grace)
+            }
+        }
     }
 
     @Override

@@ -40,6 +40,9 @@ public interface SharedStore extends StateStore {
      */
     void refreshLiveness(Map<String, Liveness> liveness, long nowNanos, long ttlNanos);
 
+    /** Another instance's change {@code c} was applied to the registry (on the writer thread). */
+    void followed(Change c);
+
     /** True while this instance holds the leadership: only then does it run expiry, drain, grace and self-preservation. */
     boolean leader();
 }
