@@ -211,6 +211,24 @@ class GenesisInstancesTest {
         await().atMost(WAIT).until(() -> a.get("/api/vms/" + id).status() == 404);
     }
 
+    @Test
+    void theTimedDutiesGoOnWhenTheFirstInstanceStops(TestInfo info) throws Exception {
+        Settings s = new Settings(Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ZERO, Duration.ofSeconds(60));
+        Node a = instance(info, "a", s); // campaigns first: the leader, unless etcd was slow to answer it
+        Node b = instance(info, "b", s);
+        Res r = b.register("{\"cores\": 1, \"instance\": \"after\"}");
+        String id = r.json().get("id").asText();
+        await().atMost(WAIT).until(() -> a.get("/api/vms/" + id).status() == 200);
+        SseClient w = watch(b, "?since=" + b.version());
+        a.close(); // a stopped leader revokes its lease: the other instance takes the key at its next round
+        open.remove(a);
+        // no heartbeat: the VM's lease lapses after the TTL and the remaining instance expires it
+        Event removed = w.next(WAIT);
+        assertThat(removed.type()).isEqualTo("removed");
+        assertThat(removed.data().at("/vm/id").asText()).isEqualTo(id);
+        assertThat(removed.data().get("reason").asText()).isEqualTo("expired");
+    }
+
     private static CompletableFuture<HttpResponse<String>> registerAsync(Node n, String instance) {
         return registerAsync(n, instance, Duration.ofSeconds(60));
     }
