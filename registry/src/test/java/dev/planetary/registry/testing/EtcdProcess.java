@@ -26,18 +26,37 @@ public final class EtcdProcess implements AutoCloseable {
     /** A loaded machine starts etcd in about a second; far more than that is a broken start. */
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
-    private final Procs.Running proc;
+    private final Path dir;
     private final int clientPort;
+    private final int peerPort;
+    private volatile Procs.Running proc;
 
-    private EtcdProcess(Procs.Running proc, int clientPort) {
-        this.proc = proc;
+    private EtcdProcess(Path dir, int clientPort, int peerPort) {
+        this.dir = dir;
         this.clientPort = clientPort;
+        this.peerPort = peerPort;
     }
 
     /** Starts etcd in {@code dir} and waits until it answers {@code /health}. */
     public static EtcdProcess start(Path dir) throws IOException, InterruptedException {
-        int client = freePort();
-        int peer = freePort();
+        EtcdProcess e = new EtcdProcess(dir, freePort(), freePort());
+        e.run();
+        return e;
+    }
+
+    /** Starts the same member again (same data dir and ports) after {@link #stop}, and waits until it is healthy. */
+    public void restart() throws IOException, InterruptedException {
+        run();
+    }
+
+    /** Stops the member by its PID (SIGTERM, then SIGKILL after a bounded wait): etcd is gone until {@link #restart}. */
+    public void stop() {
+        Procs.kill(proc.process());
+    }
+
+    private void run() throws IOException, InterruptedException {
+        int client = clientPort;
+        int peer = peerPort;
         String c = "http://127.0.0.1:" + client;
         String p = "http://127.0.0.1:" + peer;
         Files.createDirectories(dir);
@@ -46,14 +65,13 @@ public final class EtcdProcess implements AutoCloseable {
             "--listen-client-urls", c, "--advertise-client-urls", c,
             "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
             "--initial-cluster-state", "new", "--log-level", "warn"));
-        EtcdProcess e = new EtcdProcess(r, client);
+        proc = r;
         try {
-            e.awaitHealthy();
+            awaitHealthy();
         } catch (IOException | InterruptedException | RuntimeException ex) {
-            e.close();
+            close();
             throw ex;
         }
-        return e;
     }
 
     public EtcdEndpoints endpoints() {
@@ -64,6 +82,7 @@ public final class EtcdProcess implements AutoCloseable {
         return "http://127.0.0.1:" + clientPort;
     }
 
+    /** The member's PID while it runs. */
     public long pid() {
         return proc.pid();
     }
