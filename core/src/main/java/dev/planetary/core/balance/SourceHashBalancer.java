@@ -57,11 +57,16 @@ import java.util.stream.IntStream;
  *       {@code B} scores, 40-60 ms.</li>
  * </ul>
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
- * table as the brute-force argmin. Builds run on the control thread; the table (a {@code char[]} of slot indices,
- * 8 MiB) is copied, changed and published whole; the builder also keeps each bucket's winning score (16 MiB).
+ * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
+ * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers. What readers see is a
+ * paged copy: {@code 2^14} pages of 256 slots, published whole (one volatile write); a batch copies only the pages
+ * it changed and shares the others with the previous table, so adding a server to 2,000 copies about 1 MiB, not
+ * 8 MiB. Each page and chunk also keeps an upper bound of its scores, so an addition reads only the bound of each
+ * chunk instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the
+ * pages a batch changed.
  *
- * <p><b>Picking.</b> One mix, one table read (for random clients a cache and TLB miss into the 8 MiB table; huge
- * pages help). If the bucket's server is full, not usable yet (its callback has not
+ * <p><b>Picking.</b> One mix, two reads: the page (the 64 KiB page index stays in cache) and its slot (for random
+ * clients a cache and TLB miss into the 8 MiB of pages, as into one flat table; huge pages help). If the bucket's server is full, not usable yet (its callback has not
  * arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride derived from the hash
  * (deterministic per client and weight-proportional), then every server once; null if none fits.
  */
@@ -86,6 +91,13 @@ public final class SourceHashBalancer implements Balancer {
     /** Parallel tasks of a full build: enough to keep every core of a big box busy as chunks finish unevenly. */
     private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
     private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
+    /**
+     * Buckets per published page: 256 slots (512 bytes). Small enough that adding one server to 2,000 (about
+     * 2,100 buckets, spread at random) copies about 1 MiB of pages, large enough that the page index (64 KiB at
+     * 4M buckets) stays in cache beside the table. Never above the smallest chunk ({@link #MIN_TABLE_BITS}).
+     */
+    private static final int PAGE_BITS = 8;
+    private static final int PAGE = 1 << PAGE_BITS;
 
     private final int tableBits;
     private final int tableMask;
@@ -113,8 +125,18 @@ public final class SourceHashBalancer implements Balancer {
     private Node[] bySlot = new Node[16];
     /** Winning score of each bucket, +inf if empty; null while no server is placed. */
     private float[] best;
-    /** Slot owning each bucket; the array published in {@link #snap}, never written after publication. */
+    /** Slot owning each bucket: the builder's own, changed in place; readers see {@link #pages}, copied from it. */
     private char[] owner;
+    /** The pages last published (shared by {@link #snap}); never written. Null while nothing is published. */
+    private char[][] pages;
+    /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
+    private long[] dirty;
+    private boolean allDirty = true;
+    /** True while an incremental change writes {@link #owner}: offers mark their page dirty (never in parallel). */
+    private boolean tracking;
+    /** Per page and per chunk, an upper bound of {@link #best} (exact after a build or a publication). */
+    private float[] pageMax;
+    private float[] chunkMax;
     /** Per-chunk constants of the round keys: {@code mix64(chunk, round)}, four per chunk. */
     private final long[] chunkSalt;
 
@@ -139,6 +161,10 @@ public final class SourceHashBalancer implements Balancer {
         this.roundShift = 64 - half;
         this.invChunk = 1.0 / chunkSize;
         this.chunkSalt = new long[chunks * 4];
+        int pageCount = 1 << (tableBits - PAGE_BITS);
+        this.dirty = new long[(pageCount + 63) >>> 6];
+        this.pageMax = new float[pageCount];
+        this.chunkMax = new float[chunks];
         for (int i = 0; i < chunkSalt.length; i++) {
             chunkSalt[i] = Hashing.mix64(i + SALT);
         }
@@ -171,6 +197,11 @@ public final class SourceHashBalancer implements Balancer {
         this.bySlot = prev.bySlot;
         this.best = prev.best;
         this.owner = prev.owner;
+        this.pages = prev.pages;
+        this.dirty = prev.dirty;
+        this.allDirty = prev.allDirty;
+        this.pageMax = prev.pageMax;
+        this.chunkMax = prev.chunkMax;
         this.snap = prev.snap;
         // prev keeps serving its published table, and nothing else: control calls on it now fail loudly
         prev.members = null;
@@ -179,12 +210,17 @@ public final class SourceHashBalancer implements Balancer {
         prev.bySlot = null;
         prev.best = null;
         prev.owner = null;
+        prev.pages = null;
+        prev.dirty = null;
+        prev.pageMax = null;
+        prev.chunkMax = null;
     }
 
     /**
      * The next snapshot's table, changed incrementally from this one's: every server that left, went unusable or
-     * changed weight is removed, then every new or changed one added, on one copy of the 8 MiB table per batch
-     * (not one per change); a batch that changes much is built from scratch instead. The same buckets result either
+     * changed weight is removed, then every new or changed one added, in the builder's own table; the pages the
+     * batch changed are published once (not the 8 MiB table per change, nor per batch); a batch that changes much
+     * is built from scratch instead. The same buckets result either
      * way (the table is a function of the usable servers and their weights).
      */
     @Override
@@ -239,7 +275,8 @@ public final class SourceHashBalancer implements Balancer {
             publish();
             return;
         }
-        char[] work = owner == null ? null : owner.clone();
+        char[] work = owner;
+        tracking = true;
         for (Node node : gone) {
             unplace(node);
             if (placed.isEmpty()) {
@@ -254,6 +291,7 @@ public final class SourceHashBalancer implements Balancer {
             work = workTable(work);
             addNode(added, work);
         }
+        tracking = false;
         owner = work;
         publish();
     }
@@ -261,14 +299,14 @@ public final class SourceHashBalancer implements Balancer {
     @Override
     public Server pick(int sourceHash, Server avoid) {
         Snapshot s = snap;
-        char[] table = s.table;
+        char[][] table = s.pages;
         if (table == null) {
             return null;
         }
         Server[] slots = s.bySlot;
         int h = Hashing.mix32(sourceHash);
         int b = h & tableMask;
-        int slot = table[b];
+        int slot = table[b >>> PAGE_BITS][b & (PAGE - 1)];
         if (slot != NONE) {
             Server srv = slots[slot];
             if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -278,7 +316,7 @@ public final class SourceHashBalancer implements Balancer {
         int stride = Hashing.mix32(h) | 1;
         for (int p = 0; p < PROBES; p++) {
             b = (b + stride) & tableMask;
-            slot = table[b];
+            slot = table[b >>> PAGE_BITS][b & (PAGE - 1)];
             if (slot != NONE) {
                 Server srv = slots[slot];
                 if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -328,26 +366,37 @@ public final class SourceHashBalancer implements Balancer {
 
     /** The server owning a client's bucket, whatever its state or load; null if the table is empty. For tests. */
     Server owner(int sourceHash) {
-        Snapshot s = snap;
-        if (s.table == null) {
-            return null;
-        }
-        int slot = s.table[Hashing.mix32(sourceHash) & tableMask];
-        return slot == NONE ? null : s.bySlot[slot];
+        return ownerOfBucket(Hashing.mix32(sourceHash) & tableMask);
     }
 
     /** The server owning a bucket in the published table, or null. For tests. */
     Server ownerOfBucket(int bucket) {
         Snapshot s = snap;
-        if (s.table == null) {
+        if (s.pages == null) {
             return null;
         }
-        int slot = s.table[bucket];
+        int slot = s.pages[bucket >>> PAGE_BITS][bucket & (PAGE - 1)];
         return slot == NONE ? null : s.bySlot[slot];
     }
 
     int tableSize() {
         return 1 << tableBits;
+    }
+
+    /** Pages of the published table. For tests. */
+    int pageCount() {
+        return snap.pages == null ? 0 : snap.pages.length;
+    }
+
+    /** Pages of the published table that are the very arrays {@code other} publishes. For tests. */
+    int pagesSharedWith(SourceHashBalancer other) {
+        char[][] mine = snap.pages;
+        char[][] theirs = other.snap.pages;
+        int shared = 0;
+        for (int p = 0; mine != null && theirs != null && p < Math.min(mine.length, theirs.length); p++) {
+            shared += mine[p] == theirs[p] ? 1 : 0;
+        }
+        return shared;
     }
 
     /** The owner of a bucket computed the slow way, scoring every placed server. For tests. */
@@ -378,9 +427,11 @@ public final class SourceHashBalancer implements Balancer {
     Map<String, Integer> bucketCounts() {
         Snapshot s = snap;
         Map<String, Integer> out = new java.util.TreeMap<>();
-        if (s.table != null) {
-            for (char c : s.table) {
-                out.merge(s.bySlot[c].name(), 1, Integer::sum);
+        if (s.pages != null) {
+            for (char[] page : s.pages) {
+                for (char c : page) {
+                    out.merge(s.bySlot[c].name(), 1, Integer::sum);
+                }
             }
         }
         return out;
@@ -397,7 +448,8 @@ public final class SourceHashBalancer implements Balancer {
         if (node == null && !wanted) {
             return;
         }
-        char[] work = owner == null ? null : owner.clone();
+        char[] work = owner;
+        tracking = true;
         if (node != null) {
             unplace(node);
             if (placed.isEmpty()) {
@@ -412,6 +464,7 @@ public final class SourceHashBalancer implements Balancer {
             work = workTable(work);
             addNode(added, work);
         }
+        tracking = false;
         owner = work;
         publish();
     }
@@ -423,8 +476,11 @@ public final class SourceHashBalancer implements Balancer {
         }
         best = new float[1 << tableBits];
         Arrays.fill(best, Float.POSITIVE_INFINITY);
+        Arrays.fill(pageMax, Float.POSITIVE_INFINITY);
+        Arrays.fill(chunkMax, Float.POSITIVE_INFINITY);
         char[] fresh = new char[1 << tableBits];
         Arrays.fill(fresh, NONE);
+        allDirty = true;
         return fresh;
     }
 
@@ -449,6 +505,10 @@ public final class SourceHashBalancer implements Balancer {
         bySlot[node.slot] = null;
     }
 
+    /**
+     * Publishes the builder's table: the pages changed since the last publication are copied (all of them after a
+     * full build), the others shared with the previous table, which readers may still be reading.
+     */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
         Server[] list = new Server[placed.size()];
@@ -457,7 +517,57 @@ public final class SourceHashBalancer implements Balancer {
             slots[node.slot] = node.server;
             list[i++] = node.server;
         }
-        snap = owner == null ? new Snapshot(null, slots, list) : new Snapshot(owner, slots, list);
+        if (owner == null) {
+            pages = null;
+            allDirty = true;
+        } else if (allDirty || pages == null) {
+            char[][] fresh = new char[pageMax.length][];
+            for (int p = 0; p < fresh.length; p++) {
+                fresh[p] = Arrays.copyOfRange(owner, p << PAGE_BITS, (p + 1) << PAGE_BITS);
+            }
+            pages = fresh;
+            allDirty = false;
+        } else {
+            char[][] next = null;
+            for (int w = 0; w < dirty.length; w++) {
+                for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
+                    int p = (w << 6) + Long.numberOfTrailingZeros(bits);
+                    if (next == null) {
+                        next = pages.clone();
+                    }
+                    next[p] = Arrays.copyOfRange(owner, p << PAGE_BITS, (p + 1) << PAGE_BITS);
+                    pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
+                }
+            }
+            if (next != null) {
+                pages = next;
+                int pagesPerChunk = chunkSize >>> PAGE_BITS;
+                for (int c = 0; c < chunks; c++) {
+                    float max = 0;
+                    for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
+                        max = Math.max(max, pageMax[p]);
+                    }
+                    chunkMax[c] = max;
+                }
+            }
+        }
+        Arrays.fill(dirty, 0);
+        snap = new Snapshot(pages, slots, list);
+    }
+
+    /** The largest winning score of {@code count} buckets from {@code from} (+inf if one is empty). */
+    private float maxScore(int from, int count) {
+        float[] bestScores = best;
+        float max = 0;
+        for (int b = from, end = from + count; b < end; b++) {
+            max = Math.max(max, bestScores[b]);
+        }
+        return max;
+    }
+
+    private void markDirty(int bucket) {
+        int p = bucket >>> PAGE_BITS;
+        dirty[p >>> 6] |= 1L << p;
     }
 
     private Node[] nodes() {
@@ -474,11 +584,13 @@ public final class SourceHashBalancer implements Balancer {
             return;
         }
         int size = 1 << tableBits;
-        // The scores are the builder's own (never published): refilled in place, not 16 MiB more garbage per build.
+        // Scores and slots are the builder's own (never published): refilled in place, not 24 MiB more garbage per
+        // build; readers see the pages publish() copies from them.
         float[] bestScores = best != null && best.length == size ? best : new float[size];
         Arrays.fill(bestScores, Float.POSITIVE_INFINITY);
-        char[] own = new char[size];
+        char[] own = owner != null && owner.length == size ? owner : new char[size];
         Arrays.fill(own, NONE);
+        allDirty = true;
         best = bestScores;
         long totalWeight = 0;
         for (Node node : nodes) {
@@ -511,8 +623,15 @@ public final class SourceHashBalancer implements Balancer {
         IntStream.range(0, tasks).parallel().forEach(t -> {
             long[] keys = new long[nodes.length * 4];
             int[] unresolved = new int[chunkSize];
+            int pagesPerChunk = chunkSize >>> PAGE_BITS;
             for (int c = t; c < chunks; c += tasks) {
                 buildChunk(c, nodes, ranks, bound, own, keys, unresolved);
+                float max = 0;
+                for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) { // pages nest in chunks
+                    pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
+                    max = Math.max(max, pageMax[p]);
+                }
+                chunkMax[c] = max;
             }
         });
         owner = own;
@@ -547,14 +666,10 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     private void addNode(Node node, char[] own) {
-        float[] bestScores = best;
         long[] keys = new long[4];
         for (int c = 0; c < chunks; c++) {
             int base = c << chunkBits;
-            float max = 0;
-            for (int o = 0; o < chunkSize; o++) {
-                max = Math.max(max, bestScores[base + o]);
-            }
+            float max = chunkMax[c]; // an upper bound: only more ranks are tried, never fewer than needed
             int ranks = max == Float.POSITIVE_INFINITY ? chunkSize : ranksCovering(node, max);
             if (ranks > 0) {
                 chunkKeys(node, c, keys, 0);
@@ -576,6 +691,7 @@ public final class SourceHashBalancer implements Balancer {
                 if (own[base + o] == slot) {
                     own[base + o] = NONE;
                     bestScores[base + o] = Float.POSITIVE_INFINITY;
+                    markDirty(base + o);
                     orphans[count++] = o;
                 }
             }
@@ -584,6 +700,16 @@ public final class SourceHashBalancer implements Balancer {
                     chunkKeys(node, c, keys, 0);
                     scoreBuckets(node, keys, 0, base, orphans, count, 0, own);
                 }
+                // the orphans' new scores may be higher than any before: raise the bounds (publish tightens them)
+                float max = chunkMax[c];
+                for (int j = 0; j < count; j++) {
+                    int b = base + orphans[j];
+                    float score = bestScores[b];
+                    int p = b >>> PAGE_BITS;
+                    pageMax[p] = Math.max(pageMax[p], score);
+                    max = Math.max(max, score);
+                }
+                chunkMax[c] = max;
             }
         }
     }
@@ -668,6 +794,9 @@ public final class SourceHashBalancer implements Balancer {
         if (score < cur || (score == cur && beats(node, own[b]))) {
             best[b] = score;
             own[b] = (char) node.slot;
+            if (tracking) {
+                markDirty(b);
+            }
         }
     }
 
@@ -747,14 +876,17 @@ public final class SourceHashBalancer implements Balancer {
         }
     }
 
-    /** What event loops read: the bucket table, the servers by slot, and the placed servers for the last scan. */
+    /**
+     * What event loops read: the bucket table in pages (shared with earlier snapshots where unchanged, never
+     * written once published), the servers by slot, and the placed servers for the last scan.
+     */
     private static final class Snapshot {
-        final char[] table;
+        final char[][] pages;
         final Server[] bySlot;
         final Server[] list;
 
-        Snapshot(char[] table, Server[] bySlot, Server[] list) {
-            this.table = table;
+        Snapshot(char[][] pages, Server[] bySlot, Server[] list) {
+            this.pages = pages;
             this.bySlot = bySlot;
             this.list = list;
         }
