@@ -34,7 +34,7 @@ import java.util.function.BooleanSupplier;
  *       VM's server being in the backend (the entrance may choose it);</li>
  *   <li>leave -> unroutable: each agent leaves (DELETE answered), until its pinned port refuses;</li>
  *   <li>relist of 1,999 VMs: a scripted Genesis hands the proxy a snapshot of 1,999 VMs (all new, then a wholly
- *       different 1,999, then the same again), with four discovering backends as in conf/planetary.cfg (pfsshfs:
+ *       different 1,999, then the same again, then the same with three VMs gone, three new and two draining), with four discovering backends as in conf/planetary.cfg (pfsshfs:
  *       balance source, hash-type consistent); the time to apply each, and the longest event-loop pause meanwhile,
  *       from a probe task every millisecond on each event loop.</li>
  * </ol>
@@ -46,7 +46,11 @@ import java.util.function.BooleanSupplier;
  *   -Dplanetary.registry.jar=$PWD/registry/target/planetary-registry.jar'
  * </pre>
  * (the figures land in {@code proxy/target/surefire-reports/dev.planetary.proxy.SwarmFiguresRun-output.txt};
- * {@code -Dtest.argLine} turns off the PARANOID leak detection of the tests, which would slow the proxy down)
+ * {@code -Dtest.argLine} turns off the PARANOID leak detection of the tests, which would slow the proxy down).
+ * {@code -Dswarm.figures.registrations=0} measures the relists only (no Genesis jar needed). Each relist also
+ * prints what it cost the heap, which does not depend on the machine's load as pause times do: bytes allocated
+ * (all threads, and by thread), young collections, the survivor space after the last one and the old generation's
+ * growth.
  */
 public final class SwarmFigures {
 
