@@ -228,8 +228,9 @@ public final class ProxyBackend {
 
     /**
      * One wanted server of a relist, by its config. Kept: the member made from a config with the same IP literal
-     * (string compare, no address object) or, for a host name, one whose address equals this config's address
-     * resolved by the caller (as a {@link BackendChange.Replace} compares). Read only on the control agent.
+     * (string compare, no address object), or else one whose address equals this config's address (a host name is
+     * resolved by the caller, off the control agent), as a {@link BackendChange.Replace} compares. The control
+     * agent reads it after the caller handed it over through its queue.
      */
     private final class Wanted implements BackendChange.Wanted {
         private final ServerConfig sc;
@@ -249,13 +250,13 @@ public final class ProxyBackend {
                 || current.maxconn() != sc.maxconn() || current.sendProxy() != sc.sendProxy()) {
                 return false;
             }
-            if (made == null) { // an IP literal: the config the member was made from says whether it is the same
+            if (made == null) { // an IP literal: the same text as the member's config is the same address
                 ServerConfig was = configs.get(current);
-                if (was != null) {
-                    return was.host().equals(sc.host());
+                if (was != null && was.host().equals(sc.host())) {
+                    return true;
                 }
             }
-            return create().address().equals(current.address());
+            return create().address().equals(current.address()); // else compared as a Replace compares
         }
 
         @Override
