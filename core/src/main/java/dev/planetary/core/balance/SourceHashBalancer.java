@@ -58,15 +58,22 @@ import java.util.stream.IntStream;
  * </ul>
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
  * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
- * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers. What readers see is a
- * paged copy: {@code 2^14} pages of 256 slots, published whole (one volatile write); a batch copies only the pages
- * it changed and shares the others with the previous table, so adding a server to 2,000 copies about 1 MiB, not
- * 8 MiB. Each page and chunk also keeps an upper bound of its scores, so an addition reads only the bound of each
- * chunk instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the
- * pages a batch changed.
+ * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers; a batch that changed
+ * the table publishes one flat copy of it (one volatile write), none when it changed nothing. Each page of 256
+ * buckets and each chunk keeps an upper bound of its scores, so an addition reads only the bound of each chunk
+ * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
+ * batch changed.
  *
- * <p><b>Picking.</b> One mix, two reads: the page (the 64 KiB page index stays in cache) and its slot (for random
- * clients a cache and TLB miss into the 8 MiB of pages, as into one flat table; huge pages help). If the bucket's server is full, not usable yet (its callback has not
+ * <p><b>Why one flat copy, not pages.</b> Publishing the table as 16,384 pages of 256 slots and copying only the
+ * changed ones was tried (issue 8): a batch of a few changes copied about 5 MB instead of 8 MiB, but those pages
+ * are small objects born in the young generation and alive, so every young collection copied them (survivor space
+ * after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2 MB for a full build): longer young pauses, the figure that matters
+ * here. A single 8 MiB array is more than half of eden with the launcher's settings ({@code -Xmn16m}): when eden
+ * cannot take it, ParallelGC allocates it in the old generation directly, and no young collection copies it (the
+ * survivor space held about 1.2 MB after a few-changes relist with the flat table, 4.4 MB with pages).
+ *
+ * <p><b>Picking.</b> One mix, one table read (for random clients a cache and TLB miss into the 8 MiB table; huge
+ * pages help). If the bucket's server is full, not usable yet (its callback has not
  * arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride derived from the hash
  * (deterministic per client and weight-proportional), then every server once; null if none fits.
  */
@@ -92,9 +99,9 @@ public final class SourceHashBalancer implements Balancer {
     private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
     private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
     /**
-     * Buckets per published page: 256 slots (512 bytes). Small enough that adding one server to 2,000 (about
-     * 2,100 buckets, spread at random) copies about 1 MiB of pages, large enough that the page index (64 KiB at
-     * 4M buckets) stays in cache beside the table. Never above the smallest chunk ({@link #MIN_TABLE_BITS}).
+     * Buckets per bound page: 256, so that tightening the bounds after a batch reads about 512 KiB of scores per
+     * server added to 2,000 (its ~2,100 buckets land in ~2,000 pages), not the whole 16 MiB. Never above the
+     * smallest chunk ({@link #MIN_TABLE_BITS}).
      */
     private static final int PAGE_BITS = 8;
     private static final int PAGE = 1 << PAGE_BITS;
@@ -125,10 +132,10 @@ public final class SourceHashBalancer implements Balancer {
     private Node[] bySlot = new Node[16];
     /** Winning score of each bucket, +inf if empty; null while no server is placed. */
     private float[] best;
-    /** Slot owning each bucket: the builder's own, changed in place; readers see {@link #pages}, copied from it. */
+    /** Slot owning each bucket: the builder's own, changed in place; readers see a copy ({@link #table}). */
     private char[] owner;
-    /** The pages last published (shared by {@link #snap}); never written. Null while nothing is published. */
-    private char[][] pages;
+    /** The table last published (held by {@link #snap}); never written. Null while nothing is published. */
+    private char[] table;
     /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
     private long[] dirty;
     private boolean allDirty = true;
@@ -197,7 +204,7 @@ public final class SourceHashBalancer implements Balancer {
         this.bySlot = prev.bySlot;
         this.best = prev.best;
         this.owner = prev.owner;
-        this.pages = prev.pages;
+        this.table = prev.table;
         this.dirty = prev.dirty;
         this.allDirty = prev.allDirty;
         this.pageMax = prev.pageMax;
@@ -210,7 +217,7 @@ public final class SourceHashBalancer implements Balancer {
         prev.bySlot = null;
         prev.best = null;
         prev.owner = null;
-        prev.pages = null;
+        prev.table = null;
         prev.dirty = null;
         prev.pageMax = null;
         prev.chunkMax = null;
@@ -218,9 +225,8 @@ public final class SourceHashBalancer implements Balancer {
 
     /**
      * The next snapshot's table, changed incrementally from this one's: every server that left, went unusable or
-     * changed weight is removed, then every new or changed one added, in the builder's own table; the pages the
-     * batch changed are published once (not the 8 MiB table per change, nor per batch); a batch that changes much
-     * is built from scratch instead. The same buckets result either
+     * changed weight is removed, then every new or changed one added, in the builder's own table, published once
+     * per batch (not once per change); a batch that changes much is built from scratch instead. The same buckets result either
      * way (the table is a function of the usable servers and their weights).
      */
     @Override
@@ -299,14 +305,14 @@ public final class SourceHashBalancer implements Balancer {
     @Override
     public Server pick(int sourceHash, Server avoid) {
         Snapshot s = snap;
-        char[][] table = s.pages;
+        char[] table = s.table;
         if (table == null) {
             return null;
         }
         Server[] slots = s.bySlot;
         int h = Hashing.mix32(sourceHash);
         int b = h & tableMask;
-        int slot = table[b >>> PAGE_BITS][b & (PAGE - 1)];
+        int slot = table[b];
         if (slot != NONE) {
             Server srv = slots[slot];
             if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -316,7 +322,7 @@ public final class SourceHashBalancer implements Balancer {
         int stride = Hashing.mix32(h) | 1;
         for (int p = 0; p < PROBES; p++) {
             b = (b + stride) & tableMask;
-            slot = table[b >>> PAGE_BITS][b & (PAGE - 1)];
+            slot = table[b];
             if (slot != NONE) {
                 Server srv = slots[slot];
                 if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -372,10 +378,10 @@ public final class SourceHashBalancer implements Balancer {
     /** The server owning a bucket in the published table, or null. For tests. */
     Server ownerOfBucket(int bucket) {
         Snapshot s = snap;
-        if (s.pages == null) {
+        if (s.table == null) {
             return null;
         }
-        int slot = s.pages[bucket >>> PAGE_BITS][bucket & (PAGE - 1)];
+        int slot = s.table[bucket];
         return slot == NONE ? null : s.bySlot[slot];
     }
 
@@ -383,20 +389,9 @@ public final class SourceHashBalancer implements Balancer {
         return 1 << tableBits;
     }
 
-    /** Pages of the published table. For tests. */
-    int pageCount() {
-        return snap.pages == null ? 0 : snap.pages.length;
-    }
-
-    /** Pages of the published table that are the very arrays {@code other} publishes. For tests. */
-    int pagesSharedWith(SourceHashBalancer other) {
-        char[][] mine = snap.pages;
-        char[][] theirs = other.snap.pages;
-        int shared = 0;
-        for (int p = 0; mine != null && theirs != null && p < Math.min(mine.length, theirs.length); p++) {
-            shared += mine[p] == theirs[p] ? 1 : 0;
-        }
-        return shared;
+    /** True when this balancer publishes the very table {@code other} does (nothing was copied). For tests. */
+    boolean sharesTableWith(SourceHashBalancer other) {
+        return snap.table == other.snap.table;
     }
 
     /** The owner of a bucket computed the slow way, scoring every placed server. For tests. */
@@ -427,11 +422,9 @@ public final class SourceHashBalancer implements Balancer {
     Map<String, Integer> bucketCounts() {
         Snapshot s = snap;
         Map<String, Integer> out = new java.util.TreeMap<>();
-        if (s.pages != null) {
-            for (char[] page : s.pages) {
-                for (char c : page) {
-                    out.merge(s.bySlot[c].name(), 1, Integer::sum);
-                }
+        if (s.table != null) {
+            for (char c : s.table) {
+                out.merge(s.bySlot[c].name(), 1, Integer::sum);
             }
         }
         return out;
@@ -506,8 +499,8 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * Publishes the builder's table: the pages changed since the last publication are copied (all of them after a
-     * full build), the others shared with the previous table, which readers may still be reading.
+     * Publishes the builder's table: one copy of it when the batch changed it (see the class comment on why one
+     * flat array), the previous one when it did not; then tightens the bounds of the pages the batch changed.
      */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
@@ -518,29 +511,22 @@ public final class SourceHashBalancer implements Balancer {
             list[i++] = node.server;
         }
         if (owner == null) {
-            pages = null;
+            table = null;
             allDirty = true;
-        } else if (allDirty || pages == null) {
-            char[][] fresh = new char[pageMax.length][];
-            for (int p = 0; p < fresh.length; p++) {
-                fresh[p] = Arrays.copyOfRange(owner, p << PAGE_BITS, (p + 1) << PAGE_BITS);
-            }
-            pages = fresh;
-            allDirty = false;
+        } else if (allDirty || table == null) {
+            table = owner.clone();
+            allDirty = false; // a full build computed every bound itself
         } else {
-            char[][] next = null;
+            boolean changed = false;
             for (int w = 0; w < dirty.length; w++) {
                 for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
                     int p = (w << 6) + Long.numberOfTrailingZeros(bits);
-                    if (next == null) {
-                        next = pages.clone();
-                    }
-                    next[p] = Arrays.copyOfRange(owner, p << PAGE_BITS, (p + 1) << PAGE_BITS);
                     pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
+                    changed = true;
                 }
             }
-            if (next != null) {
-                pages = next;
+            if (changed) {
+                table = owner.clone();
                 int pagesPerChunk = chunkSize >>> PAGE_BITS;
                 for (int c = 0; c < chunks; c++) {
                     float max = 0;
@@ -552,7 +538,7 @@ public final class SourceHashBalancer implements Balancer {
             }
         }
         Arrays.fill(dirty, 0);
-        snap = new Snapshot(pages, slots, list);
+        snap = new Snapshot(table, slots, list);
     }
 
     /** The largest winning score of {@code count} buckets from {@code from} (+inf if one is empty). */
@@ -585,7 +571,7 @@ public final class SourceHashBalancer implements Balancer {
         }
         int size = 1 << tableBits;
         // Scores and slots are the builder's own (never published): refilled in place, not 24 MiB more garbage per
-        // build; readers see the pages publish() copies from them.
+        // build; readers see the copy publish() makes.
         float[] bestScores = best != null && best.length == size ? best : new float[size];
         Arrays.fill(bestScores, Float.POSITIVE_INFINITY);
         char[] own = owner != null && owner.length == size ? owner : new char[size];
@@ -877,16 +863,16 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * What event loops read: the bucket table in pages (shared with earlier snapshots where unchanged, never
-     * written once published), the servers by slot, and the placed servers for the last scan.
+     * What event loops read: the bucket table (never written once published), the servers by slot, and the placed
+     * servers for the last scan.
      */
     private static final class Snapshot {
-        final char[][] pages;
+        final char[] table;
         final Server[] bySlot;
         final Server[] list;
 
-        Snapshot(char[][] pages, Server[] bySlot, Server[] list) {
-            this.pages = pages;
+        Snapshot(char[] table, Server[] bySlot, Server[] list) {
+            this.table = table;
             this.bySlot = bySlot;
             this.list = list;
         }
