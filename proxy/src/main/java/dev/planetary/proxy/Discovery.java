@@ -82,8 +82,12 @@ public final class Discovery implements AutoCloseable {
     private record Gone(VmInfo vm, long untilNanos) {
     }
 
-    /** What a backend was last given, so that a view that changes nothing for it costs nothing. */
-    private record Applied(List<ServerConfig> wanted, Set<String> drain) {
+    /**
+     * What a backend was last given, so that a view that changes nothing for it costs nothing, and its discovered
+     * servers' configs by VM id, reused for VMs whose address did not change (a relist then keeps the objects the
+     * backend already has alive instead of making 1,999 equal ones per backend).
+     */
+    private record Applied(List<ServerConfig> wanted, Set<String> drain, Map<String, ServerConfig> byVm) {
     }
 
     private final GenesisConfig config;
@@ -126,7 +130,7 @@ public final class Discovery implements AutoCloseable {
                 Target t = new Target(b, d, bc.servers(), Set.copyOf(names));
                 targets.add(t);
                 byBackend.put(b, t);
-                lastApplied.put(t, new Applied(bc.servers(), Set.of())); // what the backend starts with
+                lastApplied.put(t, new Applied(bc.servers(), Set.of(), Map.of())); // what the backend starts with
             }
         }
         // a consistent-hash table is rebuilt whole when servers change (a few hundred ms): those backends go last
@@ -213,15 +217,19 @@ public final class Discovery implements AutoCloseable {
     void apply(SwarmView view, long nowNanos) {
         long t0 = System.nanoTime();
         lastView = view;
-        Map<String, VmInfo> effective = new TreeMap<>(view.vms());
+        // the view's own (immutable, sorted) map unless removals are held back: no copy of 1,999 entries per view
+        Map<String, VmInfo> effective = view.vms();
         long held = 0;
         if (stale) {
+            Map<String, VmInfo> withHeld = new TreeMap<>(view.vms());
             for (VmInfo vm : applied.values()) {
-                if (effective.putIfAbsent(vm.id(), vm) == null) {
+                if (withHeld.putIfAbsent(vm.id(), vm) == null) {
                     held++;
                 }
             }
+            effective = withHeld;
         }
+        Map<String, VmInfo> current = effective;
         if (view.graceServed()) {
             gone.clear(); // Genesis says which ports are reserved: view.reservations()
         } else {
@@ -232,7 +240,7 @@ public final class Discovery implements AutoCloseable {
                     gone.put(vm.id(), new Gone(vm, nowNanos + graceNanos));
                 }
             }
-            gone.values().removeIf(g -> effective.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
+            gone.values().removeIf(g -> current.containsKey(g.vm().id()) || nowNanos - g.untilNanos() >= 0);
         }
         applied = effective;
         Map<String, Reservation> reserved = view.reservations();
@@ -277,7 +285,8 @@ public final class Discovery implements AutoCloseable {
         List<ServerConfig> wanted = new ArrayList<>(t.statics().size() + effective.size());
         wanted.addAll(t.statics());
         Set<String> drain = new HashSet<>();
-        Set<String> names = new HashSet<>();
+        Applied before = lastApplied.get(t);
+        Map<String, ServerConfig> byVm = new HashMap<>(effective.size() * 2);
         for (VmInfo vm : effective.values()) {
             int port = vm.service(service);
             if (port < 1 || port > 65535) {
@@ -288,20 +297,21 @@ public final class Discovery implements AutoCloseable {
                     + " server; the static server is kept and the VM is not used", t.backend().name(), vm.id());
                 continue;
             }
-            wanted.add(t.discover().server(vm.id(), vm.ip(), port));
-            names.add(vm.id());
+            ServerConfig was = before.byVm().get(vm.id());
+            ServerConfig sc = was != null && was.port() == port && was.host().equals(vm.ip()) ? was
+                : t.discover().server(vm.id(), vm.ip(), port);
+            wanted.add(sc);
+            byVm.put(vm.id(), sc);
             if (vm.state() == VmInfo.State.DRAINING) {
                 drain.add(vm.id());
             }
         }
-        Applied next = new Applied(wanted, drain);
-        Applied before = lastApplied.get(t);
-        if (next.equals(before)) {
+        if (wanted.equals(before.wanted()) && drain.equals(before.drain())) {
             return null;
         }
         t.backend().replaceServers(wanted, drain);
-        lastApplied.put(t, next);
-        return "backend '" + t.backend().name() + "' has " + names.size() + " servers from Genesis (" + drain.size()
+        lastApplied.put(t, new Applied(wanted, drain, byVm));
+        return "backend '" + t.backend().name() + "' has " + byVm.size() + " servers from Genesis (" + drain.size()
             + " draining)";
     }
 

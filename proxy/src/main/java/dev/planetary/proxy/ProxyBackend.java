@@ -213,14 +213,76 @@ public final class ProxyBackend {
         replace(wanted, Objects.requireNonNull(drain, "drain"));
     }
 
+    /**
+     * Sent as a {@link BackendChange.Relist}: the control agent keeps every current server its config still
+     * describes (same object: live connections, counters, health, admin state) and makes only the others, so a
+     * relist of thousands of VMs allocates for what changed, not for every server (issue 8's relist pauses).
+     */
     private void replace(Collection<ServerConfig> wanted, Set<String> drain) {
-        List<Server> servers = new ArrayList<>(wanted.size());
-        List<ServerConfig> cfgs = new ArrayList<>(wanted.size());
+        List<Wanted> specs = new ArrayList<>(wanted.size());
         for (ServerConfig sc : wanted) {
-            servers.add(newServer(sc));
-            cfgs.add(sc);
+            specs.add(new Wanted(sc, literal(sc.host()) ? null : newServer(sc))); // a name is resolved here, not there
         }
-        call(new BackendChange.Replace(servers, drain), new Configs(servers, cfgs));
+        call(new BackendChange.Relist(specs, drain), new Configs(List.of(), List.of()));
+    }
+
+    /**
+     * One wanted server of a relist, by its config. Kept: the member made from a config with the same IP literal
+     * (string compare, no address object), or else one whose address equals this config's address (a host name is
+     * resolved by the caller, off the control agent), as a {@link BackendChange.Replace} compares. The control
+     * agent reads it after the caller handed it over through its queue.
+     */
+    private final class Wanted implements BackendChange.Wanted {
+        private final ServerConfig sc;
+        private Server made;
+
+        Wanted(ServerConfig sc, Server resolved) {
+            this.sc = sc;
+            this.made = resolved;
+        }
+
+        @Override public String name() { return sc.name(); }
+        @Override public int weight() { return sc.weight(); }
+
+        @Override
+        public boolean keeps(Server current) {
+            if (current.address().getPort() != sc.port() || current.backup() != sc.backup()
+                || current.maxconn() != sc.maxconn() || current.sendProxy() != sc.sendProxy()) {
+                return false;
+            }
+            if (made == null) { // an IP literal: the same text as the member's config is the same address
+                ServerConfig was = configs.get(current);
+                if (was != null && was.host().equals(sc.host())) {
+                    return true;
+                }
+            }
+            return create().address().equals(current.address()); // else compared as a Replace compares
+        }
+
+        @Override
+        public Server create() {
+            if (made == null) {
+                made = newServer(sc);
+            }
+            return made;
+        }
+    }
+
+    /** True for an IPv4 or IPv6 literal (resolving it needs no name service); false may also mean a malformed one. */
+    static boolean literal(String host) {
+        if (host.indexOf(':') >= 0) {
+            return true;
+        }
+        if (host.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if ((c < '0' || c > '9') && c != '.') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A health transition, applied by the control agent; the future completes once its snapshot is out. */
@@ -263,19 +325,29 @@ public final class ProxyBackend {
      */
     List<Backend.Outcome> applyBatch(List<ControlAgent.Change> batch) {
         List<BackendChange> changes = new ArrayList<>(batch.size());
+        boolean madeElsewhere = false;
         for (ControlAgent.Change c : batch) {
             changes.add(c.change());
             Configs cfgs = c.configs();
             for (int i = 0; i < cfgs.servers().size(); i++) {
                 configs.put(cfgs.servers().get(i), cfgs.configs().get(i));
+                madeElsewhere = true;
             }
         }
         Backend.Applied applied = backend.apply(changes);
-        HealthChecker h = health;
-        Set<String> stay = new java.util.HashSet<>();
-        for (Server s : applied.snapshot().servers()) {
-            stay.add(s.name());
+        Map<String, Server> members = applied.snapshot().byName();
+        for (BackendChange c : changes) {
+            if (c instanceof BackendChange.Relist relist) {
+                for (BackendChange.Wanted w : relist.wanted()) {
+                    Wanted spec = (Wanted) w;
+                    if (spec.made != null && members.get(spec.sc.name()) == spec.made) {
+                        configs.put(spec.made, spec.sc); // made and joined (not only made to compare addresses)
+                    }
+                }
+            }
         }
+        HealthChecker h = health;
+        Set<String> stay = applied.left().isEmpty() ? Set.of() : members.keySet();
         for (Server s : applied.left()) {
             if (h != null) {
                 h.unwatch(s);
@@ -293,7 +365,9 @@ public final class ProxyBackend {
         }
         noteStates(changes);
         // keep configs only for members: objects a replace did not keep, refused adds and removed servers go
-        configs.keySet().retainAll(identitySet(applied.snapshot().servers()));
+        if (madeElsewhere || !applied.left().isEmpty()) {
+            configs.keySet().retainAll(identitySet(applied.snapshot().servers()));
+        }
         List<Backend.Outcome> outcomes = applied.outcomes();
         for (int i = 0; i < batch.size(); i++) {
             batch.get(i).done().complete(outcomes.get(i));

@@ -136,4 +136,52 @@ class ReplaceServersTest {
             .hasMessage("the proxy is closed");
         proxy = null;
     }
+
+    /**
+     * A relist that describes the servers the backend already has keeps every one (same object: live connections,
+     * counters, state) and publishes nothing; a server at a host name is kept while the name resolves to its
+     * address; only a server that changed is made anew.
+     */
+    @Test
+    void anUnchangedViewKeepsEveryServerAndPublishesNothing() throws Exception {
+        TestServer s1 = backends.named("s1");
+        TestServer s2 = backends.named("s2");
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            listen be
+                bind 127.0.0.1:%d
+                balance roundrobin
+                server s1 127.0.0.1:%d
+            """.formatted(port, s1.port()));
+        ProxyBackend be = proxy.backend("be");
+        be.replaceServers(List.of(server(s1), server(s2)), Set.of());
+        Server one = be.backend().server("s1").orElseThrow();
+        Server two = be.backend().server("s2").orElseThrow();
+        Socket live = Harness.connect(port);
+        Harness.readLine(live);
+        long version = be.backend().snapshot().version();
+
+        be.replaceServers(List.of(server(s1), server(s2)), Set.of());
+        ServerConfig byName = new ServerConfig("s2", "localhost", s2.port(), false, 2000, 2, 3, 1, 0, false, false,
+            new Origin("registry", 0));
+        be.replaceServers(List.of(server(s1), byName), Set.of());
+        assertThat(be.backend().snapshot().version()).as("nothing changed").isEqualTo(version);
+        assertThat(be.backend().server("s1").orElseThrow()).isSameAs(one);
+        assertThat(be.backend().server("s2").orElseThrow()).isSameAs(two);
+        assertThat(one.active() + two.active()).as("the live connection still counted").isEqualTo(1);
+
+        ServerConfig moved = new ServerConfig("s2", "127.0.0.1", s1.port(), false, 2000, 2, 3, 1, 0, false, false,
+            new Origin("registry", 0));
+        be.replaceServers(List.of(server(s1), moved), Set.of());
+        assertThat(be.backend().snapshot().version()).isEqualTo(version + 1);
+        assertThat(be.backend().server("s1").orElseThrow()).isSameAs(one);
+        assertThat(be.backend().server("s2").orElseThrow()).isNotSameAs(two)
+            .extracting(s -> s.address().getPort()).isEqualTo(s1.port());
+        live.close();
+    }
 }

@@ -34,7 +34,7 @@ import java.util.function.BooleanSupplier;
  *       VM's server being in the backend (the entrance may choose it);</li>
  *   <li>leave -> unroutable: each agent leaves (DELETE answered), until its pinned port refuses;</li>
  *   <li>relist of 1,999 VMs: a scripted Genesis hands the proxy a snapshot of 1,999 VMs (all new, then a wholly
- *       different 1,999, then the same again), with four discovering backends as in conf/planetary.cfg (pfsshfs:
+ *       different 1,999, then the same again, then the same with three VMs gone, three new and two draining), with four discovering backends as in conf/planetary.cfg (pfsshfs:
  *       balance source, hash-type consistent); the time to apply each, and the longest event-loop pause meanwhile,
  *       from a probe task every millisecond on each event loop.</li>
  * </ol>
@@ -46,7 +46,11 @@ import java.util.function.BooleanSupplier;
  *   -Dplanetary.registry.jar=$PWD/registry/target/planetary-registry.jar'
  * </pre>
  * (the figures land in {@code proxy/target/surefire-reports/dev.planetary.proxy.SwarmFiguresRun-output.txt};
- * {@code -Dtest.argLine} turns off the PARANOID leak detection of the tests, which would slow the proxy down)
+ * {@code -Dtest.argLine} turns off the PARANOID leak detection of the tests, which would slow the proxy down).
+ * {@code -Dswarm.figures.registrations=0} measures the relists only (no Genesis jar needed). Each relist also
+ * prints what it cost the heap, which does not depend on the machine's load as pause times do: bytes allocated
+ * (all threads, and by thread), young collections, the survivor space after the last one and the old generation's
+ * growth.
  */
 public final class SwarmFigures {
 
@@ -59,7 +63,9 @@ public final class SwarmFigures {
     }
 
     static void run(int registrations) throws Exception {
-        registerAndLeave(registrations);
+        if (registrations > 0) {
+            registerAndLeave(registrations);
+        }
         relist(1_999);
     }
 
@@ -195,12 +201,15 @@ public final class SwarmFigures {
                 Thread.sleep(2_000);
                 System.out.printf("event-loop probe, idle for 2 s: longest lateness %.2f ms%n", idle.stop() / 1e6);
                 long version = 1;
-                for (String round : List.of("all new", "a wholly different swarm", "the same again")) {
+                for (String round : List.of("all new", "a wholly different swarm", "the same again",
+                    "a few changes (3 gone, 3 new, 2 draining)")) {
                     int base = round.equals("all new") ? 0 : 100_000;
                     long v = ++version;
-                    String snapshot = swarm(v, count, base);
+                    String snapshot = round.startsWith("a few") ? fewChanges(v, count, base) : swarm(v, count, base);
                     genesis.snapshot(() -> snapshot);
+                    RelistCost cost = RelistCost.start();
                     Probe probe = Probe.start(proxy);
+                    cost.restart(); // the probe's own start is not the relist's
                     long t0 = System.nanoTime();
                     long up0 = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
                     genesis.dropConnections(); // the watch reconnects; Genesis "forgot" its version: a relist
@@ -208,14 +217,16 @@ public final class SwarmFigures {
                     long target = v;
                     waitFor(() -> d.version() == target, 60_000);
                     long took = System.nanoTime() - t0;
+                    String spent = cost.stop();
                     Thread.sleep(200);
                     long pause = probe.stop();
                     // JVM uptimes, to match this relist with the collections of an -Xlog:gc log
                     System.out.printf("relist of %,d VMs (%s): applied %.1f ms after the stream was cut (apply itself"
-                            + " %.1f ms); longest event-loop pause %.2f ms; JVM uptime %.3f-%.3f s; backends %s%n",
+                            + " %.1f ms); longest event-loop pause %.2f ms; JVM uptime %.3f-%.3f s; backends %s%n"
+                            + "    %s%n",
                         count, round, took / 1e6, d.lastApplyNanos() / 1e6, pause / 1e6, up0 / 1e3,
                         java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3,
-                        proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList());
+                        proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList(), spent);
                 }
             } finally {
                 proxy.close();
@@ -226,13 +237,108 @@ public final class SwarmFigures {
     private static String swarm(long version, int count, int base) {
         String[] vms = new String[count];
         for (int i = 0; i < count; i++) {
-            int o = i + 1;
-            String id = String.format("vm_%06x", base + o);
-            String ip = "10." + (o / 250) + "." + (o % 250) + ".1";
-            vms[i] = FakeGenesis.vm(id, ip, "active", Map.of("pcpu", 7000, "ssh", 22, "transfer", 7100, "ws", 8080),
-                Map.of("pcpu", 10_000 + o, "pfsshfs", 20_000 + o, "transfer", 30_000 + o));
+            vms[i] = vm(base, i + 1, "active");
         }
         return FakeGenesis.snapshot(version, vms);
+    }
+
+    /** The swarm of {@code base} with its first three VMs gone, three new ones in their ports, two draining. */
+    private static String fewChanges(long version, int count, int base) {
+        String[] vms = new String[count];
+        for (int i = 0; i < count; i++) {
+            int o = i + 1;
+            vms[i] = o <= 3 ? vm(base + 50_000, o, "active") : vm(base, o, o <= 5 ? "draining" : "active");
+        }
+        return FakeGenesis.snapshot(version, vms);
+    }
+
+    private static String vm(int base, int o, String state) {
+        String id = String.format("vm_%06x", base + o);
+        String ip = "10." + (o / 250) + "." + (o % 250) + ".1";
+        return FakeGenesis.vm(id, ip, state, Map.of("pcpu", 7000, "ssh", 22, "transfer", 7100, "ws", 8080),
+            Map.of("pcpu", 10_000 + o, "pfsshfs", 20_000 + o, "transfer", 30_000 + o));
+    }
+
+    /**
+     * What a relist costs the heap, deterministic where pause times are not: bytes allocated by every live thread
+     * (ThreadMXBean), young collections and their time, and what the young collections left in the survivor space
+     * and promoted to the old generation (pool usage after the last collection).
+     */
+    private static final class RelistCost {
+        private final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        private final java.util.Map<Long, Long> allocated = new java.util.HashMap<>();
+        private long collections;
+        private long collectionMillis;
+        private long oldUsed;
+
+        static RelistCost start() {
+            RelistCost c = new RelistCost();
+            c.restart();
+            return c;
+        }
+
+        void restart() {
+            allocated.clear();
+            long[] ids = threads.getAllThreadIds();
+            long[] bytes = threads.getThreadAllocatedBytes(ids);
+            for (int i = 0; i < ids.length; i++) {
+                allocated.put(ids[i], bytes[i]);
+            }
+            collections = young(true);
+            collectionMillis = young(false);
+            oldUsed = old();
+        }
+
+        String stop() {
+            long[] ids = threads.getAllThreadIds();
+            long[] bytes = threads.getThreadAllocatedBytes(ids);
+            long sum = 0;
+            java.util.Map<String, Long> byThread = new java.util.TreeMap<>();
+            for (int i = 0; i < ids.length; i++) {
+                if (bytes[i] > 0) {
+                    long b = bytes[i] - allocated.getOrDefault(ids[i], 0L);
+                    sum += b;
+                    java.lang.management.ThreadInfo info = threads.getThreadInfo(ids[i]);
+                    if (info != null && b >= 100_000) {
+                        byThread.merge(info.getThreadName().replaceAll("[0-9]+$", "N"), b, Long::sum);
+                    }
+                }
+            }
+            long survivor = 0;
+            for (java.lang.management.MemoryPoolMXBean p : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+                if (p.getName().contains("Survivor") && p.getCollectionUsage() != null) {
+                    survivor += p.getCollectionUsage().getUsed();
+                }
+            }
+            return String.format("heap: %.1f MB allocated; %d young collections (%d ms); survivor after the last"
+                    + " %.2f MB; old generation %+.2f MB; by thread (MB) %s", sum / 1e6, young(true) - collections,
+                young(false) - collectionMillis, survivor / 1e6, (old() - oldUsed) / 1e6,
+                byThread.entrySet().stream().map(e -> e.getKey() + "=" + String.format("%.1f", e.getValue() / 1e6))
+                    .toList());
+        }
+
+        private static long young(boolean count) {
+            long n = 0;
+            for (java.lang.management.GarbageCollectorMXBean gc
+                : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                String name = gc.getName();
+                if (name.contains("Scavenge") || name.contains("Young") || name.equals("Copy")) {
+                    n += count ? gc.getCollectionCount() : gc.getCollectionTime();
+                }
+            }
+            return n;
+        }
+
+        private static long old() {
+            long n = 0;
+            for (java.lang.management.MemoryPoolMXBean p : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+                if (p.getName().contains("Old Gen") || p.getName().contains("Tenured")) {
+                    n += p.getUsage().getUsed();
+                }
+            }
+            return n;
+        }
     }
 
     /** A task every millisecond on every event loop, recording how late it ran. */

@@ -255,6 +255,10 @@ public final class Backend {
             dirty[2] = true;
             return null;
         }
+        if (change instanceof BackendChange.Relist relist) {
+            relist(relist, members, dirty);
+            return null;
+        }
         throw new IllegalArgumentException("unknown change " + change);
     }
 
@@ -277,6 +281,53 @@ public final class Backend {
             for (Server server : next.values()) {
                 server.discoveryDrain(drain.contains(server.name()));
             }
+        }
+        members.clear();
+        members.putAll(next);
+    }
+
+    /**
+     * A relist: members a description keeps stay as they are (weight aside); only the rest are created. Marks
+     * dirty only what changed: a relist that changes nothing leaves the snapshot and balancers as they are.
+     */
+    private void relist(BackendChange.Relist relist, Map<String, Server> members, boolean[] dirty) {
+        Set<String> names = new java.util.HashSet<>(relist.wanted().size() * 2);
+        for (BackendChange.Wanted w : relist.wanted()) {
+            if (!names.add(w.name())) { // refused before anything changes, as a Replace listing a name twice
+                throw new IllegalArgumentException("backend '" + name + "' lists server '" + w.name() + "' twice");
+            }
+        }
+        Set<String> drain = relist.drain();
+        boolean same = members.size() == relist.wanted().size();
+        java.util.Iterator<Server> before = members.values().iterator();
+        Map<String, Server> next = new LinkedHashMap<>(relist.wanted().size() * 2);
+        for (BackendChange.Wanted w : relist.wanted()) {
+            Server old = members.get(w.name());
+            Server server;
+            if (old != null && w.keeps(old)) {
+                server = old;
+                if (old.weight() != w.weight()) {
+                    old.weight(w.weight());
+                    dirty[old.backup() ? 1 : 0] = true;
+                }
+            } else {
+                server = w.create();
+                if (!server.name().equals(w.name())) {
+                    throw new IllegalArgumentException("server '" + server.name() + "' created for '" + w.name() + "'");
+                }
+                same = false;
+            }
+            if (drain != null && server.discoveryDrain() != drain.contains(server.name())) {
+                server.discoveryDrain(!server.discoveryDrain());
+                dirty[server.backup() ? 1 : 0] = true;
+            }
+            same &= before.hasNext() && before.next() == server; // same members in the same order
+            next.put(w.name(), server);
+        }
+        if (!same) {
+            dirty[0] = true;
+            dirty[1] = true;
+            dirty[2] = true;
         }
         members.clear();
         members.putAll(next);

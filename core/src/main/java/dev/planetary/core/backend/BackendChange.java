@@ -62,4 +62,34 @@ public sealed interface BackendChange {
             drain = drain == null ? null : Set.copyOf(drain);
         }
     }
+
+    /**
+     * As {@link Replace}, but the wanted servers are described rather than made: a current member of the same name
+     * that a description {@link Wanted#keeps} stays (the same object: live count, counters, health, admin state)
+     * and takes the described weight; only the others are {@link Wanted#create created}, on the owner's thread.
+     * A relist that keeps most servers then makes only the few that changed, and one that changes nothing (same
+     * servers, order, weights and drain flags) publishes no snapshot and rebuilds no balancer.
+     *
+     * @param drain as for {@link Replace}
+     */
+    record Relist(List<? extends Wanted> wanted, Set<String> drain) implements BackendChange {
+        public Relist {
+            wanted = List.copyOf(wanted);
+            drain = drain == null ? null : Set.copyOf(drain);
+        }
+    }
+
+    /** A server a {@link Relist} wants, described by its settings. Called only on the backend owner's thread. */
+    interface Wanted {
+        String name();
+
+        /** The weight the server has after the relist, kept or new. */
+        int weight();
+
+        /** True when {@code current} (the member of this name) is this server: same address, backup, maxconn, proxy. */
+        boolean keeps(Server current);
+
+        /** A new server as described (named {@link #name()}); called only when no current member is kept. */
+        Server create();
+    }
 }

@@ -57,8 +57,20 @@ import java.util.stream.IntStream;
  *       {@code B} scores, 40-60 ms.</li>
  * </ul>
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
- * table as the brute-force argmin. Builds run on the control thread; the table (a {@code char[]} of slot indices,
- * 8 MiB) is copied, changed and published whole; the builder also keeps each bucket's winning score (16 MiB).
+ * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
+ * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers; a batch that changed
+ * the table publishes one flat copy of it (one volatile write), none when it changed nothing. Each page of 256
+ * buckets and each chunk keeps an upper bound of its scores, so an addition reads only the bound of each chunk
+ * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
+ * batch changed.
+ *
+ * <p><b>Why one flat copy, not pages.</b> Publishing the table as 16,384 pages of 256 slots and copying only the
+ * changed ones was tried (issue 8): a batch of a few changes copied about 5 MB instead of 8 MiB, but those pages
+ * are small objects born in the young generation and alive, so every young collection copied them (survivor space
+ * after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2 MB for a full build): longer young pauses, the figure that matters
+ * here. A single 8 MiB array is more than half of eden with the launcher's settings ({@code -Xmn16m}): when eden
+ * cannot take it, ParallelGC allocates it in the old generation directly, and no young collection copies it (the
+ * survivor space held about 1.2 MB after a few-changes relist with the flat table, 4.4 MB with pages).
  *
  * <p><b>Picking.</b> One mix, one table read (for random clients a cache and TLB miss into the 8 MiB table; huge
  * pages help). If the bucket's server is full, not usable yet (its callback has not
@@ -86,6 +98,13 @@ public final class SourceHashBalancer implements Balancer {
     /** Parallel tasks of a full build: enough to keep every core of a big box busy as chunks finish unevenly. */
     private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
     private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
+    /**
+     * Buckets per bound page: 256, so that tightening the bounds after a batch reads about 512 KiB of scores per
+     * server added to 2,000 (its ~2,100 buckets land in ~2,000 pages), not the whole 16 MiB. Never above the
+     * smallest chunk ({@link #MIN_TABLE_BITS}).
+     */
+    private static final int PAGE_BITS = 8;
+    private static final int PAGE = 1 << PAGE_BITS;
 
     private final int tableBits;
     private final int tableMask;
@@ -113,8 +132,18 @@ public final class SourceHashBalancer implements Balancer {
     private Node[] bySlot = new Node[16];
     /** Winning score of each bucket, +inf if empty; null while no server is placed. */
     private float[] best;
-    /** Slot owning each bucket; the array published in {@link #snap}, never written after publication. */
+    /** Slot owning each bucket: the builder's own, changed in place; readers see a copy ({@link #table}). */
     private char[] owner;
+    /** The table last published (held by {@link #snap}); never written. Null while nothing is published. */
+    private char[] table;
+    /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
+    private long[] dirty;
+    private boolean allDirty = true;
+    /** True while an incremental change writes {@link #owner}: offers mark their page dirty (never in parallel). */
+    private boolean tracking;
+    /** Per page and per chunk, an upper bound of {@link #best} (exact after a build or a publication). */
+    private float[] pageMax;
+    private float[] chunkMax;
     /** Per-chunk constants of the round keys: {@code mix64(chunk, round)}, four per chunk. */
     private final long[] chunkSalt;
 
@@ -139,6 +168,10 @@ public final class SourceHashBalancer implements Balancer {
         this.roundShift = 64 - half;
         this.invChunk = 1.0 / chunkSize;
         this.chunkSalt = new long[chunks * 4];
+        int pageCount = 1 << (tableBits - PAGE_BITS);
+        this.dirty = new long[(pageCount + 63) >>> 6];
+        this.pageMax = new float[pageCount];
+        this.chunkMax = new float[chunks];
         for (int i = 0; i < chunkSalt.length; i++) {
             chunkSalt[i] = Hashing.mix64(i + SALT);
         }
@@ -171,6 +204,11 @@ public final class SourceHashBalancer implements Balancer {
         this.bySlot = prev.bySlot;
         this.best = prev.best;
         this.owner = prev.owner;
+        this.table = prev.table;
+        this.dirty = prev.dirty;
+        this.allDirty = prev.allDirty;
+        this.pageMax = prev.pageMax;
+        this.chunkMax = prev.chunkMax;
         this.snap = prev.snap;
         // prev keeps serving its published table, and nothing else: control calls on it now fail loudly
         prev.members = null;
@@ -179,12 +217,16 @@ public final class SourceHashBalancer implements Balancer {
         prev.bySlot = null;
         prev.best = null;
         prev.owner = null;
+        prev.table = null;
+        prev.dirty = null;
+        prev.pageMax = null;
+        prev.chunkMax = null;
     }
 
     /**
      * The next snapshot's table, changed incrementally from this one's: every server that left, went unusable or
-     * changed weight is removed, then every new or changed one added, on one copy of the 8 MiB table per batch
-     * (not one per change); a batch that changes much is built from scratch instead. The same buckets result either
+     * changed weight is removed, then every new or changed one added, in the builder's own table, published once
+     * per batch (not once per change); a batch that changes much is built from scratch instead. The same buckets result either
      * way (the table is a function of the usable servers and their weights).
      */
     @Override
@@ -239,7 +281,8 @@ public final class SourceHashBalancer implements Balancer {
             publish();
             return;
         }
-        char[] work = owner == null ? null : owner.clone();
+        char[] work = owner;
+        tracking = true;
         for (Node node : gone) {
             unplace(node);
             if (placed.isEmpty()) {
@@ -254,6 +297,7 @@ public final class SourceHashBalancer implements Balancer {
             work = workTable(work);
             addNode(added, work);
         }
+        tracking = false;
         owner = work;
         publish();
     }
@@ -328,12 +372,7 @@ public final class SourceHashBalancer implements Balancer {
 
     /** The server owning a client's bucket, whatever its state or load; null if the table is empty. For tests. */
     Server owner(int sourceHash) {
-        Snapshot s = snap;
-        if (s.table == null) {
-            return null;
-        }
-        int slot = s.table[Hashing.mix32(sourceHash) & tableMask];
-        return slot == NONE ? null : s.bySlot[slot];
+        return ownerOfBucket(Hashing.mix32(sourceHash) & tableMask);
     }
 
     /** The server owning a bucket in the published table, or null. For tests. */
@@ -348,6 +387,11 @@ public final class SourceHashBalancer implements Balancer {
 
     int tableSize() {
         return 1 << tableBits;
+    }
+
+    /** True when this balancer publishes the very table {@code other} does (nothing was copied). For tests. */
+    boolean sharesTableWith(SourceHashBalancer other) {
+        return snap.table == other.snap.table;
     }
 
     /** The owner of a bucket computed the slow way, scoring every placed server. For tests. */
@@ -397,7 +441,8 @@ public final class SourceHashBalancer implements Balancer {
         if (node == null && !wanted) {
             return;
         }
-        char[] work = owner == null ? null : owner.clone();
+        char[] work = owner;
+        tracking = true;
         if (node != null) {
             unplace(node);
             if (placed.isEmpty()) {
@@ -412,6 +457,7 @@ public final class SourceHashBalancer implements Balancer {
             work = workTable(work);
             addNode(added, work);
         }
+        tracking = false;
         owner = work;
         publish();
     }
@@ -423,8 +469,11 @@ public final class SourceHashBalancer implements Balancer {
         }
         best = new float[1 << tableBits];
         Arrays.fill(best, Float.POSITIVE_INFINITY);
+        Arrays.fill(pageMax, Float.POSITIVE_INFINITY);
+        Arrays.fill(chunkMax, Float.POSITIVE_INFINITY);
         char[] fresh = new char[1 << tableBits];
         Arrays.fill(fresh, NONE);
+        allDirty = true;
         return fresh;
     }
 
@@ -449,6 +498,10 @@ public final class SourceHashBalancer implements Balancer {
         bySlot[node.slot] = null;
     }
 
+    /**
+     * Publishes the builder's table: one copy of it when the batch changed it (see the class comment on why one
+     * flat array), the previous one when it did not; then tightens the bounds of the pages the batch changed.
+     */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
         Server[] list = new Server[placed.size()];
@@ -457,7 +510,50 @@ public final class SourceHashBalancer implements Balancer {
             slots[node.slot] = node.server;
             list[i++] = node.server;
         }
-        snap = owner == null ? new Snapshot(null, slots, list) : new Snapshot(owner, slots, list);
+        if (owner == null) {
+            table = null;
+            allDirty = true;
+        } else if (allDirty || table == null) {
+            table = owner.clone();
+            allDirty = false; // a full build computed every bound itself
+        } else {
+            boolean changed = false;
+            for (int w = 0; w < dirty.length; w++) {
+                for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
+                    int p = (w << 6) + Long.numberOfTrailingZeros(bits);
+                    pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
+                    changed = true;
+                }
+            }
+            if (changed) {
+                table = owner.clone();
+                int pagesPerChunk = chunkSize >>> PAGE_BITS;
+                for (int c = 0; c < chunks; c++) {
+                    float max = 0;
+                    for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
+                        max = Math.max(max, pageMax[p]);
+                    }
+                    chunkMax[c] = max;
+                }
+            }
+        }
+        Arrays.fill(dirty, 0);
+        snap = new Snapshot(table, slots, list);
+    }
+
+    /** The largest winning score of {@code count} buckets from {@code from} (+inf if one is empty). */
+    private float maxScore(int from, int count) {
+        float[] bestScores = best;
+        float max = 0;
+        for (int b = from, end = from + count; b < end; b++) {
+            max = Math.max(max, bestScores[b]);
+        }
+        return max;
+    }
+
+    private void markDirty(int bucket) {
+        int p = bucket >>> PAGE_BITS;
+        dirty[p >>> 6] |= 1L << p;
     }
 
     private Node[] nodes() {
@@ -474,11 +570,13 @@ public final class SourceHashBalancer implements Balancer {
             return;
         }
         int size = 1 << tableBits;
-        // The scores are the builder's own (never published): refilled in place, not 16 MiB more garbage per build.
+        // Scores and slots are the builder's own (never published): refilled in place, not 24 MiB more garbage per
+        // build; readers see the copy publish() makes.
         float[] bestScores = best != null && best.length == size ? best : new float[size];
         Arrays.fill(bestScores, Float.POSITIVE_INFINITY);
-        char[] own = new char[size];
+        char[] own = owner != null && owner.length == size ? owner : new char[size];
         Arrays.fill(own, NONE);
+        allDirty = true;
         best = bestScores;
         long totalWeight = 0;
         for (Node node : nodes) {
@@ -511,8 +609,15 @@ public final class SourceHashBalancer implements Balancer {
         IntStream.range(0, tasks).parallel().forEach(t -> {
             long[] keys = new long[nodes.length * 4];
             int[] unresolved = new int[chunkSize];
+            int pagesPerChunk = chunkSize >>> PAGE_BITS;
             for (int c = t; c < chunks; c += tasks) {
                 buildChunk(c, nodes, ranks, bound, own, keys, unresolved);
+                float max = 0;
+                for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) { // pages nest in chunks
+                    pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
+                    max = Math.max(max, pageMax[p]);
+                }
+                chunkMax[c] = max;
             }
         });
         owner = own;
@@ -547,14 +652,10 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     private void addNode(Node node, char[] own) {
-        float[] bestScores = best;
         long[] keys = new long[4];
         for (int c = 0; c < chunks; c++) {
             int base = c << chunkBits;
-            float max = 0;
-            for (int o = 0; o < chunkSize; o++) {
-                max = Math.max(max, bestScores[base + o]);
-            }
+            float max = chunkMax[c]; // an upper bound: only more ranks are tried, never fewer than needed
             int ranks = max == Float.POSITIVE_INFINITY ? chunkSize : ranksCovering(node, max);
             if (ranks > 0) {
                 chunkKeys(node, c, keys, 0);
@@ -576,6 +677,7 @@ public final class SourceHashBalancer implements Balancer {
                 if (own[base + o] == slot) {
                     own[base + o] = NONE;
                     bestScores[base + o] = Float.POSITIVE_INFINITY;
+                    markDirty(base + o);
                     orphans[count++] = o;
                 }
             }
@@ -584,6 +686,16 @@ public final class SourceHashBalancer implements Balancer {
                     chunkKeys(node, c, keys, 0);
                     scoreBuckets(node, keys, 0, base, orphans, count, 0, own);
                 }
+                // the orphans' new scores may be higher than any before: raise the bounds (publish tightens them)
+                float max = chunkMax[c];
+                for (int j = 0; j < count; j++) {
+                    int b = base + orphans[j];
+                    float score = bestScores[b];
+                    int p = b >>> PAGE_BITS;
+                    pageMax[p] = Math.max(pageMax[p], score);
+                    max = Math.max(max, score);
+                }
+                chunkMax[c] = max;
             }
         }
     }
@@ -668,6 +780,9 @@ public final class SourceHashBalancer implements Balancer {
         if (score < cur || (score == cur && beats(node, own[b]))) {
             best[b] = score;
             own[b] = (char) node.slot;
+            if (tracking) {
+                markDirty(b);
+            }
         }
     }
 
@@ -747,7 +862,10 @@ public final class SourceHashBalancer implements Balancer {
         }
     }
 
-    /** What event loops read: the bucket table, the servers by slot, and the placed servers for the last scan. */
+    /**
+     * What event loops read: the bucket table (never written once published), the servers by slot, and the placed
+     * servers for the last scan.
+     */
     private static final class Snapshot {
         final char[] table;
         final Server[] bySlot;

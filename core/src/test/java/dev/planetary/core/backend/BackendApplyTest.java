@@ -151,4 +151,68 @@ class BackendApplyTest {
         }
         assertThat(got).as("one each: no stale load").doesNotHaveDuplicates();
     }
+
+    /** A relist's description of a server at a host; counts how many servers it had to make. */
+    private record Spec(String name, String host, int weight, AtomicInteger made) implements BackendChange.Wanted {
+        @Override
+        public boolean keeps(Server current) {
+            return current.address().getHostString().equals(host);
+        }
+
+        @Override
+        public Server create() {
+            made.incrementAndGet();
+            return server(name, weight, host);
+        }
+    }
+
+    @Test
+    void aRelistKeepsWhatItDescribesMakesOnlyTheRestAndPublishesNothingWhenNothingChanged() {
+        Backend be = new Backend("be", BalanceAlgorithm.SOURCE, HashType.CONSISTENT, servers(3));
+        List<Server> before = be.servers();
+        var balancer = be.snapshot().active();
+        AtomicInteger made = new AtomicInteger();
+        AtomicInteger published = new AtomicInteger();
+        be.onChange(published::incrementAndGet);
+
+        // the same servers, weights and (no) drains: no snapshot, no balancer rebuild, nothing made
+        Backend.Applied same = be.apply(List.of(new BackendChange.Relist(List.of(new Spec("s0", "10.0.0.1", 1, made),
+            new Spec("s1", "10.0.0.1", 1, made), new Spec("s2", "10.0.0.1", 1, made)), Set.of())));
+        assertThat(same.snapshot().version()).isZero();
+        assertThat(published).hasValue(0);
+        assertThat(made).hasValue(0);
+        assertThat(be.snapshot().active()).isSameAs(balancer);
+
+        // s0 kept (new weight), s1 drained, s2 moved (made anew), s3 new: two made
+        before.get(0).tryAcquire();
+        Backend.Applied a = be.apply(List.of(new BackendChange.Relist(List.of(new Spec("s0", "10.0.0.1", 3, made),
+            new Spec("s1", "10.0.0.1", 1, made), new Spec("s2", "10.0.0.2", 1, made),
+            new Spec("s3", "10.0.0.1", 1, made)), Set.of("s1"))));
+        assertThat(a.snapshot().version()).isEqualTo(1);
+        assertThat(made).hasValue(2);
+        assertThat(be.server("s0").orElseThrow()).isSameAs(before.get(0)).extracting(Server::weight).isEqualTo(3);
+        assertThat(be.server("s0").orElseThrow().active()).as("live count kept").isEqualTo(1);
+        assertThat(be.server("s1").orElseThrow()).isSameAs(before.get(1)).extracting(Server::discoveryDrain)
+            .isEqualTo(true);
+        assertThat(be.server("s2").orElseThrow()).isNotSameAs(before.get(2));
+        assertThat(a.joined()).extracting(Server::name).containsExactly("s2", "s3");
+        assertThat(a.left()).containsExactly(before.get(2));
+
+        // only a drain ends: a new snapshot (the balancer must see s1 usable), nothing made
+        Backend.Applied undrain = be.apply(List.of(new BackendChange.Relist(List.of(
+            new Spec("s0", "10.0.0.1", 3, made), new Spec("s1", "10.0.0.1", 1, made),
+            new Spec("s2", "10.0.0.2", 1, made), new Spec("s3", "10.0.0.1", 1, made)), Set.of())));
+        assertThat(undrain.snapshot().version()).isEqualTo(2);
+        assertThat(made).hasValue(2);
+        assertThat(be.server("s1").orElseThrow().usable()).isTrue();
+        assertThat(undrain.joined()).isEmpty();
+        assertThat(undrain.left()).isEmpty();
+
+        // a name listed twice: refused, nothing changed
+        Backend.Applied twice = be.apply(List.of(new BackendChange.Relist(List.of(
+            new Spec("s0", "10.0.0.9", 1, made), new Spec("s0", "10.0.0.9", 1, made)), null)));
+        assertThat(twice.outcomes().get(0).error()).hasMessage("backend 'be' lists server 's0' twice");
+        assertThat(be.servers()).extracting(Server::name).containsExactly("s0", "s1", "s2", "s3");
+        assertThat(made).hasValue(2);
+    }
 }

@@ -254,4 +254,55 @@ class SourceHashBalancerTest {
         }
         assertThat(seen).hasSizeGreaterThan(40).doesNotContain(avoided.name());
     }
+
+    /**
+     * Incremental changes edit the builder's table in place and publish only the pages they changed, with per-page
+     * and per-chunk score bounds instead of a scan: after every step of a random history (growing from nothing,
+     * removals that raise the bounds, weight changes, batches through successor) the published table is still the
+     * brute-force one, as a fresh build of the same servers gives it.
+     */
+    @Test
+    void incrementalHistoryMatchesFreshBuilds() {
+        Random random = new Random(23);
+        List<Server> members = new ArrayList<>();
+        Balancer b = new SourceHashBalancer(List.of(), 12);
+        int next = 0;
+        for (int step = 0; step < 60; step++) {
+            int op = members.size() < 3 ? 0 : random.nextInt(4);
+            if (op == 0 || op == 3 && members.size() < 30) {
+                int adds = op == 0 ? 1 : 1 + random.nextInt(3);
+                for (int i = 0; i < adds; i++) {
+                    members.add(server("n" + next++, 1 + random.nextInt(8)));
+                }
+            } else if (op == 1) {
+                members.remove(random.nextInt(members.size()));
+            } else {
+                Server s = members.get(random.nextInt(members.size()));
+                s.weight(1 + random.nextInt(8));
+            }
+            b = b.successor(List.copyOf(members));
+            SourceHashBalancer now = (SourceHashBalancer) b;
+            SourceHashBalancer fresh = new SourceHashBalancer(members, 12);
+            assertThat(table(now)).as("step %d", step).isEqualTo(table(fresh));
+        }
+        SourceHashBalancer last = (SourceHashBalancer) b;
+        for (int bucket = 0; bucket < last.tableSize(); bucket++) {
+            assertThat(last.ownerOfBucket(bucket)).isSameAs(last.bruteForceOwner(bucket));
+        }
+    }
+
+    /** A batch that changes the table publishes one new copy of it; one that changes nothing publishes none. */
+    @Test
+    void anAdditionPublishesOneTableAndNoChangePublishesNone() {
+        List<Server> servers = TestServers.servers(2_000, 1);
+        SourceHashBalancer before = new SourceHashBalancer(servers);
+        List<Server> more = new ArrayList<>(servers);
+        more.add(server("newcomer", 1));
+        SourceHashBalancer after = (SourceHashBalancer) before.successor(more);
+        assertThat(after.sharesTableWith(before)).isFalse();
+        assertThat(after.bucketCounts().get("newcomer")).isBetween(1_500, 2_700);
+        assertThat(before.bucketCounts()).as("the old snapshot's table is untouched").doesNotContainKey("newcomer");
+        SourceHashBalancer same = (SourceHashBalancer) after.successor(more);
+        assertThat(same.sharesTableWith(after)).as("no change, no copy").isTrue();
+    }
 }

@@ -46,6 +46,11 @@ final class WatchState {
     private boolean selfPreservation;
     private PortPlanInfo plan;
     private boolean dirty;
+    /**
+     * True while {@link #vms} and {@link #reservations} are the very maps of the last published view: a change
+     * copies them first (copy on write), so a relist's view is not copied again when it is published.
+     */
+    private boolean shared;
     private boolean snapshotSeen;
     private SwarmView published = SwarmView.EMPTY;
 
@@ -75,8 +80,8 @@ final class WatchState {
             return null;
         }
         dirty = false;
-        published = new SwarmView(version, new TreeMap<>(vms), new TreeMap<>(reservations), graceServed, plan,
-            selfPreservation);
+        published = new SwarmView(version, vms, reservations, graceServed, plan, selfPreservation);
+        shared = true;
         return published;
     }
 
@@ -157,7 +162,7 @@ final class WatchState {
                         if ("vms".equals(field)) {
                             next = new TreeMap<>();
                             while (p.nextToken() != JsonToken.END_ARRAY) {
-                                VmInfo vm = vm(MAPPER.readTree(p), v);
+                                VmInfo vm = kept(vm(MAPPER.readTree(p), v));
                                 if (next.put(vm.id(), vm) != null) {
                                     throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
                                 }
@@ -193,6 +198,7 @@ final class WatchState {
         }
         vms = next;
         reservations = held != null ? held : new TreeMap<>();
+        shared = false;
         graceServed = held != null;
         version = v;
         selfPreservation = self;
@@ -208,7 +214,7 @@ final class WatchState {
         }
         TreeMap<String, VmInfo> next = new TreeMap<>();
         for (JsonNode n : list) {
-            VmInfo vm = vm(n, v);
+            VmInfo vm = kept(vm(n, v));
             if (next.put(vm.id(), vm) != null) {
                 throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
             }
@@ -230,6 +236,7 @@ final class WatchState {
         }
         vms = next;
         reservations = held;
+        shared = false;
         graceServed = grace != null;
         version = v;
         selfPreservation = d.path("self_preservation").asBoolean(false);
@@ -251,6 +258,11 @@ final class WatchState {
                 + SseDecoder.printable(t.asText()) + "'", true);
         }
         JsonNode n = d.get("vm");
+        if (shared) { // the published view holds these maps: change copies
+            vms = new TreeMap<>(vms);
+            reservations = new TreeMap<>(reservations);
+            shared = false;
+        }
         if ("released".equals(type)) {
             // the end of a removed VM's grace period: its reserved ports are free again
             JsonNode r = d.get("reservation");
@@ -274,7 +286,7 @@ final class WatchState {
             if ("draining".equals(type) && vm.state() != VmInfo.State.DRAINING) {
                 vm = new VmInfo(vm.id(), vm.instance(), vm.ip(), vm.services(), vm.ports(), VmInfo.State.DRAINING);
             }
-            vms.put(vm.id(), vm);
+            vms.put(vm.id(), kept(vm));
             String instance = vm.instance();
             // A VM that registers again with its instance key within its grace period gets its id and ports back
             // (Genesis: `added`, same id): the reservation is held by a live VM again.
@@ -285,6 +297,16 @@ final class WatchState {
         }
         version = v;
         dirty = true;
+    }
+
+    /**
+     * The VM as the view already holds it when nothing about it changed: a relist of 1,999 unchanged VMs then
+     * keeps the objects the proxy already has (long since tenured) and its new ones die at once, instead of the
+     * young collector copying 1,999 new ones that equal the old (issue 8's relist pauses).
+     */
+    private VmInfo kept(VmInfo vm) {
+        VmInfo old = vms.get(vm.id());
+        return vm.equals(old) ? old : vm;
     }
 
     /**

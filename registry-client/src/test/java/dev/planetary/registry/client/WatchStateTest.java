@@ -227,4 +227,35 @@ class WatchStateTest {
         assertThatThrownBy(() -> WatchState.parsePlan("[]".getBytes(StandardCharsets.UTF_8)))
             .hasMessageContaining("kinds");
     }
+
+    /**
+     * A relist keeps the VM objects the view already holds for VMs that did not change (what stays alive across the
+     * young collections is only what changed), and a published view's maps are never changed by later events
+     * (they are shared with the state until a change copies them).
+     */
+    @Test
+    void aRelistKeepsUnchangedVmsAndPublishedViewsStayAsTheyWere() throws Exception {
+        WatchState s = new WatchState();
+        s.apply(snapshot(10, vm("vm_000001", "10.0.0.1", "active"), vm("vm_000002", "10.0.0.2", "active")));
+        SwarmView first = s.publish();
+        s.apply(snapshot(20, vm("vm_000001", "10.0.0.1", "active"), vm("vm_000002", "10.0.0.9", "active"),
+            vm("vm_000003", "10.0.0.3", "active")));
+        SwarmView second = s.publish();
+        assertThat(second.vms().get("vm_000001")).as("unchanged: the same object").isSameAs(first.vms()
+            .get("vm_000001"));
+        assertThat(second.vms().get("vm_000002")).isNotSameAs(first.vms().get("vm_000002"))
+            .extracting(VmInfo::ip).isEqualTo("10.0.0.9");
+        // the same through the whole-tree reader (vms before version)
+        s.apply(new SseDecoder.Event("30", "snapshot", "{\"vms\":[" + vm("vm_000001", "10.0.0.1", "active")
+            + "],\"version\":30}"));
+        assertThat(s.publish().vms().get("vm_000001")).isSameAs(first.vms().get("vm_000001"));
+        s.apply(change(31, "added", vm("vm_000004", "10.0.0.4", "active")));
+        s.apply(change(32, "updated", vm("vm_000001", "10.0.0.1", "active")));
+        SwarmView third = s.publish();
+        assertThat(third.vms().get("vm_000001")).isSameAs(first.vms().get("vm_000001"));
+        s.apply(change(33, "removed", "{\"id\":\"vm_000001\"}"));
+        assertThat(s.publish().vms()).containsOnlyKeys("vm_000004");
+        assertThat(third.vms()).as("published views never change").containsOnlyKeys("vm_000001", "vm_000004");
+        assertThat(second.vms()).containsOnlyKeys("vm_000001", "vm_000002", "vm_000003");
+    }
 }
