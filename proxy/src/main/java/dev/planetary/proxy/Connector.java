@@ -133,7 +133,7 @@ final class Connector implements ChannelFutureListener {
     private void open(Server s) {
         Channel ch;
         try {
-            ch = transport.newChannel();
+            ch = transport.newChannel(s.address());
         } catch (ChannelException e) {
             // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
             Counters.increment(beCounts, Counters.ECON);
@@ -158,6 +158,7 @@ final class Connector implements ChannelFutureListener {
         ch.config().setWriteBufferWaterMark(Relay.WATER_MARK);
         ch.config().setAllocator(client.config().getAllocator());
         ch.config().setConnectTimeoutMillis(connectTimeoutMs);
+        EpollInterest.keep(ch); // before registering: EPOLLERR goes in with the EPOLL_CTL_ADD, not a MOD of its own
         ch.pipeline().addLast(relay.serverHandler());
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {
