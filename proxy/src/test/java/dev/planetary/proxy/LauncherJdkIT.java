@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
+import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
 import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,6 +27,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,7 +50,6 @@ class LauncherJdkIT {
 
     private final Backends backends = new Backends();
     private final List<Process> started = new ArrayList<>();
-    private int seq;
 
     @BeforeAll
     static void locate() {
@@ -155,7 +155,7 @@ class LauncherJdkIT {
             """.formatted(port, echo.name(), echo.port()));
         Procs.Running proxy = start(env, Launcher.script().toString(), "proxy", "-f", cfg.toString());
         await("accepting on " + port).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-            .until(() -> !proxy.process().isAlive() || accepts(port));
+            .until(() -> !proxy.process().isAlive() || Harness.accepts(port));
         assertThat(proxy.process().isAlive()).as("running; %s", proxy.output()).isTrue();
         assertThat(Path.of("/proc/" + proxy.pid() + "/exe").toRealPath())
             .isEqualTo(jdk25.get().resolve("bin/java").toRealPath());
@@ -209,33 +209,15 @@ class LauncherJdkIT {
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
-    /** Starts {@code cmd} in the temp dir with {@code env} added (and PLANETARY_JDK/PLANETARY_JAVA only from it). */
+    /** Starts {@code cmd} with {@code env} added; the JDK switch's variables come only from {@code env}. */
     private Procs.Running start(Map<String, String> env, String... cmd) {
-        int n = ++seq;
-        Path out = dir.resolve("p" + n + ".out");
-        Path err = dir.resolve("p" + n + ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-            .redirectOutput(out.toFile()).redirectError(err.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.environment().remove("PLANETARY_JDK");
-        pb.environment().remove("PLANETARY_JAVA");
-        pb.environment().remove("PLANETARY_JAVA_OPTS");
-        pb.environment().putAll(env);
-        try {
-            Process p = pb.start();
-            started.add(p);
-            return new Procs.Running(p, out, err);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static boolean accepts(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        Map<String, String> changes = new HashMap<>();
+        changes.put("PLANETARY_JDK", null);
+        changes.put("PLANETARY_JAVA", null);
+        changes.put("PLANETARY_JAVA_OPTS", null);
+        changes.putAll(env);
+        Procs.Running r = Procs.start(dir, null, List.of(cmd), changes);
+        started.add(r.process());
+        return r;
     }
 }
