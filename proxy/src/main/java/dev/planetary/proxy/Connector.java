@@ -138,7 +138,7 @@ final class Connector implements ChannelFutureListener {
         int connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
         Channel ch;
         try {
-            ch = transport.newChannel();
+            ch = transport.newChannel(s.address());
         } catch (ChannelException e) {
             // no descriptor for the server side (EMFILE): a failed connect that no retry can fix right now
             Counters.increment(beCounts, Counters.ECON);
@@ -163,6 +163,7 @@ final class Connector implements ChannelFutureListener {
         ch.config().setWriteBufferWaterMark(Relay.WATER_MARK);
         ch.config().setAllocator(client.config().getAllocator());
         ch.config().setConnectTimeoutMillis(connectTimeoutMs);
+        EpollInterest.keep(ch); // before registering: EPOLLERR goes in with the EPOLL_CTL_ADD, not a MOD of its own
         ch.pipeline().addLast(relay.serverHandler());
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {

@@ -560,6 +560,15 @@ public final class Proxy implements AutoCloseable {
             return true;
         }
 
+        /** An accepted channel, before the acceptor registers it: EPOLLERR joins its EPOLL_CTL_ADD (no MOD later). */
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Channel child) {
+                EpollInterest.keep(child);
+            }
+            ctx.fireChannelRead(msg);
+        }
+
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             acceptErrors.increment();

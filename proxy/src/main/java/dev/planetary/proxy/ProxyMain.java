@@ -9,61 +9,42 @@ import dev.planetary.proxy.reload.Reloader;
 import dev.planetary.proxy.reload.SoftStop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code planetary proxy}: the command line follows haproxy's ({@code -f FILE} repeatable, {@code -c}, {@code -v}).
- * Exit codes, as haproxy's: 0 for a valid config or a clean stop, 1 for configuration errors or a failed start.
+ * {@code planetary proxy}: the command line follows haproxy's ({@code -f FILE} repeatable, {@code -c}, {@code -v}),
+ * read by {@link ProxyArgs}. Exit codes, as haproxy's: 0 for a valid config or a clean stop, 1 for configuration
+ * errors or a failed start.
  */
-@Command(name = "planetary proxy", mixinStandardHelpOptions = false, sortOptions = false,
-    description = "Port-range TCP load balancer configured in HAProxy's configuration language.")
-public final class ProxyMain implements Callable<Integer> {
+public final class ProxyMain {
 
-    @Option(names = "-f", paramLabel = "FILE", description = "Configuration file; may be given several times.")
-    List<Path> files;
-
-    @Option(names = "-c", description = "Check the configuration and exit (0 valid, 1 errors).")
-    boolean check;
-
-    @Option(names = "-v", description = "Print the version and exit.")
-    boolean version;
-
-    @Option(names = "-p", paramLabel = "PIDFILE", description = "Write the process id to PIDFILE once listening.")
-    Path pidFile;
-
-    @Option(names = "--handover-socket", paramLabel = "SOCKET",
-        description = "Expose the listening sockets on this unix socket, for a later process started with -x.")
-    Path handoverSocket;
-
-    @Option(names = "-x", paramLabel = "SOCKET",
-        description = "Take the listening sockets of the running process that exposes them on SOCKET (seamless"
-            + " hand-over); ports it does not offer are bound fresh.")
-    Path takeFrom;
-
-    @Option(names = "-sf", paramLabel = "PID", arity = "1..*",
-        description = "Once listening, tell these processes to stop accepting and finish their connections"
-            + " (SIGUSR1).")
-    List<Long> softStopPids;
-
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-    boolean help;
+    private final List<Path> files;
+    private final boolean check;
+    private final boolean version;
+    private final Path pidFile;
+    private final Path handoverSocket;
+    private final Path takeFrom;
+    private final List<Long> softStopPids;
 
     private final PrintStream out;
     private final PrintStream err;
 
-    ProxyMain(PrintStream out, PrintStream err) {
+    ProxyMain(PrintStream out, PrintStream err, ProxyArgs a) {
         this.out = out;
         this.err = err;
+        this.files = a.files;
+        this.check = a.check;
+        this.version = a.version;
+        this.pidFile = a.pidFile;
+        this.handoverSocket = a.handoverSocket;
+        this.takeFrom = a.takeFrom;
+        this.softStopPids = a.softStopPids;
     }
 
     public static void main(String[] args) {
@@ -73,20 +54,23 @@ public final class ProxyMain implements Callable<Integer> {
 
     /** Runs the command; returns the process exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        CommandLine cl = new CommandLine(new ProxyMain(out, err));
-        cl.setOut(new java.io.PrintWriter(out, true));
-        cl.setErr(new java.io.PrintWriter(err, true));
-        cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("[ALERT] " + ex.getMessage());
-            err.println("Usage: planetary proxy -f FILE [-f FILE ...] [-c] [-p PIDFILE] [--handover-socket SOCKET]"
-                + " [-x SOCKET] [-sf PID ...] | -v");
+        ProxyArgs a;
+        try {
+            a = ProxyArgs.parse(args);
+        } catch (ProxyArgs.Invalid e) {
+            err.println("[ALERT] " + e.getMessage());
+            err.println(ProxyArgs.USAGE_LINE);
             return 1;
-        });
-        return cl.execute(args);
+        }
+        if (a.help) {
+            out.print(ProxyArgs.HELP);
+            out.flush();
+            return 0;
+        }
+        return new ProxyMain(out, err, a).call();
     }
 
-    @Override
-    public Integer call() {
+    int call() {
         if (version) {
             out.println(Version.line());
             return 0;

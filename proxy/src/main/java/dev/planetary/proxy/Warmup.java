@@ -4,7 +4,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Start-up runs in two stages that do not depend on each other: parsing the command line and the configuration
- * (picocli, the parser), and initialising logging and the native transport (slf4j, Netty's platform probing and JNI
+ * (ProxyArgs, the parser), and initialising logging and the native transport (slf4j, Netty's platform probing and JNI
  * library). The second stage runs on this thread while the main thread does the first, so the ports listen a few
  * hundred milliseconds sooner on a small machine. Class initialisation is thread-safe: if the main thread gets to a
  * class first, it simply initialises it itself (or waits for this thread to finish it).

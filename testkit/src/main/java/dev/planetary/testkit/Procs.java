@@ -54,12 +54,27 @@ public final class Procs {
 
     /** Starts {@code cmd}; stdin from {@code stdin} (or nothing when null), output to files in {@code logDir}. */
     public static Running start(Path logDir, Path stdin, List<String> cmd) {
+        return start(logDir, stdin, cmd, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #start(Path, Path, List)}, with the environment changed: each entry of {@code env} set, or removed
+     * from the inherited environment when its value is null.
+     */
+    public static Running start(Path logDir, Path stdin, List<String> cmd, java.util.Map<String, String> env) {
         int n = SEQ.incrementAndGet();
         Path out = logDir.resolve("proc-" + n + ".out");
         Path err = logDir.resolve("proc-" + n + ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd)
             .redirectOutput(out.toFile())
             .redirectError(err.toFile());
+        env.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         if (stdin != null) {
             pb.redirectInput(stdin.toFile());
         } else {

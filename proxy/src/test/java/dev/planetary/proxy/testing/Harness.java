@@ -82,4 +82,14 @@ public final class Harness {
     public static String readAll(Socket s) throws IOException {
         return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     }
+
+    /** Whether 127.0.0.1:{@code port} accepts a connection now (within 1 s); the connection is closed at once. */
+    public static boolean accepts(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 }

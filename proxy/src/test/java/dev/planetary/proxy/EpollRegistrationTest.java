@@ -1,0 +1,128 @@
+package dev.planetary.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.lang.reflect.Method;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The system calls the proxy saves on each connection's server side (issue 15), checked through what the kernel
+ * holds rather than by timing: the socket's address family (an IPv4 target gets an IPv4 socket, so no
+ * {@code IPV6_V6ONLY} setsockopt) and the interest set Netty registers a channel with ({@code EPOLLERR} is in the
+ * {@code EPOLL_CTL_ADD} when {@link EpollInterest#keep} ran before registering, so no {@code EPOLL_CTL_MOD} is
+ * needed for it).
+ */
+class EpollRegistrationTest {
+
+    private static final int EPOLLERR = 0x8;
+    private static final Pattern TFD = Pattern.compile("tfd:\\s+(\\d+)\\s+events:\\s+([0-9a-f]+)");
+
+    private static EventLoopGroup group;
+
+    @BeforeAll
+    static void start() {
+        Assumptions.assumeTrue(Epoll.isAvailable(), "native epoll is not available here");
+        group = Transport.EPOLL.newGroup(1, "epoll-registration-test");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (group != null) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void anIpv4TargetGetsAnIpv4Socket() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 4, InetAddress.getByName("127.0.0.1"))) {
+            InetSocketAddress target = new InetSocketAddress("127.0.0.1", server.getLocalPort());
+            SocketChannel ch = Transport.EPOLL.newChannel(target);
+            ch.pipeline().addLast(new ChannelInboundHandlerAdapter());
+            group.register(ch).sync();
+            try {
+                ch.connect(target).sync();
+                assertThat(ch.localAddress().getAddress()).isInstanceOf(Inet4Address.class);
+            } finally {
+                ch.close().sync();
+            }
+        }
+    }
+
+    @Test
+    void keptBeforeRegisteringTheFlagIsInTheInterestSetNettyAddsWith() throws Exception {
+        // The kernel reports EPOLLERR in every registration's fdinfo, so the saved EPOLL_CTL_MOD is counted with
+        // strace (README, "Performance: system calls per connection"); here: Netty's interest set holds the flag
+        // from before registering, i.e. the set its EPOLL_CTL_ADD sends, and stays so once connected.
+        try (ServerSocket server = new ServerSocket(0, 4, InetAddress.getByName("127.0.0.1"))) {
+            InetSocketAddress target = new InetSocketAddress("127.0.0.1", server.getLocalPort());
+            SocketChannel kept = Transport.EPOLL.newChannel(target);
+            SocketChannel plain = Transport.EPOLL.newChannel(target);
+            kept.pipeline().addLast(new ChannelInboundHandlerAdapter());
+            plain.pipeline().addLast(new ChannelInboundHandlerAdapter());
+            EpollInterest.keep(kept);
+            try {
+                assertThat(flagSet(kept, EPOLLERR)).as("before registering").isTrue();
+                group.register(kept).sync();
+                group.register(plain).sync();
+                kept.connect(target).sync();
+                plain.connect(target).sync();
+                assertThat(group.submit(() -> flagSet(kept, EPOLLERR)).get()).as("kept, connected").isTrue();
+                assertThat(group.submit(() -> flagSet(plain, EPOLLERR)).get()).as("the control").isFalse();
+                assertThat(interest(kept)).as("the socket is in epoll").isPresent();
+            } finally {
+                kept.close().sync();
+                plain.close().sync();
+            }
+        }
+    }
+
+    private static boolean flagSet(Channel ch, int flag) throws ReflectiveOperationException {
+        Method m = Class.forName("io.netty.channel.epoll.AbstractEpollChannel").getDeclaredMethod("isFlagSet", int.class);
+        m.setAccessible(true);
+        return (Boolean) m.invoke(ch, flag);
+    }
+
+    /** The epoll events registered for the channel's socket, from the fdinfo of this process's epoll descriptors. */
+    private static OptionalInt interest(Channel ch) throws IOException {
+        int fd = ((EpollSocketChannel) ch).fd().intValue();
+        try (Stream<Path> infos = Files.list(Path.of("/proc/self/fdinfo"))) {
+            for (Path info : (Iterable<Path>) infos::iterator) {
+                String text;
+                try {
+                    text = Files.readString(info);
+                } catch (IOException e) {
+                    continue; // closed meanwhile
+                }
+                Matcher m = TFD.matcher(text);
+                while (m.find()) {
+                    if (Integer.parseInt(m.group(1)) == fd) {
+                        return OptionalInt.of(Integer.parseInt(m.group(2), 16));
+                    }
+                }
+            }
+        }
+        return OptionalInt.empty();
+    }
+}
