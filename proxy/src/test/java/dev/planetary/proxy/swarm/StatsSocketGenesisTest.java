@@ -77,8 +77,9 @@ class StatsSocketGenesisTest {
                 discover genesis swarm service pcpu
             """.formatted(dir.resolve("admin.sock"), genesis.url(), low, low + 3));
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.discovery("swarm").version() >= 7);
-        assertThat(cmd("show genesis")).startsWith("# name url state version vms views_applied stale_episodes\n"
-            + "swarm " + genesis.url() + " connected 7 1 ").endsWith(" 0\n\n");
+        assertThat(cmd("show genesis")).startsWith("# name url state version vms views_applied stale_episodes"
+            + " current_url\n" + "swarm " + genesis.url() + " connected 7 1 ")
+            .endsWith(" 0 " + genesis.url() + "\n\n");
 
         assertThat(cmd("set server pcpu/vm_00000a state maint; set server pcpu/vm_00000a weight 5"))
             .isEqualTo("\n\n");
