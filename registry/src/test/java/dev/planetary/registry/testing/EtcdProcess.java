@@ -16,15 +16,17 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A single-member etcd started by a test: {@code /usr/bin/etcd} with its data dir under the test's temporary
- * directory, client and peer on free loopback ports, stopped by its PID (never the system service).
+ * A single-member etcd started by a test: the {@code etcd} binary from PATH (Debian's etcd-server) with its data dir
+ * under the test's temporary directory, client and peer on free loopback ports, stopped by its PID (never the system
+ * service). {@link #startMember} and {@link #awaitHealthy} start and wait for one member of any cluster
+ * ({@code dev.planetary.registry.etcd.EtcdCluster} runs three).
  */
 public final class EtcdProcess implements AutoCloseable {
 
-    /** Where Debian's etcd-server puts the binary. */
+    /** Where Debian's etcd-server puts the binary: used when no {@code etcd} is on PATH. */
     public static final Path BINARY = Path.of("/usr/bin/etcd");
     /** A loaded machine starts etcd in about a second; far more than that is a broken start. */
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
     private final Procs.Running proc;
     private final int clientPort;
@@ -38,22 +40,43 @@ public final class EtcdProcess implements AutoCloseable {
     public static EtcdProcess start(Path dir) throws IOException, InterruptedException {
         int client = freePort();
         int peer = freePort();
-        String c = "http://127.0.0.1:" + client;
-        String p = "http://127.0.0.1:" + peer;
-        Files.createDirectories(dir);
-        Procs.Running r = Procs.start(dir, null, List.of(BINARY.toString(), "--name", "t",
-            "--data-dir", dir.resolve("data").toString(),
-            "--listen-client-urls", c, "--advertise-client-urls", c,
-            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
-            "--initial-cluster-state", "new", "--log-level", "warn"));
+        Procs.Running r = startMember(dir, "t", client, peer, "t=http://127.0.0.1:" + peer, "etcd-test");
         EtcdProcess e = new EtcdProcess(r, client);
         try {
-            e.awaitHealthy();
+            awaitHealthy(r, e.url(), START_TIMEOUT);
         } catch (IOException | InterruptedException | RuntimeException ex) {
             e.close();
             throw ex;
         }
         return e;
+    }
+
+    /** {@code etcd} from PATH, else {@link #BINARY}. */
+    public static String binary() {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(d.isEmpty() ? "." : d, "etcd");
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        return BINARY.toString();
+    }
+
+    /**
+     * Starts one member {@code name} on 127.0.0.1 with its data in {@code dir/data} (kept across restarts: a member
+     * started again on it rejoins with its state) and its output in {@code dir}. {@code initialCluster}: every
+     * member as {@code name=peerUrl}, as etcd's {@code --initial-cluster}. Does not wait.
+     */
+    public static Procs.Running startMember(Path dir, String name, int clientPort, int peerPort, String initialCluster,
+                                            String clusterToken) throws IOException {
+        String c = "http://127.0.0.1:" + clientPort;
+        String p = "http://127.0.0.1:" + peerPort;
+        Files.createDirectories(dir);
+        return Procs.start(dir, null, List.of(binary(), "--name", name,
+            "--data-dir", dir.resolve("data").toString(),
+            "--listen-client-urls", c, "--advertise-client-urls", c,
+            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", initialCluster,
+            "--initial-cluster-state", "new", "--initial-cluster-token", clusterToken, "--log-level", "warn"));
     }
 
     public EtcdEndpoints endpoints() {
@@ -68,10 +91,15 @@ public final class EtcdProcess implements AutoCloseable {
         return proc.pid();
     }
 
-    private void awaitHealthy() throws IOException, InterruptedException {
+    /**
+     * Waits until the member at {@code url} answers {@code /health} true, which etcd 3.4 says only when its cluster
+     * has a leader (quorum); fails at once, with the member's output, when its process exited.
+     */
+    public static void awaitHealthy(Procs.Running proc, String url, Duration timeout)
+            throws IOException, InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        HttpRequest req = HttpRequest.newBuilder(URI.create(url() + "/health")).timeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url + "/health")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!proc.process().isAlive()) {
                 throw new IOException("etcd exited with " + proc.process().exitValue() + ": " + proc.output());
@@ -86,11 +114,11 @@ public final class EtcdProcess implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        throw new IOException("etcd did not become healthy within " + START_TIMEOUT + ": " + proc.output());
+        throw new IOException("etcd " + url + " did not become healthy within " + timeout + ": " + proc.output());
     }
 
     /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
-    private static int freePort() {
+    public static int freePort() {
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress("127.0.0.1", 0));
             return s.getLocalPort();
