@@ -52,6 +52,14 @@ public final class SwarmWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SwarmWatch.class);
     /** How often the read-timeout check runs, as a share of the timeout: detection within 1.25 timeouts. */
     private static final int READ_CHECKS_PER_TIMEOUT = 4;
+    /**
+     * The response header naming the history a Genesis' versions belong to: the same on every instance of one store,
+     * different for an independent Genesis. Versions alone cannot tell two independent instances apart when both
+     * reached the same version, so a resume is trusted only when the ids agree (or either side sends none).
+     */
+    static final String HISTORY_HEADER = "Genesis-History";
+    /** Longest history id taken; anything else is ignored as if absent. */
+    private static final java.util.regex.Pattern HISTORY = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
     /** How long {@link #close} waits for the threads to finish. */
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
@@ -68,6 +76,8 @@ public final class SwarmWatch implements AutoCloseable {
     private final WatchState state = new WatchState();
     private final Failover failover;
     private boolean relistNext;
+    /** The history id of the view's versions (null: its Genesis sends none). */
+    private String history;
     private boolean relistLogged;
     private boolean closed;
     private Conn conn;
@@ -330,6 +340,20 @@ public final class SwarmWatch implements AutoCloseable {
         scheduleConnect(failover.retrySame(() -> options.random().nextDouble()));
     }
 
+    /**
+     * {@code c} would resume the view's version on a Genesis of another history (an independent instance that
+     * reached the same version): its changes would not follow the view's. List there instead, at once: it is no
+     * failure of that Genesis.
+     */
+    private void otherHistory(Conn c) {
+        LOG.warn("Genesis {}: another history ({} {}, the view's is {}): listing the swarm there instead of resuming "
+            + "version {}", c.to, HISTORY_HEADER, c.historyId, history, state.version());
+        relistNext = true;
+        c.drop();
+        conn = null;
+        scheduleConnect(0);
+    }
+
     private void checkReadTimeout() {
         Conn c = conn;
         if (c == null || closed || c.channel == null) {
@@ -417,6 +441,8 @@ public final class SwarmWatch implements AutoCloseable {
         Channel channel;
         long lastReadNanos;
         long resumedFrom = -1;
+        /** The history id this Genesis answered with (null: none). */
+        String historyId;
         /** 200 received: the stream works. */
         boolean live;
         /** A valid event or keep-alive came: a reconnect after this stream resumes at once. */
@@ -453,6 +479,12 @@ public final class SwarmWatch implements AutoCloseable {
                 if (!type.startsWith("text/event-stream")) {
                     failed(this, "GET /api/watch answered '" + SseDecoder.printable(type) + "', not an event "
                         + "stream", true);
+                    return;
+                }
+                String h = r.headers().get(HISTORY_HEADER);
+                historyId = h != null && HISTORY.matcher(h).matches() ? h : null;
+                if (resumedFrom >= 0 && history != null && historyId != null && !history.equals(historyId)) {
+                    otherHistory(this);
                     return;
                 }
                 live = true;
@@ -493,7 +525,7 @@ public final class SwarmWatch implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (this == conn && !dropped) {
-                failed(this, cause.toString(), !live);
+                failed(this, HttpCall.brief(cause), !live);
             } else {
                 ctx.close();
             }
@@ -505,6 +537,9 @@ public final class SwarmWatch implements AutoCloseable {
         public boolean event(SseDecoder.Event e) {
             try {
                 WatchState.Applied a = state.apply(e);
+                if (a == WatchState.Applied.SNAPSHOT || history == null) {
+                    history = historyId; // the view's versions are this Genesis' from here on
+                }
                 if (a == WatchState.Applied.SNAPSHOT) {
                     if (everListed) {
                         relists = relists + 1;

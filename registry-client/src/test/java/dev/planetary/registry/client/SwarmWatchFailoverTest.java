@@ -122,4 +122,57 @@ class SwarmWatchFailoverTest {
         assertThat(refusing.watchRequests()).as("asked once, answered 503, left").hasSize(1);
         assertThat(watch.stale()).isFalse();
     }
+    /**
+     * Two independent Genesis at the same version cannot be told apart by versions: the history id they send says
+     * whether a resume is sound. B (another history) would answer since=5 with its own version 6; the watch lists
+     * there instead, and its view never holds B's change on top of A's VMs.
+     */
+    @Test
+    void aResumeOnAnotherHistoryListsInstead() throws Exception {
+        FakeGenesis a = new FakeGenesis();
+        FakeGenesis b = new FakeGenesis();
+        closing.add(a);
+        closing.add(b);
+        a.watchHeaders = "Genesis-History: h-a\r\n";
+        b.watchHeaders = "Genesis-History: h-b\r\n";
+        a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
+        // what B would send for since=5 had it taken that for its own history, then its snapshot
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
+            FakeGenesis.vm("vm_00000c", "10.0.0.3", "active"))));
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.snapshot(5,
+            FakeGenesis.vm("vm_00000b", "10.0.0.2", "active"))));
+        watch(List.of(a.uri(), b.uri())); // A answers its snapshot and ends the stream, then is gone
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey("vm_00000a"));
+        a.close();
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey("vm_00000b"));
+        assertThat(rec.views).as("B's change never applied on A's view")
+            .noneMatch(v -> v.vms().containsKey("vm_00000c"));
+        assertThat(rec.last().vms()).containsOnlyKeys("vm_00000b");
+        assertThat(b.watchRequests().get(0)).contains("since=5");
+        assertThat(b.watchRequests().get(1)).doesNotContain("since");
+        assertThat(watch.relists()).isEqualTo(1);
+    }
+
+    @Test
+    void aResumeOnTheSameHistoryIsKept() throws Exception {
+        FakeGenesis a = new FakeGenesis();
+        FakeGenesis b = new FakeGenesis();
+        closing.add(a);
+        closing.add(b);
+        a.watchHeaders = "Genesis-History: h-1\r\n";
+        b.watchHeaders = "Genesis-History: h-1\r\n";
+        a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
+            FakeGenesis.vm("vm_00000c", "10.0.0.3", "active"))));
+        watch(List.of(a.uri(), b.uri()));
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey("vm_00000a"));
+        a.close();
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey("vm_00000c"));
+        assertThat(rec.last().vms()).containsOnlyKeys("vm_00000a", "vm_00000c");
+        assertThat(b.watchRequests()).hasSize(1);
+        assertThat(b.watchRequests().get(0)).contains("since=5");
+        assertThat(watch.relists()).isZero();
+    }
 }
