@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The etcd store on a real 3-member cluster started by the test: a follower killed changes nothing, the leader killed
- * costs the commits caught in its election (they fail, bounded, and are never half-applied); with quorum lost a commit fails within a bounded time with a message naming the cluster, never hangs; when quorum
- * returns every acknowledged commit is there and commits work again through the same store, by themselves.
+ * costs the commits caught in its election (they fail, bounded, and are never half-applied); with quorum lost a
+ * commit fails within a bounded time with a message naming the cluster, never hangs; when quorum returns every
+ * acknowledged commit is there and commits work again through the same store, by themselves.
  */
 class EtcdClusterFaultTest {
 
