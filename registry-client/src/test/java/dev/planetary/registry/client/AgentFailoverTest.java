@@ -39,6 +39,18 @@ class AgentFailoverTest {
         }
     }
 
+    /** Two instances' addresses; only one runs at a time on the shared data, as instances taking over one store. */
+    final int p1 = TestGenesis.freePort();
+    final int p2 = TestGenesis.freePort();
+    final URI u1 = URI.create("http://127.0.0.1:" + p1);
+    final URI u2 = URI.create("http://127.0.0.1:" + p2);
+    Path shared;
+
+    @org.junit.jupiter.api.BeforeEach
+    void sharedData() {
+        shared = dir.resolve("shared");
+    }
+
     private TestGenesis genesis(Path data, int port) {
         TestGenesis g = TestGenesis.startOn(data, TestGenesis.settings(Duration.ofSeconds(30)), port);
         closing.add(g);
@@ -56,11 +68,6 @@ class AgentFailoverTest {
 
     @Test
     void heartbeatsMoveToTheInstanceThatTookOverAndTheVmStaysAliveWithItsIdAndPorts() throws Exception {
-        Path shared = dir.resolve("shared");
-        int p1 = TestGenesis.freePort();
-        int p2 = TestGenesis.freePort();
-        URI u1 = URI.create("http://127.0.0.1:" + p1);
-        URI u2 = URI.create("http://127.0.0.1:" + p2);
         TestGenesis first = genesis(shared, p1);
         Agent a = agent(List.of(u1, u2), "host-9");
         await().atMost(WAIT).until(a::registered);
@@ -86,11 +93,6 @@ class AgentFailoverTest {
 
     @Test
     void aRegistrationRetriedOnAnotherInstanceGetsTheSameIdAndPortsByItsInstanceKey() throws Exception {
-        Path shared = dir.resolve("shared");
-        int p1 = TestGenesis.freePort();
-        int p2 = TestGenesis.freePort();
-        URI u1 = URI.create("http://127.0.0.1:" + p1);
-        URI u2 = URI.create("http://127.0.0.1:" + p2);
         TestGenesis first = genesis(shared, p1);
         Agent a = agent(List.of(u1), "host-9");
         await().atMost(WAIT).until(a::registered);

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.planetary.registry.client.testing.GenesisJar;
 import dev.planetary.registry.client.testing.Recorder;
 import dev.planetary.registry.client.testing.TestGenesis;
 import dev.planetary.testkit.Procs;
@@ -39,7 +40,6 @@ class GenesisFailoverIT {
     private static final Duration FAIL_OVER_BOUND = Duration.ofSeconds(10);
     private static final String TOKEN = "failover-it-token-0123456789";
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static Path registryJar;
     private static Path agentJar;
     private static String javaBin;
 
@@ -52,12 +52,9 @@ class GenesisFailoverIT {
 
     @BeforeAll
     static void locate() {
-        registryJar = Path.of(System.getProperty("planetary.registry.jar")).toAbsolutePath();
         agentJar = Path.of(System.getProperty("planetary.agent.jar")).toAbsolutePath();
-        assertThat(registryJar).isRegularFile();
         assertThat(agentJar).isRegularFile();
-        javaBin = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        javaBin = GenesisJar.java();
     }
 
     @AfterEach
@@ -68,18 +65,9 @@ class GenesisFailoverIT {
         started.forEach(Procs::killNow);
     }
 
-    private Procs.Running genesis(String name, int port) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xmx128m", "-jar", registryJar.toString(), "--listen",
-            "127.0.0.1:" + port, "--data-dir", dir.resolve(name).toString(), "--heartbeat-interval", "200ms",
-            "--ttl", "5s")
-            .redirectOutput(dir.resolve(name + ".out").toFile())
-            .redirectError(dir.resolve(name + ".err").toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("GENESIS_TOKEN", TOKEN);
-        Procs.Running r = new Procs.Running(pb.start(), dir.resolve(name + ".out"), dir.resolve(name + ".err"));
+    private Procs.Running genesis(String name, int port) {
+        Procs.Running r = GenesisJar.start(dir, name, port, dir.resolve(name), TOKEN);
         started.add(r.process());
-        await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
-            .until(() -> get(port, "/api/health").get("version") != null);
         return r;
     }
 
