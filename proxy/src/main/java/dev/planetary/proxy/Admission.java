@@ -31,37 +31,28 @@ final class Admission {
     private static final AtomicIntegerFieldUpdater<Admission> QUEUE_STATE =
         AtomicIntegerFieldUpdater.newUpdater(Admission.class, "queueState");
 
+    // Per connection: the frontend, backend, client channel and counter slots are the session's, read through it.
     private final Session session;
-    private final Frontend frontend;
-    private final ProxyBackend backend;
-    private final Channel client;
     private final boolean mayQueue;
 
     private volatile int queueState = QUEUE_NONE;
     private boolean globalSlot;
     private boolean frontendSlot;
-    private ScheduledFuture<?> queueTimer;
-    private final long[] feCounts;
-    private final long[] beCounts;
     /** In the backend's session count ({@link Counters#CUR}), in its queue count ({@link Counters#QCUR}). */
     private boolean inBackend;
     private boolean inQueue;
-    private long queuedAtNanos;
-    private long queuedMs;
+    private ScheduledFuture<?> queueTimer;
+    /** While {@link #inQueue}: when it entered the queue (nanoTime); after: ms it waited there (0 if it never did). */
+    private long queued;
 
     /** @param mayQueue false for a pinned connection: its one server or nothing, never the backend's queue */
-    Admission(Session session, Frontend frontend, Channel client, boolean mayQueue) {
+    Admission(Session session, boolean mayQueue) {
         this.session = session;
-        this.frontend = frontend;
-        this.backend = frontend.backend();
-        this.client = client;
         this.mayQueue = mayQueue;
-        this.feCounts = session.feCounts;
-        this.beCounts = session.beCounts;
     }
 
     long queuedMs() {
-        return queuedMs;
+        return inQueue ? 0 : queued;
     }
 
     /** Still in the backend's queue or waiting for a maxconn slot (the connection log's Q phase). */
@@ -74,6 +65,7 @@ final class Admission {
         if (session.ended()) {
             return;
         }
+        Frontend frontend = session.frontend();
         if (!globalSlot) {
             if (!frontend.global.tryAcquire()) {
                 if (!frontend.global.park(session)) {
@@ -91,17 +83,18 @@ final class Admission {
                 return;
             }
             frontendSlot = true;
-            Counters.max(feCounts, Counters.SMAX, frontend.limit.count());
+            Counters.max(session.feCounts(), Counters.SMAX, frontend.limit.count());
         }
         if (!inBackend) { // the session enters its backend: HAProxy's be stot, rate and lastsess
             inBackend = true;
             long now = session.now();
+            long[] beCounts = session.beCounts();
             Counters.increment(beCounts, Counters.CUR);
             Counters.increment(beCounts, Counters.STOT);
             FreqCounter.increment(beCounts, now);
             Counters.set(beCounts, Counters.LAST_SESS, now);
         }
-        if (mayQueue && backend.hasQueue()) {
+        if (mayQueue && session.backend().hasQueue()) {
             enqueue(); // earlier connections wait already: first come, first served
         } else {
             session.admitted();
@@ -110,13 +103,14 @@ final class Admission {
 
     /** Too many connections already wait for a maxconn slot: this one is closed rather than held. */
     private void deny() {
-        Counters.increment(feCounts, Counters.DREQ);
+        Counters.increment(session.feCounts(), Counters.DREQ);
         session.ending(TerminationState.PROXY, TerminationState.QUEUE);
-        client.close();
+        session.client().close();
     }
 
     /** A limit hands this parked connection its slot; any thread. @return false if the connection is gone */
     boolean takeLimitSlot(ConnectionLimit limit) {
+        Channel client = session.client();
         if (!client.isActive()) {
             return false;
         }
@@ -125,7 +119,7 @@ final class Admission {
                 limit.release();
                 return;
             }
-            if (limit == frontend.global) {
+            if (limit == session.frontend().global) {
                 globalSlot = true;
             } else {
                 frontendSlot = true;
@@ -139,12 +133,15 @@ final class Admission {
     void enqueue() {
         queueState = QUEUE_WAITING;
         inQueue = true;
-        queuedAtNanos = session.now();
+        queued = session.now();
+        long[] beCounts = session.beCounts();
         Counters.increment(beCounts, Counters.QCUR);
         Counters.increment(beCounts, Counters.QUEUED);
+        ProxyBackend backend = session.backend();
         BackendConfig bc = backend.config();
         long ms = bc.queueTimeoutMs() > 0 ? bc.queueTimeoutMs() : bc.connectTimeoutMs();
         if (ms > 0) {
+            Channel client = session.client();
             queueTimer = client.eventLoop().schedule(() -> {
                 if (QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DONE)) {
                     Counters.increment(beCounts, Counters.QTIMEOUTS);
@@ -167,14 +164,14 @@ final class Admission {
         if (!QUEUE_STATE.compareAndSet(this, QUEUE_WAITING, QUEUE_DISPATCHED)) {
             return false;
         }
-        client.eventLoop().execute(() -> {
+        session.client().eventLoop().execute(() -> {
             if (queueTimer != null) {
                 queueTimer.cancel(false);
                 queueTimer = null;
             }
             outOfQueue();
             if (session.ended()) {
-                backend.release(s);
+                session.backend().release(s);
             } else {
                 session.assigned(s);
             }
@@ -196,8 +193,8 @@ final class Admission {
     private void outOfQueue() {
         if (inQueue) {
             inQueue = false;
-            queuedMs = (session.now() - queuedAtNanos) / 1_000_000;
-            Counters.add(beCounts, Counters.QCUR, -1);
+            queued = (session.now() - queued) / 1_000_000;
+            Counters.add(session.beCounts(), Counters.QCUR, -1);
         }
     }
 
@@ -205,8 +202,9 @@ final class Admission {
     void releaseSlots() {
         if (inBackend) {
             inBackend = false;
-            Counters.add(beCounts, Counters.CUR, -1);
+            Counters.add(session.beCounts(), Counters.CUR, -1);
         }
+        Frontend frontend = session.frontend();
         if (frontendSlot) {
             frontendSlot = false;
             frontend.limit.release();

@@ -26,40 +26,40 @@ import java.util.concurrent.TimeUnit;
  */
 final class Connector implements ChannelFutureListener {
 
+    // Per connection: what the connection's other parts hold already (the client channel, its clock and counter
+    // slots) is read through them, not copied here.
     private final Session session;
-    private final Channel client;
     private final ConnectAttempt attempt;
     private final Relay relay;
-    private final LoopClock clock;
+    /** The backend read once, at accept: a reload that gives the frontend another one does not move this connection. */
     private final ProxyBackend backend;
-    private final Transport transport;
-    private final HealthChecker health;
-    private final int connectTimeoutMs;
+    private final Proxy proxy;
     private Channel pending; // the channel of the attempt in flight, or null
-    private final long[] beCounts;
-    /** This loop's counter slot of the server of the attempt in flight, and when that attempt began. */
+    /** This loop's counter slot of the server of the attempt in flight. */
     private long[] svCounts;
-    private long openedNanos;
-    /** For the connection log: the last server tried, ms to connect (-1: never connected), a redispatch. */
+    /**
+     * When the attempt in flight began (nanoTime), then, once connected, how long it took (ns): one field for both,
+     * as the first is only needed until the second is known.
+     */
+    private long connectNanos;
+    /** For the connection log: the last server tried, and whether a retry was redispatched. */
     private Server lastServer;
-    private int connectMs = -1;
     private boolean redispatched;
-    /** planetary_ histograms of the backend (connect time). */
-    private final dev.planetary.proxy.stats.http.LatencyHistograms.Backend latency;
 
-    Connector(Session session, Channel client, Relay relay, LoopClock clock, Frontend frontend, Proxy proxy,
-              ServerPool pool) {
+    Connector(Session session, Relay relay, ProxyBackend backend, Proxy proxy, ServerPool pool) {
         this.session = session;
-        this.client = client;
         this.relay = relay;
-        this.clock = clock;
-        this.backend = frontend.backend();
-        this.attempt = new ConnectAttempt(pool, frontend.retryPolicy);
-        this.transport = proxy.transport();
-        this.health = proxy.health();
-        this.beCounts = session.beCounts;
-        this.latency = frontend.latency;
-        this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
+        this.backend = backend;
+        this.proxy = proxy;
+        this.attempt = new ConnectAttempt(pool, session.frontend().retryPolicy);
+    }
+
+    ProxyBackend backend() {
+        return backend;
+    }
+
+    Proxy proxy() {
+        return proxy;
     }
 
     /** The last server tried (null: none was), for the connection log. */
@@ -67,8 +67,9 @@ final class Connector implements ChannelFutureListener {
         return lastServer;
     }
 
+    /** Milliseconds to connect the server side, or -1 if it was never connected. */
     int connectMs() {
-        return connectMs;
+        return relay.established() ? (int) Math.min(Integer.MAX_VALUE, connectNanos / 1_000_000) : -1;
     }
 
     int retries() {
@@ -108,29 +109,33 @@ final class Connector implements ChannelFutureListener {
     private void act(Step step) {
         switch (step) {
             case CONNECT -> open(attempt.target());
-            case WAIT -> client.eventLoop().schedule(this::turnaroundOver,
-                Math.max(0, attempt.dueNanos() - clock.nanoTime()), TimeUnit.NANOSECONDS);
+            case WAIT -> session.client().eventLoop().schedule(this::turnaroundOver,
+                Math.max(0, attempt.dueNanos() - relay.clock.nanoTime()), TimeUnit.NANOSECONDS);
             case QUEUE -> session.enqueue(); // every usable server is at its maxconn: wait for a slot
             case NO_SERVER -> {
                 session.ending(TerminationState.SERVER_ABORT, TerminationState.CONNECT);
-                Counters.increment(beCounts, Counters.NOSRV);
-                client.close();
+                Counters.increment(relay.beCounts, Counters.NOSRV);
+                session.client().close();
             }
             case GIVE_UP -> {
                 session.ending(TerminationState.SERVER_ABORT, TerminationState.CONNECT);
-                client.close();
+                session.client().close();
             }
         }
     }
 
     private void turnaroundOver() {
-        if (session.ended() || !client.isActive()) {
+        if (session.ended() || !session.client().isActive()) {
             return;
         }
-        act(attempt.turnaroundOver(clock.fresh()));
+        act(attempt.turnaroundOver(relay.clock.fresh()));
     }
 
     private void open(Server s) {
+        Channel client = session.client();
+        long[] beCounts = relay.beCounts;
+        Transport transport = proxy.transport();
+        int connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, backend.config().connectTimeoutMs());
         Channel ch;
         try {
             ch = transport.newChannel();
@@ -143,8 +148,8 @@ final class Connector implements ChannelFutureListener {
         }
         pending = ch;
         lastServer = s;
-        long now = clock.nanoTime();
-        openedNanos = now;
+        long now = relay.clock.nanoTime();
+        connectNanos = now;
         long[] sv = backend.stats().server(s.name()).counters().slot();
         svCounts = sv;
         Counters.increment(sv, Counters.CONNECT);
@@ -190,17 +195,17 @@ final class Connector implements ChannelFutureListener {
             return;
         }
         pending = null;
-        if (!client.isActive()) {
+        if (!session.client().isActive()) {
             ch.close(); // the client left while connecting; its close ends the connection and frees the slot
             return;
         }
         long[] sv = svCounts;
-        long tookNanos = clock.nanoTime() - openedNanos;
+        long tookNanos = relay.clock.nanoTime() - connectNanos;
+        connectNanos = tookNanos;
         long ctime = tookNanos / 1_000_000;
-        connectMs = (int) Math.min(Integer.MAX_VALUE, ctime);
-        latency.connected(tookNanos);
+        session.frontend().latency.connected(tookNanos);
         long qtime = session.queuedMs();
-        times(beCounts, ctime, qtime); // HAProxy samples qtime and ctime once connected
+        times(relay.beCounts, ctime, qtime); // HAProxy samples qtime and ctime once connected
         times(sv, ctime, qtime);
         SendProxy sendProxy = attempt.target().sendProxy();
         if (sendProxy != SendProxy.NONE) {
@@ -226,14 +231,15 @@ final class Connector implements ChannelFutureListener {
         Server s = attempt.target();
         s.recordFailedConnect();
         long[] sv = svCounts;
+        long[] beCounts = relay.beCounts;
         Counters.increment(beCounts, Counters.ECON);
         Counters.increment(sv, Counters.ECON);
-        health.liveFailure(s);
-        if (!client.isActive()) {
+        proxy.health().liveFailure(s);
+        if (!session.client().isActive()) {
             attempt.release();
             return;
         }
-        Step step = attempt.failed(clock.nanoTime());
+        Step step = attempt.failed(relay.clock.nanoTime());
         if (step != Step.GIVE_UP) {
             Counters.increment(beCounts, Counters.WRETR);
             Counters.increment(sv, Counters.WRETR);

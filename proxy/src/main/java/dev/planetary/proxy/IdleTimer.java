@@ -22,19 +22,22 @@ final class IdleTimer implements Runnable {
         boolean live();
 
         void idleTimeout();
+
+        /** The connection's event loop, where the check runs. */
+        EventLoop loop();
+
+        /** That loop's clock. */
+        LoopClock clock();
     }
 
+    // One timer per connection: the loop and clock are the connection's, asked for when needed, not copied here.
     private final IdleDeadlines deadlines;
-    private final EventLoop loop;
-    private final LoopClock clock;
     private final Expiry expiry;
     private ScheduledFuture<?> timer;
     private long timerDueNanos; // when the scheduled check runs (valid while timer != null)
 
-    IdleTimer(IdleDeadlines deadlines, EventLoop loop, LoopClock clock, Expiry expiry) {
+    IdleTimer(IdleDeadlines deadlines, Expiry expiry) {
         this.deadlines = deadlines;
-        this.loop = loop;
-        this.clock = clock;
         this.expiry = expiry;
     }
 
@@ -50,7 +53,7 @@ final class IdleTimer implements Runnable {
             }
             timer.cancel(false);
         }
-        schedule(due, clock.nanoTime());
+        schedule(due, expiry.clock().nanoTime());
     }
 
     void cancel() {
@@ -71,7 +74,7 @@ final class IdleTimer implements Runnable {
         if (due == IdleDeadlines.NEVER) {
             return;
         }
-        long now = clock.fresh(); // a timer must not judge by a time read before it was due
+        long now = expiry.clock().fresh(); // a timer must not judge by a time read before it was due
         if (now - due >= 0) {
             expiry.idleTimeout();
         } else {
@@ -81,6 +84,6 @@ final class IdleTimer implements Runnable {
 
     private void schedule(long due, long now) {
         timerDueNanos = due;
-        timer = loop.schedule(this, Math.max(0, due - now), TimeUnit.NANOSECONDS);
+        timer = expiry.loop().schedule(this, Math.max(0, due - now), TimeUnit.NANOSECONDS);
     }
 }

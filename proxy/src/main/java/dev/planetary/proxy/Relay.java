@@ -32,8 +32,12 @@ import dev.planetary.proxy.stats.Counters;
  * <p>The server channel is known here from the moment it is connected ({@link #serverConnected}); the attempts
  * before that belong to {@link Connector}. Client bytes that arrive before (rare: the client's reading starts only
  * once the server is connected) are held and sent first.
+ *
+ * <p>The relay is itself the handler of both channels (the two handlers of the Netty example would be two more
+ * objects per connection): each event is told apart by the channel it comes from. Bytes are counted once per read
+ * batch, at channelReadComplete, into this loop's counter slots (see {@link Counters}).
  */
-final class Relay {
+final class Relay extends ChannelInboundHandlerAdapter {
 
     /** Per-direction write buffer bounds: reading from the other side pauses above high, resumes below low. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
@@ -53,13 +57,15 @@ final class Relay {
     private final Channel client;
     private final Events events;
     private final IdleDeadlines idle;
-    private final LoopClock clock;
-    /** This loop's counter slots of the frontend and backend, and of the server once connected. */
-    private final long[] feCounts;
-    private final long[] beCounts;
+    /** This loop's clock; the connection's other parts read it here. */
+    final LoopClock clock;
+    /**
+     * This loop's counter slots of the frontend and backend (read once, at accept), and of the server once connected:
+     * kept here only, where the bytes are counted; the connection's other parts count through them too.
+     */
+    final long[] feCounts;
+    final long[] beCounts;
     private long[] svCounts;
-    private final ClientSide clientSide = new ClientSide();
-    private final ServerSide serverSide = new ServerSide();
 
     private Channel server;
     private CompositeByteBuf early;
@@ -70,6 +76,13 @@ final class Relay {
     private boolean serverOutputShut;
     private boolean clientReset;
     private boolean serverReset;
+    /**
+     * Bytes read in the read batch under way (one side's reads, then its channelReadComplete: the event loop never
+     * interleaves two channels' batches): a plain add per read; the counters and {@link #bytesToClient} get the sum
+     * once per batch. An int: a batch is at most maxMessagesPerRead (16) reads of at most 64 KiB, or after a FIN what
+     * the socket's receive buffer held: megabytes, never 2 GiB.
+     */
+    private int batchBytes;
     /** Bytes sent to the client, for the connection log's %B. */
     private long bytesToClient;
 
@@ -105,13 +118,14 @@ final class Relay {
         return svCounts;
     }
 
+    /** The client channel's handler: the relay itself (no handler object of its own per side and connection). */
     ChannelHandler clientHandler() {
-        return clientSide;
+        return this;
     }
 
     /** Goes on every server channel tried for this connection; events of any but the connected one are ignored. */
     ChannelHandler serverHandler() {
-        return serverSide;
+        return this;
     }
 
     /** The server side is connected and relaying. */
@@ -161,176 +175,238 @@ final class Relay {
         }
     }
 
-    private final class ClientSide extends ChannelInboundHandlerAdapter {
-        @Override
-        public boolean isSharable() {
-            return false;
-        }
+    // ---- the handler of both channels: events go to the client's or the server's side ------------------------
 
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            EpollInterest.keep(ctx.channel());
-            events.clientActive();
-        }
+    /**
+     * On the client channel and on every server channel tried (a retry adds it to a new channel while the failed one
+     * may still hold it): every event is told apart by its channel, and a server side's by {@link #server} too.
+     */
+    @Override
+    public boolean isSharable() {
+        return true;
+    }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Channel s = server;
-            if (s == null) {
-                holdEarly(msg);
-                return;
-            }
-            ByteBuf buf = (ByteBuf) msg;
-            idle.activity(clock.nanoTime());
-            int n = buf.readableBytes();
-            Counters.add(feCounts, Counters.BIN, n);
-            Counters.add(beCounts, Counters.BIN, n);
-            if (svCounts != null) {
-                Counters.add(svCounts, Counters.BIN, n);
-            }
-            s.write(buf, s.voidPromise());
-            if (!s.isWritable()) {
-                client.config().setAutoRead(false);
-            }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (server != null) {
-                server.flush();
-            }
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (client.isWritable() && server != null && !serverInputShut) {
-                server.config().setAutoRead(true);
-            }
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                clientInputShut = true;
-                idle.clientHalfClosed();
-                if (server != null && server.isActive()) {
-                    if (serverInputShut) {
-                        bothFinished();
-                    } else {
-                        shutdownOutputAfterFlush(server, false);
-                    }
-                }
-                events.halfClosed(); // client-fin may be shorter than client
-            }
-            ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (cause instanceof IOException) {
-                clientReset = true;
-            }
-            client.close();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (server != null && server.isActive()) {
-                if (clientReset) {
-                    count(Counters.CLI_ABRT);
-                    resetClose(server);
-                } else {
-                    flushThenClose(server);
-                }
-            }
-            events.clientClosed();
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (ctx.channel() == client) {
+            clientChannelActive(ctx);
+        } else {
+            ctx.fireChannelActive();
         }
     }
 
-    private final class ServerSide extends ChannelInboundHandlerAdapter {
-        /** A retry adds it to a new channel while the failed one may still hold it: every method checks its channel. */
-        @Override
-        public boolean isSharable() {
-            return true;
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (ctx.channel() == client) {
+            clientRead(ctx, msg);
+        } else {
+            serverRead(ctx, msg);
         }
+    }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf buf = (ByteBuf) msg;
-            if (!client.isActive() || ctx.channel() != server) {
-                buf.release();
-                return;
-            }
-            idle.activity(clock.nanoTime());
-            int n = buf.readableBytes();
-            bytesToClient += n;
-            Counters.add(feCounts, Counters.BOUT, n);
-            Counters.add(beCounts, Counters.BOUT, n);
-            if (svCounts != null) {
-                Counters.add(svCounts, Counters.BOUT, n);
-            }
-            client.write(buf, client.voidPromise());
-            if (!client.isWritable()) {
-                ctx.channel().config().setAutoRead(false);
-            }
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (ctx.channel() == client) {
+            clientReadComplete(ctx);
+        } else {
+            serverReadComplete(ctx);
         }
+    }
 
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (ctx.channel() == server) {
-                client.flush();
-            }
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel() == client) {
+            clientWritabilityChanged(ctx);
+        } else {
+            serverWritabilityChanged(ctx);
         }
+    }
 
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (ctx.channel() == server && ctx.channel().isWritable() && !clientInputShut && client.isActive()) {
-                client.config().setAutoRead(true);
-            }
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (ctx.channel() == client) {
+            clientUserEvent(ctx, evt);
+        } else {
+            serverUserEvent(ctx, evt);
         }
+    }
 
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent && ctx.channel() == server) {
-                serverInputShut = true;
-                idle.serverHalfClosed();
-                if (client.isActive()) {
-                    if (clientInputShut) {
-                        bothFinished();
-                    } else {
-                        shutdownOutputAfterFlush(client, true);
-                    }
-                }
-                events.halfClosed(); // server-fin may be shorter than server
-            }
-            ReferenceCountUtil.release(evt);
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (ctx.channel() == client) {
+            clientException(ctx, cause);
+        } else {
+            serverException(ctx, cause);
         }
+    }
 
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (ctx.channel() == server && cause instanceof IOException) {
-                serverReset = true;
-            }
-            ctx.close();
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (ctx.channel() == client) {
+            clientInactive(ctx);
+        } else {
+            serverInactive(ctx);
         }
+    }
 
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (ctx.channel() != server) {
-                return; // a failed connect attempt: the Connector handles it
+    // ---- the client channel's events ------------------------------------------------------------------------------
+
+    private void clientChannelActive(ChannelHandlerContext ctx) {
+        EpollInterest.keep(ctx.channel());
+        events.clientActive();
+    }
+
+    private void clientRead(ChannelHandlerContext ctx, Object msg) {
+        Channel s = server;
+        if (s == null) {
+            holdEarly(msg);
+            return;
+        }
+        ByteBuf buf = (ByteBuf) msg;
+        batchBytes += buf.readableBytes();
+        s.write(buf, s.voidPromise());
+        if (!s.isWritable()) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    private void clientReadComplete(ChannelHandlerContext ctx) {
+        if (server != null) {
+            int n = batchBytes;
+            if (n != 0) {
+                batchBytes = 0;
+                counted(Counters.BIN, n);
             }
-            if (client.isActive()) {
-                if (serverReset) {
-                    count(Counters.SRV_ABRT);
-                    Counters.increment(beCounts, Counters.ERESP);
-                    if (svCounts != null) {
-                        Counters.increment(svCounts, Counters.ERESP);
-                    }
-                    resetClose(client);
+            server.flush();
+        }
+    }
+
+    private void clientWritabilityChanged(ChannelHandlerContext ctx) {
+        if (client.isWritable() && server != null && !serverInputShut) {
+            server.config().setAutoRead(true);
+        }
+    }
+
+    private void clientUserEvent(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            clientInputShut = true;
+            idle.clientHalfClosed();
+            if (server != null && server.isActive()) {
+                if (serverInputShut) {
+                    bothFinished();
                 } else {
-                    flushThenClose(client);
+                    shutdownOutputAfterFlush(server, false);
                 }
             }
+            events.halfClosed(); // client-fin may be shorter than client
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    private void clientException(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            clientReset = true;
+        }
+        client.close();
+    }
+
+    private void clientInactive(ChannelHandlerContext ctx) {
+        if (server != null && server.isActive()) {
+            if (clientReset) {
+                count(Counters.CLI_ABRT);
+                resetClose(server);
+            } else {
+                flushThenClose(server);
+            }
+        }
+        events.clientClosed();
+    }
+
+    // ---- the server channel's events -----------------------------------------------------------------------------
+
+    private void serverRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf buf = (ByteBuf) msg;
+        if (!client.isActive() || ctx.channel() != server) {
+            buf.release();
+            return;
+        }
+        batchBytes += buf.readableBytes();
+        client.write(buf, client.voidPromise());
+        if (!client.isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    private void serverReadComplete(ChannelHandlerContext ctx) {
+        if (ctx.channel() == server) {
+            int n = batchBytes;
+            if (n != 0) {
+                batchBytes = 0;
+                bytesToClient += n;
+                counted(Counters.BOUT, n);
+            }
+            client.flush();
+        }
+    }
+
+    private void serverWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel() == server && ctx.channel().isWritable() && !clientInputShut && client.isActive()) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    private void serverUserEvent(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent && ctx.channel() == server) {
+            serverInputShut = true;
+            idle.serverHalfClosed();
+            if (client.isActive()) {
+                if (clientInputShut) {
+                    bothFinished();
+                } else {
+                    shutdownOutputAfterFlush(client, true);
+                }
+            }
+            events.halfClosed(); // server-fin may be shorter than server
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    private void serverException(ChannelHandlerContext ctx, Throwable cause) {
+        if (ctx.channel() == server && cause instanceof IOException) {
+            serverReset = true;
+        }
+        ctx.close();
+    }
+
+    private void serverInactive(ChannelHandlerContext ctx) {
+        if (ctx.channel() != server) {
+            return; // a failed connect attempt: the Connector handles it
+        }
+        if (client.isActive()) {
+            if (serverReset) {
+                count(Counters.SRV_ABRT);
+                Counters.increment(beCounts, Counters.ERESP);
+                if (svCounts != null) {
+                    Counters.increment(svCounts, Counters.ERESP);
+                }
+                resetClose(client);
+            } else {
+                flushThenClose(client);
+            }
+        }
+    }
+
+    /**
+     * A read batch of {@code n} bytes: activity for the idle clock (the loop's time, the same for every read of the
+     * batch), and one add per counter slot instead of one per read.
+     */
+    private void counted(int field, int n) {
+        idle.activity(clock.nanoTime());
+        Counters.add(feCounts, field, n);
+        Counters.add(beCounts, field, n);
+        long[] sv = svCounts;
+        if (sv != null) {
+            Counters.add(sv, field, n);
         }
     }
 

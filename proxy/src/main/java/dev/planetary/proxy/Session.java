@@ -4,6 +4,7 @@ import dev.planetary.core.backend.Server;
 import dev.planetary.core.connect.IdleDeadlines;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
 
 import dev.planetary.proxy.stats.Counters;
 import dev.planetary.proxy.stats.FreqCounter;
@@ -33,31 +34,26 @@ import java.net.InetSocketAddress;
  */
 final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, AcceptProxy.Target {
 
+    // Every field here is per connection: the frontend's and backend's counter slots and the loop's clock are the
+    // Relay's (read once, at accept), the process-wide parts the Connector's; the parts reach them from there.
     private final Frontend frontend;
     private final Channel client;
     private final Admission admission;
     private final Relay relay;
     private final Connector connector;
     private final IdleTimer idleTimer;
-    private final LoopClock clock;
-    /** This event loop's counter slots: the frontend's, the backend's, the process's (see {@link Counters}). */
-    final long[] feCounts;
-    final long[] beCounts;
-    private final long[] globalCounts;
     private long acceptedNanos;
     private int sourceHash;
     private boolean ended;
-    private final Proxy proxy;
-    /** This loop's live sessions ({@link SessionList}): links through the sessions, loop only. */
-    private SessionList live;
+    /** In this loop's {@link SessionList} (whose links run through the sessions, loop only). */
+    private boolean listed;
     Session nextLive;
     Session prevLive;
     /** The connection log's termination state when a part ended the connection on purpose ('-': not yet). */
-    private char endCause = TerminationState.NORMAL;
-    private char endPhase = TerminationState.NORMAL;
-    /** accept-proxy: the client's addresses as its PROXY header gave them; null for the socket's own. */
-    private InetSocketAddress proxiedSource;
-    private InetSocketAddress proxiedDestination;
+    private byte endCause = TerminationState.NORMAL;
+    private byte endPhase = TerminationState.NORMAL;
+    /** accept-proxy: the client's source and destination as its PROXY header gave them; null for the socket's own. */
+    private InetSocketAddress[] proxied;
 
     Session(Proxy proxy, Frontend frontend, Channel client) {
         this(proxy, frontend, client, LoopClock.of(client.eventLoop()));
@@ -66,19 +62,15 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     Session(Proxy proxy, Frontend frontend, Channel client, LoopClock clock) {
         this.frontend = frontend;
         this.client = client;
-        this.clock = clock;
-        this.proxy = proxy;
-        this.feCounts = frontend.stats().counters().slot();
-        this.beCounts = frontend.backend().stats().counters().slot();
-        this.globalCounts = proxy.stats().global().counters().slot();
+        ProxyBackend backend = frontend.backend();
         IdleDeadlines idle = new IdleDeadlines(frontend.idleLimits);
         // pin-ports: a port Genesis gave a VM goes to that VM's server only (one array index); null: balanced
         PinnedPool pinned = client.localAddress() instanceof InetSocketAddress a ? frontend.pinned(a.getPort()) : null;
-        this.admission = new Admission(this, frontend, client, pinned == null);
-        this.relay = new Relay(client, this, idle, clock, feCounts, beCounts);
-        this.connector = new Connector(this, client, relay, clock, frontend, proxy,
-            pinned == null ? frontend.pool : pinned);
-        this.idleTimer = new IdleTimer(idle, client.eventLoop(), clock, this);
+        this.admission = new Admission(this, pinned == null);
+        this.relay = new Relay(client, this, idle, clock, frontend.stats().counters().slot(),
+            backend.stats().counters().slot());
+        this.connector = new Connector(this, relay, backend, proxy, pinned == null ? frontend.pool : pinned);
+        this.idleTimer = new IdleTimer(idle, this);
     }
 
     ChannelHandler clientHandler() {
@@ -90,7 +82,29 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     }
 
     Proxy proxy() {
-        return proxy;
+        return connector.proxy();
+    }
+
+    Frontend frontend() {
+        return frontend;
+    }
+
+    /** The backend this connection was accepted for (a reload may give the frontend another one meanwhile). */
+    ProxyBackend backend() {
+        return connector.backend();
+    }
+
+    Channel client() {
+        return client;
+    }
+
+    /** This loop's counter slots of the frontend and of the connection's backend. */
+    long[] feCounts() {
+        return relay.feCounts;
+    }
+
+    long[] beCounts() {
+        return relay.beCounts;
     }
 
     /** The server this connection is relayed to, or null (not yet connected). Event loop. */
@@ -106,11 +120,11 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     /** One line for {@code show sess}, in HAProxy's words. Event loop. */
     String describe() {
         Server s = server();
-        long ageS = (clock.fresh() - acceptedNanos) / 1_000_000_000L;
+        long ageS = (relay.clock.fresh() - acceptedNanos) / 1_000_000_000L;
         return "0x" + Integer.toHexString(System.identityHashCode(this)) + ": proto=tcpv"
             + (client.remoteAddress() instanceof InetSocketAddress a && a.getAddress() instanceof java.net.Inet6Address
                 ? 6 : 4)
-            + " src=" + addr(client.remoteAddress()) + " fe=" + frontend.name() + " be=" + frontend.backend().name()
+            + " src=" + addr(client.remoteAddress()) + " fe=" + frontend.name() + " be=" + backend().name()
             + " srv=" + (s == null ? "<none>" : s.name()) + " age=" + ageS + "s";
     }
 
@@ -121,7 +135,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
 
     /** This loop iteration's time. */
     long now() {
-        return clock.nanoTime();
+        return relay.clock.nanoTime();
     }
 
     /** Milliseconds this connection waited in the backend's queue (0 if it never did). */
@@ -133,12 +147,14 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
 
     @Override
     public void clientActive() {
-        long now = clock.nanoTime();
+        long now = relay.clock.nanoTime();
         acceptedNanos = now;
-        live = SessionList.of(client.eventLoop());
-        live.add(this);
+        SessionList.of(client.eventLoop()).add(this);
+        listed = true;
+        long[] feCounts = relay.feCounts;
         Counters.increment(feCounts, Counters.STOT);
         FreqCounter.increment(feCounts, now);
+        long[] globalCounts = connector.proxy().stats().global().counters().slot(); // once per connection: not kept
         Counters.increment(globalCounts, Counters.STOT);
         FreqCounter.increment(globalCounts, now);
         // Inet4Address.hashCode() is the address itself and Inet6Address's is a hash of its bytes: the IP only,
@@ -150,20 +166,19 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     /** accept-proxy: the PROXY header was read (before {@link #clientActive}); these addresses stand for the client's. */
     @Override
     public void proxied(InetSocketAddress source, InetSocketAddress destination) {
-        proxiedSource = source;
-        proxiedDestination = destination;
+        proxied = new InetSocketAddress[] {source, destination};
     }
 
     /** The client's address: from its PROXY header on an accept-proxy bind, else the socket's peer. */
     InetSocketAddress clientSource() {
-        InetSocketAddress a = proxiedSource;
-        return a != null ? a : (InetSocketAddress) client.remoteAddress();
+        InetSocketAddress[] p = proxied;
+        return p != null ? p[0] : (InetSocketAddress) client.remoteAddress();
     }
 
     /** The address the client connected to: from its PROXY header on an accept-proxy bind, else the socket's own. */
     InetSocketAddress clientDestination() {
-        InetSocketAddress a = proxiedDestination;
-        return a != null ? a : (InetSocketAddress) client.localAddress();
+        InetSocketAddress[] p = proxied;
+        return p != null ? p[1] : (InetSocketAddress) client.localAddress();
     }
 
     /** Admitted with no queue ahead: pick a server. */
@@ -198,10 +213,20 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     }
 
     @Override
+    public EventLoop loop() {
+        return client.eventLoop();
+    }
+
+    @Override
+    public LoopClock clock() {
+        return relay.clock;
+    }
+
+    @Override
     public void idleTimeout() {
         // one idle clock serves both sides: logged as the client's timeout, as the common case (a quiet ssh client)
         ending(TerminationState.CLIENT_TIMEOUT, TerminationState.DATA);
-        Counters.increment(feCounts, Counters.TIMEOUTS);
+        Counters.increment(relay.feCounts, Counters.TIMEOUTS);
         relay.closeBoth();
     }
 
@@ -215,17 +240,19 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
             return;
         }
         ended = true;
-        if (live != null) {
-            live.remove(this);
+        if (listed) {
+            listed = false;
+            SessionList.of(client.eventLoop()).remove(this);
         }
         boolean queued = admission.inQueue(); // before leaving the queue: the log's Q phase and Tw of -1
         admission.leaveQueue();
         idleTimer.cancel();
         long[] sv = relay.serverCounts();
-        long endNanos = clock.nanoTime();
+        long endNanos = relay.clock.nanoTime();
         if (sv != null) { // reached a server: its total time counts in ttime, as HAProxy's
             frontend.latency.sessionEnded(endNanos - acceptedNanos);
             long ms = (endNanos - acceptedNanos) / 1_000_000;
+            long[] beCounts = relay.beCounts;
             Counters.increment(beCounts, Counters.TTIME_SAMPLES);
             SlidingAverage.add(beCounts, Counters.TTIME, Counters.TTIME_MAX, ms);
             Counters.increment(sv, Counters.TTIME_SAMPLES);
@@ -237,7 +264,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         ConnectionRecord record = log == null ? null : record(endNanos, queued);
         admission.releaseSlots();
         if (record != null) {
-            record.beconn = (int) frontend.backend().stats().counters().sum(Counters.CUR);
+            record.beconn = (int) backend().stats().counters().sum(Counters.CUR);
             log.offer(record);
         }
     }
@@ -245,8 +272,8 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
     /** A part ends the connection on purpose (a timeout, no server): the connection log's termination state. */
     void ending(char cause, char phase) {
         if (endCause == TerminationState.NORMAL) {
-            endCause = cause;
-            endPhase = phase;
+            endCause = (byte) cause; // HAProxy's letters: ASCII
+            endPhase = (byte) phase;
         }
     }
 
@@ -260,7 +287,7 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         long ttNanos = endNanos - acceptedNanos;
         r.acceptEpochMs = System.currentTimeMillis() - ttNanos / 1_000_000;
         r.frontend = frontend.name();
-        r.backend = frontend.backend().name();
+        r.backend = backend().name();
         Server s = connector.lastServer();
         r.server = s == null ? null : s.name();
         r.tw = queued ? -1 : (int) Math.min(Integer.MAX_VALUE, admission.queuedMs());
@@ -268,8 +295,8 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         r.tt = (int) Math.min(Integer.MAX_VALUE, ttNanos / 1_000_000);
         r.bytesToClient = relay.bytesToClient();
         if (endCause != TerminationState.NORMAL) {
-            r.endCause = endCause;
-            r.endPhase = endPhase;
+            r.endCause = (char) endCause;
+            r.endPhase = (char) endPhase;
         } else if (relay.established()) {
             if (relay.clientReset()) {
                 r.endCause = TerminationState.CLIENT_ABORT;
@@ -282,12 +309,12 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
             r.endCause = TerminationState.CLIENT_ABORT; // the client left before a server was connected
             r.endPhase = queued ? TerminationState.QUEUE : TerminationState.CONNECT;
         }
-        r.actconn = proxy.activeConnections();
+        r.actconn = connector.proxy().activeConnections();
         r.feconn = frontend.activeConnections();
         r.srvconn = s == null ? 0 : s.active();
         r.retries = connector.retries();
         r.redispatched = connector.redispatched();
-        r.backendQueue = (int) frontend.backend().stats().counters().sum(Counters.QCUR);
+        r.backendQueue = (int) backend().stats().counters().sum(Counters.QCUR);
         return r;
     }
 

@@ -79,7 +79,7 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
         clock = new LoopClock(client.eventLoop().ticker(), false);
         idle = new IdleDeadlines(frontend.idleLimits);
         relay = new Relay(client, this, idle, clock, frontend);
-        timer = new IdleTimer(idle, client.eventLoop(), clock, this);
+        timer = new IdleTimer(idle, this);
         client.pipeline().addLast(relay.clientHandler());
         server.pipeline().addLast(relay.serverHandler());
         client.config().setAutoRead(false);
@@ -115,6 +115,10 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
     }
 
     @Override public boolean live() { return clientClosed.get() == 0; }
+
+    @Override public io.netty.channel.EventLoop loop() { return client.eventLoop(); }
+
+    @Override public LoopClock clock() { return clock; }
 
     @Override
     public void idleTimeout() {

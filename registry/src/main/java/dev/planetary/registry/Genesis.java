@@ -1,6 +1,9 @@
 package dev.planetary.registry;
 
 import dev.planetary.core.ports.PortPlan;
+import dev.planetary.registry.etcd.EtcdLiveness;
+import dev.planetary.registry.etcd.EtcdStore;
+import dev.planetary.registry.etcd.EtcdTarget;
 import dev.planetary.registry.http.ApiHandler;
 import dev.planetary.registry.http.Connections;
 import dev.planetary.registry.http.HttpLimits;
@@ -11,6 +14,7 @@ import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Faults;
 import dev.planetary.registry.state.Registry;
 import dev.planetary.registry.state.Settings;
+import dev.planetary.registry.store.SharedStore;
 import dev.planetary.registry.store.Store;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -34,6 +38,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +66,20 @@ public final class Genesis implements AutoCloseable {
      * server's timeouts and connection caps.
      */
     public record Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
-                          boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits) {
+                          boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits,
+                          EtcdTarget etcd) {
+
+        /** With the local store (the data dir's write-ahead log). */
+        public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
+                       boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits) {
+            this(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, limits, null);
+        }
+
+        /** The same options with the state on etcd ({@code --store etcd}); null: the local store. */
+        public Options withEtcd(EtcdTarget target) {
+            return new Options(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, limits,
+                target);
+        }
 
         /** With the default HTTP limits. */
         public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
@@ -84,6 +102,9 @@ public final class Genesis implements AutoCloseable {
     private final Connections connections;
     private final byte[] tokenDigest;
     private Store store;
+    private EtcdStore etcdStore;
+    /** With {@code --store etcd}: heartbeats renew the VMs' etcd leases (see {@link EtcdLiveness}). */
+    private EtcdLiveness etcdLiveness;
     private Writer writer;
     private EventLoopGroup group;
     /** Watch streams move here once subscribed: fanning a change out to every stream never delays a heartbeat. */
@@ -114,6 +135,50 @@ public final class Genesis implements AutoCloseable {
     }
 
     private void open(Random random, Consumer<String> onFatal) throws IOException {
+        if (options.etcd() != null) {
+            openOnEtcd(random, onFatal);
+        } else {
+            openLocal(random, onFatal);
+        }
+        startHttp();
+    }
+
+    /**
+     * {@code --store etcd}: the state read back from etcd in one consistent read, the writer following the other
+     * instances' commits from the revision after it, and this instance campaigning to run the timed duties.
+     */
+    private void openOnEtcd(Random random, Consumer<String> onFatal) throws IOException {
+        etcdStore = EtcdStore.open(options.etcd().endpoints(), options.etcd().prefix());
+        PortPlan configured = options.plan();
+        String recorded = etcdStore.recordPlanIfAbsent(configured.spec());
+        if (!recorded.equals(configured.spec())) {
+            throw new IOException(etcdStore.describe() + " holds a registry written with port plan " + recorded
+                + "; refusing to start with --port-plan " + configured.spec() + " (every Genesis instance on one "
+                + "registry serves one plan): start with --port-plan " + recorded);
+        }
+        SharedStore.Loaded loaded = etcdStore.load();
+        long now = clock.nanos();
+        Supplier<Registry> fresh = () -> new Registry(options.settings(), configured, random, faults);
+        Registry registry = fresh.get();
+        try {
+            registry.restore(loaded.version(), loaded.vms(), loaded.released(), now);
+        } catch (IllegalStateException e) {
+            throw new IOException(etcdStore.describe() + ": " + e.getMessage());
+        }
+        registry.pending();
+        hub.init(registry.view(), loaded.log().stream().filter(c -> c.version() <= loaded.version()).toList());
+        LOG.info("read {} VMs at version {} from {} ({} change records kept); port plan {} ({} VMs at most)",
+            registry.vms().size(), registry.version(), etcdStore.describe(), loaded.log().size(),
+            configured.spec(), configured.maxVms());
+        etcdLiveness = etcdStore.liveness(options.settings().ttl());
+        writer = new Writer(registry, etcdStore, fresh, hub, clock, onFatal, faults);
+        writer.follow(loaded.revision() + 1);
+        writer.start();
+        etcdStore.campaign();
+        warnDeclaredIp();
+    }
+
+    private void openLocal(Random random, Consumer<String> onFatal) throws IOException {
         store = Store.open(options.dataDir());
         Store.Recovered rec = store.recover(options.repairLog());
         long now = clock.nanos();
@@ -122,13 +187,20 @@ public final class Genesis implements AutoCloseable {
         LOG.info("recovered {} VMs at version {} from {} ({} log records after the snapshot); port plan {} ({} VMs "
             + "at most)", registry.vms().size(), registry.version(), options.dataDir(), rec.log().size(),
             registry.plan().spec(), registry.plan().maxVms());
+        warnDeclaredIp();
+        writer = new Writer(registry, store, hub, clock, onFatal, faults);
+        writer.start();
+    }
+
+    private void warnDeclaredIp() {
         if (options.allowDeclaredIp()) {
             LOG.warn("--allow-declared-ip: VMs may register an address other than the one they connect from "
                 + "(NAT set-ups); the token is then the only thing that keeps a machine from pointing traffic "
                 + "at an address it does not own");
         }
-        writer = new Writer(registry, store, hub, clock, onFatal, faults);
-        writer.start();
+    }
+
+    private void startHttp() throws IOException {
         boolean epoll = Epoll.isAvailable();
         if (!epoll) {
             LOG.warn("native epoll is not available, falling back to NIO: {}", String.valueOf(Epoll.unavailabilityCause()));
@@ -251,6 +323,17 @@ public final class Genesis implements AutoCloseable {
         return port(listeners.get(1));
     }
 
+    /**
+     * A registration or heartbeat of {@code id} was answered here: with {@code --store etcd} its liveness lease is
+     * renewed, so that the leader hears of it whichever instance answered. Never blocks.
+     */
+    public void beat(String id) {
+        EtcdLiveness l = etcdLiveness;
+        if (l != null) {
+            l.beat(id);
+        }
+    }
+
     public Options options() { return options; }
     public Clock clock() { return clock; }
     public Hub hub() { return hub; }
@@ -279,6 +362,9 @@ public final class Genesis implements AutoCloseable {
         }
         if (writer != null) {
             writer.close();
+        }
+        if (etcdStore != null) {
+            etcdStore.close();
         }
         if (store != null) {
             try {

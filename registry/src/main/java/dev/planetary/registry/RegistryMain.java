@@ -6,6 +6,7 @@ import dev.planetary.registry.http.HttpLimits;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Settings;
 import dev.planetary.registry.etcd.EtcdEndpoints;
+import dev.planetary.registry.etcd.EtcdTarget;
 import dev.planetary.registry.store.Store;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -67,8 +68,8 @@ public final class RegistryMain implements Callable<Integer> {
     String portPlan = PortPlan.DEFAULT_SPEC;
 
     @Option(names = "--store", paramLabel = "local|etcd", description = "Where the state lives: local (the data "
-        + "dir's write-ahead log, one Genesis; the default) or etcd (several Genesis instances on one etcd cluster; "
-        + "not implemented yet, see README 'Genesis on etcd').")
+        + "dir's write-ahead log, one Genesis; the default) or etcd (several Genesis instances on one etcd cluster, "
+        + "see README 'Genesis on etcd'; the data dir then holds only the join token).")
     String store = STORE_LOCAL;
 
     @Option(names = EtcdEndpoints.OPTION, paramLabel = "URL[,URL...]", description = "The etcd cluster's client URLs "
@@ -176,7 +177,8 @@ public final class RegistryMain implements Callable<Integer> {
             Store.createDir(options.dataDir());
             token = Token.resolve(envToken, options.dataDir());
             options = new Genesis.Options(options.listen(), options.vmListen(), options.dataDir(), options.settings(),
-                options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog(), options.limits());
+                options.allowDeclaredIp(), token.token(), options.plan(), options.repairLog(), options.limits(),
+                STORE_ETCD.equals(store) ? new EtcdTarget(EtcdEndpoints.parse(etcd)) : null);
             genesis = Genesis.start(options, Clock.system(), new SecureRandom(), why -> {
                 code[0] = 1;
                 stopped.countDown();
@@ -217,10 +219,7 @@ public final class RegistryMain implements Callable<Integer> {
         return code[0];
     }
 
-    /**
-     * Null when the store options can start; else why not. {@code --store etcd} is refused until it keeps every
-     * promise {@code --store local} keeps (issue 13): a half-working shared store would hand out duplicate ports.
-     */
+    /** Null when the store options can start; else why not. */
     static String storeRefusal(String store, String etcd) {
         if (STORE_LOCAL.equals(store)) {
             return etcd == null ? null : "option " + EtcdEndpoints.OPTION + " needs --store etcd";
@@ -233,8 +232,7 @@ public final class RegistryMain implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
-        return "--store etcd: not implemented yet (registration, heartbeats, watch and the elected leader on etcd are"
-            + " being built, issue 13; see README 'Genesis on etcd'); use --store local";
+        return null;
     }
 
     private static PortPlan plan(String text) {

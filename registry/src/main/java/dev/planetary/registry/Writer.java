@@ -4,6 +4,7 @@ import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Clock;
 import dev.planetary.registry.state.Faults;
 import dev.planetary.registry.state.Registry;
+import dev.planetary.registry.store.SharedStore;
 import dev.planetary.registry.store.StateStore;
 import dev.planetary.registry.store.Store;
 import java.io.IOException;
@@ -12,8 +13,10 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +39,17 @@ public final class Writer implements AutoCloseable {
     public static final int QUEUE = 16_384;
     /** Operations applied per commit at most, so one fsync never waits behind an unbounded batch. */
     private static final int BATCH = 1_024;
+    /**
+     * A shared store: a batch re-applied this many times after lost races before its requests answer 503 (each lost
+     * race means another instance committed, so the swarm made progress; a round this unlucky is retried by the VM).
+     */
+    static final int RACES = 16;
+    /**
+     * A shared store: operations per commit at most. A registration is one change, so a round of this many normally
+     * fits one etcd transaction ({@code EtcdStore.CHANGES_PER_TXN}); a round with more changes (a registration that
+     * also frees grace periods) goes as several transactions in a row.
+     */
+    static final int SHARED_BATCH = 24;
 
     /** An operation on the registry, run on the writer thread. */
     public interface Op<T> {
@@ -59,8 +73,18 @@ public final class Writer implements AutoCloseable {
     private record Task<T>(Op<T> op, boolean durable, CompletableFuture<T> result) {
     }
 
-    private final Registry registry;
+    private Registry registry;
     private final StateStore store;
+    /** The same store when several instances share it (etcd), else null. */
+    private final SharedStore shared;
+    /** A new, empty registry of the same settings, plan and randomness: the base of a reload from the shared store. */
+    private final Supplier<Registry> fresh;
+    /** Other instances' commits, from the store's follow callback, applied by the writer thread at its next round. */
+    private final ConcurrentLinkedQueue<Change> followed = new ConcurrentLinkedQueue<>();
+    /** True when the in-memory state may differ from the shared store's: reload before the next batch. */
+    private volatile boolean resync;
+    /** The last version published to the hub. */
+    private long published;
     private final Hub hub;
     private final Clock clock;
     private final Consumer<String> onFatal;
@@ -76,6 +100,18 @@ public final class Writer implements AutoCloseable {
 
     /** {@code faults}: where a round slower than {@link Genesis#STALL_MILLIS} is reported. */
     public Writer(Registry registry, StateStore store, Hub hub, Clock clock, Consumer<String> onFatal, Faults faults) {
+        this(registry, store, null, hub, clock, onFatal, faults);
+    }
+
+    /**
+     * {@code fresh}: with a {@link SharedStore}, makes the empty registry a reload starts from (a lost race or a
+     * failed commit drops the in-memory state and reads the store's back); null with the local log.
+     */
+    public Writer(Registry registry, StateStore store, Supplier<Registry> fresh, Hub hub, Clock clock,
+                  Consumer<String> onFatal, Faults faults) {
+        this.shared = store instanceof SharedStore sh && fresh != null ? sh : null;
+        this.fresh = fresh;
+        this.published = registry.version();
         this.faults = faults;
         this.registry = registry;
         this.store = store;
@@ -89,6 +125,28 @@ public final class Writer implements AutoCloseable {
     public void start() {
         thread.start();
     }
+
+    /**
+     * With a shared store: follows the other instances' commits from store revision {@code revision} (the one after
+     * the read the registry was loaded from).
+     */
+    public void follow(long revision) {
+        shared.follow(revision, this::followed, this::followLost);
+    }
+
+    private void followed(Change c) {
+        followed.add(c);
+        queue.offer(new Task<>(WAKE, false, new CompletableFuture<>())); // a full queue wakes the writer anyway
+    }
+
+    private void followLost(String why) {
+        LOG.warn("following {} broke ({}); reloading the state from it", shared.describe(), why);
+        resync = true;
+        queue.offer(new Task<>(WAKE, false, new CompletableFuture<>()));
+    }
+
+    /** A no-op that wakes the writer for the changes it followed. */
+    private static final Op<Void> WAKE = (r, now, wall) -> null;
 
     /** Null while healthy, else why the registry stopped taking changes. */
     public String failure() {
@@ -120,7 +178,7 @@ public final class Writer implements AutoCloseable {
                 Task<?> first = queue.poll(TICK_MILLIS, TimeUnit.MILLISECONDS);
                 if (first != null) {
                     batch.add(first);
-                    queue.drainTo(batch, BATCH - 1);
+                    queue.drainTo(batch, (shared == null ? BATCH : SHARED_BATCH) - 1);
                 }
             } catch (InterruptedException e) {
                 running = false;
@@ -128,37 +186,87 @@ public final class Writer implements AutoCloseable {
             long now = clock.nanos();
             long wall = clock.millis();
             long roundStart = System.nanoTime();
-            for (Task<?> t : batch) {
-                Runnable answer = apply(t, now, wall);
-                if (t.durable()) {
-                    answers.add(answer);
-                    waiting.add(t.result());
-                } else {
-                    answer.run();
+            List<Change> out = new ArrayList<>();
+            if (shared != null && !catchUp(now, out)) {
+                StorageFailure sf = new StorageFailure(failureOfShared);
+                batch.forEach(t -> t.result().completeExceptionally(sf));
+                batch.clear();
+                continue;
+            }
+            boolean tickDue = System.nanoTime() - nextTick >= 0;
+            if (tickDue) {
+                nextTick = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+            }
+            boolean committed = false;
+            for (int attempt = 0; !committed; attempt++) {
+                if (attempt == RACES) {
+                    StorageFailure sf = new StorageFailure("registry busy: " + RACES + " commits in a row lost to "
+                        + "other Genesis instances; retry shortly");
+                    waiting.forEach(f -> f.completeExceptionally(sf));
+                    answers.clear();
+                    waiting.clear();
+                    break;
+                }
+                answers.clear();
+                waiting.clear();
+                registry.timedDuties(shared == null || shared.leader());
+                for (Task<?> t : batch) {
+                    Runnable answer = apply(t, now, wall);
+                    if (t.durable()) {
+                        answers.add(answer);
+                        waiting.add(t.result());
+                    } else {
+                        answer.run();
+                    }
+                }
+                // with a shared store only the elected leader runs the timed duties: they are decided once
+                if (tickDue && shared != null) {
+                    shared.refreshLiveness(registry.view().liveness(), now, registry.settings().ttl().toNanos());
+                }
+                if (tickDue && (shared == null || shared.leader())) {
+                    registry.tick(now);
+                }
+                List<Change> changes = registry.pending();
+                if (changes.isEmpty()) {
+                    committed = true;
+                    break;
+                }
+                try {
+                    if (store.commit(changes.get(0).version() - 1, changes)) {
+                        out.addAll(changes);
+                        committed = true;
+                    } else if (shared == null) {
+                        throw new IOException("the store refused a commit on the current version");
+                    } else if (!reload(now, out)) { // lost the race: catch up, then apply the same batch again
+                        StorageFailure sf = new StorageFailure(failureOfShared);
+                        waiting.forEach(f -> f.completeExceptionally(sf));
+                        answers.clear();
+                        waiting.clear();
+                        break;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    if (shared == null) {
+                        fail("cannot write the registry state to " + store.describe() + ": " + e);
+                        StorageFailure sf = new StorageFailure(failure);
+                        waiting.forEach(f -> f.completeExceptionally(sf));
+                        drainAndFail(sf);
+                        return;
+                    }
+                    // whether the batch is stored is unknown: answer 503 and read the state back before the next one
+                    unavailable(e.getMessage());
+                    resync = true;
+                    StorageFailure sf = new StorageFailure(failureOfShared);
+                    waiting.forEach(f -> f.completeExceptionally(sf));
+                    answers.clear();
+                    waiting.clear();
+                    break;
                 }
             }
             batch.clear();
-            long real = System.nanoTime();
-            if (real - nextTick >= 0) {
-                registry.tick(now);
-                nextTick = real + TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+            if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
+                hub.publish(out, registry.view());
+                published = registry.version();
             }
-            List<Change> changes = registry.pending();
-            if (!changes.isEmpty()) {
-                try {
-                    if (!store.commit(changes.get(0).version() - 1, changes)) {
-                        // only a shared store (etcd) loses a race; catching up is not built yet (issue 13)
-                        throw new IOException("another Genesis instance committed first");
-                    }
-                } catch (IOException | RuntimeException e) {
-                    fail("cannot write the registry state to " + store.describe() + ": " + e);
-                    StorageFailure sf = new StorageFailure(failure);
-                    waiting.forEach(f -> f.completeExceptionally(sf));
-                    drainAndFail(sf);
-                    return;
-                }
-            }
-            hub.publish(changes, registry.view());
             // measured in real time (a test's clock jumps are not stalls); the window is reported in the registry's
             long took = System.nanoTime() - roundStart;
             if (took > TimeUnit.MILLISECONDS.toNanos(Genesis.STALL_MILLIS)) {
@@ -177,6 +285,94 @@ public final class Writer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Why the shared store cannot be written now (the 503's message). */
+    private String failureOfShared = "";
+
+    private void unavailable(String why) {
+        String msg = "the registry state cannot be written now: " + why + "; reads and watches keep the last known "
+            + "view; retry shortly";
+        if (!msg.equals(failureOfShared)) {
+            LOG.error("{}", msg);
+        }
+        failureOfShared = msg;
+    }
+
+    /**
+     * Applies the other instances' commits that arrived (in version order), or reloads the whole state when a
+     * reload is due or a change is missing; {@code out} gets what the hub has not published yet. False when the
+     * store cannot be read (the batch answers 503; the last published view stays).
+     */
+    private boolean catchUp(long now, List<Change> out) {
+        if (resync) {
+            return reload(now, out);
+        }
+        for (Change c; (c = followed.poll()) != null; ) {
+            if (c.version() <= registry.version()) {
+                continue; // ours, or already read back by a reload
+            }
+            if (c.version() != registry.version() + 1) {
+                return reload(now, out);
+            }
+            try {
+                registry.replay(c, now);
+            } catch (IllegalStateException e) {
+                LOG.warn("a followed change does not apply ({}); reloading", e.getMessage());
+                return reload(now, out);
+            }
+            registry.pending();
+            shared.followed(c);
+            out.add(c);
+        }
+        return true;
+    }
+
+    /**
+     * Drops the in-memory state and reads the shared store's back (one consistent read), keeping the heartbeat
+     * state of the VMs that are still there; the changes after what the hub published go to {@code out}.
+     */
+    private boolean reload(long now, List<Change> out) {
+        long have = out.isEmpty() ? published : out.get(out.size() - 1).version();
+        SharedStore.Loaded l;
+        try {
+            l = shared.load(have);
+        } catch (IOException e) {
+            unavailable(e.getMessage());
+            resync = true;
+            return false;
+        }
+        Registry r = fresh.get();
+        try {
+            r.restore(l.version(), l.vms(), l.released(), now);
+        } catch (IllegalStateException e) {
+            unavailable(shared.describe() + " holds a state that does not apply: " + e.getMessage());
+            resync = true;
+            return false;
+        }
+        r.adoptLiveness(registry.view().liveness());
+        r.pending();
+        registry = r;
+        boolean rebase = resync;
+        resync = false;
+        for (Change c : l.log()) {
+            if (c.version() > have && c.version() <= l.version()) {
+                if (c.version() != have + 1) {
+                    LOG.warn("changes {}..{} are no longer kept by {}: watchers resuming from before {} relist",
+                        have + 1, c.version() - 1, shared.describe(), c.version());
+                }
+                out.add(c);
+                have = c.version();
+            }
+        }
+        if (rebase) {
+            follow(l.revision() + 1);
+        }
+        if (!failureOfShared.isEmpty()) {
+            LOG.info("{} answers again: the state is read back at version {}", shared.describe(), l.version());
+            failureOfShared = "";
+        }
+        return true;
     }
 
     private <T> Runnable apply(Task<T> t, long now, long wall) {

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The HTTP API over loopback with the JDK client and curl: the happy paths and every bad-input case. */
+/**
+ * The HTTP API over loopback with the JDK client and curl: the happy paths and every bad-input case, on the local
+ * store ({@link ApiOnEtcdTest}: the same tests on etcd).
+ */
 class ApiTest {
 
     @TempDir
@@ -34,7 +37,12 @@ class ApiTest {
 
     @BeforeEach
     void start() {
-        node = Node.start(dir.resolve("data"));
+        node = startNode(dir.resolve("data"), Clock.system(), Settings.defaults(), false);
+    }
+
+    /** A registry for one test: on the local store here, on etcd in {@link ApiOnEtcdTest}. */
+    Node startNode(Path data, Clock clock, Settings settings, boolean allowDeclaredIp) {
+        return Node.start(data, clock, settings, allowDeclaredIp);
     }
 
     @AfterEach
@@ -162,7 +170,7 @@ class ApiTest {
 
     @Test
     void declaredIpAllowedWithTheFlag(@TempDir Path other) {
-        try (Node nat = Node.start(other, Clock.system(), Settings.defaults(), true)) {
+        try (Node nat = startNode(other, Clock.system(), Settings.defaults(), true)) {
             Res r = nat.register("{\"cores\": 1, \"ip\": \"10.1.2.3\"}");
             assertThat(r.status()).isEqualTo(201);
             assertThat(r.json().get("ip").asText()).isEqualTo("10.1.2.3");
@@ -325,7 +333,7 @@ class ApiTest {
         // the clock stands still: on a slow machine 1,999 registrations can take longer than the TTL, and expired
         // VMs would then show up as "in their grace period" in the message
         node.close();
-        node = Node.start(dir.resolve("data-full"), new FakeClock(), Settings.defaults(), false);
+        node = startNode(dir.resolve("data-full"), new FakeClock(), Settings.defaults(), false);
         List<CompletableFuture<java.net.http.HttpResponse<String>>> all = new ArrayList<>();
         for (int i = 0; i < 1999; i++) {
             all.add(node.http.sendAsync(java.net.http.HttpRequest.newBuilder(

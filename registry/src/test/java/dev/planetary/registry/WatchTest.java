@@ -16,7 +16,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The watch stream: snapshot, one event per change with strictly increasing versions, resume, keep-alive. */
+/**
+ * The watch stream: snapshot, one event per change with strictly increasing versions, resume, keep-alive; on the
+ * local store ({@link WatchOnEtcdTest}: the same tests on etcd).
+ */
 class WatchTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -28,7 +31,12 @@ class WatchTest {
 
     @BeforeEach
     void start() {
-        node = Node.start(dir.resolve("data"));
+        node = startNode(dir.resolve("data"));
+    }
+
+    /** A registry on the data dir {@code data}: the local store here, etcd in {@link WatchOnEtcdTest}. */
+    Node startNode(Path data) {
+        return Node.start(data);
     }
 
     @AfterEach
@@ -97,7 +105,7 @@ class WatchTest {
             node.register("{\"cores\": 1}");
         }
         node.close();
-        node = Node.start(dir.resolve("data"));
+        node = startNode(dir.resolve("data"));
         SseClient w = watch("?since=1");
         assertThat(w.next(WAIT).version()).isEqualTo(2);
         assertThat(w.next(WAIT).version()).isEqualTo(3);

@@ -1,6 +1,9 @@
 package dev.planetary.bench.harness;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The one haproxy-syntax config both proxies run from, generated per run with the ports in use: tcp mode,
@@ -96,5 +99,81 @@ public final class ConfigGen {
     /** Start-up figure: one range of {@code count} ports from {@code low}. */
     static String startup(int low, int count, int nbthread, List<Integer> echos) {
         return head(1000, nbthread) + listen("range", "127.0.0.1:" + low + "-" + (low + count - 1), echos);
+    }
+
+    /** The keywords that open a section in HAProxy's syntax (configuration manual, section 2 onwards). */
+    private static final Set<String> SECTIONS = Set.of("global", "defaults", "frontend", "backend", "listen",
+            "peers", "resolvers", "userlist", "program", "mailers", "ring", "cache", "http-errors");
+
+    /**
+     * A variant's own config merged into the generated one ({@code --variant-config}): each section of
+     * {@code fragment} ({@code global}, {@code defaults}, or {@code listen NAME} of a generated proxy) has its lines
+     * added at the end of the generated section with the same header line; a section the generated config lacks is
+     * added whole at the end. Only one {@code defaults} section is ever written, so a fragment cannot reset the
+     * generated defaults by accident (HAProxy starts over at each {@code defaults}).
+     *
+     * @throws IllegalArgumentException for a fragment line before any section header
+     */
+    public static String merge(String generated, String fragment) {
+        LinkedHashMap<String, StringBuilder> sections = sections(generated, false);
+        LinkedHashMap<String, StringBuilder> extra = sections(fragment, true);
+        for (Map.Entry<String, StringBuilder> e : extra.entrySet()) {
+            StringBuilder into = sections.get(e.getKey());
+            if (into == null) {
+                sections.put(e.getKey(), e.getValue());
+            } else {
+                int end = into.length(); // before the section's trailing blank lines
+                while (end >= 2 && into.charAt(end - 1) == '\n' && into.charAt(end - 2) == '\n') {
+                    end--;
+                }
+                into.insert(end, e.getValue());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (Map.Entry<String, StringBuilder> e : sections.entrySet()) {
+            if (!e.getKey().isEmpty()) {
+                out.append(e.getKey()).append('\n');
+            }
+            out.append(e.getValue());
+        }
+        return out.toString();
+    }
+
+    /**
+     * Splits a config into its sections: header line (a line whose first word is a section keyword; the whitespace
+     * inside it normalised) to the lines under it (a fragment's lines indented if they were not). Lines before the first header go under "" (comments);
+     * in a fragment, anything there but comments and blank lines is an error.
+     */
+    private static LinkedHashMap<String, StringBuilder> sections(String cfg, boolean fragment) {
+        LinkedHashMap<String, StringBuilder> map = new LinkedHashMap<>();
+        StringBuilder current = new StringBuilder();
+        String header = "";
+        map.put(header, current);
+        int lineNo = 0;
+        String[] lines = cfg.split("\n", -1);
+        int count = cfg.endsWith("\n") ? lines.length - 1 : lines.length; // no line after the last newline
+        for (int i = 0; i < count; i++) {
+            String line = lines[i];
+            lineNo++;
+            String t = line.strip();
+            if (SECTIONS.contains(t.split("\\s+", 2)[0])) {
+                header = String.join(" ", t.split("\\s+"));
+                current = map.computeIfAbsent(header, h -> new StringBuilder());
+                continue;
+            }
+            if (fragment && header.isEmpty() && !t.isEmpty() && !t.startsWith("#")) {
+                throw new IllegalArgumentException("--variant-config line " + lineNo + " (" + t + ") is not in a"
+                        + " section: start with a header line such as 'global', 'defaults' or 'listen idle'");
+            }
+            if (fragment && t.isEmpty()) {
+                continue;
+            }
+            current.append(fragment && !line.isEmpty() && !Character.isWhitespace(line.charAt(0)) ? "    " : "")
+                    .append(line).append('\n');
+        }
+        if (fragment) {
+            map.remove("");
+        }
+        return map;
     }
 }

@@ -78,6 +78,10 @@ public final class Options {
             "                        e.g. --variant uring='-Xms256m -Xmx256m -Dplanetary.transport=io_uring')",
             "  --variant-jar L=PATH  the proxy jar of variant L (a new column if L is not a --variant yet)",
             "  --variant-java L=PATH the java binary of variant L (e.g. a newer JDK; likewise a new column if new)",
+            "  --variant-config L=FILE-or-LINES   config of variant L merged into the generated one, section by",
+            "                        section (a file, or the lines themselves; \\n separates lines), e.g.",
+            "                        --variant-config tcplog='global\\n  log 127.0.0.1:5140 local0\\ndefaults\\n"
+                    + "  log global\\n  option tcplog'",
             "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
             "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
             "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
@@ -103,6 +107,21 @@ public final class Options {
             }
         }
         targets.add(change.apply(TargetSpec.variant(label)));
+    }
+
+    /** {@code --variant-config}'s value: the text of the file it names, else the lines themselves. */
+    static String configFragment(String v) {
+        try {
+            Path p = Path.of(v);
+            if (!v.isBlank() && Files.isRegularFile(p)) {
+                return Files.readString(p);
+            }
+        } catch (java.nio.file.InvalidPathException e) {
+            // config lines, not a path
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("--variant-config: cannot read " + v, e);
+        }
+        return v.replace("\\n", "\n");
     }
 
     public static Options parse(String[] args) {
@@ -155,6 +174,13 @@ public final class Options {
                     String v = a.get(++i);
                     int eq = v.indexOf('=');
                     o.variant(v.substring(0, eq), t -> t.withJava(v.substring(eq + 1)));
+                }
+                case "--variant-config" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    String fragment = configFragment(v.substring(eq + 1));
+                    ConfigGen.merge("", fragment); // a malformed fragment fails now, not at its first figure
+                    o.variant(v.substring(0, eq), t -> t.withConfig(fragment));
                 }
                 case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));
                 case "--idle-hold" -> o.idleHoldSeconds = Integer.parseInt(a.get(++i));

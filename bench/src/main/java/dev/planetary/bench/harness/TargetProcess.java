@@ -56,7 +56,7 @@ public final class TargetProcess implements AutoCloseable {
     public static TargetProcess start(TargetSpec spec, Path config, Options o, Path logDir, String cpus) {
         Path log = logDir.resolve(spec.label() + "-" + System.nanoTime() + ".log");
         try {
-            Process p = new ProcessBuilder(command(spec, config, o, cpus))
+            Process p = new ProcessBuilder(command(spec, spec.configFor(config, logDir), o, cpus))
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

@@ -1,12 +1,15 @@
 package dev.planetary.bench.harness;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The harness's pure parts: the passes, the generator-check flag, the load tools' output parsing, the smoke path. */
 class HarnessPartsTest {
@@ -39,6 +42,46 @@ class HarnessPartsTest {
         TargetSpec old = o.targets.get(4);
         assertThat(old.javaOr("java")).isEqualTo("java");
         assertThat(old.jarOr(null)).isEqualTo(Path.of("/tmp/old.jar"));
+    }
+
+    @Test
+    void aVariantConfigIsMergedSectionBySectionIntoTheGeneratedOne(@TempDir Path dir) throws Exception {
+        Options o = Options.parse(new String[]{"--variant-config",
+            "tcplog=global\\n    log 127.0.0.1:5140 local0\\ndefaults\\nlog global\\n    option tcplog\\n"
+                + "listen idle\\n    timeout client 1m\\nlisten extra\\n    bind 127.0.0.1:1", "--out", "x.md"});
+        assertThat(o.targets).extracting(TargetSpec::label).containsExactly("direct", "haproxy", "planetary",
+            "tcplog");
+        TargetSpec tcplog = o.targets.get(3);
+        Path generated = dir.resolve("traffic-1.cfg");
+        String cfg = ConfigGen.harness(32100, 1000, 1, 5201, List.of(8001), List.of(9001));
+        Files.writeString(generated, cfg);
+
+        Path merged = tcplog.configFor(generated, dir);
+        assertThat(merged).isEqualTo(dir.resolve("traffic-1-tcplog.cfg"));
+        String m = Files.readString(merged);
+        assertThat(m).contains("global\n    maxconn 1000\n    nbthread 1\n    hard-stop-after 1s\n"
+            + "    log 127.0.0.1:5140 local0\n\ndefaults\n");
+        assertThat(m).contains("    timeout server 5m\n    log global\n    option tcplog\n\nlisten bulk");
+        assertThat(m).contains("listen idle\n    bind 127.0.0.1:32103\n    server s1 127.0.0.1:9001\n"
+            + "    timeout client 1m\n\n");
+        assertThat(m).endsWith("listen extra\n    bind 127.0.0.1:1\n");
+        assertThat(m.split("\n", -1)).filteredOn(l -> l.startsWith("defaults")).hasSize(1);
+        assertThat(ConfigGen.merge(cfg, "")).as("nothing to merge: the same config").isEqualTo(cfg);
+        assertThat(o.targets.get(2).configFor(generated, dir)).as("the other columns: the generated one")
+            .isEqualTo(generated);
+
+        Path file = dir.resolve("fragment.cfg");
+        Files.writeString(file, "defaults\n    option tcplog\n");
+        TargetSpec fromFile = Options.parse(new String[]{"--variant-config", "f=" + file, "--variant", "f=-Xmx1g",
+            "--out", "x.md"}).targets.get(3);
+        assertThat(fromFile.config()).isEqualTo("defaults\n    option tcplog\n");
+        assertThat(fromFile.optsOr("dflt")).isEqualTo("-Xmx1g");
+        assertThat(TargetProcess.command(fromFile, fromFile.configFor(generated, dir), o, null))
+            .endsWith("-f", dir.resolve("traffic-1-f.cfg").toString());
+
+        assertThatThrownBy(() -> Options.parse(new String[]{"--variant-config", "bad=option tcplog"}))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("line 1 (option tcplog) is not in a"
+                + " section");
     }
 
     @Test

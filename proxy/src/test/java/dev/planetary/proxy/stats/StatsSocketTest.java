@@ -188,6 +188,40 @@ class StatsSocketTest {
         assertThat(cmd("show info")).contains("CumConns: 3\n").contains("Name: Planetary\n");
     }
 
+    /**
+     * bin/bout are exact for frontend, backend and server: the relay adds each read batch once (not each read), so
+     * many batches per connection and both directions must still sum to every byte sent.
+     */
+    @Test
+    void bytesInAndOutAreExact() throws Exception {
+        TestServer a = backends.echo("a");
+        int port = start("", "    server a 127.0.0.1:%d\n".formatted(a.port()));
+        long total = 0;
+        byte[] chunk = new byte[64 * 1024];
+        for (int i = 0; i < chunk.length; i++) {
+            chunk[i] = (byte) (i * 31);
+        }
+        for (int c = 0; c < 3; c++) {
+            try (Socket s = Harness.connect(port)) {
+                int[] sizes = {chunk.length, 1, chunk.length, 7, chunk.length - 3, 1000 + c};
+                for (int n : sizes) {
+                    s.getOutputStream().write(chunk, 0, n);
+                    byte[] back = s.getInputStream().readNBytes(n);
+                    assertThat(back).hasSize(n).isEqualTo(java.util.Arrays.copyOf(chunk, n));
+                    total += n;
+                }
+            }
+        }
+        long sent = total;
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            StatsSnapshot snap = StatsCollector.collect(proxy, ProxyStats.now());
+            for (StatRow r : List.of(row(snap, "fe", "FRONTEND"), row(snap, "be", "BACKEND"), row(snap, "be", "a"))) {
+                assertThat(r.getLong("bin", -1)).as(r.serverName() + " bin").isEqualTo(sent);
+                assertThat(r.getLong("bout", -1)).as(r.serverName() + " bout").isEqualTo(sent);
+            }
+        });
+    }
+
     private static StatRow row(StatsSnapshot snap, String px, String sv) {
         return snap.rows().stream().filter(r -> r.proxyName().equals(px) && r.serverName().equals(sv)).findFirst()
             .orElseThrow();

@@ -1,13 +1,16 @@
 package dev.planetary.registry.etcd;
 
+import dev.planetary.registry.Hub;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Liveness;
 import dev.planetary.registry.state.Released;
 import dev.planetary.registry.state.Vm;
-import dev.planetary.registry.store.StateStore;
+import dev.planetary.registry.store.SharedStore;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
@@ -16,8 +19,11 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -27,6 +33,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * Genesis' state on etcd (issue 13, first increment: the conditional commit). A batch is ONE etcd transaction:
@@ -39,17 +47,27 @@ import java.util.concurrent.TimeoutException;
  *       put log/&lt;version&gt; per change; put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
- * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Called on the writer thread only (the holder map is its own).
- * <p>Not built yet (so {@code --store etcd} is refused at start-up): following other
- * instances' commits (etcd watch on {@code log/}), leases as heartbeats, the elected leader for timed duties,
- * compaction.
+ * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Called on the
+ * writer thread only (the holder map is its own), except the follow callbacks (etcd watch on {@code log/}) and the
+ * leader ({@link EtcdLeader}), which run on jetcd's and their own threads.
  */
-public final class EtcdStore implements StateStore {
+public final class EtcdStore implements SharedStore {
 
     /** Every key lives under this prefix, versioned so that a later layout can sit beside it. */
     public static final String PREFIX = "/planetary/genesis/v1/";
-    /** How long a commit waits for etcd before the batch fails (and its requests answer 503). */
-    public static final long COMMIT_TIMEOUT_MILLIS = 10_000;
+    /**
+     * How long a commit or read waits for etcd before it fails (and the batch's requests answer 503). A healthy etcd
+     * answers in milliseconds and an etcd 3.4 election takes about a second; 3 s rides out one election and still
+     * answers 503 before the VM agent's 5 s request timeout.
+     */
+    public static final long COMMIT_TIMEOUT_MILLIS = 3_000;
+    /**
+     * {@code log/} records kept (older ones are deleted): as many as a Genesis hub retains for resumes, so a
+     * {@code since} that one instance can resume, every instance can; older ones relist.
+     */
+    public static final long LOG_KEPT = Hub.RETAINED;
+    /** Commits by this instance between two deletions of old {@code log/} records (one range delete each). */
+    static final int COMPACT_EVERY = 1_000;
     /** Versions are zero-padded in {@code log/} keys so that etcd's byte order is version order. */
     private static final String VERSION_FORMAT = "%020d";
 
@@ -60,11 +78,16 @@ public final class EtcdStore implements StateStore {
     private final Map<Integer, String> holders = new HashMap<>();
     /** instance key -> id registered under it, as of the last commit this store made (or read). */
     private final Map<String, String> keys = new HashMap<>();
+    private final EtcdLeader leader;
+    private volatile EtcdLiveness liveness;
+    private volatile Watch.Watcher follower;
+    private int commitsSinceCompaction;
 
     private EtcdStore(Client client, EtcdEndpoints endpoints, String prefix) {
         this.client = client;
         this.endpoints = endpoints;
         this.prefix = prefix;
+        this.leader = new EtcdLeader(client, key("leader"), describe());
     }
 
     /** Connects lazily (the first commit reaches etcd); {@code prefix} separates several registries on one cluster. */
@@ -73,13 +96,84 @@ public final class EtcdStore implements StateStore {
         return new EtcdStore(c, endpoints, prefix);
     }
 
+    /** Starts campaigning for the leadership (timed duties); without it, {@link #leader()} stays false. */
+    public void campaign() {
+        leader.start();
+    }
+
+    @Override
+    public boolean leader() {
+        return leader.held();
+    }
+
+    /** Starts following the VMs' liveness leases of {@code ttl} (heartbeats renew them through the result). */
+    public EtcdLiveness liveness(Duration ttl) {
+        EtcdLiveness l = new EtcdLiveness(this, ttl);
+        l.start();
+        liveness = l;
+        return l;
+    }
+
+    @Override
+    public void refreshLiveness(Map<String, Liveness> known, long nowNanos, long ttlNanos) {
+        EtcdLiveness l = liveness;
+        if (l != null) {
+            l.refresh(known, nowNanos, ttlNanos);
+        }
+    }
+
+    /** The client, for the liveness leases that share its connection. */
+    Client client() {
+        return client;
+    }
+
+    /** The full key of {@code k} under this store's prefix. */
+    ByteSequence key(String k) {
+        return bytes(prefix + k);
+    }
+
+    /** Reads the port plan the state was written with, recording {@code spec} first when none is (one transaction). */
+    public String recordPlanIfAbsent(String spec) throws IOException {
+        ByteSequence k = key("port-plan");
+        TxnResponse r = await(client.getKVClient().txn().If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+            .Then(Op.put(k, bytes(spec), PutOption.DEFAULT)).Else(Op.get(k, GetOption.DEFAULT)).commit(),
+            "read the port plan from");
+        if (r.isSucceeded()) {
+            return spec;
+        }
+        return r.getGetResponses().get(0).getKvs().get(0).getValue().toString(StandardCharsets.UTF_8);
+    }
+
     @Override
     public String describe() {
         return "etcd " + endpoints.uris();
     }
 
+    /**
+     * Changes per etcd transaction at most: a change writes up to 4 keys (vm or port, key, grace, log record), so 24
+     * of them plus the version stay under etcd's default {@code --max-txn-ops} of 128 (the compares too).
+     */
+    static final int CHANGES_PER_TXN = 24;
+
+    /**
+     * A batch larger than {@link #CHANGES_PER_TXN} (a mass expiry, a release of many grace periods) goes as several
+     * transactions, each on the version the previous one left: false when any of them loses the race. The chunks
+     * before a lost one stay committed: the caller reloads and applies the same operations again, which is the
+     * outcome one Genesis would have answered for every decision but a registration without an instance key, which
+     * then may leave one VM record that no one heartbeats (it expires after the TTL).
+     */
     @Override
     public boolean commit(long base, List<Change> changes) throws IOException {
+        for (int from = 0; from < changes.size(); from += CHANGES_PER_TXN) {
+            List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + CHANGES_PER_TXN));
+            if (!commitOne(chunk.get(0).version() - 1, chunk)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean commitOne(long base, List<Change> changes) throws IOException {
         Map<Integer, String> after = new HashMap<>(holders);
         Map<String, Op> writes = new LinkedHashMap<>(); // one op per key: etcd refuses a key twice in a txn
         Map<Integer, Cmp> portChecks = new LinkedHashMap<>();
@@ -97,7 +191,7 @@ public final class EtcdStore implements StateStore {
                     int o = vm.ports().offset();
                     String holder = after.get(o);
                     if (holder != null && !holder.equals(vm.id())) {
-                        throw new IllegalStateException("offset " + o + " is held by " + holder + ", not " + vm.id());
+                        return false; // this store's base is behind the registry's: read it back and apply again
                     }
                     checkPort(portChecks, o);
                     after.put(o, vm.id());
@@ -106,8 +200,7 @@ public final class EtcdStore implements StateStore {
                     if (vm.instance() != null) {
                         String owner = keysAfter.get(vm.instance());
                         if (owner != null && !owner.equals(vm.id())) {
-                            throw new IllegalStateException("instance key " + vm.instance() + " is registered as "
-                                + owner + ", not " + vm.id());
+                            return false; // as above
                         }
                         checkKey(keyChecks, vm.instance());
                         keysAfter.put(vm.instance(), vm.id());
@@ -146,6 +239,7 @@ public final class EtcdStore implements StateStore {
         TxnResponse r = await(client.getKVClient().txn().If(cmps.toArray(new Cmp[0]))
             .Then(writes.values().toArray(new Op[0])).commit(), "commit to");
         if (r.isSucceeded()) {
+            commitsSinceCompaction++;
             holders.clear();
             holders.putAll(after);
             keys.clear();
@@ -154,45 +248,112 @@ public final class EtcdStore implements StateStore {
         return r.isSucceeded();
     }
 
-    /** The whole state as one consistent read: its version, the VMs, the reservations in their grace period. */
-    public record Loaded(long version, List<Vm> vms, List<Released> released) {
+    /** {@link #load(long)} with every kept {@code log/} record. */
+    public Loaded load() throws IOException {
+        return load(0);
     }
 
     /**
-     * Reads the state back (one etcd read of the prefix, so one revision) and takes its port holders as the base for
-     * the next commit.
+     * Reads the state back (one etcd transaction of reads, so one revision) and takes its port holders and instance
+     * keys as the base for the next commit.
      */
-    public Loaded load() throws IOException {
-        GetResponse r = await(client.getKVClient().get(key(""), GetOption.builder().isPrefix(true).build()), "read");
+    @Override
+    public Loaded load(long since) throws IOException {
+        GetOption all = GetOption.builder().isPrefix(true).build();
+        TxnResponse t = await(client.getKVClient().txn().Then(
+            Op.get(key("version"), GetOption.DEFAULT), Op.get(key("vm/"), all), Op.get(key("grace/"), all),
+            Op.get(key("key/"), all), Op.get(key("port/"), all),
+            Op.get(key("log/" + String.format(VERSION_FORMAT, since + 1)),
+                GetOption.builder().withRange(key("log0")).build())).commit(), "read");
         long version = 0;
         List<Vm> vms = new ArrayList<>();
         List<Released> released = new ArrayList<>();
+        List<Change> log = new ArrayList<>();
         Map<Integer, String> held = new HashMap<>();
         Map<String, String> owners = new HashMap<>();
-        for (KeyValue kv : r.getKvs()) {
-            String k = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
-            byte[] v = kv.getValue().getBytes();
-            try {
-                if (k.equals("version")) {
-                    version = Long.parseLong(new String(v, StandardCharsets.US_ASCII));
-                } else if (k.startsWith("vm/")) {
-                    vms.add(Json.vmFrom(Json.MAPPER.readTree(v)));
-                } else if (k.startsWith("grace/")) {
-                    released.add(Json.releasedFrom(Json.MAPPER.readTree(v)));
-                } else if (k.startsWith("key/")) {
-                    owners.put(k.substring("key/".length()), new String(v, StandardCharsets.UTF_8));
-                } else if (k.startsWith("port/")) {
-                    held.put(Integer.parseInt(k.substring("port/".length())), new String(v, StandardCharsets.UTF_8));
+        for (GetResponse r : t.getGetResponses()) {
+            for (KeyValue kv : r.getKvs()) {
+                String k = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
+                byte[] v = kv.getValue().getBytes();
+                try {
+                    if (k.equals("version")) {
+                        version = Long.parseLong(new String(v, StandardCharsets.US_ASCII));
+                    } else if (k.startsWith("vm/")) {
+                        vms.add(Json.vmFrom(Json.MAPPER.readTree(v)));
+                    } else if (k.startsWith("grace/")) {
+                        released.add(Json.releasedFrom(Json.MAPPER.readTree(v)));
+                    } else if (k.startsWith("key/")) {
+                        owners.put(k.substring("key/".length()), new String(v, StandardCharsets.UTF_8));
+                    } else if (k.startsWith("port/")) {
+                        held.put(Integer.parseInt(k.substring("port/".length())), new String(v, StandardCharsets.UTF_8));
+                    } else if (k.startsWith("log/")) {
+                        log.add(Json.changeFrom(Json.MAPPER.readTree(v)));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    throw new IOException(describe() + ": key " + prefix + k + " is damaged: " + e.getMessage(), e);
                 }
-            } catch (IOException | RuntimeException e) {
-                throw new IOException(describe() + ": key " + prefix + k + " is damaged: " + e.getMessage(), e);
             }
         }
         holders.clear();
         holders.putAll(held);
         keys.clear();
         keys.putAll(owners);
-        return new Loaded(version, vms, released);
+        return new Loaded(version, vms, released, log, t.getHeader().getRevision());
+    }
+
+    /**
+     * Another instance's change, applied by the writer: the base of this store's next commit follows it (else its
+     * compares would expect the holders of before, and lose the race for nothing).
+     */
+    @Override
+    public void followed(Change c) {
+        switch (c.type()) {
+            case ADDED, UPDATED, DRAINING -> {
+                holders.put(c.vm().ports().offset(), c.vm().id());
+                if (c.vm().instance() != null) {
+                    keys.put(c.vm().instance(), c.vm().id());
+                }
+            }
+            case RELEASED -> {
+                holders.remove(c.released().offset());
+                if (c.released().instance() != null) {
+                    keys.remove(c.released().instance());
+                }
+            }
+            default -> {
+                // a removal keeps its offset and instance key held (grace)
+            }
+        }
+    }
+
+    @Override
+    public void follow(long revision, Consumer<Change> sink, Consumer<String> lost) {
+        Watch.Watcher old = follower;
+        if (old != null) {
+            old.close();
+        }
+        AtomicBoolean done = new AtomicBoolean();
+        follower = client.getWatchClient().watch(key("log/"),
+            WatchOption.builder().isPrefix(true).withRevision(revision).withNoDelete(true).build(),
+            Watch.listener(resp -> {
+                for (WatchEvent e : resp.getEvents()) {
+                    if (e.getEventType() != WatchEvent.EventType.PUT) {
+                        continue;
+                    }
+                    try {
+                        sink.accept(Json.changeFrom(Json.MAPPER.readTree(e.getKeyValue().getValue().getBytes())));
+                    } catch (IOException | RuntimeException bad) {
+                        if (done.compareAndSet(false, true)) {
+                            lost.accept("a damaged log record " + e.getKeyValue().getKey() + ": " + bad.getMessage());
+                        }
+                        return;
+                    }
+                }
+            }, err -> {
+                if (done.compareAndSet(false, true)) {
+                    lost.accept(String.valueOf(err));
+                }
+            }));
     }
 
     /** The offset as it was at the base version: free, or held by whom this store last saw hold it. */
@@ -217,19 +378,34 @@ public final class EtcdStore implements StateStore {
             : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(owner))));
     }
 
-    /** History is kept whole in this increment (etcd compaction of {@code log/} comes with the watch). */
+    /** Every {@link #COMPACT_EVERY} commits of this instance (any instance may compact: it is idempotent). */
     @Override
     public boolean compactDue() {
-        return false;
+        return commitsSinceCompaction >= COMPACT_EVERY;
     }
 
+    /** Deletes the {@code log/} records older than the last {@link #LOG_KEPT} versions (one range delete). */
     @Override
-    public void compact(long version, List<Vm> vms, List<Released> released) {
-        // nothing to do until compactDue() can be true
+    public void compact(long version, List<Vm> vms, List<Released> released) throws IOException {
+        commitsSinceCompaction = 0;
+        long below = version - LOG_KEPT + 1;
+        if (below > 1) {
+            await(client.getKVClient().delete(key("log/"), DeleteOption.builder()
+                .withRange(key("log/" + String.format(VERSION_FORMAT, below))).build()), "compact the log on");
+        }
     }
 
     @Override
     public void close() {
+        Watch.Watcher w = follower;
+        if (w != null) {
+            w.close();
+        }
+        leader.close();
+        EtcdLiveness l = liveness;
+        if (l != null) {
+            l.close();
+        }
         client.close();
     }
 
@@ -254,14 +430,13 @@ public final class EtcdStore implements StateStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted: cannot " + doing + " " + describe());
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (TimeoutException e) {
+            throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + COMMIT_TIMEOUT_MILLIS
+                + " ms (etcd down, or without quorum)");
+        } catch (ExecutionException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             throw new IOException("cannot " + doing + " " + describe() + ": " + cause, cause);
         }
-    }
-
-    private ByteSequence key(String k) {
-        return bytes(prefix + k);
     }
 
     private static ByteSequence bytes(String s) {

@@ -203,6 +203,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             }
             ObjectNode n = Json.object();
             Vm vm = done.vm();
+            genesis.beat(vm.id());
             n.put("id", vm.id());
             if (vm.instance() != null) {
                 n.put("instance", vm.instance());
@@ -242,6 +243,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
             throw new ApiException(HttpResponseStatus.NOT_FOUND, "no VM " + id
                 + ": it expired or never registered; register again (POST /api/vms)");
         }
+        genesis.beat(id);
         ObjectNode n = Json.object();
         n.put("id", id);
         n.put("state", vm.status().wire());

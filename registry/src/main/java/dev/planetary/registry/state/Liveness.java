@@ -72,6 +72,23 @@ public final class Liveness {
         return seen != GONE && nowNanos - seen > ttlNanos && LAST_SEEN.compareAndSet(this, seen, GONE);
     }
 
+    /**
+     * Counts the VM as lapsed now (its heartbeat lease in a shared store lapsed: no instance heard from it for a
+     * TTL), unless it is gone or a heartbeat moved it forward meanwhile.
+     */
+    public void lapse(long nowNanos, long ttlNanos) {
+        long seen = lastSeenNanos;
+        long lapsedAt = nowNanos - ttlNanos - 1;
+        if (seen != GONE && seen - lapsedAt > 0) {
+            LAST_SEEN.compareAndSet(this, seen, lapsedAt);
+        }
+    }
+
+    /** True once the VM expired or was removed. */
+    boolean gone() {
+        return lastSeenNanos == GONE;
+    }
+
     /** The VM left or was removed: later heartbeats are refused. */
     void markGone() {
         lastSeenNanos = GONE;

@@ -92,6 +92,7 @@ public final class Registry {
     private boolean faultHold;
     private int lapsed;
     private boolean dirty = true;
+    private boolean timedDuties = true;
     private View view;
 
     /** With the default port plan. */
@@ -120,6 +121,15 @@ public final class Registry {
     /** True while expiry is held after a fault of Genesis' own (see {@link Faults}). */
     public boolean faultHold() { return faultHold; }
 
+    /**
+     * Whether this registry takes the time-driven decisions (false on a Genesis instance that is not the elected
+     * leader of a shared store): without them a registration does not free grace periods that passed (the leader's
+     * tick does, within one tick).
+     */
+    public void timedDuties(boolean on) {
+        timedDuties = on;
+    }
+
     /** Changes since the last call, in version order; the caller logs and publishes them. */
     public List<Change> pending() {
         List<Change> out = List.copyOf(pending);
@@ -144,7 +154,9 @@ public final class Registry {
         throws RangeFullException, Forbidden {
         // grace periods that passed are freed (and logged) first: the outcome depends on the time, not on whether
         // a tick ran in between, and a slot is given away only after its release is in the log
-        releaseExpired(nowNanos);
+        if (timedDuties) {
+            releaseExpired(nowNanos);
+        }
         String known = reservations.idOf(r.instance());
         if (known != null) {
             Vm live = vms.get(known);
@@ -363,6 +375,19 @@ public final class Registry {
                 }
                 reservations.free(c.id());
                 graceOwners.remove(c.id());
+            }
+        }
+        dirty = true;
+    }
+
+    /**
+     * After a reload from a shared store: the VMs that were already known keep their heartbeat state (the same
+     * objects, so heartbeats answered on the old view still count), instead of counting as seen now.
+     */
+    public void adoptLiveness(Map<String, Liveness> known) {
+        for (Map.Entry<String, Liveness> e : known.entrySet()) {
+            if (vms.containsKey(e.getKey()) && !e.getValue().gone()) {
+                liveness.put(e.getKey(), e.getValue());
             }
         }
         dirty = true;

@@ -121,7 +121,7 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** Waits until that member is healthy: running, and its cluster has a leader. */
     public void awaitHealthy(int member) throws IOException, InterruptedException {
-        EtcdProcess.awaitHealthy(procs[member], url(member), EtcdProcess.START_TIMEOUT);
+        EtcdProcess.awaitHealthy(procs[member], url(member), EtcdProcess.MEMBER_START_TIMEOUT);
     }
 
     /** The member that leads now (asked of the first running member that answers), or -1 when none knows one. */

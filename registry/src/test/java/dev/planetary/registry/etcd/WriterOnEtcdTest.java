@@ -94,7 +94,7 @@ class WriterOnEtcdTest {
                 assertThat(fatal.get()).isNull();
                 // a second store (another Genesis instance starting) reads back exactly the writer's state
                 try (EtcdStore other = EtcdStore.open(etcd.endpoints(), P)) {
-                    EtcdStore.Loaded loaded = other.load();
+                    dev.planetary.registry.store.SharedStore.Loaded loaded = other.load();
                     List<Vm> live = w.submit((r, now, wall) -> r.vms(), false).get(30, TimeUnit.SECONDS);
                     assertThat(loaded.version()).isEqualTo(version);
                     assertThat(loaded.vms()).containsExactlyInAnyOrderElementsOf(live);

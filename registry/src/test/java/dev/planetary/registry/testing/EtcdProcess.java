@@ -16,42 +16,103 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A single-member etcd started by a test: the {@code etcd} binary from PATH (Debian's etcd-server) with its data dir
- * under the test's temporary directory, client and peer on free loopback ports, stopped by its PID (never the system
- * service). {@link #startMember} and {@link #awaitHealthy} start and wait for one member of any cluster
- * ({@code dev.planetary.registry.etcd.EtcdCluster} runs three).
+ * A single-member etcd started by a test: {@code /usr/bin/etcd} with its data dir under the test's temporary
+ * directory, client and peer on free loopback ports, stopped by its PID (never the system service).
  */
 public final class EtcdProcess implements AutoCloseable {
 
-    /** Where Debian's etcd-server puts the binary: used when no {@code etcd} is on PATH. */
+    /** Where Debian's etcd-server puts the binary. */
     public static final Path BINARY = Path.of("/usr/bin/etcd");
     /** A loaded machine starts etcd in about a second; far more than that is a broken start. */
-    public static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
-    private final Procs.Running proc;
+    private final Path dir;
     private final int clientPort;
+    private final int peerPort;
+    private volatile Procs.Running proc;
 
-    private EtcdProcess(Procs.Running proc, int clientPort) {
-        this.proc = proc;
+    private EtcdProcess(Path dir, int clientPort, int peerPort) {
+        this.dir = dir;
         this.clientPort = clientPort;
+        this.peerPort = peerPort;
     }
 
     /** Starts etcd in {@code dir} and waits until it answers {@code /health}. */
     public static EtcdProcess start(Path dir) throws IOException, InterruptedException {
-        int client = freePort();
-        int peer = freePort();
-        Procs.Running r = startMember(dir, "t", client, peer, "t=http://127.0.0.1:" + peer, "etcd-test");
-        EtcdProcess e = new EtcdProcess(r, client);
-        try {
-            awaitHealthy(r, e.url(), START_TIMEOUT);
-        } catch (IOException | InterruptedException | RuntimeException ex) {
-            e.close();
-            throw ex;
-        }
+        EtcdProcess e = new EtcdProcess(dir, freePort(), freePort());
+        e.run();
         return e;
     }
 
-    /** {@code etcd} from PATH, else {@link #BINARY}. */
+    /** Starts the same member again (same data dir and ports) after {@link #stop}, and waits until it is healthy. */
+    public void restart() throws IOException, InterruptedException {
+        run();
+    }
+
+    /** Stops the member by its PID (SIGTERM, then SIGKILL after a bounded wait): etcd is gone until {@link #restart}. */
+    public void stop() {
+        Procs.kill(proc.process());
+    }
+
+    private void run() throws IOException, InterruptedException {
+        int client = clientPort;
+        int peer = peerPort;
+        String c = "http://127.0.0.1:" + client;
+        String p = "http://127.0.0.1:" + peer;
+        Files.createDirectories(dir);
+        Procs.Running r = Procs.start(dir, null, List.of(BINARY.toString(), "--name", "t",
+            "--data-dir", dir.resolve("data").toString(),
+            "--listen-client-urls", c, "--advertise-client-urls", c,
+            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
+            "--initial-cluster-state", "new", "--log-level", "warn"));
+        proc = r;
+        try {
+            awaitHealthy();
+        } catch (IOException | InterruptedException | RuntimeException ex) {
+            close();
+            throw ex;
+        }
+    }
+
+    public EtcdEndpoints endpoints() {
+        return EtcdEndpoints.parse(url());
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + clientPort;
+    }
+
+    /** The member's PID while it runs. */
+    public long pid() {
+        return proc.pid();
+    }
+
+    private void awaitHealthy() throws IOException, InterruptedException {
+        awaitHealthy(proc, url(), START_TIMEOUT);
+    }
+
+    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** SIGTERM by PID, then SIGKILL after a bounded wait; the data dir goes with the test's temporary directory. */
+    @Override
+    public void close() {
+        Procs.kill(proc.process());
+    }
+
+    // ---- one member of any cluster (EtcdCluster runs three) ----
+
+    /** How long {@code EtcdCluster} waits for a member: as long as for a single etcd. */
+    public static final Duration MEMBER_START_TIMEOUT = START_TIMEOUT;
+
+    /** {@code etcd} from PATH (Debian's etcd-server), else {@link #BINARY}. */
     public static String binary() {
         for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
             Path p = Path.of(d.isEmpty() ? "." : d, "etcd");
@@ -79,18 +140,6 @@ public final class EtcdProcess implements AutoCloseable {
             "--initial-cluster-state", "new", "--initial-cluster-token", clusterToken, "--log-level", "warn"));
     }
 
-    public EtcdEndpoints endpoints() {
-        return EtcdEndpoints.parse(url());
-    }
-
-    public String url() {
-        return "http://127.0.0.1:" + clientPort;
-    }
-
-    public long pid() {
-        return proc.pid();
-    }
-
     /**
      * Waits until the member at {@code url} answers {@code /health} true, which etcd 3.4 says only when its cluster
      * has a leader (quorum); fails at once, with the member's output, when its process exited.
@@ -115,21 +164,5 @@ public final class EtcdProcess implements AutoCloseable {
             Thread.sleep(100);
         }
         throw new IOException("etcd " + url + " did not become healthy within " + timeout + ": " + proc.output());
-    }
-
-    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
-    public static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** SIGTERM by PID, then SIGKILL after a bounded wait; the data dir goes with the test's temporary directory. */
-    @Override
-    public void close() {
-        Procs.kill(proc.process());
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.core.ports.PortPlan;
 import dev.planetary.registry.Genesis;
 import dev.planetary.registry.Json;
+import dev.planetary.registry.etcd.EtcdTarget;
 import dev.planetary.registry.http.HttpLimits;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,6 +63,28 @@ public final class Node implements AutoCloseable {
         try {
             return new Node(Genesis.start(new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir,
                 settings, false, TOKEN, PortPlan.DEFAULT, false, limits), clock, new SecureRandom(), why -> { }));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** With HTTP limits and a clock, on etcd. */
+    public static Node start(Path dir, Clock clock, Settings settings, HttpLimits limits, EtcdTarget target) {
+        try {
+            return new Node(Genesis.start(new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir,
+                settings, false, TOKEN, PortPlan.DEFAULT, false, limits).withEtcd(target), clock, new SecureRandom(),
+                why -> { }));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** On etcd ({@code --store etcd}): the registry under {@code target}'s prefix; {@code dir} holds nothing. */
+    public static Node startOnEtcd(Path dir, EtcdTarget target, Clock clock, Settings settings,
+                                   boolean allowDeclaredIp) {
+        try {
+            return new Node(Genesis.start(new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir,
+                settings, allowDeclaredIp, TOKEN).withEtcd(target), clock, new SecureRandom(), why -> { }));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,140 @@
+package dev.planetary.registry.etcd;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The election of the one Genesis instance that runs the timed duties (expiry, drain completion, grace release,
+ * self-preservation): the {@code leader} key, created only if absent and attached to this instance's own lease.
+ * Every {@link #ROUND_MILLIS} the instance renews its lease once (a lease renewal is not a raft write) and, when the
+ * key is free, takes it. A leader that dies stops renewing: etcd deletes the key when the lease lapses
+ * ({@link #TTL_SECONDS}) and another instance takes it at its next round, so the duties resume within
+ * {@code TTL_SECONDS + ROUND_MILLIS} (6 s). An instance counts itself leader only until its lease's TTL, counted
+ * from the moment it SENT its last successful renewal, has run out: by then etcd may have given the key to another
+ * instance, and two leaders must never decide at once. (Two would not corrupt anything: every decision is a
+ * compare-and-swap commit; but self-preservation is to be decided once.)
+ */
+final class EtcdLeader implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdLeader.class);
+    /** The leader's lease: a dead leader is replaced within this (plus one round); etcd's minimum is about 2 s. */
+    static final long TTL_SECONDS = 5;
+    /** A renewal (and, when free, a campaign) this often: several renewals per TTL ride out a lost one. */
+    static final long ROUND_MILLIS = 1_000;
+    /** A renewal or campaign round waits this long for etcd at most (under a round, so rounds never pile up). */
+    private static final long ANSWER_MILLIS = 900;
+
+    private final Client client;
+    private final ByteSequence key;
+    private final String cluster;
+    private final String name = UUID.randomUUID().toString();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "registry-etcd-leader");
+        t.setDaemon(true);
+        return t;
+    });
+    private long lease;
+    private volatile long leaderUntilNanos;
+    private volatile boolean started;
+    private boolean wasLeader;
+
+    EtcdLeader(Client client, ByteSequence key, String cluster) {
+        this.client = client;
+        this.key = key;
+        this.cluster = cluster;
+    }
+
+    void start() {
+        started = true;
+        timer.scheduleWithFixedDelay(this::round, 0, ROUND_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** True while this instance surely holds the leadership (see the class comment). */
+    boolean held() {
+        return started && System.nanoTime() - leaderUntilNanos < 0;
+    }
+
+    private void round() {
+        long sent = System.nanoTime();
+        try {
+            if (lease == 0) {
+                lease = client.getLeaseClient().grant(TTL_SECONDS).get(ANSWER_MILLIS, TimeUnit.MILLISECONDS).getID();
+            }
+            LeaseKeepAliveResponse k = client.getLeaseClient().keepAliveOnce(lease)
+                .get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+            if (k.getTTL() <= 0) {
+                lost("its lease lapsed");
+                return;
+            }
+            TxnResponse t = client.getKVClient().txn().If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                .Then(Op.put(key, ByteSequence.from(name, StandardCharsets.UTF_8),
+                    PutOption.builder().withLeaseId(lease).build()))
+                .Else(Op.get(key, GetOption.DEFAULT)).commit().get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+            List<KeyValue> kvs = t.isSucceeded() ? List.of() : t.getGetResponses().get(0).getKvs();
+            boolean mine = t.isSucceeded() || (!kvs.isEmpty() && kvs.get(0).getLease() == lease);
+            if (mine) {
+                leaderUntilNanos = sent + TimeUnit.SECONDS.toNanos(TTL_SECONDS);
+                if (!wasLeader) {
+                    wasLeader = true;
+                    LOG.info("this Genesis instance leads the timed duties (expiry, drain, grace, self-preservation) "
+                        + "on {}", cluster);
+                }
+            } else {
+                lost(null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // the lease may lapse meanwhile: leaderUntilNanos runs out by itself
+            if (e.getCause() != null && String.valueOf(e.getCause()).contains("NOT_FOUND")) {
+                lost("its lease lapsed");
+            }
+        }
+    }
+
+    private void lost(String why) {
+        if (why != null) {
+            lease = 0;
+        }
+        leaderUntilNanos = System.nanoTime() - 1;
+        if (wasLeader) {
+            wasLeader = false;
+            LOG.warn("this Genesis instance no longer leads the timed duties{}", why == null ? "" : ": " + why);
+        }
+    }
+
+    /** Stops campaigning and gives the leadership up at once (revoking the lease deletes the key). */
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        try {
+            timer.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        leaderUntilNanos = System.nanoTime() - 1;
+        if (lease != 0) {
+            try {
+                client.getLeaseClient().revoke(lease).get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                LOG.debug("revoking the leader lease: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.planetary.registry.store;
+
+import dev.planetary.registry.state.Change;
+import dev.planetary.registry.state.Liveness;
+import dev.planetary.registry.state.Released;
+import dev.planetary.registry.state.Vm;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A {@link StateStore} that several Genesis instances share (etcd): a commit can lose the race to another instance,
+ * every instance follows the others' commits, and the timed duties run on one elected instance only. The writer
+ * thread is its only caller except {@link #follow}'s callbacks, which come on the store's own threads.
+ */
+public interface SharedStore extends StateStore {
+
+    /**
+     * The whole state as one consistent read: its version, the VMs, the reservations in their grace period, the kept
+     * change records after the version asked for (in version order), and the store revision of the read (follow from
+     * the next one).
+     */
+    record Loaded(long version, List<Vm> vms, List<Released> released, List<Change> log, long revision) {
+    }
+
+    /** Reads the state back and takes it as the base of the next commit; {@code log} holds the records after {@code since}. */
+    Loaded load(long since) throws IOException;
+
+    /**
+     * Follows every instance's commits from store revision {@code revision}: each change record, in version order, to
+     * {@code sink}; {@code lost} once when following broke (history compacted away, the store unreachable for good),
+     * after which the caller reloads and follows again from the new revision. Replaces any earlier follow.
+     */
+    void follow(long revision, Consumer<Change> sink, Consumer<String> lost);
+
+    /**
+     * Before each tick (every instance: only the leader's decides anything): brings the registry's heartbeat state up to what the store knows of heartbeats
+     * answered by every instance (etcd: the VMs' leases).
+     */
+    void refreshLiveness(Map<String, Liveness> liveness, long nowNanos, long ttlNanos);
+
+    /** Another instance's change {@code c} was applied to the registry (on the writer thread). */
+    void followed(Change c);
+
+    /** True while this instance holds the leadership: only then does it run expiry, drain, grace and self-preservation. */
+    boolean leader();
+}
