@@ -82,10 +82,10 @@ class EtcdClusterFaultTest {
     }
 
     /**
-     * Killing the leader costs an election. A commit caught in it fails (etcd: "request timed out, possibly due to
-     * previous leader failure", after about 7 s: etcd's own request timeout) with the cluster named; it is never
-     * half-applied, and the next attempt after the election works. So "one member killed changes nothing" holds for
-     * the state, not for the latency of the commits in flight: the writer must answer those 503 or retry them.
+     * Killing the leader costs an election. A commit caught in it fails (no answer within the store's bound, or etcd's
+     * "request timed out, possibly due to previous leader failure") with the cluster named; it is never half-applied,
+     * and the next attempt after the election works. So "one member killed changes nothing" holds for the state, not
+     * for the commits in flight: the writer answers those 503 (a retry with the instance key gets the same VM).
      */
     @Test
     void killingTheLeaderCostsOneElectionThenCommitsWorkAndNothingIsLost() throws Exception {
