@@ -44,7 +44,8 @@ public final class RuntimeApi {
             Level.ADMIN),
         new Help("show backend", "list backends in the current running config", Level.USER),
         new Help("show cli level", "display the level of the current CLI session", Level.USER),
-        new Help("show genesis", "registry URL, connected or stale, view version, VMs known (Planetary)", Level.USER),
+        new Help("show genesis", "registry URLs, connected or stale, view version, VMs known, URL followed "
+            + "(Planetary)", Level.USER),
         new Help("show info [typed]", "report information about the running process", Level.USER),
         new Help("show servers state [<backend>]", "dump volatile server information (all or for a single backend)",
             Level.USER),
@@ -344,13 +345,15 @@ public final class RuntimeApi {
         if (ds.isEmpty()) {
             return "# no genesis section is followed\n";
         }
-        StringBuilder sb = new StringBuilder("# name url state version vms views_applied stale_episodes\n");
+        StringBuilder sb = new StringBuilder("# name url state version vms views_applied stale_episodes"
+            + " current_url\n");
         for (Discovery d : ds) {
             sb.append(d.name()).append(' ').append(String.join(",", d.config().urls().stream()
                     .map(Object::toString).toList())).append(' ')
                 .append(d.version() < 0 || d.viewsApplied() == 0 ? "connecting" : d.stale() ? "stale" : "connected")
                 .append(' ').append(d.version()).append(' ').append(d.vmCount()).append(' ')
-                .append(d.viewsApplied()).append(' ').append(d.staleEpisodes()).append('\n');
+                .append(d.viewsApplied()).append(' ').append(d.staleEpisodes()).append(' ')
+                .append(d.watch() == null ? "-" : d.watch().currentUrl().toString()).append('\n');
         }
         return sb.toString();
     }

@@ -77,8 +77,9 @@ class StatsSocketGenesisTest {
                 discover genesis swarm service pcpu
             """.formatted(dir.resolve("admin.sock"), genesis.url(), low, low + 3));
         await().atMost(Duration.ofSeconds(10)).until(() -> proxy.discovery("swarm").version() >= 7);
-        assertThat(cmd("show genesis")).startsWith("# name url state version vms views_applied stale_episodes\n"
-            + "swarm " + genesis.url() + " connected 7 1 ").endsWith(" 0\n\n");
+        assertThat(cmd("show genesis")).startsWith("# name url state version vms views_applied stale_episodes"
+            + " current_url\n" + "swarm " + genesis.url() + " connected 7 1 ")
+            .endsWith(" 0 " + genesis.url() + "\n\n");
 
         assertThat(cmd("set server pcpu/vm_00000a state maint; set server pcpu/vm_00000a weight 5"))
             .isEqualTo("\n\n");
@@ -90,5 +91,37 @@ class StatsSocketGenesisTest {
         assertThat(cmd("get weight pcpu/vm_00000a")).startsWith("1 ");
         assertThat(cmd("set server pcpu/vm_00000a state ready")).isEqualTo("\n");
         assertThat(tally(low, 4)).containsOnly(Map.entry("a", 2), Map.entry("b", 2));
+    }
+    @Test
+    void showGenesisNamesTheUrlFollowedAfterAFailOver() throws Exception {
+        int low = Ports.pcpuRun(2);
+        FakeGenesis genesis = FakeGenesis.start(0);
+        closeables.add(genesis);
+        String vm = FakeGenesis.vm("vm_00000a", "127.0.0.11", "active", Map.of("pcpu", 7000), Map.of("pcpu", low + 1));
+        genesis.snapshot(() -> FakeGenesis.snapshot(3, vm));
+        String dead;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            dead = "http://127.0.0.1:" + s.getLocalPort(); // closed again: nothing listens there
+        }
+        proxy = Harness.start("""
+            global
+                stats socket %s level admin
+            defaults
+                mode tcp
+                timeout connect 2s
+                timeout client 30s
+                timeout server 30s
+            genesis swarm
+                url %s
+                url %s
+            listen pcpu
+                bind 127.0.0.1:%d-%d
+                discover genesis swarm service pcpu
+            """.formatted(dir.resolve("admin.sock"), dead, genesis.url(), low, low + 1));
+        await().atMost(Duration.ofSeconds(10)).until(() -> proxy.discovery("swarm").version() >= 3);
+        String shown = cmd("show genesis");
+        assertThat(shown).as("the list, then the URL followed: the second one, the first being down")
+            .contains("\nswarm " + dead + "," + genesis.url() + " connected 3 1 ")
+            .endsWith(" " + genesis.url() + "\n\n");
     }
 }

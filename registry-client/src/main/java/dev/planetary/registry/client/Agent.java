@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The VM side of Genesis: registers (with its instance key, so it keeps its id and ports across restarts), heartbeats
  * at the interval Genesis returns, registers again when Genesis answers 404 (it expired the VM or lost it), retries
- * with a capped backoff while Genesis is down, and leaves on {@link #close()}. With an address it connects from
+ * with a capped backoff while Genesis is down, and leaves on {@link #close()}. With several Genesis URLs, register,
+ * heartbeat and leave fail over alike ({@link Failover}): a Genesis down or answering 5xx hands the request to the next
+ * URL at once, and the backoff starts only once every URL has failed in a row. With an address it connects from
  * that address, which is then the one Genesis records. Everything runs on one event loop thread; one log line per
  * state change, never one per heartbeat.
  *
@@ -37,6 +39,8 @@ public final class Agent implements AutoCloseable {
     private static final long DEFAULT_HEARTBEAT_MILLIS = 5_000;
     /** The header a registration presents the VM's secret in (Genesis' {@code Registry.SECRET_HEADER}). */
     static final String SECRET_HEADER = "Genesis-Secret";
+    /** A leave attempt on the next URL gets at least this long, even when the leave's deadline is nearly spent. */
+    private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     /** Where the agent stands. */
     public enum State {
@@ -49,14 +53,12 @@ public final class Agent implements AutoCloseable {
     }
 
     private final AgentOptions options;
-    private final Backoff backoff;
     private final EventLoopGroup group;
     private final EventLoop loop;
     private final byte[] registerBody;
 
     // ---- owned by the event loop ----
-    private int urlIndex;
-    private int failures;
+    private final Failover failover;
     private long intervalMillis = DEFAULT_HEARTBEAT_MILLIS;
     private String lastProblem;
     private ScheduledFuture<?> timer;
@@ -67,6 +69,7 @@ public final class Agent implements AutoCloseable {
 
     // ---- published ----
     private volatile State state = State.REGISTERING;
+    private volatile java.net.URI current;
     private volatile String vmId;
     private volatile String ip;
     private volatile Map<String, Integer> ports = Map.of();
@@ -76,7 +79,8 @@ public final class Agent implements AutoCloseable {
 
     private Agent(AgentOptions options) {
         this.options = options;
-        this.backoff = options.backoff();
+        this.failover = new Failover(options.genesis().stream().map(Endpoint::of).toList(), options.backoff());
+        this.current = failover.current().uri();
         this.group = Transport.group("planetary-agent");
         this.loop = group.next();
         this.registerBody = body(options);
@@ -103,6 +107,11 @@ public final class Agent implements AutoCloseable {
     /** The address Genesis recorded for the VM; null before the first registration. */
     public String ip() {
         return ip;
+    }
+
+    /** The Genesis URL of the fail-over list the agent talks to (or tries next while its Genesis is away). */
+    public java.net.URI currentUrl() {
+        return current;
     }
 
     /** True while registered and heartbeating. */
@@ -182,7 +191,13 @@ public final class Agent implements AutoCloseable {
     // ---- on the event loop ----
 
     private Endpoint genesis() {
-        return Endpoint.of(options.genesis().get(urlIndex));
+        Endpoint e = failover.current();
+        current = e.uri();
+        return e;
+    }
+
+    private double random() {
+        return options.random().nextDouble();
     }
 
     /** Registration: the join token, and the VM's secret when it has one. */
@@ -257,23 +272,26 @@ public final class Agent implements AutoCloseable {
         ip = n.path("ip").asText(null);
         ports = java.util.Collections.unmodifiableMap(p);
         registrations = registrations + 1;
-        failures = 0;
+        failover.succeeded();
         lastProblem = null;
         state = State.REGISTERED;
         LOG.info("registered with {} as {}{} (ip {}, ports {}, heartbeat every {} ms)", to, id,
             before == null ? "" : id.equals(before) ? " again" : " again (was " + before + ")", ip, p, intervalMillis);
     }
 
+    /**
+     * {@code tryNextUrl}: Genesis is down or answered 5xx, so the next URL is tried (at once while some URL of the
+     * list is untried; the instance key in the body gets the same id and ports from any instance of one store).
+     * Otherwise (a 4xx) the same URL again after the backoff.
+     */
     private void retryRegister(Endpoint to, String problem, boolean tryNextUrl) {
-        failures++;
         failedRequests = failedRequests + 1;
-        if (tryNextUrl && options.genesis().size() > 1) {
-            urlIndex = (urlIndex + 1) % options.genesis().size();
-        }
-        long delay = backoff.delayNanos(failures, () -> options.random().nextDouble());
+        long delay = tryNextUrl ? failover.failed(this::random) : failover.retrySame(this::random);
+        Endpoint next = failover.current();
         if (!problem.equals(lastProblem)) {
-            LOG.warn("registration with {} failed: {}; retrying (backoff up to {} ms)", to, problem,
-                options.backoff().delayNanos(Integer.MAX_VALUE, () -> 0) / 1_000_000);
+            LOG.warn("registration with {} failed: {}; retrying{} (backoff up to {} ms)", to, problem,
+                next.equals(to) ? "" : " with " + next, options.backoff().delayNanos(Integer.MAX_VALUE, () -> 0)
+                / 1_000_000);
             lastProblem = problem;
         }
         state = State.REGISTERING;
@@ -298,7 +316,7 @@ public final class Agent implements AutoCloseable {
             }
             if (err == null && r.status() == 200) {
                 heartbeats = heartbeats + 1;
-                failures = 0;
+                failover.succeeded();
                 if (lastProblem != null) {
                     LOG.info("heartbeats answered again by {}", to);
                     lastProblem = null;
@@ -323,19 +341,18 @@ public final class Agent implements AutoCloseable {
                 register();
             } else {
                 String problem = err != null ? err.getMessage() : "HTTP " + r.status() + ": " + error(r);
-                failures++;
                 failedRequests = failedRequests + 1;
+                // down or 5xx: the next URL at once (any instance of one store keeps the VM alive); a 4xx: the same
+                long backoffNanos = err != null || r.status() >= 500 ? failover.failed(this::random)
+                    : failover.retrySame(this::random);
                 if (!problem.equals(lastProblem)) {
-                    LOG.warn("heartbeat to {} failed: {}; still trying (Genesis keeps {} until its TTL)", to, problem,
-                        id);
+                    Endpoint next = failover.current();
+                    LOG.warn("heartbeat to {} failed: {}; still trying{} (Genesis keeps {} until its TTL)", to,
+                        problem, next.equals(to) ? "" : " with " + next, id);
                     lastProblem = problem;
                 }
-                if (err != null && options.genesis().size() > 1) {
-                    urlIndex = (urlIndex + 1) % options.genesis().size();
-                }
                 // while Genesis is away, try at least once per interval so its TTL never runs out on our side
-                long delay = Math.min(intervalMillis,
-                    backoff.delayNanos(failures, () -> options.random().nextDouble()) / 1_000_000);
+                long delay = Math.min(intervalMillis, backoffNanos / 1_000_000);
                 scheduleHeartbeat(Math.max(1, delay));
             }
         });
@@ -346,8 +363,23 @@ public final class Agent implements AutoCloseable {
         if (id == null) {
             return CompletableFuture.completedFuture(null);
         }
+        long deadline = options.clock().nanos() + options.leaveTimeout().toNanos();
+        return leave(id, deadline, failover.size());
+    }
+
+    /** One leave attempt; a Genesis down or answering 5xx hands it to the next URL, all within one deadline. */
+    private CompletableFuture<Void> leave(String id, long deadlineNanos, int triesLeft) {
         Endpoint to = genesis();
-        return callAsVm("DELETE", "/api/vms/" + id, null, options.leaveTimeout()).handle((r, err) -> {
+        java.time.Duration left = java.time.Duration.ofNanos(Math.max(MIN_ATTEMPT_NANOS,
+            deadlineNanos - options.clock().nanos()));
+        return callAsVm("DELETE", "/api/vms/" + id, null, left).handle((r, err) -> {
+            String problem = err != null ? err.getMessage() : r.status() >= 500 ? "HTTP " + r.status() + ": "
+                + error(r) : null;
+            if (problem != null && triesLeft > 1 && options.clock().nanos() < deadlineNanos) {
+                failover.failed(() -> 0);
+                LOG.warn("leaving {} failed: {}; trying {}", to, problem, failover.current());
+                return leave(id, deadlineNanos, triesLeft - 1);
+            }
             if (err != null) {
                 LOG.warn("leaving {} failed: {}; Genesis will expire {} after its TTL", to, err.getMessage(), id);
             } else if (r.status() == 202) {
@@ -356,8 +388,8 @@ public final class Agent implements AutoCloseable {
                 LOG.warn("leaving {}: HTTP {}: {}", to, r.status(), error(r));
             }
             state = State.CLOSED;
-            return null;
-        });
+            return CompletableFuture.<Void>completedFuture(null);
+        }).thenCompose(f -> f);
     }
 
     private static JsonNode json(HttpCall.Reply r) {

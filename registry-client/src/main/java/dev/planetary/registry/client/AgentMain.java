@@ -31,8 +31,9 @@ import sun.misc.Signal;
     description = "Registers this VM with Genesis and keeps it registered until SIGTERM (then it leaves).")
 public final class AgentMain implements Callable<Integer> {
 
-    @Option(names = "--genesis", paramLabel = "URL", required = true, description = "Genesis base URL, e.g. "
-        + "http://10.0.0.1:9000 (its --vm-listen address). Repeat for a fail-over list.")
+    @Option(names = "--genesis", paramLabel = "URL", required = true, split = ",", description = "Genesis base URL, "
+        + "e.g. http://10.0.0.1:9000 (its --vm-listen address). Repeat it (or separate with commas) for a fail-over "
+        + "list: a Genesis down or answering 5xx hands each request to the next.")
     List<String> genesis = new ArrayList<>();
 
     @Option(names = "--token-file", paramLabel = "FILE", required = true, description = "File holding the join "
@@ -90,7 +91,7 @@ public final class AgentMain implements Callable<Integer> {
 
     static int run(String[] args, PrintStream out, PrintStream err) {
         return CommandLines.run(new AgentMain(out, err), "agent",
-            "Usage: planetary agent --genesis URL --token-file FILE --instance KEY --cores N "
+            "Usage: planetary agent --genesis URL[,URL...] --token-file FILE --instance KEY --cores N "
             + "[--address IP] [--secret-file FILE] [--service NAME=PORT ...] (see --help)", args, out, err);
     }
 
@@ -102,6 +103,10 @@ public final class AgentMain implements Callable<Integer> {
             List<URI> urls = new ArrayList<>();
             for (String g : genesis) {
                 try {
+                    if (urls.contains(new URI(g))) {
+                        throw new IllegalArgumentException("option --genesis: '" + SseDecoder.printable(g) + "' is "
+                            + "listed twice");
+                    }
                     urls.add(new URI(g));
                 } catch (java.net.URISyntaxException e) {
                     throw new IllegalArgumentException("option --genesis: '" + SseDecoder.printable(g) + "' is not a "

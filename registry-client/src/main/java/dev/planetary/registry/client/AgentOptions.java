@@ -45,6 +45,7 @@ public final class AgentOptions {
     private final Duration requestTimeout;
     private final Duration leaveTimeout;
     private final Random random;
+    private final Clock clock;
     private final java.nio.file.Path secretFile;
 
     private AgentOptions(Builder b) {
@@ -91,6 +92,7 @@ public final class AgentOptions {
         this.requestTimeout = b.requestTimeout;
         this.leaveTimeout = b.leaveTimeout;
         this.random = b.random;
+        this.clock = b.clock;
         this.secretFile = b.secretFile;
         backoff();
     }
@@ -113,6 +115,8 @@ public final class AgentOptions {
     public Duration requestTimeout() { return requestTimeout; }
     public Duration leaveTimeout() { return leaveTimeout; }
     Random random() { return random; }
+    /** Measures the leave's deadline across the fail-over list (tests drive it). */
+    public Clock clock() { return clock; }
     /**
      * Where the agent keeps the VM's secret (mode 0600), so that an agent restarted on the same VM keeps its identity
      * without a new secret; null: in memory only (a restarted agent then registers again from the VM's address and
@@ -148,12 +152,16 @@ public final class AgentOptions {
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration leaveTimeout = DEFAULT_LEAVE_TIMEOUT;
         private Random random = new Random();
+        private Clock clock = Clock.SYSTEM;
         private java.nio.file.Path secretFile;
 
         private Builder() {
         }
 
-        /** Genesis base URL(s); with several, a failed request moves on to the next. */
+        /**
+         * Genesis base URL(s); with several, a request that finds its Genesis down or answering 5xx moves on to the
+         * next at once (see {@link Failover}).
+         */
         public Builder genesis(List<URI> urls) { this.genesis = List.copyOf(urls); return this; }
         public Builder genesis(URI url) { return genesis(List.of(url)); }
         public Builder token(String t) { this.token = t; return this; }
@@ -173,6 +181,7 @@ public final class AgentOptions {
         public Builder requestTimeout(Duration d) { this.requestTimeout = Objects.requireNonNull(d); return this; }
         public Builder leaveTimeout(Duration d) { this.leaveTimeout = Objects.requireNonNull(d); return this; }
         public Builder random(Random r) { this.random = Objects.requireNonNull(r); return this; }
+        public Builder clock(Clock c) { this.clock = Objects.requireNonNull(c); return this; }
         /** Keep the VM's secret in this file too (see {@link AgentOptions#secretFile()}). */
         public Builder secretFile(java.nio.file.Path f) { this.secretFile = f; return this; }
 

@@ -102,7 +102,7 @@ final class HttpCall {
                         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                             String why = cause instanceof ReadTimeoutException ? "no answer within "
                                 + timeout.toMillis() + " ms" : cause instanceof TooLongFrameException
-                                ? "answer too long" : cause.toString();
+                                ? "answer too long" : brief(cause); // "Connection reset by peer", no class name
                             result.completeExceptionally(new java.io.IOException(why));
                             ctx.close();
                         }

@@ -41,21 +41,31 @@ import org.slf4j.LoggerFactory;
  * Genesis still holds that history). A malformed event, a version gap or a version that goes backwards is logged
  * once and answered by a relist (a reconnect without {@code since}); the view is kept meanwhile and nothing is half
  * applied. When Genesis cannot be reached the last view stays in force (static stability): {@link #stale()} turns
- * true and the listener hears it once; reconnects follow a capped exponential backoff with jitter, through the URLs
- * in order (a fail-over list), keeping the version.
+ * true and the listener hears it once. Several URLs are a fail-over list ({@link Failover}): a URL that is down or
+ * answers 5xx is left for the next at once, resuming there with the version ({@code since} and {@code Last-Event-ID});
+ * an instance that no longer holds that history (or never did) answers a snapshot, which replaces the view whole, so
+ * no view is emptied meanwhile. Once every URL has failed in a row, reconnects follow a capped exponential backoff
+ * with jitter.
  */
 public final class SwarmWatch implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SwarmWatch.class);
     /** How often the read-timeout check runs, as a share of the timeout: detection within 1.25 timeouts. */
     private static final int READ_CHECKS_PER_TIMEOUT = 4;
+    /**
+     * The response header naming the history a Genesis' versions belong to: the same on every instance of one store,
+     * different for an independent Genesis. Versions alone cannot tell two independent instances apart when both
+     * reached the same version, so a resume is trusted only when the ids agree (or either side sends none).
+     */
+    static final String HISTORY_HEADER = "Genesis-History";
+    /** Longest history id taken; anything else is ignored as if absent. */
+    private static final java.util.regex.Pattern HISTORY = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
     /** How long {@link #close} waits for the threads to finish. */
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private final List<Endpoint> urls;
     private final SwarmListener listener;
     private final WatchOptions options;
-    private final Backoff backoff;
     private final EventLoopGroup group;
     private final EventLoop loop;
     private final ExecutorService notifier;
@@ -64,9 +74,10 @@ public final class SwarmWatch implements AutoCloseable {
 
     // ---- owned by the event loop ----
     private final WatchState state = new WatchState();
-    private int urlIndex;
-    private int failures;
+    private final Failover failover;
     private boolean relistNext;
+    /** The history id of the view's versions (null: its Genesis sends none). */
+    private String history;
     private boolean relistLogged;
     private boolean closed;
     private Conn conn;
@@ -77,6 +88,7 @@ public final class SwarmWatch implements AutoCloseable {
 
     // ---- published (single writer: the event loop) ----
     private volatile SwarmView view = SwarmView.EMPTY;
+    private volatile URI current;
     private volatile boolean stale;
     private volatile long reconnects;
     private volatile long relists;
@@ -87,7 +99,8 @@ public final class SwarmWatch implements AutoCloseable {
         this.urls = urls;
         this.listener = listener;
         this.options = options;
-        this.backoff = options.backoff();
+        this.failover = new Failover(urls, options.backoff());
+        this.current = urls.get(0).uri();
         this.group = Transport.group("swarm-watch");
         this.loop = group.next();
         this.notifier = Executors.newSingleThreadExecutor(r -> {
@@ -128,6 +141,14 @@ public final class SwarmWatch implements AutoCloseable {
 
     public long version() {
         return view.version();
+    }
+
+    /**
+     * The Genesis URL of the fail-over list that the watch follows, or is trying to reach while {@link #stale()}:
+     * the first one until it fails, then the next that answered.
+     */
+    public URI currentUrl() {
+        return current;
     }
 
     /** Connections opened after the first one. */
@@ -187,7 +208,8 @@ public final class SwarmWatch implements AutoCloseable {
             return;
         }
         retry = null;
-        Endpoint to = urls.get(urlIndex);
+        Endpoint to = failover.current();
+        current = to.uri();
         Conn c = new Conn(to);
         conn = c;
         // the port plan first (its own short request): a Genesis without one answers 404 and the watch goes on
@@ -258,9 +280,11 @@ public final class SwarmWatch implements AutoCloseable {
     }
 
     /**
-     * The connection {@code c} failed. {@code unreachable}: Genesis could not be reached or did not answer (the view
-     * turns stale, the next URL is tried); otherwise the stream ended after working and the same URL is tried again
-     * at once.
+     * The connection {@code c} failed. {@code unreachable}: Genesis could not be reached or did not answer well
+     * (refused, timed out, 5xx: the view turns stale, the next URL is tried at once, with the version). Otherwise the
+     * stream ended after working: one that carried data is resumed at once from the same URL (a Genesis restart, a
+     * cut-off slow reader); one that ended before anything valid came counts as a failure of that URL, so a server
+     * that answers and hangs up never makes a hot loop.
      */
     private void failed(Conn c, String reason, boolean unreachable) {
         if (c != conn || closed) {
@@ -270,26 +294,20 @@ public final class SwarmWatch implements AutoCloseable {
         conn = null;
         long delay;
         if (unreachable || !c.live) {
-            failures++;
             markStale(c.to + ": " + reason);
-            if (urls.size() > 1) {
-                urlIndex = (urlIndex + 1) % urls.size();
-            }
-            // a full round of the list fails before waiting: fail-over to the next URL is immediate
-            delay = failures % urls.size() != 0 ? 0
-                : backoff.delayNanos(failures / urls.size(), () -> options.random().nextDouble());
-        } else {
-            // a stream that worked is resumed at once; one that ended before anything valid came is retried with a
-            // backoff, so a server that answers and hangs up never makes a hot loop
-            boolean worked = failures == 0;
-            failures++;
-            if (worked) {
-                LOG.info("Genesis {}: watch stream ended ({}); resuming from version {}", c.to, reason,
+            delay = failover.failed(() -> options.random().nextDouble());
+            if (failover.size() > 1 && failover.failures() <= failover.size()) {
+                LOG.info("Genesis {}: {}; failing over to {} with version {}", c.to, reason, failover.current(),
                     state.version());
-            } else {
-                LOG.debug("Genesis {}: watch stream ended again ({})", c.to, reason);
             }
-            delay = worked ? 0 : backoff.delayNanos(failures - 1, () -> options.random().nextDouble());
+        } else if (c.worked) {
+            failover.succeeded();
+            LOG.info("Genesis {}: watch stream ended ({}); resuming from version {}", c.to, reason,
+                state.version());
+            delay = 0;
+        } else {
+            LOG.debug("Genesis {}: watch stream ended before any event ({})", c.to, reason);
+            delay = failover.failed(() -> options.random().nextDouble());
         }
         scheduleConnect(delay);
     }
@@ -319,8 +337,21 @@ public final class SwarmWatch implements AutoCloseable {
         relistNext = true;
         c.drop();
         conn = null;
-        failures++;
-        scheduleConnect(backoff.delayNanos(failures, () -> options.random().nextDouble()));
+        scheduleConnect(failover.retrySame(() -> options.random().nextDouble()));
+    }
+
+    /**
+     * {@code c} would resume the view's version on a Genesis of another history (an independent instance that
+     * reached the same version): its changes would not follow the view's. List there instead, at once: it is no
+     * failure of that Genesis.
+     */
+    private void otherHistory(Conn c) {
+        LOG.warn("Genesis {}: another history ({} {}, the view's is {}): listing the swarm there instead of resuming "
+            + "version {}", c.to, HISTORY_HEADER, c.historyId, history, state.version());
+        relistNext = true;
+        c.drop();
+        conn = null;
+        scheduleConnect(0);
     }
 
     private void checkReadTimeout() {
@@ -410,8 +441,12 @@ public final class SwarmWatch implements AutoCloseable {
         Channel channel;
         long lastReadNanos;
         long resumedFrom = -1;
+        /** The history id this Genesis answered with (null: none). */
+        String historyId;
         /** 200 received: the stream works. */
         boolean live;
+        /** A valid event or keep-alive came: a reconnect after this stream resumes at once. */
+        boolean worked;
         boolean dropped;
 
         Conn(Endpoint to) {
@@ -446,10 +481,16 @@ public final class SwarmWatch implements AutoCloseable {
                         + "stream", true);
                     return;
                 }
+                String h = r.headers().get(HISTORY_HEADER);
+                historyId = h != null && HISTORY.matcher(h).matches() ? h : null;
+                if (resumedFrom >= 0 && history != null && historyId != null && !history.equals(historyId)) {
+                    otherHistory(this);
+                    return;
+                }
                 live = true;
                 markFresh(to);
-                if (failures > 1) {
-                    LOG.debug("Genesis {}: watching again (attempt {})", to, failures);
+                if (failover.failures() > failover.size()) {
+                    LOG.debug("Genesis {}: watching again (attempt {})", to, failover.failures());
                 } else if (resumedFrom >= 0) {
                     LOG.info("Genesis {}: watching, resumed from version {}", to, resumedFrom);
                 } else {
@@ -484,7 +525,7 @@ public final class SwarmWatch implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (this == conn && !dropped) {
-                failed(this, cause.toString(), !live);
+                failed(this, HttpCall.brief(cause), !live);
             } else {
                 ctx.close();
             }
@@ -496,6 +537,9 @@ public final class SwarmWatch implements AutoCloseable {
         public boolean event(SseDecoder.Event e) {
             try {
                 WatchState.Applied a = state.apply(e);
+                if (a == WatchState.Applied.SNAPSHOT || history == null) {
+                    history = historyId; // the view's versions are this Genesis' from here on
+                }
                 if (a == WatchState.Applied.SNAPSHOT) {
                     if (everListed) {
                         relists = relists + 1;
@@ -504,7 +548,8 @@ public final class SwarmWatch implements AutoCloseable {
                     relistNext = false;
                     relistLogged = false;
                 }
-                failures = 0;
+                worked = true;
+                failover.succeeded();
                 return true;
             } catch (WatchState.Relist r) {
                 relist(this, r);
@@ -514,7 +559,8 @@ public final class SwarmWatch implements AutoCloseable {
 
         @Override
         public boolean comment(String text) {
-            failures = 0; // a keep-alive: Genesis is there and well
+            worked = true; // a keep-alive: Genesis is there and well
+            failover.succeeded();
             return true;
         }
 

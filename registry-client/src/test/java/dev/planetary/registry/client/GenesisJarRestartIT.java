@@ -3,21 +3,18 @@ package dev.planetary.registry.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.planetary.registry.client.testing.GenesisJar;
 import dev.planetary.registry.client.testing.Recorder;
 import dev.planetary.registry.client.testing.TestGenesis;
 import dev.planetary.testkit.Procs;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,24 +27,11 @@ class GenesisJarRestartIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final String TOKEN = "jar-restart-token-0123456789";
-    private static Path jar;
-    private static String javaBin;
 
     @TempDir
     Path dir;
     final List<Process> started = new ArrayList<>();
     final List<AutoCloseable> closing = new ArrayList<>();
-    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
-
-    @BeforeAll
-    static void locate() {
-        jar = Path.of(System.getProperty("planetary.registry.jar")).toAbsolutePath();
-        assertThat(jar).as("registry/target/planetary-registry.jar (built by the reactor before this module)")
-            .isRegularFile();
-        javaBin = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -58,28 +42,9 @@ class GenesisJarRestartIT {
     }
 
     private Procs.Running genesis(int port) {
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "-Xmx128m", "-jar", jar.toString(), "--listen",
-            "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString(), "--heartbeat-interval", "200ms",
-            "--ttl", "5s")
-            .redirectOutput(dir.resolve("g" + started.size() + ".out").toFile())
-            .redirectError(dir.resolve("g" + started.size() + ".err").toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("GENESIS_TOKEN", TOKEN);
-        try {
-            Procs.Running r = new Procs.Running(pb.start(), dir.resolve("g" + started.size() + ".out"),
-                dir.resolve("g" + started.size() + ".err"));
-            started.add(r.process());
-            await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
-                .until(() -> health(port) == 200);
-            return r;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private int health(int port) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/health"))
-            .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        Procs.Running r = GenesisJar.start(dir, "g" + started.size(), port, dir.resolve("data"), TOKEN);
+        started.add(r.process());
+        return r;
     }
 
     private Agent agent(URI g, String address, String instance) throws Exception {

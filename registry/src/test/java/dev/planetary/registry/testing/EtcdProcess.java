@@ -88,9 +88,67 @@ public final class EtcdProcess implements AutoCloseable {
     }
 
     private void awaitHealthy() throws IOException, InterruptedException {
+        awaitHealthy(proc, url(), START_TIMEOUT);
+    }
+
+    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** SIGTERM by PID, then SIGKILL after a bounded wait; the data dir goes with the test's temporary directory. */
+    @Override
+    public void close() {
+        Procs.kill(proc.process());
+    }
+
+    // ---- one member of any cluster (EtcdCluster runs three) ----
+
+    /** How long {@code EtcdCluster} waits for a member: as long as for a single etcd. */
+    public static final Duration MEMBER_START_TIMEOUT = START_TIMEOUT;
+
+    /** {@code etcd} from PATH (Debian's etcd-server), else {@link #BINARY}. */
+    public static String binary() {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(d.isEmpty() ? "." : d, "etcd");
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        return BINARY.toString();
+    }
+
+    /**
+     * Starts one member {@code name} on 127.0.0.1 with its data in {@code dir/data} (kept across restarts: a member
+     * started again on it rejoins with its state) and its output in {@code dir}. {@code initialCluster}: every
+     * member as {@code name=peerUrl}, as etcd's {@code --initial-cluster}. Does not wait.
+     */
+    public static Procs.Running startMember(Path dir, String name, int clientPort, int peerPort, String initialCluster,
+                                            String clusterToken) throws IOException {
+        String c = "http://127.0.0.1:" + clientPort;
+        String p = "http://127.0.0.1:" + peerPort;
+        Files.createDirectories(dir);
+        return Procs.start(dir, null, List.of(binary(), "--name", name,
+            "--data-dir", dir.resolve("data").toString(),
+            "--listen-client-urls", c, "--advertise-client-urls", c,
+            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", initialCluster,
+            "--initial-cluster-state", "new", "--initial-cluster-token", clusterToken, "--log-level", "warn"));
+    }
+
+    /**
+     * Waits until the member at {@code url} answers {@code /health} true, which etcd 3.4 says only when its cluster
+     * has a leader (quorum); fails at once, with the member's output, when its process exited.
+     */
+    public static void awaitHealthy(Procs.Running proc, String url, Duration timeout)
+            throws IOException, InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        HttpRequest req = HttpRequest.newBuilder(URI.create(url() + "/health")).timeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url + "/health")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!proc.process().isAlive()) {
                 throw new IOException("etcd exited with " + proc.process().exitValue() + ": " + proc.output());
@@ -105,22 +163,6 @@ public final class EtcdProcess implements AutoCloseable {
             }
             Thread.sleep(100);
         }
-        throw new IOException("etcd did not become healthy within " + START_TIMEOUT + ": " + proc.output());
-    }
-
-    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** SIGTERM by PID, then SIGKILL after a bounded wait; the data dir goes with the test's temporary directory. */
-    @Override
-    public void close() {
-        Procs.kill(proc.process());
+        throw new IOException("etcd " + url + " did not become healthy within " + timeout + ": " + proc.output());
     }
 }

@@ -34,7 +34,8 @@ public final class ProxyStatsSource implements StatsSource {
                 out.add(new GenesisStatus(g.name(), urls, false, false, 0, 0, 0));
             } else {
                 boolean connected = !d.stale() && d.viewsApplied() > 0;
-                out.add(new GenesisStatus(g.name(), urls, connected, d.stale(), d.version(), d.vmCount(),
+                String current = d.watch() == null ? null : d.watch().currentUrl().toString();
+                out.add(new GenesisStatus(g.name(), urls, current, connected, d.stale(), d.version(), d.vmCount(),
                     d.staleEpisodes()));
             }
         }

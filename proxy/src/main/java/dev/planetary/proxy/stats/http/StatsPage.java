@@ -97,6 +97,9 @@ final class StatsPage {
             h.append("<table class=\"det\" data-genesis=\"").append(esc(g.name())).append("\">");
             row(h, "registry", g.name());
             row(h, "url", String.join(", ", g.urls()));
+            if (g.current() != null && g.urls().size() > 1) {
+                row(h, "current url", g.current());
+            }
             h.append("<tr><th>state</th><td><span class=\"pill ").append(state).append("\">").append(state)
                 .append("</span></td></tr>");
             row(h, "view version", Long.toString(g.version()));

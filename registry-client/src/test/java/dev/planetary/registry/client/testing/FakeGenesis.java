@@ -35,6 +35,8 @@ public final class FakeGenesis implements AutoCloseable {
     public final List<Long> watchNanos = new CopyOnWriteArrayList<>();
     public final BlockingQueue<Script> scripts = new LinkedBlockingQueue<>();
     public volatile String plan;
+    /** Extra header lines for every watch answer, each ending in CRLF (e.g. a history id). */
+    public volatile String watchHeaders = "";
     /** When set, what every watch connection gets once the queue is empty. */
     public volatile Script endless;
     private final ServerSocket server;
@@ -96,7 +98,8 @@ public final class FakeGenesis implements AutoCloseable {
                 return;
             }
             out.write(("HTTP/1.1 " + sc.status() + " X\r\nContent-Type: " + (sc.status() == 200 ? "text/event-stream"
-                : "application/json") + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                : "application/json") + "\r\n" + watchHeaders + "Connection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             for (String piece : sc.pieces()) {
                 out.write(piece.getBytes(StandardCharsets.UTF_8));

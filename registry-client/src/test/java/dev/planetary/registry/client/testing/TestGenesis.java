@@ -60,6 +60,13 @@ public final class TestGenesis implements AutoCloseable {
         return g;
     }
 
+    /** On a given port (another instance taking over the same data, as a second Genesis on one store). */
+    public static TestGenesis startOn(Path dir, Settings settings, int port) {
+        TestGenesis g = new TestGenesis(dir, settings, port);
+        g.restart();
+        return g;
+    }
+
     /** A port free right now on 127.0.0.1 (the restart binds it again). */
     public static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
