@@ -103,6 +103,8 @@ public final class Genesis implements AutoCloseable {
     private final byte[] tokenDigest;
     private Store store;
     private EtcdStore etcdStore;
+    /** The history this instance's versions belong to (the store's; sent on the watch stream). */
+    private volatile String historyId;
     /** With {@code --store etcd}: heartbeats renew the VMs' etcd leases (see {@link EtcdLiveness}). */
     private EtcdLiveness etcdLiveness;
     private Writer writer;
@@ -156,6 +158,7 @@ public final class Genesis implements AutoCloseable {
                 + "; refusing to start with --port-plan " + configured.spec() + " (every Genesis instance on one "
                 + "registry serves one plan): start with --port-plan " + recorded);
         }
+        historyId = etcdStore.historyId();
         SharedStore.Loaded loaded = etcdStore.load();
         long now = clock.nanos();
         Supplier<Registry> fresh = () -> new Registry(options.settings(), configured, random, faults);
@@ -180,6 +183,7 @@ public final class Genesis implements AutoCloseable {
 
     private void openLocal(Random random, Consumer<String> onFatal) throws IOException {
         store = Store.open(options.dataDir());
+        historyId = store.historyId();
         Store.Recovered rec = store.recover(options.repairLog());
         long now = clock.nanos();
         Registry registry = recover(rec, random, now);
@@ -342,6 +346,11 @@ public final class Genesis implements AutoCloseable {
     public Writer writer() { return writer; }
     /** The event loops that serve watch streams (see {@link #watchGroup}). */
     public EventLoopGroup watchGroup() { return watchGroup; }
+    /** The id of the history this instance's versions belong to: the same on every instance of one store. */
+    public String historyId() {
+        return historyId;
+    }
+
     public byte[] tokenDigest() { return tokenDigest.clone(); }
     /** Genesis' own unhealthy windows (expiry is held after each). */
     public Faults faults() { return faults; }

@@ -6,6 +6,7 @@ import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Liveness;
 import dev.planetary.registry.state.Released;
 import dev.planetary.registry.state.Vm;
+import dev.planetary.registry.store.HistoryIds;
 import dev.planetary.registry.store.SharedStore;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
@@ -142,6 +143,26 @@ public final class EtcdStore implements SharedStore {
             return spec;
         }
         return r.getGetResponses().get(0).getKvs().get(0).getValue().toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The id of the history this registry's versions belong to (see {@link HistoryIds}): made by the first instance
+     * that asks, in one transaction, and read by every other, so all instances on this store answer the same.
+     */
+    public String historyId() throws IOException {
+        ByteSequence k = key("history");
+        String candidate = HistoryIds.random();
+        TxnResponse r = await(client.getKVClient().txn().If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+            .Then(Op.put(k, bytes(candidate), PutOption.DEFAULT)).Else(Op.get(k, GetOption.DEFAULT)).commit(),
+            "read the history id from");
+        if (r.isSucceeded()) {
+            return candidate;
+        }
+        String id = r.getGetResponses().get(0).getKvs().get(0).getValue().toString(StandardCharsets.UTF_8);
+        if (!HistoryIds.valid(id)) {
+            throw new IOException(describe() + ": key " + prefix + "history is not a history id: " + id);
+        }
+        return id;
     }
 
     @Override

@@ -60,6 +60,9 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     private static final byte[] PEERS_FIELD = ",\"peers\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CLOSE_BRACE = {'}'};
 
+    /** Names the history the stream's versions belong to; registry-client's SwarmWatch reads it. */
+    public static final String HISTORY_HEADER = "Genesis-History";
+
     private final Genesis genesis;
     private final boolean vmOnly;
     private Sse sse;
@@ -467,6 +470,8 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set("X-Accel-Buffering", "no");
+        // a client failing over resumes by version only on an instance of the same history (SwarmWatch)
+        r.headers().set(HISTORY_HEADER, genesis.historyId());
         HttpUtil.setTransferEncodingChunked(r, true);
         Deadlines deadlines = ctx.pipeline().get(Deadlines.class);
         if (deadlines != null) {

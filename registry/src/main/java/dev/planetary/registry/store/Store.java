@@ -42,6 +42,8 @@ public final class Store implements StateStore {
     static final String SNAPSHOT = "snapshot.json";
     static final String LOG_FILE = "wal.log";
     static final String PLAN_FILE = "port-plan";
+    /** The file naming this data dir's history (see {@link #historyId}). */
+    static final String HISTORY_FILE = "history";
     /** The option that drops a damaged last record (named in the refusal so that the operator finds it). */
     public static final String REPAIR_OPTION = "--repair-log";
     /** Snapshot after this many records: recovery then replays at most this many (a few MB of log). */
@@ -195,6 +197,25 @@ public final class Store implements StateStore {
     /** Records the port plan the state is written with: temp file, fsync, atomic rename, directory fsync. */
     public void recordPlan(String spec) throws IOException {
         writeAtomically(PLAN_FILE, (spec + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The id of the history this data dir's versions belong to, made (random, 128 bits) and recorded the first time
+     * it is asked for. Clients send it back to tell an instance of another history at the same version apart
+     * ({@code Genesis-History}); a data dir copied elsewhere keeps its history, and a new one starts another.
+     */
+    public String historyId() throws IOException {
+        Path f = dir.resolve(HISTORY_FILE);
+        if (Files.exists(f)) {
+            String id = Files.readString(f, StandardCharsets.US_ASCII).trim();
+            if (HistoryIds.valid(id)) {
+                return id;
+            }
+            throw new IOException(f + ": not a history id (expected " + HistoryIds.SHAPE + ")");
+        }
+        String id = HistoryIds.random();
+        writeAtomically(HISTORY_FILE, (id + "\n").getBytes(StandardCharsets.US_ASCII));
+        return id;
     }
 
     /** True when the data dir holds any state (a snapshot or a non-empty log). */

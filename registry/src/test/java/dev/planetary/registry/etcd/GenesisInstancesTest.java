@@ -77,6 +77,16 @@ class GenesisInstancesTest {
     }
 
     @Test
+    void bothInstancesNameTheSameHistory(TestInfo info) throws Exception {
+        Node a = instance(info, "a");
+        Node b = instance(info, "b");
+        SseClient wa = watch(a, "");
+        SseClient wb = watch(b, "");
+        assertThat(wa.history).matches("[0-9a-f]{32}");
+        assertThat(wb.history).isEqualTo(wa.history);
+    }
+
+    @Test
     void registeredOnASeenInBsWatchWithTheSameVersion(TestInfo info) throws Exception {
         Node a = instance(info, "a");
         Node b = instance(info, "b");

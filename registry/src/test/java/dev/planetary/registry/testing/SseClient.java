@@ -31,11 +31,14 @@ public final class SseClient implements AutoCloseable {
     private final InputStream body;
     private final Thread reader;
     public final int status;
+    /** The stream's {@code Genesis-History} header (null when absent). */
+    public final String history;
 
     public SseClient(HttpClient http, String url) throws IOException, InterruptedException {
         HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
             HttpResponse.BodyHandlers.ofInputStream());
         status = r.statusCode();
+        history = r.headers().firstValue("Genesis-History").orElse(null);
         body = r.body();
         reader = new Thread(this::read, "sse-reader");
         reader.setDaemon(true);
