@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -23,6 +24,11 @@ import java.util.regex.Pattern;
  * </ul>
  */
 final class Signals {
+
+    /** Logged when SIGHUP was ignored at start (nohup): it cannot reload then. */
+    static final String IGNORED_HUP = "SIGHUP was ignored when this process started (nohup, or a parent that ignores"
+        + " it) and stays ignored: SIGHUP and `bin/planetary reload` do nothing here; reload with SIGUSR2, or start"
+        + " the proxy without nohup";
 
     /** Where the launcher moves HotSpot's suspend/resume signal: a real-time signal nothing else here uses. */
     static final int LAUNCHER_SR_SIGNUM = 39;
@@ -63,7 +69,10 @@ final class Signals {
      * comment; otherwise a warning says how to free it).
      */
     static void onReload(Runnable reload) {
-        Signal.handle(new Signal("HUP"), sig -> reload.run());
+        if (Signal.handle(new Signal("HUP"), sig -> reload.run()) == SignalHandler.SIG_IGN) {
+            // the JVM keeps a SIGHUP its parent ignored (nohup) ignored: say so rather than reload silently never
+            LoggerFactory.getLogger(Signals.class).warn(IGNORED_HUP);
+        }
         String sr = System.getenv(SR_SIGNUM_ENV);
         if (jvmLeavesSigusr2(sr)) {
             Signal.handle(new Signal("USR2"), sig -> reload.run());

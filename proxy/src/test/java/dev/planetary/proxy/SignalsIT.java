@@ -87,12 +87,15 @@ class SignalsIT {
             """.formatted(hardStopAfter, port, server.name(), server.port()));
     }
 
-    /** Starts {@code cmd} in the temp dir (where an hs_err file would land) with {@code env} added. */
+    /**
+     * Starts {@code cmd} in the temp dir (where an hs_err file would land) with {@code env} added, the signals this
+     * test sends reset to their defaults (however the build was started: nohup, a background job).
+     */
     private Procs.Running start(List<String> cmd, Map<String, String> env) {
         int n = ++seq;
         Path out = dir.resolve("p" + n + ".out");
         Path err = dir.resolve("p" + n + ".err");
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        ProcessBuilder pb = new ProcessBuilder(Procs.withDefaultSignals(cmd)).directory(dir.toFile())
             .redirectOutput(out.toFile()).redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().remove(SR_SIGNUM_ENV);
@@ -106,12 +109,9 @@ class SignalsIT {
         }
     }
 
-    /**
-     * The jar with the launcher's environment. {@code env --default-signal=INT} undoes an ignored SIGINT inherited
-     * from a background shell (the JVM leaves an ignored SIGINT ignored); env execs, so the PID is the JVM's.
-     */
+    /** The jar with the launcher's environment. */
     private Procs.Running startJar(Path config) {
-        return start(List.of("env", "--default-signal=INT", java, "-Xmx256m", "-jar", jar.toString(), "-f",
+        return start(List.of(java, "-Xmx256m", "-jar", jar.toString(), "-f",
             config.toString()), Map.of(SR_SIGNUM_ENV, Launcher.srSignum()));
     }
 
@@ -248,6 +248,24 @@ class SignalsIT {
             .until(() -> !proc.process().isAlive() || proc.stderr().contains(RELOAD_LINE));
         assertThat(proc.process().isAlive()).as("alive after SIGHUP; %s", proc.output()).isTrue();
         assertNewConnectionEchoes(port, "after SIGHUP");
+    }
+
+    @Test
+    void underNohupSighupStaysIgnoredAndAWarningSaysSoWhileSigusr2StillReloads() throws Exception {
+        TestServer echo = backends.echo("e1");
+        int port = Ports.pcpu();
+        // nohup leaves SIGHUP ignored, and the JVM keeps an inherited ignored SIGHUP ignored
+        Procs.Running proc = awaitAccepting(start(List.of("nohup", java, "-Xmx256m", "-jar", jar.toString(), "-f",
+            config(port, echo, "2s").toString()), Map.of(SR_SIGNUM_ENV, Launcher.srSignum())), port);
+        await("warning").atMost(Duration.ofSeconds(10)).until(() -> proc.stderr().contains("SIGHUP was ignored"));
+        assertThat(proc.stderr()).contains(Signals.IGNORED_HUP);
+        kill("USR2", proc);
+        await("SIGUSR2 reloads").atMost(Duration.ofSeconds(10))
+            .until(() -> !proc.process().isAlive() || proc.stderr().contains(RELOAD_LINE));
+        assertThat(proc.process().isAlive()).as("alive after SIGUSR2; %s", proc.output()).isTrue();
+        kill("HUP", proc);
+        assertNewConnectionEchoes(port, "after an ignored SIGHUP");
+        assertThat(proc.process().isAlive()).as("alive after SIGHUP; %s", proc.output()).isTrue();
     }
 
     // ---- stop signals -----------------------------------------------------------------------------------------

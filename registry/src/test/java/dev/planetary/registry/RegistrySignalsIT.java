@@ -68,8 +68,9 @@ class RegistrySignalsIT {
             .as("bin/planetary would rebuild the jar (run the build first, not from inside a test)").isEmpty();
         Path out = dir.resolve("genesis.out");
         Path err = dir.resolve("genesis.err");
-        ProcessBuilder pb = new ProcessBuilder(Launcher.script().toString(), "registry", "--listen",
-            "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString())
+        // the signals this test sends reset to their defaults, however the build was started (nohup: SIGHUP ignored)
+        ProcessBuilder pb = new ProcessBuilder(Procs.withDefaultSignals(List.of(Launcher.script().toString(),
+            "registry", "--listen", "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString())))
             .directory(dir.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().remove("_JAVA_SR_SIGNUM");

@@ -52,6 +52,23 @@ public final class Procs {
         }
     }
 
+    /** The signals a test sends to the processes it starts, and that a parent may have left ignored. */
+    private static final String SIGNALS_SENT = "HUP,INT,TERM,USR1,USR2";
+
+    /**
+     * {@code cmd} run with the signals tests send reset to their defaults first. A process inherits ignored signals
+     * (SIGHUP under nohup, SIGINT in a background job of a shell), and the JVM keeps an inherited ignored SIGHUP,
+     * SIGINT or SIGTERM ignored: a test that signals a process must not depend on how the build itself was started.
+     * {@code env} execs, so the PID is the command's.
+     */
+    public static List<String> withDefaultSignals(List<String> cmd) {
+        List<String> all = new java.util.ArrayList<>(cmd.size() + 2);
+        all.add("env");
+        all.add("--default-signal=" + SIGNALS_SENT);
+        all.addAll(cmd);
+        return all;
+    }
+
     /** Starts {@code cmd}; stdin from {@code stdin} (or nothing when null), output to files in {@code logDir}. */
     public static Running start(Path logDir, Path stdin, List<String> cmd) {
         return start(logDir, stdin, cmd, java.util.Map.of());

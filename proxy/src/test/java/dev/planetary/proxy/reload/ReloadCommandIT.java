@@ -85,7 +85,8 @@ class ReloadCommandIT {
         Path err = dir.resolve("p.err");
         List<String> cmd = new java.util.ArrayList<>(EchoLoad.javaJar());
         cmd.addAll(List.of("-f", cfg.toString(), "-p", pidFile.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile())
+        // SIGHUP (what reload sends) reset to its default, however the build was started (nohup ignores it)
+        ProcessBuilder pb = new ProcessBuilder(Procs.withDefaultSignals(cmd)).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().put("_JAVA_SR_SIGNUM", Launcher.srSignum());
         proxy = pb.start();
