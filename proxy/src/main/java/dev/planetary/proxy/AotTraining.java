@@ -40,7 +40,24 @@ public final class AotTraining {
     private AotTraining() {
     }
 
-    public static void main(String[] args) throws Exception {
+    /**
+     * Trains, then ends the JVM whatever happened (that is when the archive or cache is written): a failure must not
+     * leave the proxy's threads holding the JVM, and with it the launcher that waits for it. Exit 1 on a failure,
+     * whose archive the launcher discards.
+     */
+    public static void main(String[] args) {
+        int status = 1;
+        try {
+            train();
+            status = 0;
+        } catch (Exception | Error e) {
+            System.err.println("aot training failed: " + e);
+        } finally {
+            System.exit(status);
+        }
+    }
+
+    private static void train() throws Exception {
         Warmup.start(); // as ProxyMain.main does
         long deadline = System.currentTimeMillis() + DEADLINE_MS;
         Path dir = Files.createTempDirectory("planetary-aot-training");

@@ -47,7 +47,15 @@ public final class ProxyMain {
         this.softStopPids = a.softStopPids;
     }
 
+    /** slf4j's own reporting level (its internal warnings, not the application's log). */
+    private static final String SLF4J_VERBOSITY = "slf4j.internal.verbosity";
+
     public static void main(String[] args) {
+        // Warmup initialises slf4j on its own thread while this one parses; slf4j then replays what both logged
+        // meanwhile (delivered as usual) and warns on stderr that it did: noise for a user, not a fault
+        if (System.getProperty(SLF4J_VERBOSITY) == null) {
+            System.setProperty(SLF4J_VERBOSITY, "ERROR");
+        }
         Warmup.start();
         System.exit(run(args, System.out, System.err));
     }
