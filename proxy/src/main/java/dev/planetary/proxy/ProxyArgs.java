@@ -51,7 +51,11 @@ final class ProxyArgs {
     private ProxyArgs() {
     }
 
-    static ProxyArgs parse(String[] args) throws Invalid {
+    /** The short options that take a value, which may also be attached ({@code -fFILE}, {@code -f=FILE}). */
+    private static final String SHORT_WITH_VALUE = "fpx";
+
+    static ProxyArgs parse(String[] raw) throws Invalid {
+        String[] args = split(raw);
         ProxyArgs a = new ProxyArgs();
         for (int i = 0; i < args.length; i++) {
             String k = args[i];
@@ -86,6 +90,28 @@ final class ProxyArgs {
             }
         }
         return a;
+    }
+
+    /**
+     * The spellings picocli accepted, which units and scripts written for earlier versions use, as separate words:
+     * {@code --handover-socket=PATH}, {@code -f=FILE} and {@code -fFILE} (also {@code -p}, {@code -x}); a lone
+     * {@code --} (picocli's end of options) is skipped: nothing here is positional.
+     */
+    private static String[] split(String[] raw) {
+        List<String> out = new ArrayList<>(raw.length + 2);
+        for (String s : raw) {
+            int eq = s.indexOf('=');
+            if (s.startsWith("--") && eq > 2) {
+                out.add(s.substring(0, eq));
+                out.add(s.substring(eq + 1));
+            } else if (s.length() > 2 && s.charAt(0) == '-' && SHORT_WITH_VALUE.indexOf(s.charAt(1)) >= 0) {
+                out.add(s.substring(0, 2));
+                out.add(s.charAt(2) == '=' ? s.substring(3) : s.substring(2));
+            } else if (!s.equals("--")) {
+                out.add(s);
+            }
+        }
+        return out.toArray(String[]::new);
     }
 
     private static String value(String[] args, int i, String option, String label) throws Invalid {

@@ -7,6 +7,7 @@ import dev.planetary.core.config.ServerConfig;
 
 import dev.planetary.core.backend.BackendChange;
 
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -268,21 +269,12 @@ public final class ProxyBackend {
         }
     }
 
-    /** True for an IPv4 or IPv6 literal (resolving it needs no name service); false may also mean a malformed one. */
+    /**
+     * True for a valid IPv4 or IPv6 literal (resolving it needs no name service). Anything else, "300.1.1.1"
+     * included, is a name, resolved where a name is: on the caller's thread, not the control agent's.
+     */
     static boolean literal(String host) {
-        if (host.indexOf(':') >= 0) {
-            return true;
-        }
-        if (host.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if ((c < '0' || c > '9') && c != '.') {
-                return false;
-            }
-        }
-        return true;
+        return NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host);
     }
 
     /** A health transition, applied by the control agent; the future completes once its snapshot is out. */

@@ -26,6 +26,19 @@ class ProxyArgsTest {
     }
 
     @Test
+    void theSpellingsPicocliTookStillWork() throws Exception {
+        ProxyArgs a = ProxyArgs.parse(new String[] {"-f=a.cfg", "-fb.cfg", "-p=pid", "--handover-socket=h.sock",
+            "-xold.sock", "--", "-c"});
+        assertThat(a.files).containsExactly(Path.of("a.cfg"), Path.of("b.cfg"));
+        assertThat(a.pidFile).isEqualTo(Path.of("pid"));
+        assertThat(a.handoverSocket).isEqualTo(Path.of("h.sock"));
+        assertThat(a.takeFrom).isEqualTo(Path.of("old.sock"));
+        assertThat(a.check).isTrue();
+        assertThatThrownBy(() -> ProxyArgs.parse(new String[] {"--help=yes"})).isInstanceOf(ProxyArgs.Invalid.class)
+            .hasMessageContaining("'yes'");
+    }
+
+    @Test
     void nothingGivenIsNothingSet() throws Exception {
         ProxyArgs a = ProxyArgs.parse(new String[0]);
         assertThat(a.files).isNull();

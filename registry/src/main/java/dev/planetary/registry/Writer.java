@@ -15,6 +15,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -83,6 +84,8 @@ public final class Writer implements AutoCloseable {
     private final ConcurrentLinkedQueue<Change> followed = new ConcurrentLinkedQueue<>();
     /** True when the in-memory state may differ from the shared store's: reload before the next batch. */
     private volatile boolean resync;
+    /** True while a wake-up for followed changes is queued and not yet taken (see {@link #followed}). */
+    private final AtomicBoolean wakePending = new AtomicBoolean();
     /** The last version published to the hub. */
     private long published;
     private final Hub hub;
@@ -136,7 +139,11 @@ public final class Writer implements AutoCloseable {
 
     private void followed(Change c) {
         followed.add(c);
-        queue.offer(new Task<>(WAKE, false, new CompletableFuture<>())); // a full queue wakes the writer anyway
+        // one wake-up for any number of followed changes (a mass expiry elsewhere is thousands): a wake task per
+        // change would fill the queue and the writer's batches with no-ops, and answer registrations "busy"
+        if (wakePending.compareAndSet(false, true)) {
+            queue.offer(new Task<>(WAKE, false, new CompletableFuture<>())); // a full queue wakes the writer anyway
+        }
     }
 
     private void followLost(String why) {
@@ -305,6 +312,7 @@ public final class Writer implements AutoCloseable {
      * store cannot be read (the batch answers 503; the last published view stays).
      */
     private boolean catchUp(long now, List<Change> out) {
+        wakePending.set(false); // before draining: a change followed after this point queues a wake-up of its own
         if (resync) {
             return reload(now, out);
         }

@@ -144,6 +144,12 @@ public final class SourceHashBalancer implements Balancer {
     /** Per page and per chunk, an upper bound of {@link #best} (exact after a build or a publication). */
     private float[] pageMax;
     private float[] chunkMax;
+    /**
+     * False while the bounds are +inf placeholders: a table begun empty and filled by additions (the last server
+     * left, or none yet) has no build that computed them; the next publication computes them all once. Without
+     * that, every later addition would score all buckets (correct, but the pruning lost for good).
+     */
+    private boolean boundsExact;
     /** Per-chunk constants of the round keys: {@code mix64(chunk, round)}, four per chunk. */
     private final long[] chunkSalt;
 
@@ -209,6 +215,7 @@ public final class SourceHashBalancer implements Balancer {
         this.allDirty = prev.allDirty;
         this.pageMax = prev.pageMax;
         this.chunkMax = prev.chunkMax;
+        this.boundsExact = prev.boundsExact;
         this.snap = prev.snap;
         // prev keeps serving its published table, and nothing else: control calls on it now fail loudly
         prev.members = null;
@@ -471,6 +478,7 @@ public final class SourceHashBalancer implements Balancer {
         Arrays.fill(best, Float.POSITIVE_INFINITY);
         Arrays.fill(pageMax, Float.POSITIVE_INFINITY);
         Arrays.fill(chunkMax, Float.POSITIVE_INFINITY);
+        boundsExact = false;
         char[] fresh = new char[1 << tableBits];
         Arrays.fill(fresh, NONE);
         allDirty = true;
@@ -515,7 +523,10 @@ public final class SourceHashBalancer implements Balancer {
             allDirty = true;
         } else if (allDirty || table == null) {
             table = owner.clone();
-            allDirty = false; // a full build computed every bound itself
+            allDirty = false; // a full build computed every bound itself; a table filled from empty did not
+            if (!boundsExact) {
+                computeAllBounds();
+            }
         } else {
             boolean changed = false;
             for (int w = 0; w < dirty.length; w++) {
@@ -539,6 +550,33 @@ public final class SourceHashBalancer implements Balancer {
         }
         Arrays.fill(dirty, 0);
         snap = new Snapshot(table, slots, list);
+    }
+
+    /** True when every chunk's bound is a real score, as a build leaves them (tests: the pruning is in force). */
+    boolean boundsKnown() {
+        if (chunkMax == null || !boundsExact) {
+            return false;
+        }
+        for (float m : chunkMax) {
+            if (m == Float.POSITIVE_INFINITY) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Every page's and chunk's bound from the scores (after a table was filled from empty by additions). */
+    private void computeAllBounds() {
+        int pagesPerChunk = chunkSize >>> PAGE_BITS;
+        for (int c = 0; c < chunks; c++) {
+            float max = 0;
+            for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
+                pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
+                max = Math.max(max, pageMax[p]);
+            }
+            chunkMax[c] = max;
+        }
+        boundsExact = true;
     }
 
     /** The largest winning score of {@code count} buckets from {@code from} (+inf if one is empty). */
@@ -621,6 +659,7 @@ public final class SourceHashBalancer implements Balancer {
             }
         });
         owner = own;
+        boundsExact = true;
     }
 
     private void buildChunk(int c, Node[] nodes, int[][] ranks, double lowerBound, char[] own, long[] keys,

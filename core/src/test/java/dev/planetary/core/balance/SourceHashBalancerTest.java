@@ -143,6 +143,7 @@ class SourceHashBalancerTest {
             incremental.serverAdded(server(s.name(), s.weight()));
         }
         assertThat(table(incremental)).isEqualTo(reference);
+        assertThat(incremental.boundsKnown()).as("bounds of a table filled one server at a time from empty").isTrue();
     }
 
     @Test

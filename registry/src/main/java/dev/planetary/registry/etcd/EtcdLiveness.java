@@ -13,6 +13,8 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -79,19 +81,62 @@ public final class EtcdLiveness implements AutoCloseable {
         renewer.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
     }
 
-    /** Reads the live leases and follows {@code alive/} from there (from now if etcd does not answer). */
+    /**
+     * Reads the live leases and follows {@code alive/} from there; while etcd does not answer, reads again a second
+     * later (following "from now" would miss the leases that lapse meanwhile). A lease known before the read that
+     * the read no longer shows lapsed while nothing followed: it is marked lapsed here, since no delete event will
+     * come for it — unless it changed meanwhile (a grant that completed after the read put a new one).
+     */
     private void follow() {
+        Map<String, Long> before = new HashMap<>(leases);
         try {
             GetResponse r = client.getKVClient().get(store.key("alive/"), GetOption.builder().isPrefix(true).build())
                 .get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+            Set<String> live = new HashSet<>();
             for (KeyValue kv : r.getKvs()) {
-                leases.put(idOf(kv), kv.getLease());
+                String id = idOf(kv);
+                live.add(id);
+                leases.put(id, kv.getLease());
+            }
+            for (Map.Entry<String, Long> e : before.entrySet()) {
+                if (!live.contains(e.getKey()) && leases.remove(e.getKey(), e.getValue())) {
+                    lapsed.add(e.getKey());
+                }
             }
             watch(r.getHeader().getRevision() + 1);
         } catch (Exception e) {
-            LOG.warn("cannot read the VM leases from {} ({}); following them from now", store.describe(), e.toString());
-            watch(0);
+            LOG.warn("cannot read the VM leases from {} ({}); reading again in 1 s", store.describe(), e.toString());
+            if (!renewer.isShutdown()) {
+                renewer.schedule(this::follow, 1, TimeUnit.SECONDS);
+            }
         }
+    }
+
+    /** Follows {@code alive/} again as after a broken watch (tests: the lapses a broken watch missed). */
+    void refollow() {
+        Watch.Watcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
+        renewer.execute(this::follow);
+    }
+
+    /** Stops following {@code alive/} (tests: a broken watch). */
+    void stopFollowing() {
+        Watch.Watcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
+    }
+
+    /** True when {@code id} lapsed and the next {@link #refresh} will count it so (tests). */
+    boolean lapsedPending(String id) {
+        return lapsed.contains(id);
+    }
+
+    /** True when this instance knows a live lease for {@code id} (tests). */
+    boolean knowsLease(String id) {
+        return leases.containsKey(id);
     }
 
     private void watch(long revision) {

@@ -16,7 +16,7 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A single-member etcd started by a test: {@code /usr/bin/etcd} with its data dir under the test's temporary
+ * A single-member etcd started by a test: {@code etcd} from PATH (else {@code /usr/bin/etcd}) with its data dir under the test's temporary
  * directory, client and peer on free loopback ports, stopped by its PID (never the system service).
  */
 public final class EtcdProcess implements AutoCloseable {
@@ -55,17 +55,9 @@ public final class EtcdProcess implements AutoCloseable {
     }
 
     private void run() throws IOException, InterruptedException {
-        int client = clientPort;
-        int peer = peerPort;
-        String c = "http://127.0.0.1:" + client;
-        String p = "http://127.0.0.1:" + peer;
-        Files.createDirectories(dir);
-        Procs.Running r = Procs.start(dir, null, List.of(BINARY.toString(), "--name", "t",
-            "--data-dir", dir.resolve("data").toString(),
-            "--listen-client-urls", c, "--advertise-client-urls", c,
-            "--listen-peer-urls", p, "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
-            "--initial-cluster-state", "new", "--log-level", "warn"));
-        proc = r;
+        // one member named t, its own cluster: the same start as each of EtcdCluster's members
+        proc = startMember(dir, "t", clientPort, peerPort, "t=http://127.0.0.1:" + peerPort,
+            "planetary-test-" + peerPort);
         try {
             awaitHealthy();
         } catch (IOException | InterruptedException | RuntimeException ex) {
