@@ -105,7 +105,9 @@ class RegistryLoad {
         System.out.println("ALL RESULTS");
         runs.forEach(r -> System.out.print(r.report()));
         for (Run r : runs) {
-            assertThat(r.minReceived()).as(r.store() + ": every subscriber got every event").isEqualTo(r.expected());
+            // at least: VMs whose heartbeats stopped with the load may expire while the subscribers catch up
+            assertThat(r.minReceived()).as(r.store() + ": every subscriber got every event")
+                .isGreaterThanOrEqualTo(r.expected());
         }
     }
 
@@ -136,6 +138,8 @@ class RegistryLoad {
 
             Recorder hb = new Recorder(3);
             AtomicLong hbErrors = new AtomicLong();
+            // what the errors were: refused here (cap reached), an HTTP status, or the client's exception
+            Map<String, AtomicLong> hbErrorKinds = new ConcurrentHashMap<>();
             AtomicLong hbSent = new AtomicLong();
             AtomicLong churnSent = new AtomicLong();
             int perTick = HEARTBEATS_PER_SECOND / 100;
@@ -144,11 +148,14 @@ class RegistryLoad {
             sched.scheduleAtFixedRate(() -> {
                 int n = ids.size();
                 for (int k = 0; k < perTick && n > 0; k++) {
-                    String id = ids.get((int) (next[0]++ % n));
                     if (!hbInflight.tryAcquire()) {
+                        // the VM stays next in line: a saturated client delays heartbeats, it never skips a VM
                         hbErrors.incrementAndGet();
-                        continue;
+                        hbErrorKinds.computeIfAbsent("refused: 512 in flight", x -> new AtomicLong())
+                            .incrementAndGet();
+                        break;
                     }
+                    String id = ids.get((int) (next[0]++ % n));
                     long t0 = System.nanoTime();
                     hbSent.incrementAndGet();
                     http.sendAsync(HttpRequest.newBuilder(URI.create(node.base() + "/api/vms/" + id + "/heartbeat"))
@@ -158,6 +165,8 @@ class RegistryLoad {
                             hbInflight.release();
                             if (e != null || r.statusCode() != 200) {
                                 hbErrors.incrementAndGet();
+                                String kind = e != null ? e.getClass().getSimpleName() : "HTTP " + r.statusCode();
+                                hbErrorKinds.computeIfAbsent(kind, x -> new AtomicLong()).incrementAndGet();
                             } else {
                                 hb.recordValue(System.nanoTime() - t0);
                             }
@@ -190,6 +199,8 @@ class RegistryLoad {
             hb.getIntervalHistogram(); // the registration phase's heartbeats are not in the figures
             long hbSentDuringRegistration = hbSent.getAndSet(0);
             long hbErrorsDuringRegistration = hbErrors.getAndSet(0);
+            String hbErrorKindsDuringRegistration = new java.util.TreeMap<>(hbErrorKinds).toString();
+            hbErrorKinds.clear();
             long v0 = node.version();
             long vWait = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (watched.version() < v0 && System.nanoTime() < vWait) {
@@ -271,11 +282,12 @@ class RegistryLoad {
                 : (ETCD.equals(store) ? "etcd, 1 member" : "etcd, 3-member cluster")
                     + "; 2 Genesis instances, events read from the second";
             String report = String.format("store %s%n%,d registrations in %.2f s (%.0f/s, 64 in flight; heartbeats "
-                    + "from registration on: %,d sent, %,d errors/refused meanwhile)%n",
-                where, VMS, regSeconds, VMS / regSeconds, hbSentDuringRegistration, hbErrorsDuringRegistration)
+                    + "from registration on: %,d sent, %,d errors/refused meanwhile %s)%n",
+                where, VMS, regSeconds, VMS / regSeconds, hbSentDuringRegistration, hbErrorsDuringRegistration,
+                hbErrorKindsDuringRegistration)
                 + String.format(
                 "duration %d s (first %d s warm-up excluded from heartbeat figures)%n"
-                    + "heartbeats: sent %,d (%.0f/s measured), errors/refused %d; latency p50 %.2f ms, p99 %.2f ms, "
+                    + "heartbeats: sent %,d (%.0f/s measured), errors/refused %d %s; latency p50 %.2f ms, p99 %.2f ms, "
                     + "p99.9 %.2f ms, max %.2f ms (n=%,d)%n"
                     + "churn: %,d registrations + %,d leaves; events %,d (versions %d..%d); every subscriber "
                     + "received at least %,d of %,d events (%.1f s after the load stopped)%n"
@@ -284,6 +296,7 @@ class RegistryLoad {
                     + "events at the first subscriber by type/reason: %s; VMs at the end %s (1,900 registered)%n"
                     + "connections at the end: %s%n",
                 seconds, warmup, hbSent.get(), hbMeasured / measured, hbErrors.get(),
+                new java.util.TreeMap<>(hbErrorKinds),
                 ms(hbTotal.getValueAtPercentile(50)), ms(hbTotal.getValueAtPercentile(99)),
                 ms(hbTotal.getValueAtPercentile(99.9)), ms(hbTotal.getMaxValue()), hbTotal.getTotalCount(),
                 churnSent.get(), churnSent.get(), expected, v0 + 1, vEnd, minReceived, expected, caughtUpSeconds,

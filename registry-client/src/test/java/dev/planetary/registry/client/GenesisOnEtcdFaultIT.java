@@ -370,8 +370,9 @@ class GenesisOnEtcdFaultIT {
 
         signal(dir, "STOP", g1.pid()); // frozen: what reaches it now is never processed
         Agent a2 = agent("mid-request", "127.0.0.62", frozen.uri(), u2);
-        await().atMost(WAIT).until(() -> frozen.forwarded().contains("mid-request")
-            && reg.inFlightSince != 0 && System.nanoTime() - reg.inFlightSince > TimeUnit.MILLISECONDS.toNanos(300));
+        // the registrar's next request hangs on frozen g1 too (unless an earlier failure moved it to g2 already)
+        await().atMost(WAIT).until(() -> frozen.forwarded().contains("mid-request") && (reg.regCurrent != 0
+            || reg.inFlightSince != 0 && System.nanoTime() - reg.inFlightSince > TimeUnit.MILLISECONDS.toNanos(300)));
         long cutBefore = reg.failed("a register no answer");
         long killedAt = System.nanoTime();
         g1.process().destroyForcibly(); // SIGKILL by its PID (a stopped process dies of it too)
@@ -384,7 +385,7 @@ class GenesisOnEtcdFaultIT {
         assertThat(a1.ports()).as("and the same ports").isEqualTo(ports(g1Said.get("ports")));
         assertThat(a1.currentUrl()).isEqualTo(u2);
         assertThat(a2.currentUrl()).isEqualTo(u2);
-        await().atMost(WAIT).until(() -> reg.failed("a register no answer") > cutBefore && reg.regCurrent == 1);
+        await().atMost(WAIT).until(() -> reg.regCurrent == 1);
         long registrarCut = reg.failed("a register no answer") - cutBefore;
         Map<String, JsonNode> onG2 = vmsByInstance(u2);
         assertThat(onG2.get("mid-commit").get("id").asText()).isEqualTo(a1.vmId());
