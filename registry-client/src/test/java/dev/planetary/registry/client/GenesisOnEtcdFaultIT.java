@@ -123,13 +123,19 @@ class GenesisOnEtcdFaultIT {
             heartbeating.start();
         }
 
-        void fail(String what) {
-            failures.computeIfAbsent(phase + " " + what, k -> new AtomicLong()).incrementAndGet();
+        void fail(String what, URI at) {
+            failures.computeIfAbsent(phase + " " + what + " at " + at, k -> new AtomicLong()).incrementAndGet();
         }
 
         long failed(String prefix) {
             return failures.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
                 .mapToLong(e -> e.getValue().get()).sum();
+        }
+
+        /** Failures of that kind at {@code at} only (not the moves away from a Genesis that is dead). */
+        long failed(String prefix, URI at) {
+            return failures.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)
+                && e.getKey().endsWith(" at " + at)).mapToLong(e -> e.getValue().get()).sum();
         }
 
         private void registerLoop() {
@@ -155,7 +161,7 @@ class GenesisOnEtcdFaultIT {
                             longestWaitNanos = Math.max(longestWaitNanos, System.nanoTime() - first);
                             done = true;
                         } else if (r.statusCode() >= 500) {
-                            fail("register " + r.statusCode());
+                            fail("register " + r.statusCode(), to);
                             next();
                         } else {
                             unexpected.add("register " + instance + " at " + to + ": " + r.statusCode() + " " + r.body());
@@ -163,7 +169,7 @@ class GenesisOnEtcdFaultIT {
                         }
                     } catch (IOException e) {
                         inFlightSince = 0;
-                        fail("register no answer from " + to);
+                        fail("register no answer", to);
                         next();
                     } catch (InterruptedException e) {
                         return;
@@ -210,9 +216,9 @@ class GenesisOnEtcdFaultIT {
                             + r.statusCode() + " " + r.body());
                         return;
                     }
-                    fail("heartbeat " + r.statusCode());
+                    fail("heartbeat " + r.statusCode(), to);
                 } catch (IOException e) {
-                    fail("heartbeat no answer from " + to);
+                    fail("heartbeat no answer", to);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
@@ -373,7 +379,6 @@ class GenesisOnEtcdFaultIT {
         // the registrar's next request hangs on frozen g1 too (unless an earlier failure moved it to g2 already)
         await().atMost(WAIT).until(() -> frozen.forwarded().contains("mid-request") && (reg.regCurrent != 0
             || reg.inFlightSince != 0 && System.nanoTime() - reg.inFlightSince > TimeUnit.MILLISECONDS.toNanos(300)));
-        long cutBefore = reg.failed("a register no answer");
         long killedAt = System.nanoTime();
         g1.process().destroyForcibly(); // SIGKILL by its PID (a stopped process dies of it too)
         assertThat(g1.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
@@ -386,7 +391,7 @@ class GenesisOnEtcdFaultIT {
         assertThat(a1.currentUrl()).isEqualTo(u2);
         assertThat(a2.currentUrl()).isEqualTo(u2);
         await().atMost(WAIT).until(() -> reg.regCurrent == 1);
-        long registrarCut = reg.failed("a register no answer") - cutBefore;
+        long registrarCut = reg.failed("a register no answer", u1);
         Map<String, JsonNode> onG2 = vmsByInstance(u2);
         assertThat(onG2.get("mid-commit").get("id").asText()).isEqualTo(a1.vmId());
         assertThat(onG2.get("mid-request").get("id").asText()).isEqualTo(a2.vmId());
@@ -415,11 +420,14 @@ class GenesisOnEtcdFaultIT {
         await().atMost(WAIT).until(() -> w2.view().vms().keySet().containsAll(b1Ids)
             && w1.view().vms().keySet().containsAll(b1Ids));
         long b1Acked = reg.acked.size() - ackedBefore;
+        // a heartbeat never waits for etcd; a registration whose commit was in flight on the killed member may answer
+        // 503 (the client retries): counted, not asserted
+        assertThat(reg.failed("b1 heartbeat", u2)).as("heartbeats answered by g2").isZero();
         cluster.restart(follower);
         cluster.awaitHealthy(follower);
-        report(String.format("(b1) etcd follower m%d killed: %d registrations acknowledged in %d ms, 5xx/no answer "
-                + "%d, heartbeat failures %d, watchers got every one", follower, b1Acked, ms(b1At),
-            reg.failed("b1 register"), reg.failed("b1 heartbeat")));
+        report(String.format("(b1) etcd follower m%d killed: %d registrations acknowledged in %d ms; g2 answered "
+                + "5xx or nothing to %d registrations and %d heartbeats; watchers got every one", follower, b1Acked,
+            ms(b1At), reg.failed("b1 register", u2), reg.failed("b1 heartbeat", u2)));
 
         assertThat(reg.unexpected).isEmpty();
 
@@ -435,12 +443,14 @@ class GenesisOnEtcdFaultIT {
         long firstAckAfterLeader = ms(b2At);
         await().atMost(WAIT).until(() -> reg.acked.size() >= ackedB2 + 10 && ms(b2At) > 3_000);
         assertThat(reg.hbOk.get()).isGreaterThan(hbB2);
+        assertThat(reg.failed("b2 heartbeat", u2)).as("heartbeats answered by g2").isZero();
         Set<String> b2Ids = new HashSet<>();
         reg.acked.values().stream().filter(a -> a.atNanos() > b2At).forEach(a -> b2Ids.add(a.id()));
         await().atMost(WAIT).until(() -> w2.view().vms().keySet().containsAll(b2Ids));
-        report(String.format("(b2) etcd leader m%d killed: first registration acknowledged %d ms after, %d in %d ms, "
-                + "5xx/no answer %d, heartbeat failures %d, watchers got every one", leader, firstAckAfterLeader,
-            reg.acked.size() - ackedB2, ms(b2At), reg.failed("b2 register"), reg.failed("b2 heartbeat")));
+        report(String.format("(b2) etcd leader m%d killed: first registration acknowledged %d ms after, %d in %d ms; "
+                + "g2 answered 5xx or nothing to %d registrations and %d heartbeats; watchers got every one", leader,
+            firstAckAfterLeader, reg.acked.size() - ackedB2, ms(b2At), reg.failed("b2 register", u2),
+            reg.failed("b2 heartbeat", u2)));
 
         assertThat(reg.unexpected).isEmpty();
 
