@@ -382,6 +382,10 @@ class GenesisOnEtcdFaultIT {
         long killedAt = System.nanoTime();
         g1.process().destroyForcibly(); // SIGKILL by its PID (a stopped process dies of it too)
         assertThat(g1.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(a1.registered()).as("the answer never reached it").isFalse();
+        assertThat(a2.registered()).as("frozen g1 never answered").isFalse();
+        committed.cut(); // the relays' clients lose their connections with g1, as direct clients did
+        frozen.cut();
 
         await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> a1.registered() && a2.registered()
             && u2.equals(w1.currentUrl()) && !w1.stale());

@@ -16,8 +16,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A loopback TCP relay in front of a Genesis that passes each request on but holds the answer back: the client sees
  * a Genesis that took its request (and, once {@link #held()} has it, committed and answered it) without the answer
- * reaching it, as when Genesis dies between its commit and its answer. When the upstream connection ends (Genesis
- * killed) the client's connection is reset. It connects upstream from {@code source}, so Genesis records the same
+ * reaching it, as when Genesis dies between its commit and its answer. The client's connection stays open, whatever
+ * Genesis does with its end (it may close after answering), until the test kills that Genesis and {@link #cut}s the
+ * clients' connections as its death would. It connects upstream from {@code source}, so Genesis records the same
  * address as the client's own. Every thread ends when its sockets close ({@link #close}).
  */
 public final class HoldingRelay implements AutoCloseable {
@@ -28,6 +29,7 @@ public final class HoldingRelay implements AutoCloseable {
     private final ByteArrayOutputStream forwarded = new ByteArrayOutputStream();
     private final ByteArrayOutputStream held = new ByteArrayOutputStream();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final List<Socket> clients = new CopyOnWriteArrayList<>();
 
     private HoldingRelay(InetSocketAddress upstream, InetAddress source) throws IOException {
         this.upstream = upstream;
@@ -70,16 +72,14 @@ public final class HoldingRelay implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                clients.add(client);
                 sockets.add(client);
                 Socket up = new Socket();
                 sockets.add(up);
                 up.bind(new InetSocketAddress(source, 0));
                 up.connect(upstream, 2_000);
                 daemon("relay-up", () -> pump(client, up, forwarded, true));
-                daemon("relay-down", () -> {
-                    pump(up, null, held, false);
-                    reset(client); // Genesis gone: the client's request is cut, as by Genesis' own death
-                });
+                daemon("relay-down", () -> pump(up, null, held, false));
             } catch (IOException e) {
                 // closed, or upstream refused: the client's connection ends with it
             }
@@ -112,6 +112,11 @@ public final class HoldingRelay implements AutoCloseable {
         } catch (IOException e) {
             // already closed
         }
+    }
+
+    /** Resets every client connection, as the death of the Genesis behind it does. */
+    public void cut() {
+        clients.forEach(HoldingRelay::reset);
     }
 
     @Override
