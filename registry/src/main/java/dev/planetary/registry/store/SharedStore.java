@@ -24,6 +24,16 @@ public interface SharedStore extends StateStore {
     record Loaded(long version, List<Vm> vms, List<Released> released, List<Change> log, long revision) {
     }
 
+    /**
+     * After {@link #commit} returned false or threw for {@code changes} on {@code base}: how many of them (a prefix, in
+     * version order) the store holds. A lost race knows it without asking (the transactions before the lost one of a
+     * multi-transaction commit). A commit that threw (a timeout at an etcd leader change or quorum loss) may have been
+     * applied: the store reads its records back and tells its own from another instance's by the tag the commit
+     * wrote in each, after fencing the attempt so that it cannot apply later. An exception: the store cannot tell
+     * (no quorum); the outcome stays unknown.
+     */
+    int stored(long base, List<Change> changes) throws IOException;
+
     /** Reads the state back and takes it as the base of the next commit; {@code log} holds the records after {@code since}. */
     Loaded load(long since) throws IOException;
 
