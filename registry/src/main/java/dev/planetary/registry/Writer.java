@@ -304,7 +304,17 @@ public final class Writer implements AutoCloseable {
                 }
             }
             batch.clear();
-            if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
+            if (shared != null) { // standing decisions are the leader's: it shares them, the others show them
+                if (shared.leader()) {
+                    shared.decided(new SharedStore.Duties(registry.selfPreservation(), registry.faultHold()));
+                } else {
+                    SharedStore.Duties d = shared.duties();
+                    if (d != null) {
+                        registry.showDecisions(d.selfPreservation(), d.expiryHeld());
+                    }
+                }
+            }
+                        if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
                 hub.publish(out, registry.view());
                 published = registry.version();
             }

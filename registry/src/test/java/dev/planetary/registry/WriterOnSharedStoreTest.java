@@ -137,6 +137,15 @@ class WriterOnSharedStoreTest {
         }
 
         @Override
+        public void decided(Duties d) {
+        }
+
+        @Override
+        public Duties duties() {
+            return null;
+        }
+
+        @Override
         public void refreshLiveness(Map<String, Liveness> liveness, long nowNanos, long ttlNanos) {
         }
 

@@ -103,7 +103,7 @@ public final class EtcdStore implements SharedStore {
         this.client = client;
         this.endpoints = endpoints;
         this.prefix = prefix;
-        this.leader = new EtcdLeader(client, key("leader"), describe());
+        this.leader = new EtcdLeader(client, key("leader"), key("duties"), describe());
     }
 
     /** Connects lazily (the first commit reaches etcd); {@code prefix} separates several registries on one cluster. */
@@ -120,6 +120,16 @@ public final class EtcdStore implements SharedStore {
     @Override
     public boolean leader() {
         return leader.held();
+    }
+
+    @Override
+    public void decided(Duties d) {
+        leader.decided(d);
+    }
+
+    @Override
+    public Duties duties() {
+        return leader.seen();
     }
 
     /** Starts following the VMs' liveness leases of {@code ttl} (heartbeats renew them through the result). */
