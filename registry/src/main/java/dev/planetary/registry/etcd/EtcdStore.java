@@ -92,6 +92,8 @@ public final class EtcdStore implements SharedStore {
     private final String fenceKey = "fence/" + java.util.UUID.randomUUID();
     /** The fence key's value the commits compare (null: absent, never moved yet). */
     private String fence;
+    /** True when a move of the fence may or may not have applied (its answer never came): move it again first. */
+    private boolean fenceUnknown;
     /** The tag the last {@link #commit} wrote in each of its log records. */
     private String tag;
     /** Changes of the last {@link #commit} known stored (its transactions that answered success). */
@@ -213,6 +215,14 @@ public final class EtcdStore implements SharedStore {
         tag = java.util.UUID.randomUUID().toString();
         lastStored = 0;
         lastUnknown = false;
+        if (fenceUnknown) {
+            try {
+                moveFence(); // else every commit would compare a value the key may not hold: lost races forever
+            } catch (IOException e) {
+                lastUnknown = true; // nothing of this batch was sent: the read-back finds none of it
+                throw e;
+            }
+        }
         for (int from = 0; from < changes.size(); from += CHANGES_PER_TXN) {
             List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + CHANGES_PER_TXN));
             boolean ok;
@@ -244,10 +254,12 @@ public final class EtcdStore implements SharedStore {
         String moved = java.util.UUID.randomUUID().toString();
         ByteSequence from = key("log/" + String.format(VERSION_FORMAT, base + 1));
         ByteSequence to = key("log/" + String.format(VERSION_FORMAT, base + changes.size() + 1));
+        fenceUnknown = true; // until the answer comes
         TxnResponse t = await(client.getKVClient().txn().Then(
             Op.put(key(fenceKey), bytes(moved), PutOption.DEFAULT),
             Op.get(from, GetOption.builder().withRange(to).build())).commit(), "read the outcome of a commit back from");
         fence = moved;
+        fenceUnknown = false;
         lastUnknown = false;
         int n = 0;
         for (KeyValue kv : t.getGetResponses().get(0).getKvs()) {
@@ -344,6 +356,24 @@ public final class EtcdStore implements SharedStore {
             keys.putAll(keysAfter);
         }
         return r.isSucceeded();
+    }
+
+    /** Puts a new value in this instance's fence key (after a move whose answer never came). */
+    private void moveFence() throws IOException {
+        String moved = java.util.UUID.randomUUID().toString();
+        await(client.getKVClient().put(key(fenceKey), bytes(moved)), "move the commit fence on");
+        fence = moved;
+        fenceUnknown = false;
+    }
+
+    /** Tests: this instance's fence key. */
+    ByteSequence fenceKeyForTests() {
+        return key(fenceKey);
+    }
+
+    /** Tests: as if a move of the fence had got no answer (whether it applied is unknown). */
+    void fenceMoveUnanswered() {
+        fenceUnknown = true;
     }
 
     /** Tests: as if the last commit's answer had been lost (a timeout) whatever it answered. */

@@ -111,6 +111,25 @@ class EtcdStoreTest {
         }
     }
 
+    /**
+     * A read-back whose fence move applied but whose answer never came: the fence value the commits compare is then
+     * unknown. Without moving it again first, every later commit would compare a stale value and lose forever.
+     */
+    @Test
+    void aFenceMoveWithoutAnswerIsMovedAgainBeforeTheNextCommit(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p);
+             Client c = Client.builder().endpoints(etcd.url()).build()) {
+            assertThat(a.commit(0, List.of(added(1, "vm_a", 1)))).isTrue();
+            // the move applied (etcd holds a value a never learnt), its answer lost
+            c.getKVClient().put(a.fenceKeyForTests(), ByteSequence.from("moved-unanswered", StandardCharsets.UTF_8))
+                .get(10, TimeUnit.SECONDS);
+            a.fenceMoveUnanswered();
+            assertThat(a.commit(1, List.of(added(2, "vm_b", 2)))).isTrue();
+            assertThat(get(c, p + "version")).isEqualTo("2");
+        }
+    }
+
     @Test
     void twoInstancesCommittingAtOnceNeverHandOutTheSameOffset(TestInfo info) throws Exception {
         String p = prefix(info);
