@@ -53,6 +53,14 @@ class SwarmWatchFailoverTest {
         return r.views.stream().dropWhile(v -> v.vms().isEmpty()).toList();
     }
 
+    /** A fake Genesis (closed after the test) whose watch answers name {@code history}. */
+    private FakeGenesis fake(String history) throws java.io.IOException {
+        FakeGenesis g = new FakeGenesis();
+        closing.add(g);
+        g.watchHeaders = "Genesis-History: " + history + "\r\n";
+        return g;
+    }
+
     private SwarmWatch watch(List<URI> urls) {
         watch = SwarmWatch.start(urls, rec, SwarmWatchGenesisTest.fast());
         return watch;
@@ -129,12 +137,8 @@ class SwarmWatchFailoverTest {
      */
     @Test
     void aResumeOnAnotherHistoryListsInstead() throws Exception {
-        FakeGenesis a = new FakeGenesis();
-        FakeGenesis b = new FakeGenesis();
-        closing.add(a);
-        closing.add(b);
-        a.watchHeaders = "Genesis-History: h-a\r\n";
-        b.watchHeaders = "Genesis-History: h-b\r\n";
+        FakeGenesis a = fake("h-a");
+        FakeGenesis b = fake("h-b");
         a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
             FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
         // what B would send for since=5 had it taken that for its own history, then its snapshot
@@ -156,12 +160,8 @@ class SwarmWatchFailoverTest {
 
     @Test
     void aResumeOnTheSameHistoryIsKept() throws Exception {
-        FakeGenesis a = new FakeGenesis();
-        FakeGenesis b = new FakeGenesis();
-        closing.add(a);
-        closing.add(b);
-        a.watchHeaders = "Genesis-History: h-1\r\n";
-        b.watchHeaders = "Genesis-History: h-1\r\n";
+        FakeGenesis a = fake("h-1");
+        FakeGenesis b = fake("h-1");
         a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
             FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
         b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
@@ -183,12 +183,8 @@ class SwarmWatchFailoverTest {
      */
     @Test
     void aLaggingInstanceOfTheSameHistoryNeverStepsTheViewBack() throws Exception {
-        FakeGenesis a = new FakeGenesis();
-        FakeGenesis b = new FakeGenesis();
-        closing.add(a);
-        closing.add(b);
-        a.watchHeaders = "Genesis-History: h-1\r\n";
-        b.watchHeaders = "Genesis-History: h-1\r\n";
+        FakeGenesis a = fake("h-1");
+        FakeGenesis b = fake("h-1");
         a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
             FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"), FakeGenesis.vm("vm_00000b", "10.0.0.2", "active"),
             FakeGenesis.vm("vm_00000c", "10.0.0.3", "active"))));

@@ -68,6 +68,12 @@ public final class EtcdStore implements SharedStore {
      */
     public static final long COMMIT_TIMEOUT_MILLIS = 3_000;
     /**
+     * How long the read-back after a commit without answer waits ({@link #stored}): after the commit's own 3 s, an
+     * election is over and a new leader answers in milliseconds; 1.5 s keeps the whole answer (4.5 s) within the VM
+     * agent's 5 s request timeout, so a 503 still reaches it when there is no quorum.
+     */
+    public static final long READ_BACK_TIMEOUT_MILLIS = 1_500;
+    /**
      * {@code log/} records kept (older ones are deleted): as many as a Genesis hub retains for resumes, so a
      * {@code since} that one instance can resume, every instance can; older ones relist.
      */
@@ -257,7 +263,8 @@ public final class EtcdStore implements SharedStore {
         fenceUnknown = true; // until the answer comes
         TxnResponse t = await(client.getKVClient().txn().Then(
             Op.put(key(fenceKey), bytes(moved), PutOption.DEFAULT),
-            Op.get(from, GetOption.builder().withRange(to).build())).commit(), "read the outcome of a commit back from");
+            Op.get(from, GetOption.builder().withRange(to).build())).commit(), "read the outcome of a commit back from",
+            READ_BACK_TIMEOUT_MILLIS);
         fence = moved;
         fenceUnknown = false;
         lastUnknown = false;
@@ -558,13 +565,17 @@ public final class EtcdStore implements SharedStore {
 
     /** Waits for etcd's answer, bounded; a failure names the cluster and what was being done. */
     private <T> T await(CompletableFuture<T> answer, String doing) throws IOException {
+        return await(answer, doing, COMMIT_TIMEOUT_MILLIS);
+    }
+
+    private <T> T await(CompletableFuture<T> answer, String doing, long timeoutMillis) throws IOException {
         try {
-            return answer.get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            return answer.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted: cannot " + doing + " " + describe());
         } catch (TimeoutException e) {
-            throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + COMMIT_TIMEOUT_MILLIS
+            throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + timeoutMillis
                 + " ms (etcd down, or without quorum)");
         } catch (ExecutionException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
