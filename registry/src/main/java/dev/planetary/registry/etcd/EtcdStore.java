@@ -44,9 +44,10 @@ import java.util.function.Consumer;
  * If(   version == base                      (absent when base is 0)
  *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
  *            absent (create_revision == 0) when free, else holding the id that held it
- *       key/&lt;instance&gt; likewise, for each instance key the batch registers or frees )
+ *       key/&lt;instance&gt; likewise, for each instance key the batch registers or frees
+ *       fence/&lt;this instance&gt; as this instance last set it (absent until its first read-back) )
  * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
- *       put log/&lt;version&gt; per change; put version )
+ *       put log/&lt;version&gt; per change (with the commit's tag); put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
  * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Each log record
