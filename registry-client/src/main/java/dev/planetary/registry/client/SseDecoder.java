@@ -26,6 +26,9 @@ final class SseDecoder {
         boolean malformed(String reason);
     }
 
+    /** A line buffer grown past this is dropped once its line is decoded (see {@link #feed}). */
+    private static final int KEPT_LINE_BYTES = 16 * 1024;
+
     private final int maxBytes;
     private byte[] line = new byte[256];
     private int lineLen;
@@ -74,7 +77,13 @@ final class SseDecoder {
             }
             int len = lineLen > 0 && line[lineLen - 1] == '\r' ? lineLen - 1 : lineLen;
             lineLen = 0;
-            if (!line(len, sink)) {
+            boolean more = line(len, sink);
+            if (line.length > KEPT_LINE_BYTES) {
+                // A relist's snapshot is one line of ~0.5 MB: kept, the buffer would be copied by every young
+                // collection until it is old (issue 8's relist pauses); a snapshot is rare, so regrow it then.
+                line = new byte[256];
+            }
+            if (!more) {
                 return false;
             }
         }
