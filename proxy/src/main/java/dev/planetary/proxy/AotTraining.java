@@ -14,6 +14,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -37,7 +38,32 @@ public final class AotTraining {
     /** A bound on the whole run: a training that hangs must not hang the launcher. */
     static final long DEADLINE_MS = 120_000;
 
+    /** The launcher's PID: a training whose launcher was killed ends too, rather than run on orphaned. */
+    static final String PARENT_PROPERTY = "planetary.training.parent";
+
     private AotTraining() {
+    }
+
+    /**
+     * Ends this JVM once process {@code pid} (the launcher) ends, by SIGKILL: an exit or halt would still write the
+     * archive (seconds of work, and a temporary file nobody renames), and nothing waits for it any more.
+     */
+    static void endWithParent(long pid) {
+        if (pid <= 0) {
+            return;
+        }
+        ProcessHandle.of(pid).map(ProcessHandle::onExit)
+            .orElse(CompletableFuture.completedFuture(null))
+            .thenRun(AotTraining::killSelf);
+    }
+
+    private static void killSelf() {
+        try {
+            new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            // no kill(1): fall through
+        }
+        Runtime.getRuntime().halt(1);
     }
 
     /**
@@ -46,6 +72,7 @@ public final class AotTraining {
      * whose archive the launcher discards.
      */
     public static void main(String[] args) {
+        endWithParent(Long.getLong(PARENT_PROPERTY, 0));
         int status = 1;
         try {
             train();

@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,11 +35,8 @@ class BadConfigInputIT {
 
     @BeforeAll
     static void locate() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        jar = Path.of(j).toAbsolutePath();
-        java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        jar = Launcher.builtJar();
+        java = Launcher.java();
     }
 
     private Procs.Result runJar(String... args) throws InterruptedException {

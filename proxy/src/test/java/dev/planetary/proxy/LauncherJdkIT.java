@@ -53,9 +53,7 @@ class LauncherJdkIT {
 
     @BeforeAll
     static void locate() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        jar = Path.of(j).toAbsolutePath();
+        jar = Launcher.builtJar();
         assertThat(Launcher.newerThan(jar, "proxy"))
             .as("bin/planetary would rebuild the jar (run the build first, not from inside a test)").isEmpty();
     }
@@ -172,6 +170,59 @@ class LauncherJdkIT {
         assertThat(proxy.process().waitFor(15, TimeUnit.SECONDS)).as("stopped; %s", proxy.output()).isTrue();
         assertThat(proxy.process().exitValue()).as("%s", proxy.output()).isZero();
         assertThat(proxy.stderr()).doesNotContain("[warning]").doesNotContain("WARNING");
+    }
+
+    @Test
+    void aVersionOrConfigCheckAfterABuildDoesNotWaitForATrainingRun() throws Exception {
+        Path archive = ageArchive();
+        Procs.Result version = launcher(Map.of(), "proxy", "-v");
+        assertThat(version.code()).as("%s", version).isZero();
+        assertThat(version.stderr()).doesNotContain("training");
+        Procs.Result check = launcher(Map.of(), "proxy", "-c", "-f", Launcher.root().resolve("conf/planetary.cfg").toString());
+        assertThat(check.code()).as("%s", check).isZero();
+        assertThat(check.stderr()).doesNotContain("training");
+        assertThat(!Files.exists(archive)
+            || Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) < 0)
+            .as("no archive trained for them").isTrue();
+    }
+
+    @Test
+    void aLauncherKilledDuringTrainingTakesItsTrainingJvmWithIt() throws Exception {
+        ageArchive();
+        Procs.Running launcher = start(Map.of(), Launcher.script().toString(), "jvm", "--opts");
+        ProcessHandle[] training = new ProcessHandle[1];
+        await("the training JVM").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            training[0] = launcher.process().toHandle().descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains("dev.planetary.proxy.AotTraining"))
+                .findFirst().orElse(null);
+            return training[0] != null || !launcher.process().isAlive();
+        });
+        assertThat(training[0]).as("training started; %s", launcher.output()).isNotNull();
+        launcher.process().destroyForcibly(); // SIGKILL: no trap of the launcher's runs
+        assertThat(launcher.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        Path output = jar.getParent().resolve("planetary-proxy.jsa." + launcher.pid() + ".tmp"); // named by its PID
+        try {
+            await("the orphaned training ends").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !training[0].isAlive());
+            // a training left to finish writes its archive, which the launcher's orphaned subshell then installs for
+            // nobody; one that ended with its launcher writes nothing
+            Path archive = jar.getParent().resolve("planetary-proxy.jsa");
+            await("no archive from the orphan").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                .until(() -> Files.notExists(output) && (Files.notExists(archive)
+                    || Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) < 0));
+        } finally {
+            training[0].destroyForcibly();
+            Files.deleteIfExists(output);
+        }
+    }
+
+    /** Makes the JDK 17 class-data archive older than the jar, as a build leaves it (it is then trained again). */
+    private static Path ageArchive() throws IOException {
+        Path archive = jar.getParent().resolve("planetary-proxy.jsa");
+        if (Files.exists(archive)) {
+            Files.setLastModifiedTime(archive, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() - 60_000));
+        }
+        return archive;
     }
 
     /** A JDK 25 home where the launcher looks for one without PLANETARY_JAVA. */

@@ -7,6 +7,7 @@ import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,12 +46,9 @@ class ProxyJarIT {
 
     @BeforeAll
     static void locate() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        jar = Path.of(j).toAbsolutePath();
+        jar = Launcher.builtJar();
         assertThat(jar).as("the shaded jar").isRegularFile();
-        java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java = Launcher.java();
         Path d = Path.of("").toAbsolutePath();
         for (int i = 0; i < 6 && d != null && !Files.isRegularFile(d.resolve("conf/planetary.cfg")); i++) {
             d = d.getParent();

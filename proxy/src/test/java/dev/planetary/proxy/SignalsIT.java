@@ -55,11 +55,8 @@ class SignalsIT {
 
     @BeforeAll
     static void locate() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        jar = Path.of(j).toAbsolutePath();
-        java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        jar = Launcher.builtJar();
+        java = Launcher.java();
     }
 
     @AfterEach

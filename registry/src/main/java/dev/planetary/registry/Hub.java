@@ -28,6 +28,9 @@ public final class Hub {
     public record Event(long version, byte[] sse) {
     }
 
+    private record Parked(long version, Runnable reached) {
+    }
+
     /** A subscriber: {@code offer} runs under the hub's lock and must only enqueue; false unsubscribes it. */
     public interface Subscriber {
         boolean offer(Event e);
@@ -35,6 +38,8 @@ public final class Hub {
 
     private final ArrayDeque<Event> history = new ArrayDeque<>();
     private final List<Subscriber> subscribers = new ArrayList<>();
+    /** Parked resumes ({@link #whenReached}): version to reach -> what to run then. */
+    private final List<Parked> parked = new ArrayList<>();
     private volatile View view = View.empty();
     private Event snapshotCache;
 
@@ -59,6 +64,15 @@ public final class Hub {
         view = v;
         if (changes.isEmpty()) {
             return;
+        }
+        if (!parked.isEmpty()) {
+            parked.removeIf(p -> {
+                if (p.version() > v.version()) {
+                    return false;
+                }
+                p.reached().run();
+                return true;
+            });
         }
         for (Change c : changes) {
             Event e = frame(c);
@@ -85,6 +99,30 @@ public final class Hub {
             return;
         }
         subscribers.add(s);
+    }
+
+    /**
+     * A resume from a version this instance has not reached yet (an instance of a shared store that applies the
+     * others' commits a moment later): true when the view is at {@code version} already; else false, and
+     * {@code reached} runs (under the hub's lock: it must only hand work off) once a publication reaches it, unless
+     * {@link #cancel} came first.
+     */
+    public synchronized boolean whenReached(long version, Runnable reached) {
+        if (view.version() >= version) {
+            return true;
+        }
+        parked.add(new Parked(version, reached));
+        return false;
+    }
+
+    /** Drops a parked {@link #whenReached}: true when it was still parked (then it never runs). */
+    public synchronized boolean cancel(Runnable reached) {
+        return parked.removeIf(p -> p.reached() == reached);
+    }
+
+    /** Resumes parked now (for the status page and tests). */
+    public synchronized int parked() {
+        return parked.size();
     }
 
     public synchronized void unsubscribe(Subscriber s) {

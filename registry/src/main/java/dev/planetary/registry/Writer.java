@@ -177,7 +177,6 @@ public final class Writer implements AutoCloseable {
     private void run() {
         List<Task<?>> batch = new ArrayList<>(BATCH);
         List<Runnable> answers = new ArrayList<>(BATCH);
-        List<CompletableFuture<?>> waiting = new ArrayList<>(BATCH);
         // ticks follow real time; the registry gets the (possibly test-driven) clock's time
         long nextTick = System.nanoTime();
         while (running || !queue.isEmpty()) {
@@ -204,26 +203,24 @@ public final class Writer implements AutoCloseable {
             if (tickDue) {
                 nextTick = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
             }
-            boolean committed = false;
-            for (int attempt = 0; !committed; attempt++) {
+            // the operations still to commit; after a lost race or an unknown outcome only those not stored go again
+            List<Task<?>> todo = new ArrayList<>(batch);
+            for (int attempt = 0; ; attempt++) {
                 if (attempt == RACES) {
-                    StorageFailure sf = new StorageFailure("registry busy: " + RACES + " commits in a row lost to "
-                        + "other Genesis instances; retry shortly");
-                    waiting.forEach(f -> f.completeExceptionally(sf));
-                    answers.clear();
-                    waiting.clear();
+                    failAll(todo, new StorageFailure("registry busy: " + RACES + " commits in a row lost to "
+                        + "other Genesis instances; retry shortly"));
                     break;
                 }
-                answers.clear();
-                waiting.clear();
                 registry.timedDuties(shared == null || shared.leader());
-                for (Task<?> t : batch) {
-                    Runnable answer = apply(t, now, wall);
-                    if (t.durable()) {
-                        answers.add(answer);
-                        waiting.add(t.result());
-                    } else {
-                        answer.run();
+                long base = registry.version();
+                Runnable[] answer = new Runnable[todo.size()];
+                long[] upTo = new long[todo.size()]; // the version an operation's answer rests on (its own changes)
+                for (int i = 0; i < todo.size(); i++) {
+                    Task<?> t = todo.get(i);
+                    answer[i] = apply(t, now, wall);
+                    upTo[i] = registry.version();
+                    if (!t.durable()) {
+                        answer[i].run();
                     }
                 }
                 // with a shared store only the elected leader runs the timed duties: they are decided once
@@ -234,43 +231,90 @@ public final class Writer implements AutoCloseable {
                     registry.tick(now);
                 }
                 List<Change> changes = registry.pending();
-                if (changes.isEmpty()) {
-                    committed = true;
-                    break;
-                }
+                boolean stored;
+                Exception unknown = null;
                 try {
-                    if (store.commit(changes.get(0).version() - 1, changes)) {
-                        out.addAll(changes);
-                        committed = true;
-                    } else if (shared == null) {
-                        throw new IOException("the store refused a commit on the current version");
-                    } else if (!reload(now, out)) { // lost the race: catch up, then apply the same batch again
-                        StorageFailure sf = new StorageFailure(failureOfShared);
-                        waiting.forEach(f -> f.completeExceptionally(sf));
-                        answers.clear();
-                        waiting.clear();
-                        break;
-                    }
+                    stored = changes.isEmpty() || store.commit(base, changes);
                 } catch (IOException | RuntimeException e) {
                     if (shared == null) {
                         fail("cannot write the registry state to " + store.describe() + ": " + e);
                         StorageFailure sf = new StorageFailure(failure);
-                        waiting.forEach(f -> f.completeExceptionally(sf));
+                        failAll(todo, sf);
                         drainAndFail(sf);
                         return;
                     }
-                    // whether the batch is stored is unknown: answer 503 and read the state back before the next one
-                    unavailable(e.getMessage());
-                    resync = true;
-                    StorageFailure sf = new StorageFailure(failureOfShared);
-                    waiting.forEach(f -> f.completeExceptionally(sf));
-                    answers.clear();
-                    waiting.clear();
+                    stored = false;
+                    unknown = e;
+                }
+                if (stored) {
+                    out.addAll(changes);
+                    for (int i = 0; i < todo.size(); i++) {
+                        if (todo.get(i).durable()) {
+                            answers.add(answer[i]);
+                        }
+                    }
                     break;
+                }
+                if (shared == null) {
+                    fail("cannot write the registry state to " + store.describe() + ": the store refused a commit on "
+                        + "the current version");
+                    StorageFailure sf = new StorageFailure(failure);
+                    failAll(todo, sf);
+                    drainAndFail(sf);
+                    return;
+                }
+                // Lost the race, or the commit's answer never came (an etcd leader change, a quorum loss: it may have
+                // applied). Ask the store how much of it is stored: the operations whose changes are all stored are
+                // answered as stored (so an agent never registers a second time what is already there), the others
+                // are applied again on the state read back.
+                int kept;
+                try {
+                    kept = shared.stored(base, changes);
+                } catch (IOException | RuntimeException e) {
+                    // Not even that can be read (no quorum): the outcome stays unknown and the answer is 503. A
+                    // registration without an instance key that did apply is then registered again by its agent: the
+                    // first record is never heartbeaten and expires after the TTL (its ports then wait out a grace
+                    // period). With an instance key the retry finds the same VM.
+                    unavailable((unknown != null ? unknown.getMessage() : e.getMessage())
+                        + " (whether the last commit was stored is unknown: " + e.getMessage() + ")");
+                    resync = true;
+                    failAll(todo, new StorageFailure(failureOfShared));
+                    break;
+                }
+                if (unknown != null) {
+                    LOG.warn("a commit to {} got no answer ({}); read back: {} of its {} changes are stored",
+                        shared.describe(), unknown.getMessage(), kept, changes.size());
+                }
+                List<Task<?>> rest = new ArrayList<>();
+                for (int i = 0; i < todo.size(); i++) {
+                    Task<?> t = todo.get(i);
+                    if (upTo[i] > base + kept) {
+                        rest.add(t);
+                    } else if (t.durable()) {
+                        answers.add(answer[i]);
+                    }
+                }
+                todo = rest;
+                if (!reload(now, out)) { // catches up with what won (and with what of ours is stored)
+                    failAll(todo, new StorageFailure(failureOfShared));
+                    break;
+                }
+                if (kept == changes.size()) {
+                    break; // all stored: every answer stands
                 }
             }
             batch.clear();
-            if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
+            if (shared != null) { // standing decisions are the leader's: it shares them, the others show them
+                if (shared.leader()) {
+                    shared.decided(new SharedStore.Duties(registry.selfPreservation(), registry.faultHold()));
+                } else {
+                    SharedStore.Duties d = shared.duties();
+                    if (d != null) {
+                        registry.showDecisions(d.selfPreservation(), d.expiryHeld());
+                    }
+                }
+            }
+                        if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
                 hub.publish(out, registry.view());
                 published = registry.version();
             }
@@ -282,7 +326,6 @@ public final class Writer implements AutoCloseable {
             }
             answers.forEach(Runnable::run);
             answers.clear();
-            waiting.clear();
             if (store.compactDue()) {
                 try {
                     store.compact(registry.version(), registry.vms(), registry.reservations());
@@ -399,6 +442,11 @@ public final class Writer implements AutoCloseable {
         failure = why;
         LOG.error("{}; the registry stops taking changes (what was acknowledged is on disk)", why);
         onFatal.accept(why);
+    }
+
+    /** Answers {@code tasks} with {@code sf} (those answered already keep their answer). */
+    private static void failAll(List<Task<?>> tasks, StorageFailure sf) {
+        tasks.forEach(t -> t.result().completeExceptionally(sf));
     }
 
     private void drainAndFail(StorageFailure sf) {

@@ -3,6 +3,7 @@ package dev.planetary.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -42,9 +43,8 @@ class DirectoryFsyncIT {
     void theDataDirIsFsyncedAfterCreatingTheLogAndTheToken() throws Exception {
         Path strace = Path.of("/usr/bin/strace");
         Assumptions.assumeTrue(Files.isExecutable(strace), "strace is not installed");
-        Path jar = Path.of(System.getProperty("planetary.jar")).toAbsolutePath();
-        String javaBin = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        Path jar = Launcher.builtJar();
+        String javaBin = Launcher.java();
         Path data = dir.resolve("parent").resolve("data");
         Files.createDirectories(data.getParent());
         Path trace = dir.resolve("trace.txt"); // -ff: trace.txt.TID, one per thread

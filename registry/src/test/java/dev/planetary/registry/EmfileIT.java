@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import java.io.File;
 import java.io.IOException;
@@ -46,7 +47,7 @@ class EmfileIT {
 
     @BeforeAll
     static void locate() {
-        jar = Path.of(System.getProperty("planetary.jar")).toAbsolutePath();
+        jar = Launcher.builtJar();
         assertThat(jar).isRegularFile();
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -43,10 +44,9 @@ class RegistryJarIT {
 
     @BeforeAll
     static void locate() {
-        jar = Path.of(System.getProperty("planetary.jar")).toAbsolutePath();
+        jar = Launcher.builtJar();
         assertThat(jar).isRegularFile();
-        javaBin = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        javaBin = Launcher.java();
     }
 
     @AfterEach

@@ -43,7 +43,7 @@ class RegistrySignalsIT {
 
     @BeforeAll
     static void locate() {
-        jar = Path.of(System.getProperty("planetary.jar")).toAbsolutePath();
+        jar = Launcher.builtJar();
         assertThat(jar).isRegularFile();
     }
 

@@ -7,7 +7,13 @@ import dev.planetary.registry.testing.Node;
 import dev.planetary.testkit.Procs;
 import dev.planetary.registry.testing.SseClient;
 import dev.planetary.registry.testing.SseClient.Event;
+import dev.planetary.registry.http.ApiHandler;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -153,5 +159,56 @@ class WatchTest {
             Procs.kill(curl.process());
         }
         assertThat(out).doesNotExist();
+    }
+
+    /**
+     * Review #6: a resume from a version this instance has not reached, naming its own history (a client whose view
+     * came from another instance of the same store), waits for it instead of answering an older snapshot, then goes
+     * on as a resume.
+     */
+    @Test
+    void aResumeAheadOnThisHistoryWaitsForTheVersionInsteadOfAnOlderSnapshot() throws Exception {
+        long v0 = node.version();
+        String history = node.genesis.historyId();
+        CompletableFuture<SseClient> ahead = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new SseClient(node.http, node.base() + "/api/watch?since=" + (v0 + 1), "Genesis-History",
+                    history);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await().atMost(WAIT).until(() -> node.genesis.hub().parked() == 1);
+        assertThat(ahead).as("no answer while behind").isNotDone();
+        assertThat(node.register("{\"cores\": 1}").json().get("version").longValue()).isEqualTo(v0 + 1);
+        SseClient w = ahead.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        clients.add(w);
+        assertThat(w.status).isEqualTo(200);
+        long next = node.register("{\"cores\": 1}").json().get("version").longValue();
+        Event e = w.next(WAIT);
+        assertThat(e.type()).as("a resume from since, never a snapshot").isEqualTo("added");
+        assertThat(e.version()).isEqualTo(next).isEqualTo(v0 + 2);
+        assertThat(node.genesis.hub().parked()).isZero();
+    }
+
+    /** The same, when the version is not reached within the bound: 503, retryable, saying why; no snapshot. */
+    @Test
+    void aResumeAheadOnThisHistoryNotReachedAnswers503() throws Exception {
+        long v0 = node.version();
+        long sent = System.nanoTime();
+        HttpResponse<String> r = node.http.send(HttpRequest.newBuilder(URI.create(node.base() + "/api/watch?since="
+            + (v0 + 5))).header("Genesis-History", node.genesis.historyId()).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(r.body()).contains("behind since=" + (v0 + 5)).contains("retry shortly");
+        assertThat(System.nanoTime() - sent).as("it waited for the version first")
+            .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(ApiHandler.CATCH_UP_MILLIS));
+        assertThat(node.genesis.hub().parked()).isZero();
+        // another history's since (or none named) is no resume here: a snapshot, at once
+        SseClient other = new SseClient(node.http, node.base() + "/api/watch?since=" + (v0 + 5), "Genesis-History",
+            "another-history");
+        clients.add(other);
+        assertThat(other.status).isEqualTo(200);
+        assertThat(other.next(WAIT).type()).isEqualTo("snapshot");
     }
 }

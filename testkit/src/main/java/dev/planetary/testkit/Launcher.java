@@ -33,6 +33,28 @@ public final class Launcher {
         throw new AssertionError("no bin/planetary above " + Path.of("").toAbsolutePath());
     }
 
+    /**
+     * The jar this module's build made, for ITs that start it as a process: failsafe names it in the system
+     * property {@code planetary.jar}. Fails the test (not skips it) when it is unset or missing.
+     */
+    public static Path builtJar() {
+        String j = System.getProperty("planetary.jar");
+        if (j == null || j.isBlank()) {
+            throw new AssertionError("system property planetary.jar is not set (failsafe sets it: run mvn verify)");
+        }
+        Path jar = Path.of(j).toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new AssertionError("planetary.jar " + jar + " is not a file (run the package phase first)");
+        }
+        return jar;
+    }
+
+    /** This JVM's {@code java}, so processes a test starts run on the same JDK as the test. */
+    public static String java() {
+        return ProcessHandle.current().info().command()
+            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
     public static Path script() {
         return root().resolve("bin/planetary");
     }

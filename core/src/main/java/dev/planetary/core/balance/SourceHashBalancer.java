@@ -538,13 +538,8 @@ public final class SourceHashBalancer implements Balancer {
             }
             if (changed) {
                 table = owner.clone();
-                int pagesPerChunk = chunkSize >>> PAGE_BITS;
                 for (int c = 0; c < chunks; c++) {
-                    float max = 0;
-                    for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
-                        max = Math.max(max, pageMax[p]);
-                    }
-                    chunkMax[c] = max;
+                    boundChunk(c, false);
                 }
             }
         }
@@ -567,16 +562,26 @@ public final class SourceHashBalancer implements Balancer {
 
     /** Every page's and chunk's bound from the scores (after a table was filled from empty by additions). */
     private void computeAllBounds() {
-        int pagesPerChunk = chunkSize >>> PAGE_BITS;
         for (int c = 0; c < chunks; c++) {
-            float max = 0;
-            for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
-                pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
-                max = Math.max(max, pageMax[p]);
-            }
-            chunkMax[c] = max;
+            boundChunk(c, true);
         }
         boundsExact = true;
+    }
+
+    /**
+     * Chunk {@code c}'s bound as the max of its pages' bounds (pages nest in chunks), each page's first recomputed
+     * from the scores when {@code pages}. Touches only chunk {@code c}'s entries: parallel build tasks call it.
+     */
+    private void boundChunk(int c, boolean pages) {
+        int pagesPerChunk = chunkSize >>> PAGE_BITS;
+        float max = 0;
+        for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) {
+            if (pages) {
+                pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
+            }
+            max = Math.max(max, pageMax[p]);
+        }
+        chunkMax[c] = max;
     }
 
     /** The largest winning score of {@code count} buckets from {@code from} (+inf if one is empty). */
@@ -647,15 +652,9 @@ public final class SourceHashBalancer implements Balancer {
         IntStream.range(0, tasks).parallel().forEach(t -> {
             long[] keys = new long[nodes.length * 4];
             int[] unresolved = new int[chunkSize];
-            int pagesPerChunk = chunkSize >>> PAGE_BITS;
             for (int c = t; c < chunks; c += tasks) {
                 buildChunk(c, nodes, ranks, bound, own, keys, unresolved);
-                float max = 0;
-                for (int p = c * pagesPerChunk, end = p + pagesPerChunk; p < end; p++) { // pages nest in chunks
-                    pageMax[p] = maxScore(p << PAGE_BITS, PAGE);
-                    max = Math.max(max, pageMax[p]);
-                }
-                chunkMax[c] = max;
+                boundChunk(c, true);
             }
         });
         owner = own;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Harness;
 import dev.planetary.proxy.testing.Ports;
+import dev.planetary.testkit.Launcher;
 import dev.planetary.testkit.Procs;
 import java.net.ServerSocket;
 import java.net.InetSocketAddress;
@@ -29,11 +30,8 @@ class StatsAndLogJarIT {
     Path dir;
 
     private static List<String> jar(String... args) {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        String java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-jar", Path.of(j).toAbsolutePath().toString()));
+        String java = Launcher.java();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-jar", Launcher.builtJar().toString()));
         cmd.addAll(List.of(args));
         return cmd;
     }

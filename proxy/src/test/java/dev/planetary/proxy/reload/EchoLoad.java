@@ -2,6 +2,7 @@ package dev.planetary.proxy.reload;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.planetary.testkit.Launcher;
 import org.awaitility.Awaitility;
 
 import java.io.IOException;
@@ -163,10 +164,7 @@ final class EchoLoad implements AutoCloseable {
 
     /** The proxy's jar (failsafe sets {@code planetary.jar}) and this JVM's java, for tests that start processes. */
     static List<String> javaJar() {
-        String j = System.getProperty("planetary.jar");
-        assertThat(j).as("system property planetary.jar (set by failsafe)").isNotBlank();
-        String java = ProcessHandle.current().info().command()
-            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        return List.of(java, "-Xmx128m", "-jar", Path.of(j).toAbsolutePath().toString());
+        String java = Launcher.java();
+        return List.of(java, "-Xmx128m", "-jar", Launcher.builtJar().toString());
     }
 }

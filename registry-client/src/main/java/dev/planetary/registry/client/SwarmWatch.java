@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * true and the listener hears it once. Several URLs are a fail-over list ({@link Failover}): a URL that is down or
  * answers 5xx is left for the next at once, resuming there with the version ({@code since} and {@code Last-Event-ID});
  * an instance that no longer holds that history (or never did) answers a snapshot, which replaces the view whole, so
- * no view is emptied meanwhile. Once every URL has failed in a row, reconnects follow a capped exponential backoff
+ * no view is emptied meanwhile. A resume names the view's history ({@code Genesis-History}): an instance of that
+ * history that is behind the view (a shared store's instance still applying the others' commits) waits to catch up
+ * or answers 503, and a snapshot older than the view from it is never applied (the view stays; the watch resumes
+ * again shortly, and only after {@link #BEHIND_LIMIT} such tries in a row takes what it is given). Once every URL has failed in a row, reconnects follow a capped exponential backoff
  * with jitter.
  */
 public final class SwarmWatch implements AutoCloseable {
@@ -60,6 +63,15 @@ public final class SwarmWatch implements AutoCloseable {
     static final String HISTORY_HEADER = "Genesis-History";
     /** Longest history id taken; anything else is ignored as if absent. */
     private static final java.util.regex.Pattern HISTORY = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,64}");
+    /**
+     * Resumes in a row that found a Genesis of the view's history behind the view (a 503 "catching up", or an older
+     * snapshot) before the watch takes what it is given: an instance of a shared store catches up in milliseconds,
+     * so this many attempts (with the fail-over's backoff between rounds) mean the history itself went back (a store
+     * restored from a backup), and a view that never moves again would be worse than one stepped back.
+     */
+    static final int BEHIND_LIMIT = 8;
+    /** The least wait before resuming after a Genesis behind the view: its writer applies a commit within this. */
+    private static final long BEHIND_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     /** How long {@link #close} waits for the threads to finish. */
     private static final long CLOSE_WAIT_MILLIS = 5_000;
 
@@ -79,6 +91,8 @@ public final class SwarmWatch implements AutoCloseable {
     /** The history id of the view's versions (null: its Genesis sends none). */
     private String history;
     private boolean relistLogged;
+    /** Resumes in a row that found the view's own history behind the view (see {@link #BEHIND_LIMIT}). */
+    private int behind;
     private boolean closed;
     private Conn conn;
     private ScheduledFuture<?> retry;
@@ -271,6 +285,10 @@ public final class SwarmWatch implements AutoCloseable {
             req.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
             if (resume) {
                 req.headers().set("Last-Event-ID", Long.toString(state.version()));
+                if (history != null && behind < BEHIND_LIMIT) {
+                    // an instance of this history that is behind the view waits to catch up instead of listing
+                    req.headers().set(HISTORY_HEADER, history);
+                }
             }
             if (options.bearerToken() != null) {
                 req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + options.bearerToken());
@@ -352,6 +370,19 @@ public final class SwarmWatch implements AutoCloseable {
         c.drop();
         conn = null;
         scheduleConnect(0);
+    }
+
+    /**
+     * {@code c}, a Genesis of the view's own history, sent a snapshot older than the view: it is behind (an instance
+     * of a shared store still applying the others' commits). Keep the view, and resume shortly on the next URL.
+     */
+    private void behindHistory(Conn c, WatchState.Behind why) {
+        behind++;
+        LOG.info("Genesis {}: {}; keeping the view and resuming again shortly ({} of {} tries)", c.to,
+            why.getMessage(), behind, BEHIND_LIMIT);
+        c.drop();
+        conn = null;
+        scheduleConnect(Math.max(failover.failed(() -> options.random().nextDouble()), BEHIND_RETRY_NANOS));
     }
 
     private void checkReadTimeout() {
@@ -473,6 +504,9 @@ public final class SwarmWatch implements AutoCloseable {
             if (msg instanceof HttpResponse r) {
                 String type = r.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
                 if (r.status().code() != 200) {
+                    if (r.status().code() == 503 && resumedFrom >= 0 && history != null) {
+                        behind++; // maybe catching up with our version (or just unwell): the next URL, shortly
+                    }
                     failed(this, "GET /api/watch answered " + r.status(), true);
                     return;
                 }
@@ -487,6 +521,9 @@ public final class SwarmWatch implements AutoCloseable {
                     otherHistory(this);
                     return;
                 }
+                // within the view's history a snapshot older than the view is a Genesis behind it, never news
+                boolean sameHistory = resumedFrom >= 0 && history != null && history.equals(historyId);
+                state.snapshotFloor(sameHistory && behind < BEHIND_LIMIT ? state.version() : -1);
                 live = true;
                 markFresh(to);
                 if (failover.failures() > failover.size()) {
@@ -549,8 +586,12 @@ public final class SwarmWatch implements AutoCloseable {
                     relistLogged = false;
                 }
                 worked = true;
+                behind = 0;
                 failover.succeeded();
                 return true;
+            } catch (WatchState.Behind b) {
+                behindHistory(this, b);
+                return false;
             } catch (WatchState.Relist r) {
                 relist(this, r);
                 return false;

@@ -20,12 +20,22 @@ import java.util.TreeMap;
 final class WatchState {
 
     /** The event cannot be applied: the watch must drop the stream and list again. */
-    static final class Relist extends Exception {
+    static class Relist extends Exception {
         final boolean malformed;
 
         Relist(String message, boolean malformed) {
             super(message, null, false, false);
             this.malformed = malformed;
+        }
+    }
+
+    /**
+     * A snapshot older than the view, from a Genesis of the view's own history that is behind (an instance of a
+     * shared store still applying the others' commits): applying it would step the view back. Nothing changed.
+     */
+    static final class Behind extends Relist {
+        Behind(String message) {
+            super(message, false);
         }
     }
 
@@ -52,6 +62,8 @@ final class WatchState {
      */
     private boolean shared;
     private boolean snapshotSeen;
+    /** A snapshot below this version is refused ({@link Behind}); -1: any snapshot replaces the view. */
+    private long snapshotFloor = -1;
     private SwarmView published = SwarmView.EMPTY;
 
     long version() {
@@ -64,6 +76,21 @@ final class WatchState {
 
     SwarmView published() {
         return published;
+    }
+
+    /**
+     * {@code floor}: the lowest snapshot version taken from now on (the view's version while resuming on the view's
+     * own history), or -1 to take any (a relist, another history).
+     */
+    void snapshotFloor(long floor) {
+        snapshotFloor = floor;
+    }
+
+    private void checkFloor(long v) throws Behind {
+        if (v < snapshotFloor) {
+            throw new Behind("a snapshot at version " + v + " of the view's own history, behind the view's "
+                + snapshotFloor);
+        }
     }
 
     /** A new port plan (null: Genesis serves none); the next {@link #publish} carries it. */
@@ -149,6 +176,7 @@ final class WatchState {
                     case "version" -> {
                         JsonNode n = MAPPER.readTree(p);
                         v = version(MAPPER.createObjectNode().set("version", n), e);
+                        checkFloor(v);
                     }
                     case "vms", "grace" -> {
                         if (v < 0) {
@@ -208,6 +236,7 @@ final class WatchState {
     }
 
     private void snapshot(JsonNode d, long v) throws Relist {
+        checkFloor(v);
         JsonNode list = d.get("vms");
         if (list == null || !list.isArray()) {
             throw new Relist("snapshot at version " + v + " has no 'vms' array", true);

@@ -53,6 +53,14 @@ class SwarmWatchFailoverTest {
         return r.views.stream().dropWhile(v -> v.vms().isEmpty()).toList();
     }
 
+    /** A fake Genesis (closed after the test) whose watch answers name {@code history}. */
+    private FakeGenesis fake(String history) throws java.io.IOException {
+        FakeGenesis g = new FakeGenesis();
+        closing.add(g);
+        g.watchHeaders = "Genesis-History: " + history + "\r\n";
+        return g;
+    }
+
     private SwarmWatch watch(List<URI> urls) {
         watch = SwarmWatch.start(urls, rec, SwarmWatchGenesisTest.fast());
         return watch;
@@ -129,12 +137,8 @@ class SwarmWatchFailoverTest {
      */
     @Test
     void aResumeOnAnotherHistoryListsInstead() throws Exception {
-        FakeGenesis a = new FakeGenesis();
-        FakeGenesis b = new FakeGenesis();
-        closing.add(a);
-        closing.add(b);
-        a.watchHeaders = "Genesis-History: h-a\r\n";
-        b.watchHeaders = "Genesis-History: h-b\r\n";
+        FakeGenesis a = fake("h-a");
+        FakeGenesis b = fake("h-b");
         a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
             FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
         // what B would send for since=5 had it taken that for its own history, then its snapshot
@@ -156,12 +160,8 @@ class SwarmWatchFailoverTest {
 
     @Test
     void aResumeOnTheSameHistoryIsKept() throws Exception {
-        FakeGenesis a = new FakeGenesis();
-        FakeGenesis b = new FakeGenesis();
-        closing.add(a);
-        closing.add(b);
-        a.watchHeaders = "Genesis-History: h-1\r\n";
-        b.watchHeaders = "Genesis-History: h-1\r\n";
+        FakeGenesis a = fake("h-1");
+        FakeGenesis b = fake("h-1");
         a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
             FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
         b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
@@ -174,5 +174,37 @@ class SwarmWatchFailoverTest {
         assertThat(b.watchRequests()).hasSize(1);
         assertThat(b.watchRequests().get(0)).contains("since=5");
         assertThat(watch.relists()).isZero();
+    }
+
+    /**
+     * Review #6: the view at 5 came from A; B, of the same history, is still at 2 (it applies A's commits a moment
+     * later) and answers the resume with its older snapshot. The watch keeps its view (no VM of 3..5 vanishes from
+     * the proxies' backends), resumes again shortly, and follows B once it caught up, without a relist.
+     */
+    @Test
+    void aLaggingInstanceOfTheSameHistoryNeverStepsTheViewBack() throws Exception {
+        FakeGenesis a = fake("h-1");
+        FakeGenesis b = fake("h-1");
+        a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"), FakeGenesis.vm("vm_00000b", "10.0.0.2", "active"),
+            FakeGenesis.vm("vm_00000c", "10.0.0.3", "active"))));
+        // B behind: its snapshot at version 2 knows only the first VM
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.snapshot(2,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
+        // B caught up: the resume from 5 goes on
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
+            FakeGenesis.vm("vm_00000d", "10.0.0.4", "active"))));
+        watch(List.of(a.uri(), b.uri()));
+        await().atMost(WAIT).until(() -> rec.last().vms().size() == 3);
+        a.close();
+        await().atMost(WAIT).until(() -> rec.last().vms().containsKey("vm_00000d"));
+        assertThat(listed(rec)).as("no view lost a VM of the view at 5")
+            .allMatch(v -> v.vms().keySet().containsAll(java.util.Set.of("vm_00000a", "vm_00000b", "vm_00000c")));
+        assertThat(rec.last().vms()).containsOnlyKeys("vm_00000a", "vm_00000b", "vm_00000c", "vm_00000d");
+        assertThat(b.watchRequests()).hasSize(2).allMatch(r -> r.contains("since=5"))
+            .as("the resume names the view's history, so a real Genesis would wait to catch up")
+            .allMatch(r -> r.contains("Genesis-History: h-1"));
+        assertThat(watch.relists()).isZero();
+        assertThat(watch.version()).isEqualTo(6);
     }
 }

@@ -1,5 +1,6 @@
 package dev.planetary.registry.etcd;
 
+import dev.planetary.registry.store.SharedStore;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -29,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * from the moment it SENT its last successful renewal, has run out: by then etcd may have given the key to another
  * instance, and two leaders must never decide at once. (Two would not corrupt anything: every decision is a
  * compare-and-swap commit; but self-preservation is to be decided once.)
+ *
+ * <p>The leader's decisions that are states rather than changes (self-preservation on, expiry held) are shown by
+ * every instance: the leader writes them to the {@code duties} key when they change (guarded by its holding the
+ * leader key), and every other instance reads that key once a round. A follower's status and snapshots so show the
+ * leader's decision within about two rounds.
  */
 final class EtcdLeader implements AutoCloseable {
 
@@ -53,10 +59,19 @@ final class EtcdLeader implements AutoCloseable {
     private volatile long leaderUntilNanos;
     private volatile boolean started;
     private boolean wasLeader;
+    /** The {@code duties} key: the leader's self-preservation and expiry-hold decision. */
+    private final ByteSequence dutiesKey;
+    /** The leader's decision as this instance's writer took it (when leading), to be written. */
+    private volatile SharedStore.Duties decided;
+    /** What this instance last wrote to {@link #dutiesKey} while leading (null: nothing yet in this term). */
+    private SharedStore.Duties written;
+    /** The leader's decision as last read from {@link #dutiesKey} (null: not read yet). */
+    private volatile SharedStore.Duties seen;
 
-    EtcdLeader(Client client, ByteSequence key, String cluster) {
+    EtcdLeader(Client client, ByteSequence key, ByteSequence dutiesKey, String cluster) {
         this.client = client;
         this.key = key;
+        this.dutiesKey = dutiesKey;
         this.cluster = cluster;
     }
 
@@ -68,6 +83,41 @@ final class EtcdLeader implements AutoCloseable {
     /** True while this instance surely holds the leadership (see the class comment). */
     boolean held() {
         return started && System.nanoTime() - leaderUntilNanos < 0;
+    }
+
+    /** The leading instance's writer: its current decision (written to etcd at the next round when it changed). */
+    void decided(SharedStore.Duties d) {
+        decided = d;
+    }
+
+    /** The leader's decision as last read (null: not known yet). */
+    SharedStore.Duties seen() {
+        return seen;
+    }
+
+    /**
+     * Leading: writes the writer's decision when it differs from what this term wrote, only while the leader key is
+     * still this instance's. Following: reads the leader's.
+     */
+    private void duties(boolean leading) throws Exception {
+        if (leading) {
+            SharedStore.Duties d = decided;
+            if (d != null && !d.equals(written)) {
+                TxnResponse t = client.getKVClient().txn()
+                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.value(ByteSequence.from(name, StandardCharsets.UTF_8))))
+                    .Then(Op.put(dutiesKey, ByteSequence.from(d.wire(), StandardCharsets.UTF_8), PutOption.DEFAULT))
+                    .commit().get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+                if (t.isSucceeded()) {
+                    written = d;
+                    seen = d;
+                }
+            }
+            return;
+        }
+        written = null;
+        List<KeyValue> kvs = client.getKVClient().get(dutiesKey).get(ANSWER_MILLIS, TimeUnit.MILLISECONDS).getKvs();
+        seen = kvs.isEmpty() ? SharedStore.Duties.NONE
+            : SharedStore.Duties.ofWire(kvs.get(0).getValue().toString(StandardCharsets.UTF_8));
     }
 
     private void round() {
@@ -98,6 +148,7 @@ final class EtcdLeader implements AutoCloseable {
             } else {
                 lost(null);
             }
+            duties(mine);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {

@@ -1,5 +1,6 @@
 package dev.planetary.registry.etcd;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.registry.Hub;
 import dev.planetary.registry.Json;
 import dev.planetary.registry.state.Change;
@@ -43,12 +44,17 @@ import java.util.function.Consumer;
  * If(   version == base                      (absent when base is 0)
  *       port/&lt;o&gt; as it was at base, for each offset the batch claims or frees:
  *            absent (create_revision == 0) when free, else holding the id that held it
- *       key/&lt;instance&gt; likewise, for each instance key the batch registers or frees )
+ *       key/&lt;instance&gt; likewise, for each instance key the batch registers or frees
+ *       fence/&lt;this instance&gt; as this instance last set it (absent until its first read-back) )
  * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
- *       put log/&lt;version&gt; per change; put version )
+ *       put log/&lt;version&gt; per change (with the commit's tag); put version )
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
- * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Called on the
+ * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Each log record
+ * carries the tag of the commit that wrote it ({@code commit}), and each transaction also compares this instance's
+ * {@code fence/<instance>} key: after a commit whose answer never came, {@link #stored} moves the fence (so the lost
+ * transaction can no longer apply, should etcd still hold it) and reads the records back to tell whether they are
+ * this commit's (see {@code Writer}: the requests are then answered as stored, not 503). Called on the
  * writer thread only (the holder map is its own), except the follow callbacks (etcd watch on {@code log/}) and the
  * leader ({@link EtcdLeader}), which run on jetcd's and their own threads.
  */
@@ -62,6 +68,12 @@ public final class EtcdStore implements SharedStore {
      * answers 503 before the VM agent's 5 s request timeout.
      */
     public static final long COMMIT_TIMEOUT_MILLIS = 3_000;
+    /**
+     * How long the read-back after a commit without answer waits ({@link #stored}): after the commit's own 3 s, an
+     * election is over and a new leader answers in milliseconds; 1.5 s keeps the whole answer (4.5 s) within the VM
+     * agent's 5 s request timeout, so a 503 still reaches it when there is no quorum.
+     */
+    public static final long READ_BACK_TIMEOUT_MILLIS = 1_500;
     /**
      * {@code log/} records kept (older ones are deleted): as many as a Genesis hub retains for resumes, so a
      * {@code since} that one instance can resume, every instance can; older ones relist.
@@ -83,12 +95,24 @@ public final class EtcdStore implements SharedStore {
     private volatile EtcdLiveness liveness;
     private volatile Watch.Watcher follower;
     private int commitsSinceCompaction;
+    /** Names this store's fence key; random, so instances never share one. */
+    private final String fenceKey = "fence/" + java.util.UUID.randomUUID();
+    /** The fence key's value the commits compare (null: absent, never moved yet). */
+    private String fence;
+    /** True when a move of the fence may or may not have applied (its answer never came): move it again first. */
+    private boolean fenceUnknown;
+    /** The tag the last {@link #commit} wrote in each of its log records. */
+    private String tag;
+    /** Changes of the last {@link #commit} known stored (its transactions that answered success). */
+    private int lastStored;
+    /** True when the last {@link #commit}'s last transaction threw: whether it applied is unknown. */
+    private boolean lastUnknown;
 
     private EtcdStore(Client client, EtcdEndpoints endpoints, String prefix) {
         this.client = client;
         this.endpoints = endpoints;
         this.prefix = prefix;
-        this.leader = new EtcdLeader(client, key("leader"), describe());
+        this.leader = new EtcdLeader(client, key("leader"), key("duties"), describe());
     }
 
     /** Connects lazily (the first commit reaches etcd); {@code prefix} separates several registries on one cluster. */
@@ -105,6 +129,16 @@ public final class EtcdStore implements SharedStore {
     @Override
     public boolean leader() {
         return leader.held();
+    }
+
+    @Override
+    public void decided(Duties d) {
+        leader.decided(d);
+    }
+
+    @Override
+    public Duties duties() {
+        return leader.seen();
     }
 
     /** Starts following the VMs' liveness leases of {@code ttl} (heartbeats renew them through the result). */
@@ -179,19 +213,78 @@ public final class EtcdStore implements SharedStore {
     /**
      * A batch larger than {@link #CHANGES_PER_TXN} (a mass expiry, a release of many grace periods) goes as several
      * transactions, each on the version the previous one left: false when any of them loses the race. The chunks
-     * before a lost one stay committed: the caller reloads and applies the same operations again, which is the
-     * outcome one Genesis would have answered for every decision but a registration without an instance key, which
-     * then may leave one VM record that no one heartbeats (it expires after the TTL).
+     * before a lost (or unanswered) one stay committed: {@link #stored} says how many changes they hold, the writer
+     * answers the operations wholly among them as stored and applies only the others again on the state read back,
+     * so no operation is applied twice (no second VM for a registration without an instance key).
      */
     @Override
     public boolean commit(long base, List<Change> changes) throws IOException {
-        for (int from = 0; from < changes.size(); from += CHANGES_PER_TXN) {
-            List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + CHANGES_PER_TXN));
-            if (!commitOne(chunk.get(0).version() - 1, chunk)) {
-                return false;
+        tag = java.util.UUID.randomUUID().toString();
+        lastStored = 0;
+        lastUnknown = false;
+        if (fenceUnknown) {
+            try {
+                moveFence(); // else every commit would compare a value the key may not hold: lost races forever
+            } catch (IOException e) {
+                lastUnknown = true; // nothing of this batch was sent: the read-back finds none of it
+                throw e;
             }
         }
+        for (int from = 0; from < changes.size(); from += CHANGES_PER_TXN) {
+            List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + CHANGES_PER_TXN));
+            boolean ok;
+            try {
+                ok = commitOne(chunk.get(0).version() - 1, chunk);
+            } catch (IOException | RuntimeException e) {
+                lastUnknown = true;
+                throw e;
+            }
+            if (!ok) {
+                return false;
+            }
+            lastStored += chunk.size();
+        }
         return true;
+    }
+
+    /**
+     * How many of the last commit's changes are stored. After a lost race: the transactions that answered success.
+     * After a transaction that threw: one transaction moves this instance's fence (every commit compares it, so the
+     * lost transaction can never apply after this, even if etcd or jetcd still holds it) and reads the log records
+     * from {@code base + 1}, which are this commit's as far as they carry its tag. Needs quorum, as a commit does.
+     */
+    @Override
+    public int stored(long base, List<Change> changes) throws IOException {
+        if (!lastUnknown) {
+            return lastStored;
+        }
+        String moved = java.util.UUID.randomUUID().toString();
+        ByteSequence from = key("log/" + String.format(VERSION_FORMAT, base + 1));
+        ByteSequence to = key("log/" + String.format(VERSION_FORMAT, base + changes.size() + 1));
+        fenceUnknown = true; // until the answer comes
+        TxnResponse t = await(client.getKVClient().txn().Then(
+            Op.put(key(fenceKey), bytes(moved), PutOption.DEFAULT),
+            Op.get(from, GetOption.builder().withRange(to).build())).commit(), "read the outcome of a commit back from",
+            READ_BACK_TIMEOUT_MILLIS);
+        fence = moved;
+        fenceUnknown = false;
+        lastUnknown = false;
+        int n = 0;
+        for (KeyValue kv : t.getGetResponses().get(0).getKvs()) {
+            JsonNode rec;
+            try {
+                rec = Json.MAPPER.readTree(kv.getValue().getBytes());
+            } catch (IOException e) {
+                throw new IOException(describe() + ": key " + kv.getKey() + " is damaged: " + e.getMessage(), e);
+            }
+            if (n == changes.size() || rec.path("version").asLong(-1) != base + n + 1
+                || !tag.equals(rec.path("commit").asText(null))) {
+                break;
+            }
+            n++;
+        }
+        lastStored = n;
+        return n;
     }
 
     private boolean commitOne(long base, List<Change> changes) throws IOException {
@@ -248,13 +341,17 @@ public final class EtcdStore implements SharedStore {
                 }
                 default -> throw new IllegalStateException("unknown change " + c.type());
             }
-            put(writes, "log/" + String.format(VERSION_FORMAT, c.version()), Json.bytes(Json.changeStored(c)));
+            put(writes, "log/" + String.format(VERSION_FORMAT, c.version()),
+                Json.bytes(Json.changeStored(c).put("commit", tag)));
         }
         put(writes, "version", Long.toString(last));
         List<Cmp> cmps = new ArrayList<>();
         ByteSequence versionKey = key("version");
         cmps.add(base == 0 ? new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
             : new Cmp(versionKey, Cmp.Op.EQUAL, CmpTarget.value(bytes(Long.toString(base)))));
+        ByteSequence fenced = key(fenceKey);
+        cmps.add(fence == null ? new Cmp(fenced, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+            : new Cmp(fenced, Cmp.Op.EQUAL, CmpTarget.value(bytes(fence))));
         cmps.addAll(portChecks.values());
         cmps.addAll(keyChecks.values());
         TxnResponse r = await(client.getKVClient().txn().If(cmps.toArray(new Cmp[0]))
@@ -267,6 +364,29 @@ public final class EtcdStore implements SharedStore {
             keys.putAll(keysAfter);
         }
         return r.isSucceeded();
+    }
+
+    /** Puts a new value in this instance's fence key (after a move whose answer never came). */
+    private void moveFence() throws IOException {
+        String moved = java.util.UUID.randomUUID().toString();
+        await(client.getKVClient().put(key(fenceKey), bytes(moved)), "move the commit fence on");
+        fence = moved;
+        fenceUnknown = false;
+    }
+
+    /** Tests: this instance's fence key. */
+    ByteSequence fenceKeyForTests() {
+        return key(fenceKey);
+    }
+
+    /** Tests: as if a move of the fence had got no answer (whether it applied is unknown). */
+    void fenceMoveUnanswered() {
+        fenceUnknown = true;
+    }
+
+    /** Tests: as if the last commit's answer had been lost (a timeout) whatever it answered. */
+    void outcomeUnknown() {
+        lastUnknown = true;
     }
 
     /** {@link #load(long)} with every kept {@code log/} record. */
@@ -446,13 +566,17 @@ public final class EtcdStore implements SharedStore {
 
     /** Waits for etcd's answer, bounded; a failure names the cluster and what was being done. */
     private <T> T await(CompletableFuture<T> answer, String doing) throws IOException {
+        return await(answer, doing, COMMIT_TIMEOUT_MILLIS);
+    }
+
+    private <T> T await(CompletableFuture<T> answer, String doing, long timeoutMillis) throws IOException {
         try {
-            return answer.get(COMMIT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            return answer.get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted: cannot " + doing + " " + describe());
         } catch (TimeoutException e) {
-            throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + COMMIT_TIMEOUT_MILLIS
+            throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + timeoutMillis
                 + " ms (etcd down, or without quorum)");
         } catch (ExecutionException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;

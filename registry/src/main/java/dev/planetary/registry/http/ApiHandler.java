@@ -62,6 +62,13 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
 
     /** Names the history the stream's versions belong to; registry-client's SwarmWatch reads it. */
     public static final String HISTORY_HEADER = "Genesis-History";
+    /**
+     * How long a resume from a version this instance has not reached waits for it (the client sends its view's
+     * {@link #HISTORY_HEADER}: the same history, so this instance is merely behind). Applying another instance's
+     * commit takes milliseconds; 2 s covers a busy writer round and still answers well within a client's read
+     * timeout.
+     */
+    public static final long CATCH_UP_MILLIS = 2_000;
 
     private final Genesis genesis;
     private final boolean vmOnly;
@@ -466,6 +473,46 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                 since = Long.parseLong(last); // EventSource resumes by itself after a reconnect
             }
         }
+        long have = genesis.hub().view().version();
+        if (since != null && since > have && genesis.historyId().equals(req.headers().get(HISTORY_HEADER))) {
+            // The client's view is of this very history and ahead of this instance (it came from another instance of
+            // the shared store, whose commits this one applies a moment later): a snapshot from here would step its
+            // view back. Park the request until the hub reaches `since`, bounded; nothing blocks the event loop.
+            watching = true;
+            parkUntil(ctx, since, have);
+            return;
+        }
+        stream(ctx, since);
+    }
+
+    /**
+     * Waits (off the event loop: the hub runs a hand-off when a publication reaches {@code since}) for this instance
+     * to catch up with {@code since}, at most {@link #CATCH_UP_MILLIS}; then streams from there, or answers 503 when
+     * it did not (the client keeps its view and tries again shortly, here or on another instance).
+     */
+    private void parkUntil(ChannelHandlerContext ctx, long since, long have) {
+        java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable reached = () -> ctx.executor().execute(() -> {
+            if (decided.compareAndSet(false, true) && ctx.channel().isActive()) {
+                stream(ctx, since);
+            }
+        });
+        if (genesis.hub().whenReached(since, reached)) {
+            reached.run();
+            return;
+        }
+        ctx.executor().schedule(() -> {
+            if (genesis.hub().cancel(reached) && decided.compareAndSet(false, true)) {
+                error(ctx, false, new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "this Genesis instance is "
+                    + "at version " + genesis.hub().view().version() + " of the history, behind since=" + since
+                    + " (it was at " + have + " and is catching up with the other instances); retry shortly, here "
+                    + "or on another instance"));
+            }
+        }, CATCH_UP_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** The watch stream from {@code since} (null: a snapshot first). */
+    private void stream(ChannelHandlerContext ctx, Long since) {
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");

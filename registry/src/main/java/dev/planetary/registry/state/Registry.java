@@ -130,6 +130,18 @@ public final class Registry {
         timedDuties = on;
     }
 
+    /**
+     * On an instance that does not take the timed decisions: shows the leader's (self-preservation, expiry held) in
+     * this registry's view, so status pages and snapshots on every instance say what the swarm's leader decided.
+     */
+    public void showDecisions(boolean leaderSelfPreservation, boolean leaderFaultHold) {
+        if (leaderSelfPreservation != selfPreservation || leaderFaultHold != faultHold) {
+            selfPreservation = leaderSelfPreservation;
+            faultHold = leaderFaultHold;
+            dirty = true;
+        }
+    }
+
     /** Changes since the last call, in version order; the caller logs and publishes them. */
     public List<Change> pending() {
         List<Change> out = List.copyOf(pending);

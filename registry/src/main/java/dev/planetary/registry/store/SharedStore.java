@@ -24,6 +24,16 @@ public interface SharedStore extends StateStore {
     record Loaded(long version, List<Vm> vms, List<Released> released, List<Change> log, long revision) {
     }
 
+    /**
+     * After {@link #commit} returned false or threw for {@code changes} on {@code base}: how many of them (a prefix, in
+     * version order) the store holds. A lost race knows it without asking (the transactions before the lost one of a
+     * multi-transaction commit). A commit that threw (a timeout at an etcd leader change or quorum loss) may have been
+     * applied: the store reads its records back and tells its own from another instance's by the tag the commit
+     * wrote in each, after fencing the attempt so that it cannot apply later. An exception: the store cannot tell
+     * (no quorum); the outcome stays unknown.
+     */
+    int stored(long base, List<Change> changes) throws IOException;
+
     /** Reads the state back and takes it as the base of the next commit; {@code log} holds the records after {@code since}. */
     Loaded load(long since) throws IOException;
 
@@ -42,6 +52,31 @@ public interface SharedStore extends StateStore {
 
     /** Another instance's change {@code c} was applied to the registry (on the writer thread). */
     void followed(Change c);
+
+    /**
+     * The leader's standing decisions, shown by every instance (status, dashboard, watch snapshots): whether
+     * self-preservation is on and whether expiry is held after a fault of the leader's own.
+     */
+    record Duties(boolean selfPreservation, boolean expiryHeld) {
+        /** Nothing decided yet (no leader ever wrote one): neither. */
+        public static final Duties NONE = new Duties(false, false);
+
+        /** As stored: {@code {"self_preservation":B,"expiry_held":B}}. */
+        public String wire() {
+            return "{\"self_preservation\":" + selfPreservation + ",\"expiry_held\":" + expiryHeld + "}";
+        }
+
+        /** Reads {@link #wire()}; anything else reads as {@link #NONE} (a damaged key decides nothing). */
+        public static Duties ofWire(String s) {
+            return new Duties(s.contains("\"self_preservation\":true"), s.contains("\"expiry_held\":true"));
+        }
+    }
+
+    /** On the leader, after each round: its standing decisions, for the other instances to show. */
+    void decided(Duties d);
+
+    /** On another instance: the leader's standing decisions as last read (null: not read yet). */
+    Duties duties();
 
     /** True while this instance holds the leadership: only then does it run expiry, drain, grace and self-preservation. */
     boolean leader();

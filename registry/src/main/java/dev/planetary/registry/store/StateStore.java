@@ -49,7 +49,8 @@ public interface StateStore extends Closeable {
      * Makes {@code changes} (versions {@code base+1..}, in order) durable, if nothing else was committed after
      * {@code base}. True: durable, the answers may leave. False: another instance committed first; nothing of this
      * batch is stored. An exception: the store could not be written, and whether the batch is stored is unknown to
-     * the caller (the local log stops taking changes; etcd answers 503 until the store answers again).
+     * the caller (the local log stops taking changes; a {@link SharedStore} is asked {@link SharedStore#stored}, and
+     * only when that cannot be read either do the requests answer 503 until the store answers again).
      */
     boolean commit(long base, List<Change> changes) throws IOException;
 

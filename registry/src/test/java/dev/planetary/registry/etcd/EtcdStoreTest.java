@@ -86,6 +86,50 @@ class EtcdStoreTest {
         }
     }
 
+    /**
+     * Review #5: a commit whose answer was lost is read back, and its records are told from another instance's by
+     * the tag each carries; the read-back moves the instance's fence, and its later commits go on.
+     */
+    @Test
+    void aCommitWhoseAnswerWasLostIsReadBackAndToldFromAnotherInstancesByItsTag(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p);
+             EtcdStore b = EtcdStore.open(etcd.endpoints(), p)) {
+            List<Change> mine = List.of(added(1, "vm_a", 1), added(2, "vm_b", 2));
+            assertThat(a.commit(0, mine)).isTrue();
+            a.outcomeUnknown();
+            assertThat(a.stored(0, mine)).as("both records are this commit's").isEqualTo(2);
+            // b takes version 3 first: a's commit on base 2 is not stored, and the read-back sees b's record there
+            assertThat(b.commit(2, List.of(added(3, "vm_c", 3)))).isTrue();
+            List<Change> lost = List.of(added(3, "vm_d", 4));
+            assertThat(a.commit(2, lost)).isFalse();
+            a.outcomeUnknown();
+            assertThat(a.stored(2, lost)).as("version 3 is b's, not a's").isZero();
+            a.load();
+            assertThat(a.commit(3, List.of(added(4, "vm_d", 4)))).as("commits pass the moved fence").isTrue();
+            assertThat(a.load().version()).isEqualTo(4);
+        }
+    }
+
+    /**
+     * A read-back whose fence move applied but whose answer never came: the fence value the commits compare is then
+     * unknown. Without moving it again first, every later commit would compare a stale value and lose forever.
+     */
+    @Test
+    void aFenceMoveWithoutAnswerIsMovedAgainBeforeTheNextCommit(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p);
+             Client c = Client.builder().endpoints(etcd.url()).build()) {
+            assertThat(a.commit(0, List.of(added(1, "vm_a", 1)))).isTrue();
+            // the move applied (etcd holds a value a never learnt), its answer lost
+            c.getKVClient().put(a.fenceKeyForTests(), ByteSequence.from("moved-unanswered", StandardCharsets.UTF_8))
+                .get(10, TimeUnit.SECONDS);
+            a.fenceMoveUnanswered();
+            assertThat(a.commit(1, List.of(added(2, "vm_b", 2)))).isTrue();
+            assertThat(get(c, p + "version")).isEqualTo("2");
+        }
+    }
+
     @Test
     void twoInstancesCommittingAtOnceNeverHandOutTheSameOffset(TestInfo info) throws Exception {
         String p = prefix(info);

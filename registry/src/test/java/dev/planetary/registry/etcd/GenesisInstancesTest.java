@@ -239,6 +239,50 @@ class GenesisInstancesTest {
         assertThat(removed.data().get("reason").asText()).isEqualTo("expired");
     }
 
+    /**
+     * Self-preservation is decided once, by the leader; every instance's status (and watch snapshot) shows that
+     * decision, not its own inactive one: three VMs that never heartbeat lapse together, the leader turns
+     * self-preservation on instead of expiring them all, and both instances say so.
+     */
+    @Test
+    void everyInstanceShowsTheLeadersSelfPreservation(TestInfo info) throws Exception {
+        Settings s = new Settings(Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ZERO, Duration.ofSeconds(60));
+        Node a = instance(info, "a", s);
+        Node b = instance(info, "b", s);
+        for (int i = 0; i < 3; i++) {
+            assertThat(a.register("{\"cores\": 1, \"instance\": \"quiet-" + i + "\"}").status()).isEqualTo(201);
+        }
+        // no heartbeats: the leases lapse after the TTL, and the leader (whichever instance) preserves
+        for (Node n : List.of(a, b)) {
+            await().atMost(WAIT).untilAsserted(() -> {
+                JsonNode h = n.get("/api/health").json();
+                assertThat(h.get("self_preservation").asBoolean()).as("%s", h).isTrue();
+                assertThat(h.get("status").asText()).isEqualTo("self-preservation");
+            });
+        }
+        SseClient w = watch(b, "");
+        Event snap = w.next(WAIT);
+        assertThat(snap.type()).isEqualTo("snapshot");
+        assertThat(snap.data().get("self_preservation").asBoolean()).isTrue();
+    }
+
+    /** Likewise expiry held after a fault of Genesis' own: the leader's hold is what every instance shows. */
+    @Test
+    void everyInstanceShowsTheLeadersExpiryHold(TestInfo info) throws Exception {
+        Node a = instance(info, "a");
+        Node b = instance(info, "b");
+        assertThat(a.get("/api/health").json().get("expiry_held").asBoolean()).isFalse();
+        // a fault on both: only the leader's counts, and a follower shows it without ticking itself
+        a.genesis.faults().report("a test's fault", a.genesis.clock().nanos());
+        b.genesis.faults().report("a test's fault", b.genesis.clock().nanos());
+        for (Node n : List.of(a, b)) {
+            await().atMost(WAIT).untilAsserted(() -> {
+                JsonNode h = n.get("/api/health").json();
+                assertThat(h.get("expiry_held").asBoolean()).as("%s", h).isTrue();
+            });
+        }
+    }
+
     private static CompletableFuture<HttpResponse<String>> registerAsync(Node n, String instance) {
         return registerAsync(n, instance, Duration.ofSeconds(60));
     }

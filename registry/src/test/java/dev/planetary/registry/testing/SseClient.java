@@ -35,8 +35,16 @@ public final class SseClient implements AutoCloseable {
     public final String history;
 
     public SseClient(HttpClient http, String url) throws IOException, InterruptedException {
-        HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+        this(http, url, new String[0]);
+    }
+
+    /** {@code headers}: request header names and values, alternating. */
+    public SseClient(HttpClient http, String url, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).GET();
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        HttpResponse<InputStream> r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
         status = r.statusCode();
         history = r.headers().firstValue("Genesis-History").orElse(null);
         body = r.body();

@@ -81,7 +81,8 @@ public final class FakeGenesis implements AutoCloseable {
             if (line.contains("/api/watch")) {
                 watchNanos.add(System.nanoTime());
             }
-            requests.add(head.lines().filter(l -> l.startsWith("GET") || l.startsWith("Last-Event-ID"))
+            requests.add(head.lines().filter(l -> l.startsWith("GET") || l.startsWith("Last-Event-ID")
+                    || l.startsWith("Genesis-History"))
                 .reduce((a, b) -> a + " | " + b).orElse(line));
             OutputStream out = s.getOutputStream();
             if (line.contains("/api/ports/plan")) {
