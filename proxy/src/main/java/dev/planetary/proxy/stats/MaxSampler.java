@@ -24,17 +24,12 @@ final class MaxSampler {
     private volatile long max;
 
     long offer(long value) {
-        return offer(MAX, this, value);
-    }
-
-    /** Raises the long field {@code field} of {@code holder} to {@code value} if higher; returns the maximum. */
-    static long offer(VarHandle field, Object holder, long value) {
         for (;;) {
-            long cur = (long) field.getVolatile(holder);
+            long cur = max;
             if (value <= cur) {
                 return cur;
             }
-            if (field.compareAndSet(holder, cur, value)) {
+            if (MAX.compareAndSet(this, cur, value)) {
                 return value;
             }
         }

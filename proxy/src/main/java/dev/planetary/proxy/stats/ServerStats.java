@@ -65,7 +65,15 @@ public final class ServerStats {
 
     /** Offers a one-second rate sample to the maximum; returns the maximum. */
     long offerRateMax(long rate) {
-        return MaxSampler.offer(RATE_MAX, this, rate);
+        for (;;) { // MaxSampler's loop, on a field here (a constant VarHandle: no per-call type adaptation)
+            long cur = rateMax;
+            if (rate <= cur) {
+                return cur;
+            }
+            if (RATE_MAX.compareAndSet(this, cur, rate)) {
+                return rate;
+            }
+        }
     }
 
     /** The weight the server's config gave it when it (last) joined its backend, or -1 if it has not joined. */
