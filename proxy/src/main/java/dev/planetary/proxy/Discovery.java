@@ -14,6 +14,7 @@ import dev.planetary.registry.client.SwarmView;
 import dev.planetary.registry.client.SwarmWatch;
 import dev.planetary.registry.client.VmInfo;
 import dev.planetary.registry.client.WatchOptions;
+import io.netty.util.NetUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -253,8 +254,10 @@ public final class Discovery implements AutoCloseable {
             pin(p, effective, discovered(p.target(), effective), reserved, plan);
         }
         List<String> changes = new ArrayList<>();
+        // one address object per new VM ip, shared by its servers in every backend (a VM is in up to four)
+        Map<String, java.net.InetAddress> addresses = new HashMap<>();
         for (Target t : targets) { // cheap backends first: a consistent-hash rebuild delays only its own backend
-            String change = applyTo(t, effective);
+            String change = applyTo(t, effective, addresses);
             if (change != null) {
                 changes.add(change);
             }
@@ -280,7 +283,7 @@ public final class Discovery implements AutoCloseable {
     }
 
     /** One backend: a single replaceServers when its servers changed. Returns what changed, or null. */
-    private String applyTo(Target t, Map<String, VmInfo> effective) {
+    private String applyTo(Target t, Map<String, VmInfo> effective, Map<String, java.net.InetAddress> addresses) {
         String service = t.discover().service();
         List<ServerConfig> wanted = new ArrayList<>(t.statics().size() + effective.size());
         wanted.addAll(t.statics());
@@ -300,6 +303,9 @@ public final class Discovery implements AutoCloseable {
             ServerConfig was = before.byVm().get(vm.id());
             ServerConfig sc = was != null && was.port() == port && was.host().equals(vm.ip()) ? was
                 : t.discover().server(vm.id(), vm.ip(), port);
+            if (sc != was && NetUtil.isValidIpV4Address(vm.ip())) { // a server to make: its address from the ip's
+                addresses.computeIfAbsent(vm.ip(), NetUtil::createInetAddressFromIpAddressString); // one object
+            } // (IPv6: made per server as before, so that a scope id is read as the JDK reads it)
             wanted.add(sc);
             byVm.put(vm.id(), sc);
             if (vm.state() == VmInfo.State.DRAINING) {
@@ -309,7 +315,7 @@ public final class Discovery implements AutoCloseable {
         if (wanted.equals(before.wanted()) && drain.equals(before.drain())) {
             return null;
         }
-        t.backend().replaceServers(wanted, drain);
+        t.backend().replaceServers(wanted, drain, addresses);
         lastApplied.put(t, new Applied(wanted, drain, byVm));
         return "backend '" + t.backend().name() + "' has " + byVm.size() + " servers from Genesis (" + drain.size()
             + " draining)";

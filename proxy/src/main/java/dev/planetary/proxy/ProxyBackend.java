@@ -52,9 +52,6 @@ public final class ProxyBackend {
 
     /** Counters of the backend and its servers, per event loop (see {@link Counters}). */
     private final BackendStats stats;
-    /** Each server's configured weight (HAProxy's iweight: {@code get weight}, {@code weight N%}). */
-    private final java.util.concurrent.ConcurrentHashMap<String, Integer> initialWeights =
-        new java.util.concurrent.ConcurrentHashMap<>();
 
     ProxyBackend(BackendConfig config, ControlAgent control) {
         this(config, control, BackendStats.standalone(config.name()));
@@ -88,8 +85,11 @@ public final class ProxyBackend {
     public BackendStats stats() { return stats; }
     /** A server's configured weight, or its current one if unknown. */
     public int initialWeight(String serverName) {
-        Integer w = initialWeights.get(serverName);
-        return w != null ? w : backend.server(serverName).map(Server::weight).orElse(0);
+        // kept in the server's stats (HAProxy's iweight: {@code get weight}, {@code weight N%}), not in a map of its
+        // own: one object fewer per server, and it goes when the server's stats go
+        ServerStats ss = stats.serverIfPresent(serverName);
+        int w = ss != null ? ss.initialWeight() : -1;
+        return w >= 0 ? w : backend.server(serverName).map(Server::weight).orElse(0);
     }
     public long noServerCount() { return stats.counters().sum(Counters.NOSRV); }
     public long queueTimeoutCount() { return stats.counters().sum(Counters.QTIMEOUTS); }
@@ -201,7 +201,7 @@ public final class ProxyBackend {
      * and admin state and take the new weight.
      */
     public void replaceServers(Collection<ServerConfig> wanted) {
-        replace(wanted, null);
+        replace(wanted, null, Map.of());
     }
 
     /**
@@ -211,7 +211,18 @@ public final class ProxyBackend {
      * {@link #maint}) stays until the operator ends it.
      */
     public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain) {
-        replace(wanted, Objects.requireNonNull(drain, "drain"));
+        replace(wanted, Objects.requireNonNull(drain, "drain"), Map.of());
+    }
+
+    /**
+     * As {@link #replaceServers(Collection, Set)}, with the address objects of IP literals already made, by host
+     * text: a server made for a host in {@code addresses} takes that object (a VM's ip is shared by its servers in
+     * every backend that discovers it, one object fewer each for a relist to keep). Read by the control agent after
+     * the call is handed over; the caller must not change the map until this returns.
+     */
+    public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain,
+                               Map<String, java.net.InetAddress> addresses) {
+        replace(wanted, Objects.requireNonNull(drain, "drain"), Objects.requireNonNull(addresses, "addresses"));
     }
 
     /**
@@ -219,10 +230,14 @@ public final class ProxyBackend {
      * describes (same object: live connections, counters, health, admin state) and makes only the others, so a
      * relist of thousands of VMs allocates for what changed, not for every server (issue 8's relist pauses).
      */
-    private void replace(Collection<ServerConfig> wanted, Set<String> drain) {
+    private void replace(Collection<ServerConfig> wanted, Set<String> drain,
+                         Map<String, java.net.InetAddress> addresses) {
         List<Wanted> specs = new ArrayList<>(wanted.size());
         for (ServerConfig sc : wanted) {
-            specs.add(new Wanted(sc, literal(sc.host()) ? null : newServer(sc))); // a name is resolved here, not there
+            java.net.InetAddress known = addresses.get(sc.host());
+            // a name is resolved here, not on the control agent
+            specs.add(known != null ? new Wanted(sc, null, known)
+                : new Wanted(sc, literal(sc.host()) ? null : newServer(sc), null));
         }
         call(new BackendChange.Relist(specs, drain), new Configs(List.of(), List.of()));
     }
@@ -235,11 +250,14 @@ public final class ProxyBackend {
      */
     private final class Wanted implements BackendChange.Wanted {
         private final ServerConfig sc;
+        /** The address object of {@code sc}'s IP literal, made once for all backends by the caller; or null. */
+        private final java.net.InetAddress literal;
         private Server made;
 
-        Wanted(ServerConfig sc, Server resolved) {
+        Wanted(ServerConfig sc, Server resolved, java.net.InetAddress literal) {
             this.sc = sc;
             this.made = resolved;
+            this.literal = literal;
         }
 
         @Override public String name() { return sc.name(); }
@@ -263,7 +281,7 @@ public final class ProxyBackend {
         @Override
         public Server create() {
             if (made == null) {
-                made = newServer(sc);
+                made = literal != null ? newServer(sc, new InetSocketAddress(literal, sc.port())) : newServer(sc);
             }
             return made;
         }
@@ -369,8 +387,8 @@ public final class ProxyBackend {
 
     /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
     private void joined(Server s, ServerConfig sc) {
-        initialWeights.put(s.name(), sc != null ? sc.weight() : s.weight());
         ServerStats ss = stats.server(s.name());
+        ss.initialWeight(sc != null ? sc.weight() : s.weight());
         if (sc != null && sc.check()) {
             ss.checked(sc.rise(), sc.fall());
         }
@@ -398,7 +416,10 @@ public final class ProxyBackend {
     }
 
     static Server newServer(ServerConfig sc) {
-        InetSocketAddress address = new InetSocketAddress(sc.host(), sc.port());
+        return newServer(sc, new InetSocketAddress(sc.host(), sc.port()));
+    }
+
+    private static Server newServer(ServerConfig sc, InetSocketAddress address) {
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
         return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin,
             sc.sendProxy());

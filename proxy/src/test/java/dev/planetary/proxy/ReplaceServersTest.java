@@ -184,4 +184,57 @@ class ReplaceServersTest {
             .extracting(s -> s.address().getPort()).isEqualTo(s1.port());
         live.close();
     }
+
+    /**
+     * Discovery hands the address objects of its VMs' ips to every backend's relist, so that one VM's servers in
+     * several backends share one InetAddress (one object fewer per server for a relist to keep); they route as
+     * before, a later relist without the map keeps them, and the configured weight (iweight) is the new server's.
+     */
+    @Test
+    void serversMadeFromAGivenAddressShareItRouteAndAreKeptByALaterRelist() throws Exception {
+        TestServer s1 = backends.named("s1");
+        TestServer s2 = backends.named("s2");
+        int port = Ports.pcpu();
+        int port2 = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            listen be
+                bind 127.0.0.1:%d
+                balance roundrobin
+            listen be2
+                bind 127.0.0.1:%d
+                balance roundrobin
+            """.formatted(port, port2));
+        ProxyBackend be = proxy.backend("be");
+        ProxyBackend be2 = proxy.backend("be2");
+        java.net.InetAddress shared = java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
+        java.util.Map<String, java.net.InetAddress> addresses = java.util.Map.of("127.0.0.1", shared);
+        ServerConfig weighted = new ServerConfig("s2", "127.0.0.1", s2.port(), false, 2000, 2, 3, 7, 0, false, false,
+            new Origin("registry", 0));
+        be.replaceServers(List.of(server(s1), weighted), Set.of(), addresses);
+        be2.replaceServers(List.of(server(s2)), Set.of(), addresses);
+        Server one = be.backend().server("s1").orElseThrow();
+        Server two = be.backend().server("s2").orElseThrow();
+        Server other = be2.backend().server("s2").orElseThrow();
+        assertThat(one.address().getAddress()).isSameAs(shared);
+        assertThat(two.address().getAddress()).isSameAs(shared);
+        assertThat(other.address().getAddress()).isSameAs(shared);
+        assertThat(other.address()).isEqualTo(new java.net.InetSocketAddress("127.0.0.1", s2.port()));
+        assertThat(be.initialWeight("s2")).isEqualTo(7);
+        assertThat(be.initialWeight("s1")).isEqualTo(1);
+        assertThat(be.initialWeight("nobody")).isZero();
+        assertThat(reached(port, 8)).containsExactlyInAnyOrder("s1", "s2");
+        assertThat(reached(port2, 2)).containsExactly("s2");
+
+        long version = be.backend().snapshot().version();
+        be.replaceServers(List.of(server(s1), weighted), Set.of());
+        assertThat(be.backend().snapshot().version()).as("nothing changed").isEqualTo(version);
+        assertThat(be.backend().server("s1").orElseThrow()).isSameAs(one);
+        be.replaceServers(List.of(server(s1)), Set.of());
+        assertThat(be.initialWeight("s2")).as("gone with its stats").isZero();
+    }
 }

@@ -207,6 +207,7 @@ public final class SwarmFigures {
                     long v = ++version;
                     String snapshot = round.startsWith("a few") ? fewChanges(v, count, base) : swarm(v, count, base);
                     genesis.snapshot(() -> snapshot);
+                    histogram(round, "before");
                     RelistCost cost = RelistCost.start();
                     Probe probe = Probe.start(proxy);
                     cost.restart(); // the probe's own start is not the relist's
@@ -227,11 +228,30 @@ public final class SwarmFigures {
                         count, round, took / 1e6, d.lastApplyNanos() / 1e6, pause / 1e6, up0 / 1e3,
                         java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3,
                         proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList(), spent);
+                    histogram(round, "after");
                 }
             } finally {
                 proxy.close();
             }
         }
+    }
+
+    /**
+     * With {@code -Dswarm.figures.histogram=DIR}, writes the live-object class histogram (jcmd's GC.class_histogram:
+     * a full collection first, so only what is kept) to DIR before and after each relist, to find what a relist keeps
+     * per server. Off by default: the full collection would disturb the pause figures.
+     */
+    private static void histogram(String round, String when) throws Exception {
+        String dir = System.getProperty("swarm.figures.histogram");
+        if (dir == null) {
+            return;
+        }
+        Object text = java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(
+            new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
+            new Object[] {new String[0]}, new String[] {String[].class.getName()});
+        java.nio.file.Path file = java.nio.file.Path.of(dir, round.replaceAll("[^a-z]+", "-") + "-" + when + ".txt");
+        java.nio.file.Files.createDirectories(file.getParent());
+        java.nio.file.Files.writeString(file, (String) text);
     }
 
     private static String swarm(long version, int count, int base) {

@@ -1,10 +1,10 @@
 package dev.planetary.core.backend;
 
 import dev.planetary.core.config.SendProxy;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One upstream server of a backend: its identity, its weight and states, and its live connection count.
@@ -42,9 +42,29 @@ public final class Server {
     /** The registry's drain, apart from the operator's {@link #admin}; see the class comment. */
     private volatile boolean discoveryDrain;
 
-    private final AtomicInteger active = new AtomicInteger();
-    private final AtomicLong total = new AtomicLong();
-    private final AtomicLong failedConnects = new AtomicLong();
+    // Atomic fields through VarHandles rather than three Atomic* objects: a relist of a whole swarm makes thousands
+    // of servers at once, and each object fewer is less for the young collections that copy them (issue 8).
+    @SuppressWarnings("unused") // through ACTIVE
+    private volatile int active;
+    @SuppressWarnings("unused") // through TOTAL
+    private volatile long total;
+    @SuppressWarnings("unused") // through FAILED
+    private volatile long failedConnects;
+
+    private static final VarHandle ACTIVE;
+    private static final VarHandle TOTAL;
+    private static final VarHandle FAILED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            ACTIVE = l.findVarHandle(Server.class, "active", int.class);
+            TOTAL = l.findVarHandle(Server.class, "total", long.class);
+            FAILED = l.findVarHandle(Server.class, "failedConnects", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /**
      * @param address unresolved or resolved address of the server; never resolved again here
@@ -100,10 +120,10 @@ public final class Server {
     }
 
     /** Current connections to this server (including connects in progress). */
-    public int active() { return active.get(); }
+    public int active() { return active; }
     /** Connections ever taken by this server. */
-    public long total() { return total.get(); }
-    public long failedConnects() { return failedConnects.get(); }
+    public long total() { return total; }
+    public long failedConnects() { return failedConnects; }
 
     /** Up, READY, not drained by the registry and weight above zero: may be given new connections (if not full). */
     public boolean usable() {
@@ -113,7 +133,7 @@ public final class Server {
     /** True when a maxconn is set and reached. */
     public boolean full() {
         int max = maxconn;
-        return max > 0 && active.get() >= max;
+        return max > 0 && active >= max;
     }
 
     /**
@@ -124,17 +144,17 @@ public final class Server {
     public boolean tryAcquire() {
         int max = maxconn;
         if (max == 0) {
-            active.incrementAndGet();
-            total.incrementAndGet();
+            ACTIVE.getAndAdd(this, 1);
+            TOTAL.getAndAdd(this, 1L);
             return true;
         }
         for (;;) {
-            int cur = active.get();
+            int cur = active;
             if (cur >= max) {
                 return false;
             }
-            if (active.compareAndSet(cur, cur + 1)) {
-                total.incrementAndGet();
+            if (ACTIVE.compareAndSet(this, cur, cur + 1)) {
+                TOTAL.getAndAdd(this, 1L);
                 return true;
             }
         }
@@ -142,11 +162,11 @@ public final class Server {
 
     /** Gives back a slot taken by {@link #tryAcquire()}. */
     public void release() {
-        active.decrementAndGet();
+        ACTIVE.getAndAdd(this, -1);
     }
 
     public void recordFailedConnect() {
-        failedConnects.incrementAndGet();
+        FAILED.getAndAdd(this, 1L);
     }
 
     // Owner-only setters: the backend's owner writes them, then publishes the next snapshot (see Backend#apply).

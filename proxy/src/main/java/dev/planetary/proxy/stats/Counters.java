@@ -8,8 +8,9 @@ import java.lang.invoke.VarHandle;
  * each event loop has its own {@code long[]} slot and writes only that one (opaque writes: no lock, no CAS, no
  * fence), and a reader sums the slots. A slot is allocated once per (entity, thread), by that thread, the first time
  * it counts for the entity: it lands in that thread's allocation buffer, so no two threads' slots share a cache line,
- * and nothing is allocated per connection. The slot table grows (copy-on-write, CAS) only when a thread with a
- * higher index than any before first counts here.
+ * and nothing is allocated per connection. The slot table is made by the first thread that counts here, with room
+ * for the threads that have an index by then, and grows (copy-on-write, CAS) only when a thread with a higher index
+ * first counts here.
  *
  * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
  * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
@@ -83,11 +84,15 @@ public final class Counters {
         }
     }
 
-    /** Initial room for writing threads: event loops plus a few others; grows if more ever count. */
-    private static final int INITIAL_THREADS = 16;
+    /**
+     * The table of an entity no thread has counted for yet, shared: most servers of a big discovered swarm never get
+     * a connection between two relists, and a relist of thousands should not make a table for each (issue 8: every
+     * object a relist keeps is copied by the young collections during it). The first slot sizes the table.
+     */
+    private static final long[][] NONE = new long[0][];
 
     @SuppressWarnings("unused") // through TABLE
-    private volatile long[][] table = new long[INITIAL_THREADS][];
+    private volatile long[][] table = NONE;
 
     /** The calling thread's slot, created on its first use. Only the calling thread may write it. */
     public long[] slot() {
@@ -107,7 +112,10 @@ public final class Counters {
         for (;;) {
             long[][] t = table;
             if (i >= t.length) {
-                long[][] bigger = java.util.Arrays.copyOf(t, Math.max(i + 1, t.length * 2));
+                // room for every thread that has an index so far (the event loops, once started): one grow, not one
+                // per thread; later threads double it
+                int size = t.length == 0 ? Math.max(i + 1, ThreadSlot.count()) : Math.max(i + 1, t.length * 2);
+                long[][] bigger = java.util.Arrays.copyOf(t, size);
                 if (!TABLE.compareAndSet(this, t, bigger)) {
                     continue;
                 }

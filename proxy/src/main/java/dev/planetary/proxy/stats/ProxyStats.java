@@ -110,7 +110,7 @@ public final class ProxyStats implements AutoCloseable {
             b.sessionsMax();
             b.queueMax();
             for (ServerStats s : b.servers()) {
-                s.rateMax.offer(FreqCounter.lastSecond(s.counters(), nowNanos));
+                s.offerRateMax(FreqCounter.lastSecond(s.counters(), nowNanos));
             }
         }
     }

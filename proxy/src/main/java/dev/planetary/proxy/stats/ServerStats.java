@@ -1,5 +1,8 @@
 package dev.planetary.proxy.stats;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * A server's counters ({@link Counters}) and its check results. Counters are per thread; the check fields are
  * written by the health checker's one thread, the state clock by the backends' owner.
@@ -9,8 +12,25 @@ public final class ServerStats {
     private final String name;
     private final int sid;
     private final Counters counters = new Counters();
-    final MaxSampler rateMax = new MaxSampler();
+    /**
+     * The highest one-second session rate seen ({@link MaxSampler}'s job, kept in a field here: every server of a
+     * discovered swarm has stats, and a relist of thousands makes them at once, so one object fewer each).
+     */
+    @SuppressWarnings("unused") // through RATE_MAX
+    private volatile long rateMax;
     private final StateClock state;
+    /** The weight its config gave it when it joined (HAProxy's {@code iweight}), -1 unknown; backends' owner. */
+    private volatile int initialWeight = -1;
+
+    private static final VarHandle RATE_MAX;
+
+    static {
+        try {
+            RATE_MAX = MethodHandles.lookup().findVarHandle(ServerStats.class, "rateMax", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** Failed checks (and failed live connects counted as checks) while the server was up: HAProxy's chkfail. */
     private volatile long checkFailures;
@@ -40,8 +60,27 @@ public final class ServerStats {
     }
 
     public long rateMax(long nowNanos) {
-        return rateMax.offer(rate(nowNanos));
+        return offerRateMax(rate(nowNanos));
     }
+
+    /** Offers a one-second rate sample to the maximum; returns the maximum. */
+    long offerRateMax(long rate) {
+        for (;;) { // MaxSampler's loop, on a field here (a constant VarHandle: no per-call type adaptation)
+            long cur = rateMax;
+            if (rate <= cur) {
+                return cur;
+            }
+            if (RATE_MAX.compareAndSet(this, cur, rate)) {
+                return rate;
+            }
+        }
+    }
+
+    /** The weight the server's config gave it when it (last) joined its backend, or -1 if it has not joined. */
+    public int initialWeight() { return initialWeight; }
+
+    /** Backends' owner: the server joined with this configured weight. */
+    public void initialWeight(int weight) { this.initialWeight = weight; }
 
     /** One check result (health checker thread only). */
     public void check(boolean ok, boolean timeout, boolean wasUp, String detail, long durationMs) {

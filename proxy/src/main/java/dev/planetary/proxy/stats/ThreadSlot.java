@@ -22,6 +22,11 @@ final class ThreadSlot {
     private ThreadSlot() {
     }
 
+    /** How many indices have been handed out: every index so far is below it. */
+    static int count() {
+        return NEXT.get();
+    }
+
     /** This thread's index, stable for its life. */
     static int index() {
         return INDEX.get()[0];

@@ -34,6 +34,36 @@ class CountersTest {
         assertThat(c.slot()).as("a thread keeps its slot").isSameAs(c.slot());
     }
 
+    /**
+     * An entity nobody has counted for yet (most servers of a big discovered swarm between two relists) holds no
+     * table of its own; the first slot makes one with room for the threads known by then, a later thread with a
+     * higher index grows it, and no count is lost in between.
+     */
+    @Test
+    void theSlotTableIsMadeByTheFirstThreadThatCountsAndGrowsForLaterOnes() throws Exception {
+        Counters idle = new Counters();
+        assertThat(idle.slots()).isEmpty();
+        assertThat(new Counters().slots()).as("shared by every idle entity").isSameAs(idle.slots());
+        assertThat(idle.sum(Counters.STOT)).isZero();
+        assertThat(idle.max(Counters.SMAX)).isZero();
+
+        Counters c = new Counters();
+        Counters.increment(c.slot(), Counters.STOT);
+        int mine = ThreadSlot.index();
+        assertThat(c.slots().length).isGreaterThan(mine).isLessThanOrEqualTo(Math.max(mine + 1, ThreadSlot.count()));
+        // a thread that takes its index only now (higher than any before) grows the table
+        long[] late = new long[1];
+        Thread t = new Thread(() -> {
+            Counters.add(c.slot(), Counters.STOT, 41);
+            late[0] = ThreadSlot.index();
+        });
+        t.start();
+        t.join(30_000);
+        assertThat(c.slots().length).isGreaterThan((int) late[0]);
+        assertThat(c.sum(Counters.STOT)).isEqualTo(42);
+        assertThat(idle.slots()).as("the shared empty table is never written").isEmpty();
+    }
+
     @Test
     void rateSlidesOverTheLastSecondAsHaproxyFreqCtr() {
         Counters c = new Counters();

@@ -26,12 +26,20 @@ final class SseDecoder {
         boolean malformed(String reason);
     }
 
+    /** A line buffer grown past this is dropped once its line is decoded (see {@link #feed}). */
+    private static final int KEPT_LINE_BYTES = 16 * 1024;
+
     private final int maxBytes;
     private byte[] line = new byte[256];
     private int lineLen;
     private boolean skipping;
     private String id;
     private String type;
+    /**
+     * The event's data: its first line as it came, a builder only from a second {@code data:} line on. Genesis sends
+     * each event as one line (a relist of 1,999 VMs is one ~0.5 MB line), so the usual event costs one copy of it.
+     */
+    private String firstData;
     private StringBuilder data;
 
     SseDecoder(int maxBytes) {
@@ -69,7 +77,13 @@ final class SseDecoder {
             }
             int len = lineLen > 0 && line[lineLen - 1] == '\r' ? lineLen - 1 : lineLen;
             lineLen = 0;
-            if (!line(new String(line, 0, len, StandardCharsets.UTF_8), sink)) {
+            boolean more = line(len, sink);
+            if (line.length > KEPT_LINE_BYTES) {
+                // A relist's snapshot is one line of ~0.5 MB: kept, the buffer would be copied by every young
+                // collection until it is old (issue 8's relist pauses); a snapshot is rare, so regrow it then.
+                line = new byte[256];
+            }
+            if (!more) {
                 return false;
             }
         }
@@ -82,52 +96,69 @@ final class SseDecoder {
         }
     }
 
-    private boolean line(String s, SseDecoder.Sink sink) {
-        if (s.isEmpty()) {
-            if (data == null) {
+    /**
+     * One line of {@code len} bytes in {@link #line}. Field and value are cut from the bytes (a ':' or ' ' byte is
+     * never part of a multi-byte UTF-8 character), so a long data line is decoded once, not copied again per cut.
+     */
+    private boolean line(int len, SseDecoder.Sink sink) {
+        if (len == 0) {
+            if (firstData == null) {
                 reset();
                 return true; // a blank line with no data: nothing to dispatch (as a browser does)
             }
-            Event e = new Event(id, type == null ? "message" : type, data.toString());
+            Event e = new Event(id, type == null ? "message" : type, data != null ? data.toString() : firstData);
             reset();
             return sink.event(e);
         }
-        if (s.charAt(0) == ':') {
-            return sink.comment(s.substring(1).trim());
+        if (line[0] == ':') {
+            return sink.comment(new String(line, 1, len - 1, StandardCharsets.UTF_8).trim());
         }
-        int colon = s.indexOf(':');
-        String field = colon < 0 ? s : s.substring(0, colon);
-        String value = colon < 0 ? "" : s.substring(colon + 1);
-        if (value.startsWith(" ")) {
-            value = value.substring(1);
+        int colon = 0;
+        while (colon < len && line[colon] != ':') {
+            colon++;
         }
+        String field = new String(line, 0, colon, StandardCharsets.UTF_8);
+        int from = colon < len && colon + 1 < len && line[colon + 1] == ' ' ? colon + 2 : Math.min(len, colon + 1);
         switch (field) {
-            case "id" -> id = value;
-            case "event" -> type = value;
+            case "id" -> id = value(from, len);
+            case "event" -> type = value(from, len);
             case "retry" -> { } // Genesis' hint for browsers; the watch has its own backoff
             case "data" -> {
-                if (data == null) {
-                    data = new StringBuilder(value.length());
-                } else {
-                    data.append('\n');
+                String value = value(from, len);
+                if (firstData == null) {
+                    if (value.length() > maxBytes) {
+                        reset();
+                        return sink.malformed("an event longer than " + maxBytes + " bytes");
+                    }
+                    firstData = value;
+                    return true;
                 }
-                if (data.length() + value.length() > maxBytes) {
+                if (data == null) {
+                    data = new StringBuilder(firstData.length() + 1 + value.length()).append(firstData);
+                }
+                if (data.length() + 1 + value.length() > maxBytes) {
                     reset();
                     return sink.malformed("an event longer than " + maxBytes + " bytes");
                 }
-                data.append(value);
+                data.append('\n').append(value);
             }
             default -> {
                 reset();
-                return sink.malformed("not an event-stream line: '" + printable(s) + "'");
+                return sink.malformed("not an event-stream line: '"
+                    + printable(new String(line, 0, len, StandardCharsets.UTF_8)) + "'");
             }
         }
         return true;
     }
 
+    private String value(int from, int len) {
+        return new String(line, from, len - from, StandardCharsets.UTF_8);
+    }
+
     private void reset() {
         id = null;
         type = null;
+        firstData = null;
         data = null;
     }
 

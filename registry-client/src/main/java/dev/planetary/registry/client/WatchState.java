@@ -154,9 +154,9 @@ final class WatchState {
     }
 
     /**
-     * A snapshot read VM by VM: each VM's small tree is garbage as soon as it is checked, so a relist of 1,999 VMs
-     * never holds the whole document's tree (several MB) alive across the young collections that stop the event
-     * loops; only the view being built lives. Same checks and messages as {@link #snapshot(JsonNode, long)}.
+     * A snapshot read VM by VM, each straight from the parser into its {@link VmInfo} (no tree per VM: a relist of
+     * 1,999 VMs made about 5 MB of garbage that way), so a relist never holds the whole document's tree (several MB)
+     * alive across the young collections that stop the event loops; only the view being built lives. Same checks and messages as {@link #snapshot(JsonNode, long)}.
      * False (nothing changed) when {@code vms} comes before {@code version}, which Genesis never sends: the caller
      * then reads the whole tree.
      */
@@ -189,8 +189,8 @@ final class WatchState {
                         }
                         if ("vms".equals(field)) {
                             next = new TreeMap<>();
-                            while (p.nextToken() != JsonToken.END_ARRAY) {
-                                VmInfo vm = kept(vm(MAPPER.readTree(p), v));
+                            for (JsonToken t2 = p.nextToken(); t2 != JsonToken.END_ARRAY; t2 = p.nextToken()) {
+                                VmInfo vm = kept(vm(p, v));
                                 if (next.put(vm.id(), vm) != null) {
                                     throw new Relist("snapshot at version " + v + " lists " + vm.id() + " twice", true);
                                 }
@@ -384,24 +384,75 @@ final class WatchState {
         return o.intValue();
     }
 
+    /** A VM of a change event, from its tree: the same fields and checks as {@link #vm(JsonParser, long)}. */
     private static VmInfo vm(JsonNode n, long v) throws Relist {
         if (n == null || !n.isObject()) {
             throw new Relist("a VM at version " + v + " is not an object", true);
         }
-        String id = n.path("id").textValue();
+        JsonNode inst = n.get("instance");
+        String instance = inst == null || inst.isNull() ? null : inst.textValue();
+        return vm(n.path("id").textValue(), instance, inst != null && !inst.isNull() && instance == null,
+            n.path("ip").textValue(), n.path("state").textValue(), PortsRead.of(n.get("services")),
+            PortsRead.of(n.get("ports")), v);
+    }
+
+    /**
+     * A VM of a snapshot straight from the parser, which stands on its first token; reads it to its end. Fields may
+     * come in any order: they are read first and checked after, in the order and with the messages of the tree
+     * version, so a refusal names the VM even when its id comes last.
+     */
+    private static VmInfo vm(JsonParser p, long v) throws Relist, java.io.IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            throw new Relist("a VM at version " + v + " is not an object", true);
+        }
+        String id = null;
+        String instance = null;
+        boolean instanceBad = false;
+        String ip = null;
+        String state = null;
+        PortsRead services = PortsRead.MISSING;
+        PortsRead ports = PortsRead.MISSING;
+        for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (field) {
+                case "id" -> id = text(p, value);
+                case "ip" -> ip = text(p, value);
+                case "state" -> state = text(p, value);
+                case "instance" -> {
+                    instance = text(p, value);
+                    instanceBad = instance == null && value != JsonToken.VALUE_NULL;
+                }
+                case "services" -> services = PortsRead.of(p, value);
+                case "ports" -> ports = PortsRead.of(p, value);
+                default -> p.skipChildren();
+            }
+        }
+        return vm(id, instance, instanceBad, ip, state, services, ports, v);
+    }
+
+    /** The string value the parser stands on, or null (anything else, skipped), as {@code JsonNode.textValue()}. */
+    private static String text(JsonParser p, JsonToken value) throws java.io.IOException {
+        if (value == JsonToken.VALUE_STRING) {
+            return p.getText();
+        }
+        p.skipChildren();
+        return null;
+    }
+
+    /** Checks a VM's fields (either reading) in one order, with one set of messages. */
+    private static VmInfo vm(String id, String instance, boolean instanceBad, String ip, String st, PortsRead services,
+                             PortsRead ports, long v) throws Relist {
         if (id == null || !ID.matcher(id).matches()) {
             throw new Relist("a VM at version " + v + " has no valid 'id'", true);
         }
-        JsonNode inst = n.get("instance");
-        String instance = inst == null || inst.isNull() ? null : inst.textValue();
-        if (inst != null && !inst.isNull() && instance == null) {
+        if (instanceBad) {
             throw new Relist(id + " at version " + v + ": 'instance' is not a string", true);
         }
-        String ip = n.path("ip").textValue();
         if (ip == null || !(NetUtil.isValidIpV4Address(ip) || NetUtil.isValidIpV6Address(ip))) {
             throw new Relist(id + " at version " + v + ": 'ip' is not an IP address", true);
         }
-        String st = n.path("state").textValue();
         VmInfo.State state;
         if ("active".equals(st)) {
             state = VmInfo.State.ACTIVE;
@@ -410,24 +461,71 @@ final class WatchState {
         } else {
             throw new Relist(id + " at version " + v + ": 'state' is not active or draining", true);
         }
-        return new VmInfo(id, instance, ip, ports(n, "services", id, v), ports(n, "ports", id, v), state);
+        return new VmInfo(id, instance, ip, services.checked("services", id, v), ports.checked("ports", id, v), state);
     }
 
     private static Map<String, Integer> ports(JsonNode n, String field, String id, long v) throws Relist {
-        JsonNode o = n.get(field);
-        if (o == null || !o.isObject()) {
-            throw new Relist(id + " at version " + v + ": '" + field + "' is not an object", true);
+        return PortsRead.of(n.get(field)).checked(field, id, v);
+    }
+
+    /**
+     * A name-to-port object as read, checked later (a VM's id may come after its ports): the ports, or null when the
+     * field is missing or not an object; the first key whose value is not a port 1..65535.
+     */
+    private record PortsRead(Map<String, Integer> ports, String bad) {
+        static final PortsRead MISSING = new PortsRead(null, null);
+
+        static PortsRead of(JsonNode o) {
+            if (o == null || !o.isObject()) {
+                return MISSING;
+            }
+            Map<String, Integer> out = new java.util.HashMap<>();
+            String bad = null;
+            for (Map.Entry<String, JsonNode> e : o.properties()) {
+                JsonNode p = e.getValue();
+                if (p.isIntegralNumber() && p.canConvertToInt() && p.intValue() >= 1 && p.intValue() <= 65535) {
+                    out.put(e.getKey(), p.intValue());
+                } else if (bad == null) {
+                    bad = e.getKey();
+                }
+            }
+            return new PortsRead(out, bad);
         }
-        Map<String, Integer> out = new TreeMap<>();
-        for (Map.Entry<String, JsonNode> e : o.properties()) {
-            JsonNode p = e.getValue();
-            if (!p.isIntegralNumber() || p.longValue() < 1 || p.longValue() > 65535) {
-                throw new Relist(id + " at version " + v + ": " + field + "." + SseDecoder.printable(e.getKey())
+
+        /** Reads the value the parser stands on (to its end). */
+        static PortsRead of(JsonParser p, JsonToken value) throws java.io.IOException {
+            if (value != JsonToken.START_OBJECT) {
+                p.skipChildren();
+                return MISSING;
+            }
+            Map<String, Integer> out = new java.util.HashMap<>();
+            String bad = null;
+            for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String key = p.currentName();
+                JsonToken n = p.nextToken();
+                if (n == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT
+                    && p.getIntValue() >= 1 && p.getIntValue() <= 65535) {
+                    out.put(key, p.getIntValue());
+                } else {
+                    p.skipChildren();
+                    if (bad == null) {
+                        bad = key;
+                    }
+                }
+            }
+            return new PortsRead(out, bad);
+        }
+
+        Map<String, Integer> checked(String field, String id, long v) throws Relist {
+            if (ports == null) {
+                throw new Relist(id + " at version " + v + ": '" + field + "' is not an object", true);
+            }
+            if (bad != null) {
+                throw new Relist(id + " at version " + v + ": " + field + "." + SseDecoder.printable(bad)
                     + " is not a port 1..65535", true);
             }
-            out.put(e.getKey(), p.intValue());
+            return ports;
         }
-        return out;
     }
 
     /** Parses Genesis' {@code GET /api/ports/plan} answer; unknown fields are ignored (it may grow). */

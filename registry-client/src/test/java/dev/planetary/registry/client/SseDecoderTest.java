@@ -84,6 +84,20 @@ class SseDecoderTest {
             "event 1 added {}");
     }
 
+    /** Field and value are cut from the line's bytes: every form of the colon and space, and UTF-8 across them. */
+    @Test
+    void fieldsAreCutFromTheBytesAsBrowsersCutThem() {
+        SseDecoder d = new SseDecoder(1024);
+        feed(d, "data\n\n");
+        feed(d, "id:9\nevent:added\ndata:x\n\n");
+        feed(d, "id\nevent: é\ndata:  two\ndata:\ndata: ü:ö\n\n");
+        feed(d, "data: \n\n");
+        feed(d, ":\n: ü \n");
+        feed(d, "d:ata\n");
+        assertThat(out).containsExactly("event null message ", "event 9 added x", "event  é  two\n\nü:ö",
+            "event null message ", "comment ", "comment ü", "malformed not an event-stream line: 'd:ata'");
+    }
+
     @Test
     void aSinkThatStopsEndsDecoding() {
         SseDecoder d = new SseDecoder(1024);

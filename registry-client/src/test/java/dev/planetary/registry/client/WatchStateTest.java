@@ -215,6 +215,72 @@ class WatchStateTest {
         }
     }
 
+    /**
+     * A snapshot's VMs are read straight from the parser, a change's VM from its tree: both give the same VmInfo,
+     * whatever the order of its fields (unknown ones of any shape skipped), and refuse the same VMs with the same
+     * message naming the field (and the VM, even when its id comes last).
+     */
+    @Test
+    void aSnapshotVmReadFromTheParserIsCheckedAsAChangesVmWithTheSameMessages() throws Exception {
+        String reordered = "{\"ports\":{\"pcpu\":10001,\"pfsshfs\":20001},\"x\":{\"y\":[1,{\"z\":null}]},"
+            + "\"state\":\"draining\",\"services\":{\"pcpu\":7000,\"ssh\":22},\"instance\":null,"
+            + "\"ip\":\"10.0.0.1\",\"id\":\"vm_000001\",\"n\":1.5}";
+        WatchState streamed = new WatchState();
+        streamed.apply(snapshot(10, reordered));
+        WatchState tree = new WatchState();
+        tree.apply(snapshot(10));
+        tree.apply(change(11, "added", reordered));
+        VmInfo a = streamed.publish().vms().get("vm_000001");
+        assertThat(a).isEqualTo(tree.publish().vms().get("vm_000001"));
+        assertThat(a.services()).isEqualTo(java.util.Map.of("pcpu", 7000, "ssh", 22));
+        assertThat(a.ports()).isEqualTo(java.util.Map.of("pcpu", 10001, "pfsshfs", 20001));
+        assertThat(a.state()).isEqualTo(VmInfo.State.DRAINING);
+        assertThat(a.instance()).isNull();
+        assertThat(a.port("pcpu")).isEqualTo(10001);
+        assertThat(a.service("ws")).isEqualTo(-1);
+
+        String ok = "\"services\":{\"pcpu\":7000},\"ports\":{\"pcpu\":10001}";
+        String[][] refused = {
+            {"7", "a VM at version %d is not an object"},
+            {"[1]", "a VM at version %d is not an object"},
+            {"{\"ip\":\"10.0.0.1\",\"state\":\"active\"," + ok + "}", "a VM at version %d has no valid 'id'"},
+            {"{\"id\":7,\"ip\":\"10.0.0.1\",\"state\":\"active\"," + ok + "}",
+                "a VM at version %d has no valid 'id'"},
+            {"{\"id\":\"vm 1\",\"ip\":\"10.0.0.1\",\"state\":\"active\"," + ok + "}",
+                "a VM at version %d has no valid 'id'"},
+            {"{\"instance\":{},\"ip\":\"10.0.0.1\",\"state\":\"active\"," + ok + ",\"id\":\"vm_000002\"}",
+                "vm_000002 at version %d: 'instance' is not a string"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.256\",\"state\":\"active\"," + ok + "}",
+                "vm_000002 at version %d: 'ip' is not an IP address"},
+            {"{\"id\":\"vm_000002\",\"ip\":[\"10.0.0.2\"],\"state\":\"active\"," + ok + "}",
+                "vm_000002 at version %d: 'ip' is not an IP address"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"gone\"," + ok + "}",
+                "vm_000002 at version %d: 'state' is not active or draining"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"active\",\"ports\":{}}",
+                "vm_000002 at version %d: 'services' is not an object"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"active\",\"services\":[],\"ports\":{}}",
+                "vm_000002 at version %d: 'services' is not an object"},
+            {"{\"ports\":{\"pcpu\":\"10001\"},\"services\":{\"ok\":1,\"pcpu\":70000,\"b\":0},"
+                + "\"ip\":\"10.0.0.2\",\"state\":\"active\",\"id\":\"vm_000002\"}",
+                "vm_000002 at version %d: services.pcpu is not a port 1..65535"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"active\",\"services\":{},"
+                + "\"ports\":{\"pcpu\":{\"a\":1}}}", "vm_000002 at version %d: ports.pcpu is not a port 1..65535"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"active\",\"services\":{},"
+                + "\"ports\":{\"pcpu\":18446744073709551617}}", "vm_000002 at version %d: ports.pcpu is not a port"},
+            {"{\"id\":\"vm_000002\",\"ip\":\"10.0.0.2\",\"state\":\"active\",\"services\":{},"
+                + "\"ports\":{\"pcpu\":10001.0}}", "vm_000002 at version %d: ports.pcpu is not a port"}};
+        for (String[] r : refused) {
+            assertThatThrownBy(() -> streamed.apply(snapshot(20, vm("vm_000001", "10.0.0.1", "active"), r[0])))
+                .as(r[0]).isInstanceOfSatisfying(WatchState.Relist.class, e -> assertThat(e.malformed).isTrue())
+                .hasMessageStartingWith(String.format(r[1], 20));
+            assertThatThrownBy(() -> tree.apply(change(12, "added", r[0]))).as(r[0])
+                .isInstanceOf(WatchState.Relist.class).hasMessageStartingWith(String.format(r[1], 12));
+        }
+        assertThat(streamed.publish()).as("nothing of a refused snapshot is applied").isNull();
+        assertThat(streamed.version()).isEqualTo(10);
+        assertThat(tree.version()).isEqualTo(11);
+    }
+
     @Test
     void portPlanParsingIsLenientAboutExtrasAndStrictAboutRanges() {
         PortPlanInfo p = WatchState.parsePlan(("{\"kinds\":{\"pcpu\":{\"low\":10000,\"high\":19999,\"entrance\":10000}},"
