@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The writer's schedule: it is never woken by the event loops, so a record waits for the writer's next wake-up, and
- * the writer only ever sleeps {@link ConnectionLog#PARK_NANOS}. Its sleeps go through a parker the test holds, so
- * the bound is checked by driving the wake-ups, not by timing them.
+ * its sleeps are bounded: {@link ConnectionLog#BUSY_PARK_NANOS} after writing, doubling up to
+ * {@link ConnectionLog#IDLE_PARK_NANOS} while idle. Its sleeps go through a parker the test holds, so the bound is
+ * checked by driving the wake-ups, not by timing them.
  */
 class ConnectionLogWriterTest {
 
@@ -82,8 +83,39 @@ class ConnectionLogWriterTest {
                 log.close();
             }
         }
-        assertThat(w.asked).isNotEmpty().allSatisfy(n -> assertThat(n).isEqualTo(ConnectionLog.PARK_NANOS)
-            .isLessThanOrEqualTo(BOUND_NANOS));
+        assertThat(w.asked).as("idle at first, then busy after writing").startsWith(
+            2 * ConnectionLog.BUSY_PARK_NANOS, ConnectionLog.BUSY_PARK_NANOS);
+        assertThat(w.asked).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(ConnectionLog.IDLE_PARK_NANOS));
+        assertThat(ConnectionLog.IDLE_PARK_NANOS).isLessThan(BOUND_NANOS);
+    }
+
+    @Test
+    void idleWakeUpsBackOffToTheLongestSleepAndAWrittenLineBringsTheShortOneBack() throws Exception {
+        int port = Ports.pcpu();
+        Wakeups w = new Wakeups();
+        try (DatagramSocket rx = new DatagramSocket(new InetSocketAddress("127.0.0.1", port))) {
+            rx.setSoTimeout(20_000);
+            ConnectionLog log = ConnectionLog.create(List.of(udp(port)), 1024, CLOCK, w::park);
+            try {
+                log.startWriter();
+                for (int i = 1; i <= 6; i++) {
+                    w.awaitParked(1);
+                    w.permits.release(); // an idle wake-up: nothing queued
+                }
+                w.awaitParked(1);
+                log.offer(TcpLogFormatTest.haproxysExample());
+                w.permits.release();
+                rx.receive(new DatagramPacket(new byte[2048], 2048));
+                w.awaitParked(1);
+            } finally {
+                w.permits.release(1_000);
+                log.close();
+            }
+        }
+        long busy = ConnectionLog.BUSY_PARK_NANOS;
+        long idle = ConnectionLog.IDLE_PARK_NANOS;
+        assertThat(w.asked).startsWith(2 * busy, 4 * busy, 8 * busy, 16 * busy, Math.min(idle, 32 * busy), idle,
+            idle, busy);
     }
 
     @Test
@@ -105,7 +137,7 @@ class ConnectionLogWriterTest {
                 log.startWriter();
                 w.awaitParked(1); // all of it written before the first sleep
                 assertThat(log.written()).isEqualTo(n);
-                assertThat(w.asked).hasSize(1);
+                assertThat(w.asked).containsExactly(ConnectionLog.BUSY_PARK_NANOS);
                 DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
                 for (int i = 0; i < n; i++) {
                     rx.receive(p);
