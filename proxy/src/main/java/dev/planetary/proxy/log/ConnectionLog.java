@@ -224,7 +224,8 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     private void flushSinks() {
-        for (LogSink s : sinks) {
+        for (int i = 0; i < sinks.size(); i++) { // no iterator: this runs at every wake-up
+            LogSink s = sinks.get(i);
             try {
                 s.flush();
             } catch (IOException | RuntimeException e) {
