@@ -80,10 +80,11 @@ class BenchSmokeIT {
         List<String> table = rows.stream().filter(l -> l.split("\\|").length >= 10).toList();
         String header = results.lines().filter(l -> l.startsWith("| figure | unit | threads")).findFirst().orElse("");
         assertThat(header).as(results).endsWith("| direct/fastest proxy |");
-        assertThat(table).as(results).hasSize(Figure.values().length * 2);
+        int figures = Figure.values().length - 1; // all but the log-lines row, which needs --syslog-sink
+        assertThat(table).as(results).hasSize(figures * 2);
         for (String pass : List.of("1, unpinned", "2, unpinned")) {
             assertThat(table.stream().filter(r -> r.split("\\|")[3].trim().equals(pass)))
-                    .as("rows of pass %s\n%s", pass, results).hasSize(Figure.values().length);
+                    .as("rows of pass %s\n%s", pass, results).hasSize(figures);
         }
         for (String row : table) {
             String[] c = row.split("\\|");

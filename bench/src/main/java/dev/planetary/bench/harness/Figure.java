@@ -13,6 +13,8 @@ public enum Figure {
     CPS(Group.TRAFFIC, "new connections", "conn/s", true, 1, true),
     CPS_P99(Group.TRAFFIC, "  latency p99 (request to answer)", "us", false, 1e-3, true),
     CPS_CPU(Group.TRAFFIC, "  proxy CPU per connection", "us", false, 1, false),
+    /** Syslog lines the {@code --syslog-sink} received per new connection: 1 with a connection log, else 0. */
+    CPS_LOG_LINES(Group.TRAFFIC, "  log lines per connection (--syslog-sink)", "lines", true, 1, false),
     CPS_COLD(Group.TRAFFIC, "new connections, cold: first seconds after start", "conn/s", true, 1, true),
     CPU_PER_GB(Group.TRAFFIC, "proxy CPU per GB (8-connection bulk)", "CPU s/GB", false, 1, false),
     RSS_PER_CONN(Group.IDLE, "proxy RSS per idle connection", "bytes", false, 1, false),

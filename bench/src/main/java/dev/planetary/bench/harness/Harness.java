@@ -34,6 +34,8 @@ public final class Harness {
     private Pass pass;
     private List<Integer> echos;
     private int base;
+    /** The pass's syslog line counter ({@code --syslog-sink}), or null. */
+    private SyslogCounter syslog;
 
     private Harness(Options o, Path work, List<Pass> passes) throws IOException {
         this.o = o;
@@ -93,9 +95,12 @@ public final class Harness {
         // the generator (this JVM, all its threads) on the generator CPUs; the proxies get the others
         exec(List.of("taskset", "-a", "-p", "-c", p.generatorCpus(), Long.toString(ProcessHandle.current().pid())));
         Process backend = startBackend();
+        syslog = null;
         Process responder = null;
         Process iperf3 = null;
-        try (LoadGen gen = new LoadGen(p.generatorThreads(), o.sources)) {
+        try (SyslogCounter s = o.syslogSink > 0 ? SyslogCounter.start(o.syslogSink) : null;
+             LoadGen gen = new LoadGen(p.generatorThreads(), o.sources)) {
+            syslog = s;
             // base..base+3: the proxies' bulk, rr, cps and idle ports; base+4, base+5: HTTP responders; base+6 iperf3
             base = Ports.freeRange(o.portLow, o.portHigh, 7);
             List<Integer> http = List.of(base + 4, base + 5);
@@ -307,6 +312,9 @@ public final class Harness {
                         () -> tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, measure)));
                 recordRate(Figure.CPS, t, w);
                 record(Figure.CPS_P99, t, w.r.p99());
+                if (syslog != null && proxy != null) {
+                    record(Figure.CPS_LOG_LINES, t, (double) w.logLines / w.r.count());
+                }
                 errors(t, "new-connections", w);
             }
         } finally {
@@ -322,10 +330,11 @@ public final class Harness {
     }
 
     /** One measured run with the CPU it cost: the proxy process's CPU seconds and each CPU's busy fraction. */
-    private record Window(LoadTools.Result r, double proxyCpuSeconds, double[] cpuBusy) {
+    private record Window(LoadTools.Result r, double proxyCpuSeconds, double[] cpuBusy, long logLines) {
     }
 
     private Window window(TargetSpec t, TargetProcess proxy, Run run) throws Exception {
+        long l0 = syslog == null ? 0 : syslog.lines();
         List<long[]> c0 = ProcFs.cpuTicks();
         double p0 = proxy == null ? 0 : ProcFs.cpuSeconds(proxy.pid());
         LoadTools.Result r = run.run();
@@ -336,7 +345,23 @@ public final class Harness {
             long total = c1.get(i)[1] - c0.get(i)[1];
             busy[i] = total <= 0 ? 0 : (double) (c1.get(i)[0] - c0.get(i)[0]) / total;
         }
-        return new Window(r, p1 - p0, busy);
+        // lines of the window's last connections may still be on their way: a short wait, bounded
+        long l1 = syslog == null ? 0 : settledLines(syslog);
+        return new Window(r, p1 - p0, busy, l1 - l0);
+    }
+
+    /** The counter once it has stopped growing for 200 ms (the proxies' log threads flush within that), at most 2 s. */
+    private static long settledLines(SyslogCounter c) throws InterruptedException {
+        long last = c.lines();
+        for (int i = 0; i < 10; i++) {
+            TimeUnit.MILLISECONDS.sleep(200);
+            long now = c.lines();
+            if (now == last) {
+                break;
+            }
+            last = now;
+        }
+        return last;
     }
 
     private static void warm(Run run, int seconds) throws Exception {

@@ -59,6 +59,12 @@ public final class Options {
     Path out;
     String command;
     String note = "";
+    /**
+     * UDP port on 127.0.0.1 where the harness counts syslog lines ({@code --syslog-sink}), 0 for none: with a
+     * connection log configured, both proxies then send to a reader (as to a syslog daemon) instead of a closed port
+     * (whose ICMP replies the kernel would add to the proxy's cost), and the lines are checked against connections.
+     */
+    int syslogSink;
 
     static final String USAGE = String.join("\n",
             "usage: harness [options]",
@@ -82,6 +88,11 @@ public final class Options {
             "                        section (a file, or the lines themselves; \\n separates lines), e.g.",
             "                        --variant-config tcplog='global\\n  log 127.0.0.1:5140 local0\\ndefaults\\n"
                     + "  log global\\n  option tcplog'",
+            "  --haproxy-variant L=FILE-or-LINES  one more haproxy column, labelled L, whose config merges these",
+            "                        lines as --variant-config does (the same fragment for both proxies, e.g.",
+            "                        --haproxy-variant haproxy-tcplog='global\\n  log 127.0.0.1:5140 local0\\n...')",
+            "  --syslog-sink PORT    count the syslog lines sent to 127.0.0.1:PORT (a reader, as a syslog daemon",
+            "                        would be) and report log lines per new connection (default: no sink)",
             "  --loads LIST          subset of the traffic loads: bulk1,bulk8,rr,cps (default all; for profiling)",
             "  --idle N              idle proxied connections for the memory figure (default 9000: see README)",
             "  --idle-hold S         keep the idle connections open S seconds after measuring (for jcmd/pmap)",
@@ -107,6 +118,14 @@ public final class Options {
             }
         }
         targets.add(change.apply(TargetSpec.variant(label)));
+    }
+
+    /** Adds HAProxy column {@code label} running the generated config with {@code fragment} merged in. */
+    private void haproxyVariant(String label, String fragment) {
+        if (targets.stream().anyMatch(t -> t.label().equals(label))) {
+            throw new IllegalArgumentException("--haproxy-variant: column " + label + " exists already");
+        }
+        targets.add(TargetSpec.of(Target.HAPROXY).withLabel(label).withConfig(fragment));
     }
 
     /** {@code --variant-config}'s value: the text of the file it names, else the lines themselves. */
@@ -182,6 +201,17 @@ public final class Options {
                     ConfigGen.merge("", fragment); // a malformed fragment fails now, not at its first figure
                     o.variant(v.substring(0, eq), t -> t.withConfig(fragment));
                 }
+                case "--haproxy-variant" -> {
+                    String v = a.get(++i);
+                    int eq = v.indexOf('=');
+                    if (eq <= 0) {
+                        throw new IllegalArgumentException("--haproxy-variant: expected LABEL=FILE-or-LINES, got " + v);
+                    }
+                    String fragment = configFragment(v.substring(eq + 1));
+                    ConfigGen.merge("", fragment);
+                    o.haproxyVariant(v.substring(0, eq), fragment);
+                }
+                case "--syslog-sink" -> o.syslogSink = Integer.parseInt(a.get(++i));
                 case "--loads" -> o.loads = new ArrayList<>(List.of(a.get(++i).split(",")));
                 case "--idle-hold" -> o.idleHoldSeconds = Integer.parseInt(a.get(++i));
                 case "--idle" -> o.idleConnections = Integer.parseInt(a.get(++i));

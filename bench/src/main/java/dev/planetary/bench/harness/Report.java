@@ -21,7 +21,7 @@ final class Report {
     /** Figures with a goal in the issue: planetary/haproxy at least 1 (higher is better) or at most 1. */
     static boolean hasGoal(Figure f) {
         return f != Figure.RR_P50 && f != Figure.RR_P999 && f != Figure.CPS_P99 && f != Figure.CPU_PER_GB
-            && f != Figure.CPS_COLD && f != Figure.RR_CPU && f != Figure.CPS_CPU;
+            && f != Figure.CPS_COLD && f != Figure.RR_CPU && f != Figure.CPS_CPU && f != Figure.CPS_LOG_LINES;
     }
 
     private Report() {
@@ -56,11 +56,11 @@ final class Report {
         return m + " [" + num(Collections.min(v) * f.scale) + "–" + num(Collections.max(v) * f.scale) + "]";
     }
 
-    /** Planetary columns besides the main one: the variants, in command-line order. */
-    private static List<String> variants(Options o) {
+    /** Columns besides direct, haproxy and planetary: the variants of either proxy, in command-line order. */
+    static List<String> variants(Options o) {
         List<String> out = new ArrayList<>();
         for (TargetSpec t : o.targets) {
-            if (t.kind() == Target.PLANETARY && !t.label().equals("planetary")) {
+            if (!t.label().equals(t.kind().label())) {
                 out.add(t.label());
             }
         }
@@ -415,6 +415,9 @@ final class Report {
             if (t.kind() == Target.PLANETARY && !t.label().equals("planetary")) {
                 sb.append("- variant `").append(t.label()).append("`: JVM flags `").append(t.optsOr(o.planetaryOpts))
                         .append("`, jar ").append(t.jarOr(o.proxyJar)).append('\n');
+            } else if (t.kind() == Target.HAPROXY && !t.label().equals("haproxy")) {
+                sb.append("- variant `").append(t.label()).append("`: haproxy with config lines `")
+                        .append(String.valueOf(t.config()).strip().replace("\n", "\\n")).append("`\n");
             }
         }
         sb.append("- load tools: ").append(firstLine(List.of(o.wrk, "-v"))).append("; ")

@@ -22,6 +22,11 @@ public record TargetSpec(String label, Target kind, String opts, Path jar, Strin
         return new TargetSpec(label, Target.PLANETARY, null, null, null, null);
     }
 
+    /** The same target under another column label (a HAProxy variant). */
+    TargetSpec withLabel(String l) {
+        return new TargetSpec(l, kind, opts, jar, java, config);
+    }
+
     TargetSpec withOpts(String o) {
         return new TargetSpec(label, kind, o, jar, java, config);
     }

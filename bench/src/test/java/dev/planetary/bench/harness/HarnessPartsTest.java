@@ -85,6 +85,48 @@ class HarnessPartsTest {
     }
 
     @Test
+    void aHaproxyVariantRunsHaproxyWithTheSameFragmentAsItsOwnColumn(@TempDir Path dir) throws Exception {
+        String fragment = "global\\n    log 127.0.0.1:5140 local0\\ndefaults\\n    log global\\n    option tcplog";
+        Options o = Options.parse(new String[]{"--targets", "haproxy,planetary", "--haproxy-variant",
+            "haproxy-tcplog=" + fragment, "--variant-config", "tcplog=" + fragment, "--syslog-sink", "5140",
+            "--out", "x.md"});
+        assertThat(o.targets).extracting(TargetSpec::label).containsExactly("haproxy", "planetary", "haproxy-tcplog",
+            "tcplog");
+        assertThat(o.targets).extracting(TargetSpec::kind).containsExactly(Target.HAPROXY, Target.PLANETARY,
+            Target.HAPROXY, Target.PLANETARY);
+        assertThat(o.syslogSink).isEqualTo(5140);
+        assertThat(Report.variants(o)).containsExactly("haproxy-tcplog", "tcplog");
+        TargetSpec hv = o.targets.get(2);
+        Path generated = dir.resolve("traffic-1.cfg");
+        Files.writeString(generated, ConfigGen.harness(32100, 1000, 1, 5201, List.of(8001), List.of(9001)));
+        Path merged = hv.configFor(generated, dir);
+        assertThat(TargetProcess.command(hv, merged, o, "0"))
+            .containsExactly("taskset", "-c", "0", o.haproxy, "-db", "-f", dir.resolve("traffic-1-haproxy-tcplog.cfg")
+                .toString());
+        assertThat(Files.readString(merged)).isEqualTo(Files.readString(o.targets.get(3).configFor(generated, dir)))
+            .contains("    log global\n    option tcplog\n");
+        assertThatThrownBy(() -> Options.parse(new String[]{"--haproxy-variant", "planetary=defaults\\n"}))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("column planetary exists already");
+    }
+
+    @Test
+    void theSyslogCounterCountsLinesOfEveryDatagram() throws Exception {
+        assertThat(SyslogCounter.linesIn(java.nio.ByteBuffer.wrap("a\n".getBytes()))).isEqualTo(1);
+        assertThat(SyslogCounter.linesIn(java.nio.ByteBuffer.wrap("a\nb\n".getBytes()))).isEqualTo(2);
+        assertThat(SyslogCounter.linesIn(java.nio.ByteBuffer.wrap("cut at len".getBytes()))).isEqualTo(1);
+        assertThat(SyslogCounter.linesIn(java.nio.ByteBuffer.allocate(0))).isZero();
+        try (SyslogCounter c = SyslogCounter.start(0);
+             java.nio.channels.DatagramChannel tx = java.nio.channels.DatagramChannel.open()) {
+            java.net.InetSocketAddress to = new java.net.InetSocketAddress("127.0.0.1", c.port());
+            for (int i = 0; i < 5; i++) {
+                tx.send(java.nio.ByteBuffer.wrap(("<134>line " + i + "\n").getBytes()), to);
+            }
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> c.lines() == 5);
+            assertThat(c.datagrams()).isEqualTo(5);
+        }
+    }
+
+    @Test
     void cpuListsAreCounted() {
         assertThat(Pass.cpuCount("0")).isEqualTo(1);
         assertThat(Pass.cpuCount("1-3")).isEqualTo(3);

@@ -78,11 +78,15 @@ abstract class LogSink implements AutoCloseable {
         }
     }
 
-    /** A syslog server over UDP: one datagram per line, with its newline as HAProxy sends it. */
+    /**
+     * A syslog server over UDP: one datagram per line, with its newline as HAProxy sends it. The datagram is built in a
+     * direct buffer (a heap one would be copied into a temporary direct buffer by every send); the channel stays
+     * unconnected, as HAProxy's socket, so a syslog server that is down costs no exception per line.
+     */
     static final class Udp extends LogSink {
         private final DatagramChannel channel;
         private final InetSocketAddress to;
-        private final ByteBuffer buf = ByteBuffer.allocate(LogTarget.MAX_LENGTH + 1);
+        private final ByteBuffer buf = ByteBuffer.allocateDirect(LogTarget.MAX_LENGTH + 1);
 
         Udp(LogTarget target) throws IOException {
             super(target);
