@@ -361,6 +361,7 @@ public final class Genesis implements AutoCloseable {
 
     @Override
     public void close() {
+        hub.close(); // parked resumes: their loops stop below, while the writer may still publish
         for (Channel c : listeners) {
             c.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }

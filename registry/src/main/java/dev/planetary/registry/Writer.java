@@ -205,6 +205,7 @@ public final class Writer implements AutoCloseable {
             }
             // the operations still to commit; after a lost race or an unknown outcome only those not stored go again
             List<Task<?>> todo = new ArrayList<>(batch);
+            boolean readBack = false; // at most one read-back of an unknown outcome per round (each costs a timeout)
             for (int attempt = 0; ; attempt++) {
                 if (attempt == RACES) {
                     failAll(todo, new StorageFailure("registry busy: " + RACES + " commits in a row lost to "
@@ -233,6 +234,7 @@ public final class Writer implements AutoCloseable {
                 List<Change> changes = registry.pending();
                 boolean stored;
                 Exception unknown = null;
+                Exception refused = null;
                 try {
                     stored = changes.isEmpty() || store.commit(base, changes);
                 } catch (IOException | RuntimeException e) {
@@ -244,7 +246,11 @@ public final class Writer implements AutoCloseable {
                         return;
                     }
                     stored = false;
-                    unknown = e;
+                    if (outcomeUnknown(e)) {
+                        unknown = e;
+                    } else {
+                        refused = e; // etcd answered no (too large, a permission, ...): applying again changes nothing
+                    }
                 }
                 if (stored) {
                     out.addAll(changes);
@@ -267,9 +273,18 @@ public final class Writer implements AutoCloseable {
                 // applied). Ask the store how much of it is stored: the operations whose changes are all stored are
                 // answered as stored (so an agent never registers a second time what is already there), the others
                 // are applied again on the state read back.
+                if (unknown != null && readBack) {
+                    // a second answer lost in one round: etcd is in trouble; say so rather than wait out another
+                    unavailable(unknown.getMessage() + " (twice in one round; whether the last commit was stored is "
+                        + "unknown)");
+                    resync = true;
+                    failAll(todo, new StorageFailure(failureOfShared));
+                    break;
+                }
+                readBack |= unknown != null;
                 int kept;
                 try {
-                    kept = shared.stored(base, changes);
+                    kept = shared.stored(base, changes); // without an unknown outcome: known without asking
                 } catch (IOException | RuntimeException e) {
                     // Not even that can be read (no quorum): the outcome stays unknown and the answer is 503. A
                     // registration without an instance key that did apply is then registered again by its agent: the
@@ -295,6 +310,18 @@ public final class Writer implements AutoCloseable {
                     }
                 }
                 todo = rest;
+                if (refused != null) {
+                    // the operations not stored fail with etcd's own reason; the state is read back (a multi-chunk
+                    // commit may have stored a prefix) so the next round starts from what the store holds
+                    String why = "the registry state cannot be written to " + shared.describe() + ": "
+                        + refused.getMessage();
+                    LOG.error("{}", why);
+                    failAll(todo, new StorageFailure(why));
+                    if (!reload(now, out)) {
+                        resync = true;
+                    }
+                    break;
+                }
                 if (!reload(now, out)) { // catches up with what won (and with what of ours is stored)
                     failAll(todo, new StorageFailure(failureOfShared));
                     break;
@@ -314,7 +341,7 @@ public final class Writer implements AutoCloseable {
                     }
                 }
             }
-                        if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
+            if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
                 hub.publish(out, registry.view());
                 published = registry.version();
             }
@@ -335,6 +362,23 @@ public final class Writer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * True when {@code e}, thrown by a shared store's commit, may hide a commit that applied: the answer never came (a
+     * timeout, etcd unavailable, an etcd leader change, a request that timed out inside etcd). Any other error is an
+     * answer (request too large, too many operations, permission denied): nothing of that transaction applied.
+     */
+    public static boolean outcomeUnknown(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.util.concurrent.TimeoutException || m.contains("no answer within")
+                || m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE") || m.contains("leader changed")
+                || m.contains("request timed out") || m.contains("interrupted")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Why the shared store cannot be written now (the 503's message). */

@@ -41,7 +41,9 @@ class WriterOnSharedStoreTest {
         /** Stored, but the answer never came (etcd applied it, then the leader changed or quorum went): it throws. */
         STORED_THEN_THROWS,
         /** Only its first change is stored (a multi-transaction commit whose second transaction's answer never came). */
-        FIRST_STORED_THEN_THROWS
+        FIRST_STORED_THEN_THROWS,
+        /** Refused by etcd with an answer (nothing stored): the same every time. */
+        REFUSED
     }
 
     /**
@@ -106,6 +108,10 @@ class WriterOnSharedStoreTest {
                     keep(base, changes);
                     lastStored = changes.size();
                     throw new IOException("no answer within 3000 ms (scripted)");
+                }
+                case REFUSED -> {
+                    outcomes.add(0, Outcome.REFUSED);
+                    throw new IOException("cannot commit to etcd: etcdserver: request is too large (INVALID_ARGUMENT)");
                 }
                 default -> {
                     keep(base, changes.subList(0, 1));
@@ -308,5 +314,39 @@ class WriterOnSharedStoreTest {
         } finally {
             w.close();
         }
+    }
+
+    /**
+     * Review finding 3: an error etcd answered (here "request is too large") is not an unknown outcome: one commit,
+     * one 503 that names the cause; not 16 read-backs and reloads ending in "lost to other Genesis instances".
+     */
+    @Test
+    void aCommitEtcdRefusesAnswers503WithItsReasonAfterOneTry() throws Exception {
+        ScriptedStore store = new ScriptedStore();
+        store.outcomes.add(Outcome.REFUSED);
+        store.state = new SharedStore.Loaded(0, List.of(), List.of(), List.of(), 1);
+        Hub hub = new Hub();
+        Writer w = writer(store, hub);
+        try {
+            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
+                now, wall), true).get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
+                .hasMessageContaining("too large");
+            assertThat(store.bases).as("one commit, no retries").hasSize(1);
+        } finally {
+            w.close();
+        }
+    }
+
+    /** Only an answer that never came counts as unknown (it may have applied); an answer of etcd's does not. */
+    @Test
+    void onlyLostAnswersAreUnknownOutcomes() {
+        assertThat(Writer.outcomeUnknown(new IOException("cannot commit to etcd: no answer within 3000 ms"))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: leader changed (UNAVAILABLE)"))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x", new java.util.concurrent.TimeoutException()))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: request is too large (INVALID_ARGUMENT)")))
+            .isFalse();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: permission denied (PERMISSION_DENIED)")))
+            .isFalse();
     }
 }

@@ -492,11 +492,17 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
      */
     private void parkUntil(ChannelHandlerContext ctx, long since, long have) {
         java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
-        Runnable reached = () -> ctx.executor().execute(() -> {
-            if (decided.compareAndSet(false, true) && ctx.channel().isActive()) {
-                stream(ctx, since);
+        Runnable reached = () -> {
+            try {
+                ctx.executor().execute(() -> {
+                    if (decided.compareAndSet(false, true) && ctx.channel().isActive()) {
+                        stream(ctx, since);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // Genesis is stopping: the loop and its channels are gone, the client resumes elsewhere
             }
-        });
+        };
         if (genesis.hub().whenReached(since, reached)) {
             reached.run();
             return;
