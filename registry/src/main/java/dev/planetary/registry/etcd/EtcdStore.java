@@ -52,6 +52,7 @@ import org.slf4j.LoggerFactory;
  *       fence/&lt;this instance&gt; as this instance last set it (absent until its first read-back) )
  * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
  *       put log/&lt;version&gt; per change (with the commit's tag); put version )
+ * Else( get fence/&lt;this instance&gt; )   (another value there is no lost race: the fence is moved, the chunk sent again)
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
  * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Each log record
@@ -641,8 +642,20 @@ public final class EtcdStore implements SharedStore {
         if (l != null) {
             l.close();
         }
+        if (fence != null || fenceUnknown) {
+            // the fence key is this process's alone and the writer has stopped: nothing compares it any more (and a
+            // transaction of ours still in flight compares a value, which an absent key never matches)
+            try {
+                await(client.getKVClient().delete(key(fenceKey)), "delete the commit fence on", FENCE_DELETE_MILLIS);
+            } catch (IOException e) {
+                LOG.debug("{}", e.getMessage());
+            }
+        }
         client.close();
     }
+
+    /** How long closing waits to delete the fence key (else it stays behind: harmless, a few bytes). */
+    private static final long FENCE_DELETE_MILLIS = 1_000;
 
     private void put(Map<String, Op> writes, String k, String value) {
         put(writes, k, value.getBytes(StandardCharsets.UTF_8));

@@ -203,6 +203,23 @@ class EtcdStoreTest {
         }
     }
 
+    /** Review finding 8: a closed store deletes its fence key (one per process: they would pile up). */
+    @Test
+    void closingDeletesTheFenceKey(TestInfo info) throws Exception {
+        String p = prefix(info);
+        try (Client c = Client.builder().endpoints(etcd.url()).build()) {
+            String fenceKey;
+            try (EtcdStore a = EtcdStore.open(etcd.endpoints(), p)) {
+                assertThat(a.commit(0, List.of(added(1, "vm_a", 1)))).isTrue();
+                a.outcomeUnknown();
+                a.stored(0, List.of(added(1, "vm_a", 1)));
+                fenceKey = a.fenceKeyForTests().toString(StandardCharsets.UTF_8);
+                assertThat(get(c, fenceKey)).isNotNull();
+            }
+            assertThat(get(c, fenceKey)).isNull();
+        }
+    }
+
     @Test
     void twoInstancesCommittingAtOnceNeverHandOutTheSameOffset(TestInfo info) throws Exception {
         String p = prefix(info);
