@@ -197,6 +197,7 @@ public final class Writer implements AutoCloseable {
                 StorageFailure sf = new StorageFailure(failureOfShared);
                 batch.forEach(t -> t.result().completeExceptionally(sf));
                 batch.clear();
+                answer(answers);
                 continue;
             }
             boolean tickDue = System.nanoTime() - nextTick >= 0;
@@ -351,8 +352,7 @@ public final class Writer implements AutoCloseable {
                 // a slow fsync (or a stalled machine): registrations waited; hold expiry over the window
                 faults.report("a group commit took " + TimeUnit.NANOSECONDS.toMillis(took) + " ms", clock.nanos());
             }
-            answers.forEach(Runnable::run);
-            answers.clear();
+            answer(answers);
             if (store.compactDue()) {
                 try {
                     store.compact(registry.version(), registry.vms(), registry.reservations());
@@ -362,6 +362,37 @@ public final class Writer implements AutoCloseable {
                 }
             }
         }
+        answers.forEach(Runnable::run); // stopping: what is stored is answered as stored
+    }
+
+    /**
+     * How long the answers of stored operations wait for the hub to show their changes, after a round whose reload
+     * failed (the state read back, not yet published): the next round reloads within {@link #TICK_MILLIS}. An answer
+     * that went out first would send the agent heartbeats this instance answers 404 (the VM is not in its view), and
+     * an agent without an instance key then registers a second VM. Past the bound the answer goes anyway: it is stored.
+     */
+    static final long ANSWER_HOLD_MILLIS = 1_000;
+    /** When answers began to be held for a publish (see {@link #ANSWER_HOLD_MILLIS}); 0: none held. */
+    private long answersHeldSince;
+
+    /** Runs the stored operations' answers once the hub shows their changes (no resync pending), or past the bound. */
+    private void answer(List<Runnable> answers) {
+        if (answers.isEmpty()) {
+            answersHeldSince = 0;
+            return;
+        }
+        if (resync) {
+            long t = System.nanoTime();
+            if (answersHeldSince == 0) {
+                answersHeldSince = t;
+            }
+            if (t - answersHeldSince < TimeUnit.MILLISECONDS.toNanos(ANSWER_HOLD_MILLIS)) {
+                return; // held: the hub has not shown these changes yet
+            }
+        }
+        answersHeldSince = 0;
+        answers.forEach(Runnable::run);
+        answers.clear();
     }
 
     /**

@@ -57,6 +57,8 @@ class WriterOnSharedStoreTest {
         final List<Long> bases = new ArrayList<>();
         Loaded state;
         boolean readable = true;
+        /** Reads of the whole state that fail before they work again. */
+        int loadFailures;
         int lastStored;
 
         /** The changes of an outcome that stores some or all: kept as etcd would keep them. */
@@ -123,6 +125,10 @@ class WriterOnSharedStoreTest {
 
         @Override
         public synchronized Loaded load(long since) throws IOException {
+            if (loadFailures > 0) {
+                loadFailures--;
+                throw new IOException("the scripted store does not answer (a read)");
+            }
             if (state == null) {
                 throw new IOException("the scripted store does not answer");
             }
@@ -348,5 +354,27 @@ class WriterOnSharedStoreTest {
             .isFalse();
         assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: permission denied (PERMISSION_DENIED)")))
             .isFalse();
+    }
+
+    /**
+     * Review finding 8: the read-back says the registration is stored, but reading the state back then fails once.
+     * Its 201 waits until the hub shows the VM (the next round reads the state again and publishes): an answer before
+     * that would send heartbeats this instance answers 404.
+     */
+    @Test
+    void aStoredAnswerNeverLeavesBeforeTheHubShowsIt() throws Exception {
+        ScriptedStore store = new ScriptedStore();
+        store.outcomes.add(Outcome.STORED_THEN_THROWS);
+        store.loadFailures = 1;
+        Hub hub = new Hub();
+        Writer w = writer(store, hub);
+        try {
+            Registry.Registered r = w.submit((reg, now, wall) -> reg.register(registration(null), "127.0.0.1", now,
+                wall), true).get(10, TimeUnit.SECONDS);
+            assertThat(hub.view().vms()).as("the hub shows what was answered").containsKey(r.vm().id());
+            assertThat(store.bases).containsExactly(0L);
+        } finally {
+            w.close();
+        }
     }
 }
