@@ -195,6 +195,14 @@ class WriterOnSharedStoreTest {
         return w;
     }
 
+    /** A registration with an instance key on {@code w} fails with a StorageFailure (a 503): its assert, for the message. */
+    private static org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertRegistrationFails(
+        Writer w) {
+        return assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
+            now, wall), true).get(10, TimeUnit.SECONDS))
+            .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class);
+    }
+
     /** What a VM agent does: registers, and registers again (same body, no instance key) after a 503. */
     private static Registry.Registered registerLikeAnAgent(Writer w) throws Exception {
         for (int attempt = 0; ; attempt++) {
@@ -272,10 +280,7 @@ class WriterOnSharedStoreTest {
         Hub hub = new Hub();
         Writer w = writer(store, hub);
         try {
-            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
-                now, wall), true).get(10, TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
-                .hasMessageContaining("cannot be written now");
+            assertRegistrationFails(w).hasMessageContaining("cannot be written now");
             assertThat(hub.view().version()).as("readers keep the last view").isZero();
         } finally {
             w.close();
@@ -312,10 +317,7 @@ class WriterOnSharedStoreTest {
         Hub hub = new Hub();
         Writer w = writer(store, hub);
         try {
-            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1", now,
-                wall), true).get(10, TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
-                .hasMessageContaining("the scripted store does not answer");
+            assertRegistrationFails(w).hasMessageContaining("the scripted store does not answer");
             assertThat(hub.view().version()).as("readers keep the last view").isZero();
         } finally {
             w.close();
@@ -334,10 +336,7 @@ class WriterOnSharedStoreTest {
         Hub hub = new Hub();
         Writer w = writer(store, hub);
         try {
-            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
-                now, wall), true).get(10, TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
-                .hasMessageContaining("too large");
+            assertRegistrationFails(w).hasMessageContaining("too large");
             assertThat(store.bases).as("one commit, no retries").hasSize(1);
         } finally {
             w.close();

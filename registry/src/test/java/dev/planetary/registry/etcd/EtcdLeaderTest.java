@@ -4,38 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.planetary.registry.store.SharedStore;
-import dev.planetary.registry.testing.EtcdProcess;
+import dev.planetary.registry.testing.EtcdForClass;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The leader election's duties key against a real etcd. */
 class EtcdLeaderTest {
 
-    @TempDir
-    static Path dir;
-    static EtcdProcess etcd;
-
-    @BeforeAll
-    static void startEtcd() throws Exception {
-        etcd = EtcdProcess.start(dir.resolve("etcd"));
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final EtcdForClass ETCD = new EtcdForClass();
 
     private static ByteSequence bytes(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
@@ -56,8 +40,8 @@ class EtcdLeaderTest {
     void aLeaderThatTakesTheKeyAgainWritesItsDecisionAgain() throws Exception {
         String p = "/test/leader-new-term/";
         SharedStore.Duties mine = new SharedStore.Duties(true, false);
-        try (Client c = Client.builder().endpoints(etcd.url()).build();
-             Client own = Client.builder().endpoints(etcd.url()).build();
+        try (Client c = Client.builder().endpoints(ETCD.process().url()).build();
+             Client own = Client.builder().endpoints(ETCD.process().url()).build();
              EtcdLeader leader = new EtcdLeader(own, bytes(p + "leader"), bytes(p + "duties"), "test")) {
             leader.decided(mine);
             leader.start();
