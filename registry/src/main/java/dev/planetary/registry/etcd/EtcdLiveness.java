@@ -180,11 +180,22 @@ public final class EtcdLiveness implements AutoCloseable {
         beaten.add(id);
     }
 
-    /** One renewer round: a keep-alive for every VM heartbeaten here since the last round, a grant where none lives. */
+    /**
+     * One renewer round: a keep-alive for every VM heartbeaten here since the last round, a grant where none lives.
+     * The round covers every VM marked when it starts, waiting for an in-flight permit while etcd answers slower than
+     * the round asks: a round that stopped at the cap and started again from the same VMs (the set's order) renewed
+     * those every time and never reached the others, which lapsed though they heartbeat. Only when etcd answers
+     * nothing for {@link #ANSWER_MILLIS} does the round end early, the rest staying marked for the next one.
+     */
     private void renew() {
-        for (String id : beaten) {
-            if (!inFlight.tryAcquire()) {
-                return; // etcd is slow: the rest stay marked for the next round
+        for (String id : java.util.List.copyOf(beaten)) {
+            try {
+                if (!inFlight.tryAcquire(ANSWER_MILLIS, TimeUnit.MILLISECONDS)) {
+                    return; // etcd does not answer: the rest stay marked for the next round
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // closing
+                return;
             }
             beaten.remove(id);
             Long lease = leases.get(id);
@@ -195,10 +206,14 @@ public final class EtcdLiveness implements AutoCloseable {
             client.getLeaseClient().keepAliveOnce(lease).whenComplete((r, err) -> {
                 inFlight.release();
                 boolean gone = err != null ? isNoSuchLease(err) : r.getTTL() <= 0;
-                if (gone && inFlight.tryAcquire()) {
+                if (gone) {
                     leases.remove(id, lease);
-                    grant(id);
-                } else if (err != null && !gone) {
+                    if (inFlight.tryAcquire()) {
+                        grant(id);
+                    } else {
+                        beaten.add(id); // granted in the next round
+                    }
+                } else if (err != null) {
                     beaten.add(id); // etcd did not answer: try again next round
                 }
             });

@@ -45,10 +45,19 @@ public final class GenesisJar {
      * output in {@code logDir/NAME.out|err}, and waits until {@code /api/health} answers 200.
      */
     public static Procs.Running start(Path logDir, String name, int port, Path dataDir, String token) {
+        return start(logDir, name, port, dataDir, token, java.util.List.of());
+    }
+
+    /** As {@link #start(Path, String, int, Path, String)} with more options, e.g. {@code --store etcd --etcd URLS}. */
+    public static Procs.Running start(Path logDir, String name, int port, Path dataDir, String token,
+                                      java.util.List<String> moreArgs) {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(java(), "-Xmx128m", "-jar",
+            jar().toString(), "--listen", "127.0.0.1:" + port, "--data-dir", dataDir.toString(), "--heartbeat-interval",
+            "200ms", "--ttl", "5s"));
+        cmd.addAll(moreArgs);
         Path out = logDir.resolve(name + ".out");
         Path err = logDir.resolve(name + ".err");
-        ProcessBuilder pb = new ProcessBuilder(java(), "-Xmx128m", "-jar", jar().toString(), "--listen",
-            "127.0.0.1:" + port, "--data-dir", dataDir.toString(), "--heartbeat-interval", "200ms", "--ttl", "5s")
+        ProcessBuilder pb = new ProcessBuilder(cmd)
             .redirectOutput(out.toFile())
             .redirectError(err.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
