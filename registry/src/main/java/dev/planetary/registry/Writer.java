@@ -193,7 +193,7 @@ public final class Writer implements AutoCloseable {
             long wall = clock.millis();
             long roundStart = System.nanoTime();
             List<Change> out = new ArrayList<>();
-            if (shared != null && !catchUp(now, out)) {
+            if (shared != null && !catchUp(now, out, !batch.isEmpty())) {
                 StorageFailure sf = new StorageFailure(failureOfShared);
                 batch.forEach(t -> t.result().completeExceptionally(sf));
                 batch.clear();
@@ -294,6 +294,7 @@ public final class Writer implements AutoCloseable {
                     unavailable((unknown != null ? unknown.getMessage() : e.getMessage())
                         + " (whether the last commit was stored is unknown: " + e.getMessage() + ")");
                     resync = true;
+                    silentSinceNanos = System.nanoTime();
                     failAll(todo, new StorageFailure(failureOfShared));
                     break;
                 }
@@ -412,6 +413,16 @@ public final class Writer implements AutoCloseable {
         return false;
     }
 
+    /**
+     * A batch that finds the shared store silent this recently (a read of it failed on its bound) answers 503 at once
+     * instead of reading it again first: a write that arrived during that read has waited for it already, and one
+     * more bounded read would put its 503 past the VM agent's 5 s request timeout (quorum lost: 5.7 s measured,
+     * {@code QuorumLossAnswerTimeTest}). Rounds without requests keep reading it, so recovery is noticed as before.
+     */
+    static final long SILENT_MILLIS = 1_000;
+    /** When a read of the shared store last failed (0: it answered since). */
+    private long silentSinceNanos;
+
     /** Why the shared store cannot be written now (the 503's message). */
     private String failureOfShared = "";
 
@@ -429,9 +440,13 @@ public final class Writer implements AutoCloseable {
      * reload is due or a change is missing; {@code out} gets what the hub has not published yet. False when the
      * store cannot be read (the batch answers 503; the last published view stays).
      */
-    private boolean catchUp(long now, List<Change> out) {
+    private boolean catchUp(long now, List<Change> out, boolean waiting) {
         wakePending.set(false); // before draining: a change followed after this point queues a wake-up of its own
         if (resync) {
+            if (waiting && silentSinceNanos != 0
+                && System.nanoTime() - silentSinceNanos < TimeUnit.MILLISECONDS.toNanos(SILENT_MILLIS)) {
+                return false; // the store did not answer a moment ago: 503 now, not after one more wait
+            }
             return reload(now, out);
         }
         for (Change c; (c = followed.poll()) != null; ) {
@@ -466,6 +481,7 @@ public final class Writer implements AutoCloseable {
         } catch (IOException e) {
             unavailable(e.getMessage());
             resync = true;
+            silentSinceNanos = System.nanoTime();
             return false;
         }
         Registry r = fresh.get();
@@ -481,6 +497,7 @@ public final class Writer implements AutoCloseable {
         registry = r;
         boolean rebase = resync;
         resync = false;
+        silentSinceNanos = 0;
         for (Change c : l.log()) {
             if (c.version() > have && c.version() <= l.version()) {
                 if (c.version() != have + 1) {
