@@ -33,6 +33,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -63,11 +64,32 @@ public final class Genesis implements AutoCloseable {
     /**
      * How to run. {@code vmListen}: an optional second listener serving only register/heartbeat/leave;
      * {@code repairLog}: drop a damaged last log record instead of refusing to start; {@code limits}: the HTTP
-     * server's timeouts and connection caps.
+     * server's timeouts and connection caps; {@code catchUp}: how long a watch resume ahead of this instance (same
+     * history) waits for it to catch up before a 503 ({@link ApiHandler#CATCH_UP_MILLIS} by default).
      */
     public record Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
                           boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits,
-                          EtcdTarget etcd) {
+                          EtcdTarget etcd, Duration catchUp) {
+
+        public Options {
+            if (catchUp == null || catchUp.isNegative() || catchUp.isZero()) {
+                throw new IllegalArgumentException("the catch-up wait must be positive, got " + catchUp);
+            }
+        }
+
+        /** With the default catch-up wait. */
+        public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
+                       boolean allowDeclaredIp, String token, PortPlan plan, boolean repairLog, HttpLimits limits,
+                       EtcdTarget etcd) {
+            this(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, limits, etcd,
+                Duration.ofMillis(ApiHandler.CATCH_UP_MILLIS));
+        }
+
+        /** The same options with another catch-up wait (tests on a loaded machine take a generous one). */
+        public Options withCatchUp(Duration wait) {
+            return new Options(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, limits,
+                etcd, wait);
+        }
 
         /** With the local store (the data dir's write-ahead log). */
         public Options(InetSocketAddress listen, InetSocketAddress vmListen, Path dataDir, Settings settings,
@@ -78,7 +100,7 @@ public final class Genesis implements AutoCloseable {
         /** The same options with the state on etcd ({@code --store etcd}); null: the local store. */
         public Options withEtcd(EtcdTarget target) {
             return new Options(listen, vmListen, dataDir, settings, allowDeclaredIp, token, plan, repairLog, limits,
-                target);
+                target, catchUp);
         }
 
         /** With the default HTTP limits. */
@@ -361,6 +383,7 @@ public final class Genesis implements AutoCloseable {
 
     @Override
     public void close() {
+        hub.close(); // parked resumes: their loops stop below, while the writer may still publish
         for (Channel c : listeners) {
             c.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }

@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The watch side: the current view, the retained history of changes (for {@code since=V} resumes) and the
@@ -20,6 +22,8 @@ import java.util.List;
  * changes after it, none twice and none missing.
  */
 public final class Hub {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Hub.class);
 
     /** Changes kept for resumes: at 2,000 VMs this is several rounds of churn; older resumes get a snapshot. */
     public static final int RETAINED = 10_000;
@@ -41,7 +45,14 @@ public final class Hub {
     /** Parked resumes ({@link #whenReached}): version to reach -> what to run then. */
     private final List<Parked> parked = new ArrayList<>();
     private volatile View view = View.empty();
+    /** True once {@link #close} ran: nothing parks any more (the event loops that would answer are gone). */
+    private boolean closed;
     private Event snapshotCache;
+    /**
+     * The view {@link #snapshotCache} was made of: views are immutable and published whole, so one instance is one
+     * content (the version alone is not: a follower shows the leader's self-preservation at an unchanged version).
+     */
+    private View snapshotOf;
 
     public View view() {
         return view;
@@ -65,20 +76,31 @@ public final class Hub {
         if (changes.isEmpty()) {
             return;
         }
-        if (!parked.isEmpty()) {
-            parked.removeIf(p -> {
-                if (p.version() > v.version()) {
-                    return false;
-                }
-                p.reached().run();
-                return true;
-            });
-        }
         for (Change c : changes) {
             Event e = frame(c);
             retain(e);
             subscribers.removeIf(s -> !s.offer(e));
         }
+        // after the changes are retained (a parked resume streams them) and each on its own: one that throws (a
+        // hand-off to an event loop that shut down) must not cost the subscribers or the history this round, nor the
+        // writer thread that publishes
+        if (!parked.isEmpty()) {
+            List<Parked> due = new ArrayList<>();
+            parked.removeIf(p -> p.version() <= v.version() && due.add(p));
+            for (Parked p : due) {
+                try {
+                    p.reached().run();
+                } catch (RuntimeException e) {
+                    LOG.debug("a parked resume could not be handed off: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    /** At shutdown: drops the parked resumes (their event loops are going) and parks none any more. */
+    public synchronized void close() {
+        closed = true;
+        parked.clear();
     }
 
     /**
@@ -111,7 +133,9 @@ public final class Hub {
         if (view.version() >= version) {
             return true;
         }
-        parked.add(new Parked(version, reached));
+        if (!closed) { // after close nothing runs it: the caller's own bound (a timer) answers, or the loop is gone
+            parked.add(new Parked(version, reached));
+        }
         return false;
     }
 
@@ -138,7 +162,7 @@ public final class Hub {
 
     private Event snapshot(View v) {
         Event cached = snapshotCache;
-        if (cached != null && cached.version() == v.version()) {
+        if (cached != null && snapshotOf == v) {
             return cached;
         }
         ObjectNode n = Json.object();
@@ -156,6 +180,7 @@ public final class Hub {
             }
         }
         snapshotCache = new Event(v.version(), sse(v.version(), "snapshot", Json.bytes(n)));
+        snapshotOf = v;
         return snapshotCache;
     }
 

@@ -193,10 +193,11 @@ public final class Writer implements AutoCloseable {
             long wall = clock.millis();
             long roundStart = System.nanoTime();
             List<Change> out = new ArrayList<>();
-            if (shared != null && !catchUp(now, out)) {
+            if (shared != null && !catchUp(now, out, !batch.isEmpty())) {
                 StorageFailure sf = new StorageFailure(failureOfShared);
                 batch.forEach(t -> t.result().completeExceptionally(sf));
                 batch.clear();
+                answer(answers);
                 continue;
             }
             boolean tickDue = System.nanoTime() - nextTick >= 0;
@@ -205,6 +206,7 @@ public final class Writer implements AutoCloseable {
             }
             // the operations still to commit; after a lost race or an unknown outcome only those not stored go again
             List<Task<?>> todo = new ArrayList<>(batch);
+            boolean readBack = false; // at most one read-back of an unknown outcome per round (each costs a timeout)
             for (int attempt = 0; ; attempt++) {
                 if (attempt == RACES) {
                     failAll(todo, new StorageFailure("registry busy: " + RACES + " commits in a row lost to "
@@ -233,6 +235,7 @@ public final class Writer implements AutoCloseable {
                 List<Change> changes = registry.pending();
                 boolean stored;
                 Exception unknown = null;
+                Exception refused = null;
                 try {
                     stored = changes.isEmpty() || store.commit(base, changes);
                 } catch (IOException | RuntimeException e) {
@@ -244,7 +247,11 @@ public final class Writer implements AutoCloseable {
                         return;
                     }
                     stored = false;
-                    unknown = e;
+                    if (outcomeUnknown(e)) {
+                        unknown = e;
+                    } else {
+                        refused = e; // etcd answered no (too large, a permission, ...): applying again changes nothing
+                    }
                 }
                 if (stored) {
                     out.addAll(changes);
@@ -267,9 +274,18 @@ public final class Writer implements AutoCloseable {
                 // applied). Ask the store how much of it is stored: the operations whose changes are all stored are
                 // answered as stored (so an agent never registers a second time what is already there), the others
                 // are applied again on the state read back.
+                if (unknown != null && readBack) {
+                    // a second answer lost in one round: etcd is in trouble; say so rather than wait out another
+                    unavailable(unknown.getMessage() + " (twice in one round; whether the last commit was stored is "
+                        + "unknown)");
+                    resync = true;
+                    failAll(todo, new StorageFailure(failureOfShared));
+                    break;
+                }
+                readBack |= unknown != null;
                 int kept;
                 try {
-                    kept = shared.stored(base, changes);
+                    kept = shared.stored(base, changes); // without an unknown outcome: known without asking
                 } catch (IOException | RuntimeException e) {
                     // Not even that can be read (no quorum): the outcome stays unknown and the answer is 503. A
                     // registration without an instance key that did apply is then registered again by its agent: the
@@ -278,6 +294,7 @@ public final class Writer implements AutoCloseable {
                     unavailable((unknown != null ? unknown.getMessage() : e.getMessage())
                         + " (whether the last commit was stored is unknown: " + e.getMessage() + ")");
                     resync = true;
+                    silentSinceNanos = System.nanoTime();
                     failAll(todo, new StorageFailure(failureOfShared));
                     break;
                 }
@@ -295,6 +312,18 @@ public final class Writer implements AutoCloseable {
                     }
                 }
                 todo = rest;
+                if (refused != null) {
+                    // the operations not stored fail with etcd's own reason; the state is read back (a multi-chunk
+                    // commit may have stored a prefix) so the next round starts from what the store holds
+                    String why = "the registry state cannot be written to " + shared.describe() + ": "
+                        + refused.getMessage();
+                    LOG.error("{}", why);
+                    failAll(todo, new StorageFailure(why));
+                    if (!reload(now, out)) {
+                        resync = true;
+                    }
+                    break;
+                }
                 if (!reload(now, out)) { // catches up with what won (and with what of ours is stored)
                     failAll(todo, new StorageFailure(failureOfShared));
                     break;
@@ -314,7 +343,7 @@ public final class Writer implements AutoCloseable {
                     }
                 }
             }
-                        if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
+            if (!resync) { // after a failed commit the in-memory state is unknown: readers keep the last view
                 hub.publish(out, registry.view());
                 published = registry.version();
             }
@@ -324,8 +353,7 @@ public final class Writer implements AutoCloseable {
                 // a slow fsync (or a stalled machine): registrations waited; hold expiry over the window
                 faults.report("a group commit took " + TimeUnit.NANOSECONDS.toMillis(took) + " ms", clock.nanos());
             }
-            answers.forEach(Runnable::run);
-            answers.clear();
+            answer(answers);
             if (store.compactDue()) {
                 try {
                     store.compact(registry.version(), registry.vms(), registry.reservations());
@@ -335,7 +363,65 @@ public final class Writer implements AutoCloseable {
                 }
             }
         }
+        answers.forEach(Runnable::run); // stopping: what is stored is answered as stored
     }
+
+    /**
+     * How long the answers of stored operations wait for the hub to show their changes, after a round whose reload
+     * failed (the state read back, not yet published): the next round reloads within {@link #TICK_MILLIS}. An answer
+     * that went out first would send the agent heartbeats this instance answers 404 (the VM is not in its view), and
+     * an agent without an instance key then registers a second VM. Past the bound the answer goes anyway: it is stored.
+     */
+    static final long ANSWER_HOLD_MILLIS = 1_000;
+    /** When answers began to be held for a publish (see {@link #ANSWER_HOLD_MILLIS}); 0: none held. */
+    private long answersHeldSince;
+
+    /** Runs the stored operations' answers once the hub shows their changes (no resync pending), or past the bound. */
+    private void answer(List<Runnable> answers) {
+        if (answers.isEmpty()) {
+            answersHeldSince = 0;
+            return;
+        }
+        if (resync) {
+            long t = System.nanoTime();
+            if (answersHeldSince == 0) {
+                answersHeldSince = t;
+            }
+            if (t - answersHeldSince < TimeUnit.MILLISECONDS.toNanos(ANSWER_HOLD_MILLIS)) {
+                return; // held: the hub has not shown these changes yet
+            }
+        }
+        answersHeldSince = 0;
+        answers.forEach(Runnable::run);
+        answers.clear();
+    }
+
+    /**
+     * True when {@code e}, thrown by a shared store's commit, may hide a commit that applied: the answer never came (a
+     * timeout, etcd unavailable, an etcd leader change, a request that timed out inside etcd). Any other error is an
+     * answer (request too large, too many operations, permission denied): nothing of that transaction applied.
+     */
+    public static boolean outcomeUnknown(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.util.concurrent.TimeoutException || m.contains("no answer within")
+                || m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE") || m.contains("leader changed")
+                || m.contains("request timed out") || m.contains("interrupted")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A batch that finds the shared store silent this recently (a read of it failed on its bound) answers 503 at once
+     * instead of reading it again first: a write that arrived during that read has waited for it already, and one
+     * more bounded read would put its 503 past the VM agent's 5 s request timeout (quorum lost: 5.7 s measured,
+     * {@code QuorumLossAnswerTimeTest}). Rounds without requests keep reading it, so recovery is noticed as before.
+     */
+    static final long SILENT_MILLIS = 1_000;
+    /** When a read of the shared store last failed (0: it answered since). */
+    private long silentSinceNanos;
 
     /** Why the shared store cannot be written now (the 503's message). */
     private String failureOfShared = "";
@@ -354,9 +440,13 @@ public final class Writer implements AutoCloseable {
      * reload is due or a change is missing; {@code out} gets what the hub has not published yet. False when the
      * store cannot be read (the batch answers 503; the last published view stays).
      */
-    private boolean catchUp(long now, List<Change> out) {
+    private boolean catchUp(long now, List<Change> out, boolean waiting) {
         wakePending.set(false); // before draining: a change followed after this point queues a wake-up of its own
         if (resync) {
+            if (waiting && silentSinceNanos != 0
+                && System.nanoTime() - silentSinceNanos < TimeUnit.MILLISECONDS.toNanos(SILENT_MILLIS)) {
+                return false; // the store did not answer a moment ago: 503 now, not after one more wait
+            }
             return reload(now, out);
         }
         for (Change c; (c = followed.poll()) != null; ) {
@@ -391,6 +481,7 @@ public final class Writer implements AutoCloseable {
         } catch (IOException e) {
             unavailable(e.getMessage());
             resync = true;
+            silentSinceNanos = System.nanoTime();
             return false;
         }
         Registry r = fresh.get();
@@ -406,6 +497,7 @@ public final class Writer implements AutoCloseable {
         registry = r;
         boolean rebase = resync;
         resync = false;
+        silentSinceNanos = 0;
         for (Change c : l.log()) {
             if (c.version() > have && c.version() <= l.version()) {
                 if (c.version() != have + 1) {

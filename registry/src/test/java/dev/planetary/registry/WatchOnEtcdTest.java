@@ -17,4 +17,9 @@ class WatchOnEtcdTest extends WatchTest {
     Node startNode(Path data) {
         return Node.startOnEtcd(data, ETCD.target(data), Clock.system(), Settings.defaults(), false);
     }
+
+    @Override
+    Node startNode(Path data, java.time.Duration catchUp) {
+        return Node.start(data, ETCD.target(data), catchUp);
+    }
 }

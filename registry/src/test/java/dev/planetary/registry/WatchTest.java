@@ -45,6 +45,18 @@ class WatchTest {
         return Node.start(data);
     }
 
+    /** The same with a watch resume's catch-up wait of {@code catchUp}. */
+    Node startNode(Path data, Duration catchUp) {
+        return Node.start(data, null, catchUp);
+    }
+
+    /**
+     * The catch-up wait of the test that reaches the version while parked: from the park to the registration's
+     * publish is an Awaitility poll plus an HTTP registration (an fsync, or an etcd commit), which on a loaded 2-core
+     * machine is usually far under the default 2 s but not bounded by it.
+     */
+    private static final Duration GENEROUS_CATCH_UP = Duration.ofSeconds(15);
+
     @AfterEach
     void stop() {
         clients.forEach(SseClient::close);
@@ -168,6 +180,8 @@ class WatchTest {
      */
     @Test
     void aResumeAheadOnThisHistoryWaitsForTheVersionInsteadOfAnOlderSnapshot() throws Exception {
+        node.close();
+        node = startNode(dir.resolve("data-generous"), GENEROUS_CATCH_UP);
         long v0 = node.version();
         String history = node.genesis.historyId();
         CompletableFuture<SseClient> ahead = CompletableFuture.supplyAsync(() -> {

@@ -41,7 +41,9 @@ class WriterOnSharedStoreTest {
         /** Stored, but the answer never came (etcd applied it, then the leader changed or quorum went): it throws. */
         STORED_THEN_THROWS,
         /** Only its first change is stored (a multi-transaction commit whose second transaction's answer never came). */
-        FIRST_STORED_THEN_THROWS
+        FIRST_STORED_THEN_THROWS,
+        /** Refused by etcd with an answer (nothing stored): the same every time. */
+        REFUSED
     }
 
     /**
@@ -55,6 +57,8 @@ class WriterOnSharedStoreTest {
         final List<Long> bases = new ArrayList<>();
         Loaded state;
         boolean readable = true;
+        /** Reads of the whole state that fail before they work again. */
+        int loadFailures;
         int lastStored;
 
         /** The changes of an outcome that stores some or all: kept as etcd would keep them. */
@@ -107,6 +111,10 @@ class WriterOnSharedStoreTest {
                     lastStored = changes.size();
                     throw new IOException("no answer within 3000 ms (scripted)");
                 }
+                case REFUSED -> {
+                    outcomes.add(0, Outcome.REFUSED);
+                    throw new IOException("cannot commit to etcd: etcdserver: request is too large (INVALID_ARGUMENT)");
+                }
                 default -> {
                     keep(base, changes.subList(0, 1));
                     lastStored = 1;
@@ -117,6 +125,10 @@ class WriterOnSharedStoreTest {
 
         @Override
         public synchronized Loaded load(long since) throws IOException {
+            if (loadFailures > 0) {
+                loadFailures--;
+                throw new IOException("the scripted store does not answer (a read)");
+            }
             if (state == null) {
                 throw new IOException("the scripted store does not answer");
             }
@@ -181,6 +193,14 @@ class WriterOnSharedStoreTest {
         Writer w = new Writer(registry, store, () -> new Registry(Settings.defaults(), PortPlan.DEFAULT, random,
             new Faults()), hub, new FakeClock(), why -> { }, new Faults());
         return w;
+    }
+
+    /** A registration with an instance key on {@code w} fails with a StorageFailure (a 503): its assert, for the message. */
+    private static org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertRegistrationFails(
+        Writer w) {
+        return assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
+            now, wall), true).get(10, TimeUnit.SECONDS))
+            .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class);
     }
 
     /** What a VM agent does: registers, and registers again (same body, no instance key) after a 503. */
@@ -260,10 +280,7 @@ class WriterOnSharedStoreTest {
         Hub hub = new Hub();
         Writer w = writer(store, hub);
         try {
-            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1",
-                now, wall), true).get(10, TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
-                .hasMessageContaining("cannot be written now");
+            assertRegistrationFails(w).hasMessageContaining("cannot be written now");
             assertThat(hub.view().version()).as("readers keep the last view").isZero();
         } finally {
             w.close();
@@ -300,11 +317,61 @@ class WriterOnSharedStoreTest {
         Hub hub = new Hub();
         Writer w = writer(store, hub);
         try {
-            assertThatThrownBy(() -> w.submit((reg, now, wall) -> reg.register(registration("mine"), "127.0.0.1", now,
-                wall), true).get(10, TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).cause().isInstanceOf(Writer.StorageFailure.class)
-                .hasMessageContaining("the scripted store does not answer");
+            assertRegistrationFails(w).hasMessageContaining("the scripted store does not answer");
             assertThat(hub.view().version()).as("readers keep the last view").isZero();
+        } finally {
+            w.close();
+        }
+    }
+
+    /**
+     * Review finding 3: an error etcd answered (here "request is too large") is not an unknown outcome: one commit,
+     * one 503 that names the cause; not 16 read-backs and reloads ending in "lost to other Genesis instances".
+     */
+    @Test
+    void aCommitEtcdRefusesAnswers503WithItsReasonAfterOneTry() throws Exception {
+        ScriptedStore store = new ScriptedStore();
+        store.outcomes.add(Outcome.REFUSED);
+        store.state = new SharedStore.Loaded(0, List.of(), List.of(), List.of(), 1);
+        Hub hub = new Hub();
+        Writer w = writer(store, hub);
+        try {
+            assertRegistrationFails(w).hasMessageContaining("too large");
+            assertThat(store.bases).as("one commit, no retries").hasSize(1);
+        } finally {
+            w.close();
+        }
+    }
+
+    /** Only an answer that never came counts as unknown (it may have applied); an answer of etcd's does not. */
+    @Test
+    void onlyLostAnswersAreUnknownOutcomes() {
+        assertThat(Writer.outcomeUnknown(new IOException("cannot commit to etcd: no answer within 3000 ms"))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: leader changed (UNAVAILABLE)"))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x", new java.util.concurrent.TimeoutException()))).isTrue();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: request is too large (INVALID_ARGUMENT)")))
+            .isFalse();
+        assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: permission denied (PERMISSION_DENIED)")))
+            .isFalse();
+    }
+
+    /**
+     * Review finding 8: the read-back says the registration is stored, but reading the state back then fails once.
+     * Its 201 waits until the hub shows the VM (the next round reads the state again and publishes): an answer before
+     * that would send heartbeats this instance answers 404.
+     */
+    @Test
+    void aStoredAnswerNeverLeavesBeforeTheHubShowsIt() throws Exception {
+        ScriptedStore store = new ScriptedStore();
+        store.outcomes.add(Outcome.STORED_THEN_THROWS);
+        store.loadFailures = 1;
+        Hub hub = new Hub();
+        Writer w = writer(store, hub);
+        try {
+            Registry.Registered r = w.submit((reg, now, wall) -> reg.register(registration(null), "127.0.0.1", now,
+                wall), true).get(10, TimeUnit.SECONDS);
+            assertThat(hub.view().vms()).as("the hub shows what was answered").containsKey(r.vm().id());
+            assertThat(store.bases).containsExactly(0L);
         } finally {
             w.close();
         }

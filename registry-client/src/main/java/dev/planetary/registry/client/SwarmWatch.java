@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -70,6 +71,8 @@ public final class SwarmWatch implements AutoCloseable {
      * restored from a backup), and a view that never moves again would be worse than one stepped back.
      */
     static final int BEHIND_LIMIT = 8;
+    /** What Genesis' 503 to a resume ahead of it says ({@code ApiHandler}): "..., behind since=V (...)". */
+    static final String BEHIND_BODY = "behind since=";
     /** The least wait before resuming after a Genesis behind the view: its writer applies a commit within this. */
     private static final long BEHIND_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     /** How long {@link #close} waits for the threads to finish. */
@@ -479,6 +482,11 @@ public final class SwarmWatch implements AutoCloseable {
         /** A valid event or keep-alive came: a reconnect after this stream resumes at once. */
         boolean worked;
         boolean dropped;
+        /**
+         * A 503 to a resume in the view's history, its body not read yet: only one that says the instance is behind
+         * ({@link #BEHIND_BODY}) counts toward {@link #BEHIND_LIMIT}, not a connection cap's or an etcd outage's.
+         */
+        HttpResponseStatus refusal;
 
         Conn(Endpoint to) {
             this.to = to;
@@ -505,7 +513,8 @@ public final class SwarmWatch implements AutoCloseable {
                 String type = r.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
                 if (r.status().code() != 200) {
                     if (r.status().code() == 503 && resumedFrom >= 0 && history != null) {
-                        behind++; // maybe catching up with our version (or just unwell): the next URL, shortly
+                        refusal = r.status(); // maybe catching up with our version: its body says
+                        return;
                     }
                     failed(this, "GET /api/watch answered " + r.status(), true);
                     return;
@@ -533,6 +542,17 @@ public final class SwarmWatch implements AutoCloseable {
                 } else {
                     LOG.info("Genesis {}: watching (listing the swarm)", to);
                 }
+            }
+            if (refusal != null && msg instanceof HttpContent content) {
+                // Genesis answers its 503s whole and small: the first piece of the body says whether it is behind
+                if (content.content().isReadable() || msg instanceof LastHttpContent) {
+                    String body = content.content().toString(java.nio.charset.StandardCharsets.UTF_8);
+                    if (body.contains(BEHIND_BODY)) {
+                        behind++; // the next URL, shortly
+                    }
+                    failed(this, "GET /api/watch answered " + refusal, true);
+                }
+                return;
             }
             if (msg instanceof HttpContent content && !dropped) {
                 decoder.feed(content.content(), this);
@@ -601,6 +621,7 @@ public final class SwarmWatch implements AutoCloseable {
         @Override
         public boolean comment(String text) {
             worked = true; // a keep-alive: Genesis is there and well
+            behind = 0; // and at the view's version: a stream that was behind ends before its first keep-alive
             failover.succeeded();
             return true;
         }

@@ -207,4 +207,41 @@ class SwarmWatchFailoverTest {
         assertThat(watch.relists()).isZero();
         assertThat(watch.version()).isEqualTo(6);
     }
+
+    /**
+     * Review finding 7: {@link SwarmWatch#BEHIND_LIMIT} counts tries behind IN A ROW. Eight episodes of "B answers
+     * 503 (a connection cap, not 'behind'), A resumes and streams keep-alives" in a quiet swarm are no reason to
+     * take the next older snapshot of the same history: the view keeps every VM.
+     */
+    @Test
+    void behindIsCountedInARowAndOnlyFor503sThatSayBehind() throws Exception {
+        FakeGenesis a = fake("h-1");
+        FakeGenesis b = fake("h-1");
+        a.scripts.add(FakeGenesis.Script.events(false, FakeGenesis.snapshot(5,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"), FakeGenesis.vm("vm_00000b", "10.0.0.2", "active"),
+            FakeGenesis.vm("vm_00000c", "10.0.0.3", "active"))));
+        // A resumes, streams a keep-alive and ends; its next answer is a connection cap's 503, so the watch goes to
+        // B, whose 503 says it is behind: a round of one counted try, then a stream that shows A is well again
+        FakeGenesis.Script cap = new FakeGenesis.Script(503,
+            List.of("{\"error\": \"too many connections; retry shortly\"}"), false);
+        a.scripts.add(cap);
+        for (int i = 0; i < SwarmWatch.BEHIND_LIMIT; i++) {
+            b.scripts.add(new FakeGenesis.Script(503, List.of("{\"error\": \"this Genesis instance is at version 4 "
+                + "of the history, behind since=5 (it is catching up); retry shortly\"}"), false));
+            a.scripts.add(FakeGenesis.Script.events(false, ": keep-alive\n\n"));
+            a.scripts.add(cap);
+        }
+        // then B sends an older snapshot of the same history (it is behind): never applied
+        b.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.snapshot(2,
+            FakeGenesis.vm("vm_00000a", "10.0.0.1", "active"))));
+        a.scripts.add(FakeGenesis.Script.events(true, FakeGenesis.change(6, "added",
+            FakeGenesis.vm("vm_00000d", "10.0.0.4", "active"))));
+        watch(List.of(a.uri(), b.uri()));
+        await().atMost(Duration.ofSeconds(60)).until(() -> rec.last().vms().containsKey("vm_00000d"));
+        assertThat(listed(rec)).as("no view lost a VM of the view at 5")
+            .allMatch(v -> v.vms().keySet().containsAll(java.util.Set.of("vm_00000a", "vm_00000b", "vm_00000c")));
+        assertThat(b.watchRequests()).hasSize(SwarmWatch.BEHIND_LIMIT + 1)
+            .allMatch(r -> r.contains("Genesis-History: h-1"));
+        assertThat(watch.relists()).isZero();
+    }
 }

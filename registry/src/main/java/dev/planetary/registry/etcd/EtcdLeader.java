@@ -138,6 +138,10 @@ final class EtcdLeader implements AutoCloseable {
                 .Else(Op.get(key, GetOption.DEFAULT)).commit().get(ANSWER_MILLIS, TimeUnit.MILLISECONDS);
             List<KeyValue> kvs = t.isSucceeded() ? List.of() : t.getGetResponses().get(0).getKvs();
             boolean mine = t.isSucceeded() || (!kvs.isEmpty() && kvs.get(0).getLease() == lease);
+            if (t.isSucceeded()) {
+                // a new term: another leader may have written its own decision since this instance last wrote
+                written = null;
+            }
             if (mine) {
                 leaderUntilNanos = sent + TimeUnit.SECONDS.toNanos(TTL_SECONDS);
                 if (!wasLeader) {
@@ -153,10 +157,30 @@ final class EtcdLeader implements AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             // the lease may lapse meanwhile: leaderUntilNanos runs out by itself
-            if (e.getCause() != null && String.valueOf(e.getCause()).contains("NOT_FOUND")) {
+            if (leaseGone(e)) {
                 lost("its lease lapsed");
+            } else {
+                LOG.debug("leader round on {}: {}", cluster, e.toString());
             }
         }
+    }
+
+    /**
+     * True when etcd answered that the lease does not exist (lapsed or revoked): a new one is needed. jetcd's
+     * exception carries the code, not the gRPC status name, in its text ("etcdserver: requested lease not found").
+     */
+    static boolean leaseGone(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof io.etcd.jetcd.common.exception.EtcdException ee
+                && ee.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.NOT_FOUND) {
+                return true;
+            }
+            String m = String.valueOf(t);
+            if (m.contains("NOT_FOUND") || m.contains("lease not found")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void lost(String why) {
@@ -164,6 +188,7 @@ final class EtcdLeader implements AutoCloseable {
             lease = 0;
         }
         leaderUntilNanos = System.nanoTime() - 1;
+        written = null; // the next term writes its decision again, whatever this one wrote
         if (wasLeader) {
             wasLeader = false;
             LOG.warn("this Genesis instance no longer leads the timed duties{}", why == null ? "" : ": " + why);

@@ -3,6 +3,7 @@ package dev.planetary.registry.etcd;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.registry.Hub;
 import dev.planetary.registry.Json;
+import dev.planetary.registry.Writer;
 import dev.planetary.registry.state.Change;
 import dev.planetary.registry.state.Liveness;
 import dev.planetary.registry.state.Released;
@@ -13,6 +14,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
@@ -37,6 +39,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Genesis' state on etcd (issue 13, first increment: the conditional commit). A batch is ONE etcd transaction:
@@ -48,6 +52,7 @@ import java.util.function.Consumer;
  *       fence/&lt;this instance&gt; as this instance last set it (absent until its first read-back) )
  * Then( put/delete vm/&lt;id&gt;, grace/&lt;id&gt;, port/&lt;o&gt;, key/&lt;instance&gt;;
  *       put log/&lt;version&gt; per change (with the commit's tag); put version )
+ * Else( get fence/&lt;this instance&gt; )   (another value there is no lost race: the fence is moved, the chunk sent again)
  * </pre>
  * The version compare gives one total order for every Genesis instance on the cluster; the port compares make etcd
  * itself refuse a duplicate offset, and the instance-key compares a second id for one instance key. Each log record
@@ -59,6 +64,8 @@ import java.util.function.Consumer;
  * leader ({@link EtcdLeader}), which run on jetcd's and their own threads.
  */
 public final class EtcdStore implements SharedStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdStore.class);
 
     /** Every key lives under this prefix, versioned so that a later layout can sit beside it. */
     public static final String PREFIX = "/planetary/genesis/v1/";
@@ -97,8 +104,14 @@ public final class EtcdStore implements SharedStore {
     private int commitsSinceCompaction;
     /** Names this store's fence key; random, so instances never share one. */
     private final String fenceKey = "fence/" + java.util.UUID.randomUUID();
-    /** The fence key's value the commits compare (null: absent, never moved yet). */
+    /**
+     * The fence key's value the commits compare (null: absent, never moved yet). Values are counts, zero-padded so
+     * that etcd's byte order is their order: a move only applies over a smaller count, so a stale move that etcd
+     * applies late (its answer timed out, jetcd still sends it) can never put back a value this instance left.
+     */
     private String fence;
+    /** The last count this instance put (or saw) in its fence key. */
+    private long fenceCount;
     /** True when a move of the fence may or may not have applied (its answer never came): move it again first. */
     private boolean fenceUnknown;
     /** The tag the last {@link #commit} wrote in each of its log records. */
@@ -222,30 +235,71 @@ public final class EtcdStore implements SharedStore {
         tag = java.util.UUID.randomUUID().toString();
         lastStored = 0;
         lastUnknown = false;
-        if (fenceUnknown) {
-            try {
-                moveFence(); // else every commit would compare a value the key may not hold: lost races forever
-            } catch (IOException e) {
-                lastUnknown = true; // nothing of this batch was sent: the read-back finds none of it
-                throw e;
+        boolean fenceMoved = false;
+        try {
+            if (fenceUnknown) {
+                moveFence(COMMIT_TIMEOUT_MILLIS); // else every commit would compare a value the key may not hold
+                fenceMoved = true;
             }
-        }
-        for (int from = 0; from < changes.size(); from += CHANGES_PER_TXN) {
-            List<Change> chunk = changes.subList(from, Math.min(changes.size(), from + CHANGES_PER_TXN));
-            boolean ok;
-            try {
-                ok = commitOne(chunk.get(0).version() - 1, chunk);
-            } catch (IOException | RuntimeException e) {
-                lastUnknown = true;
-                throw e;
+            for (int from = 0; from < changes.size(); ) {
+                int to = chunkEnd(changes, from);
+                List<Change> chunk = changes.subList(from, to);
+                Outcome o = commitOne(chunk.get(0).version() - 1, chunk);
+                if (o == Outcome.FENCED) {
+                    // the fence key holds another value than this instance's (a move applied late, a restore, an
+                    // operator's delete): not a lost race. Move it (which also fences any transaction of ours still
+                    // in flight) and send the chunk again, once; a fence that keeps changing is an error, not a race
+                    if (fenceMoved) {
+                        throw new IOException("cannot commit to " + describe() + ": the fence key " + prefix + fenceKey
+                            + " keeps changing under this instance (another process writes it?)");
+                    }
+                    LOG.warn("the fence key {}{} on {} does not hold this instance's value; moving it", prefix,
+                        fenceKey, describe());
+                    fenceUnknown = true;
+                    moveFence(COMMIT_TIMEOUT_MILLIS);
+                    fenceMoved = true;
+                    continue;
+                }
+                if (o == Outcome.LOST) {
+                    return false;
+                }
+                lastStored += chunk.size();
+                from = to;
             }
-            if (!ok) {
-                return false;
-            }
-            lastStored += chunk.size();
+        } catch (IOException | RuntimeException e) {
+            // only an answer that never came (a timeout, etcd unavailable, a leader change) may have applied; an
+            // error etcd answered (a request too large, a permission) did not: the read-back is for the first only
+            lastUnknown = Writer.outcomeUnknown(e);
+            throw e;
         }
         return true;
     }
+
+    /**
+     * Bytes of one transaction at most, estimated: well under etcd's default {@code --max-request-bytes} of 1.5 MiB
+     * (a VM record is written twice, as {@code vm/} and as its log record, and a registration body may be 64 KB).
+     */
+    static final int BYTES_PER_TXN = 1 << 20;
+    /** Estimated bytes of a change's keys and compares besides its two JSON records. */
+    private static final int CHANGE_OVERHEAD_BYTES = 512;
+
+    /** Where the chunk from {@code from} ends: at most {@link #CHANGES_PER_TXN} changes and {@link #BYTES_PER_TXN}. */
+    private static int chunkEnd(List<Change> changes, int from) {
+        long bytes = 0;
+        int to = from;
+        while (to < changes.size() && to - from < CHANGES_PER_TXN) {
+            long size = 2L * Json.bytes(Json.changeStored(changes.get(to))).length + CHANGE_OVERHEAD_BYTES;
+            if (to > from && bytes + size > BYTES_PER_TXN) {
+                break; // a change larger than the bound still goes, alone
+            }
+            bytes += size;
+            to++;
+        }
+        return to;
+    }
+
+    /** What one transaction did: stored, lost the race (version, a port, an instance key), or met another fence. */
+    private enum Outcome { STORED, LOST, FENCED }
 
     /**
      * How many of the last commit's changes are stored. After a lost race: the transactions that answered success.
@@ -258,19 +312,17 @@ public final class EtcdStore implements SharedStore {
         if (!lastUnknown) {
             return lastStored;
         }
-        String moved = java.util.UUID.randomUUID().toString();
         ByteSequence from = key("log/" + String.format(VERSION_FORMAT, base + 1));
         ByteSequence to = key("log/" + String.format(VERSION_FORMAT, base + changes.size() + 1));
-        fenceUnknown = true; // until the answer comes
-        TxnResponse t = await(client.getKVClient().txn().Then(
-            Op.put(key(fenceKey), bytes(moved), PutOption.DEFAULT),
-            Op.get(from, GetOption.builder().withRange(to).build())).commit(), "read the outcome of a commit back from",
-            READ_BACK_TIMEOUT_MILLIS);
-        fence = moved;
-        fenceUnknown = false;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READ_BACK_TIMEOUT_MILLIS);
+        fenceUnknown = true; // until a move's answer comes
+        moveFence(READ_BACK_TIMEOUT_MILLIS); // from here on the unanswered transaction can no longer apply
+        long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+        GetResponse read = await(client.getKVClient().get(from, GetOption.builder().withRange(to).build()),
+            "read the outcome of a commit back from", left);
         lastUnknown = false;
         int n = 0;
-        for (KeyValue kv : t.getGetResponses().get(0).getKvs()) {
+        for (KeyValue kv : read.getKvs()) {
             JsonNode rec;
             try {
                 rec = Json.MAPPER.readTree(kv.getValue().getBytes());
@@ -287,7 +339,7 @@ public final class EtcdStore implements SharedStore {
         return n;
     }
 
-    private boolean commitOne(long base, List<Change> changes) throws IOException {
+    private Outcome commitOne(long base, List<Change> changes) throws IOException {
         Map<Integer, String> after = new HashMap<>(holders);
         Map<String, Op> writes = new LinkedHashMap<>(); // one op per key: etcd refuses a key twice in a txn
         Map<Integer, Cmp> portChecks = new LinkedHashMap<>();
@@ -305,7 +357,7 @@ public final class EtcdStore implements SharedStore {
                     int o = vm.ports().offset();
                     String holder = after.get(o);
                     if (holder != null && !holder.equals(vm.id())) {
-                        return false; // this store's base is behind the registry's: read it back and apply again
+                        return Outcome.LOST; // this store's base is behind the registry's: read back, apply again
                     }
                     checkPort(portChecks, o);
                     after.put(o, vm.id());
@@ -314,7 +366,7 @@ public final class EtcdStore implements SharedStore {
                     if (vm.instance() != null) {
                         String owner = keysAfter.get(vm.instance());
                         if (owner != null && !owner.equals(vm.id())) {
-                            return false; // as above
+                            return Outcome.LOST; // as above
                         }
                         checkKey(keyChecks, vm.instance());
                         keysAfter.put(vm.instance(), vm.id());
@@ -355,23 +407,66 @@ public final class EtcdStore implements SharedStore {
         cmps.addAll(portChecks.values());
         cmps.addAll(keyChecks.values());
         TxnResponse r = await(client.getKVClient().txn().If(cmps.toArray(new Cmp[0]))
-            .Then(writes.values().toArray(new Op[0])).commit(), "commit to");
+            .Then(writes.values().toArray(new Op[0])).Else(Op.get(fenced, GetOption.DEFAULT)).commit(), "commit to");
         if (r.isSucceeded()) {
             commitsSinceCompaction++;
             holders.clear();
             holders.putAll(after);
             keys.clear();
             keys.putAll(keysAfter);
+            return Outcome.STORED;
         }
-        return r.isSucceeded();
+        List<KeyValue> held = r.getGetResponses().get(0).getKvs();
+        String now = held.isEmpty() ? null : held.get(0).getValue().toString(StandardCharsets.UTF_8);
+        return java.util.Objects.equals(now, fence) ? Outcome.LOST : Outcome.FENCED;
     }
 
-    /** Puts a new value in this instance's fence key (after a move whose answer never came). */
-    private void moveFence() throws IOException {
-        String moved = java.util.UUID.randomUUID().toString();
-        await(client.getKVClient().put(key(fenceKey), bytes(moved)), "move the commit fence on");
-        fence = moved;
-        fenceUnknown = false;
+    /** Tries of {@link #moveFence} before it gives up (each try learns what the key holds and goes past it). */
+    private static final int FENCE_MOVE_TRIES = 4;
+
+    /**
+     * Moves this instance's fence key to a count above whatever it holds: {@code If(value < next) Then put(next)}, so
+     * that a stale move applied late never wins. An absent key (deleted, a restore) or one that holds no count
+     * (written by someone else) is replaced only as read, so nothing written meanwhile is overwritten blindly.
+     */
+    private void moveFence(long timeoutMillis) throws IOException {
+        ByteSequence k = key(fenceKey);
+        fenceUnknown = true; // until an answer says where it is
+        for (int i = 0; i < FENCE_MOVE_TRIES; i++) {
+            String next = String.format(VERSION_FORMAT, ++fenceCount);
+            TxnResponse t = await(client.getKVClient().txn().If(new Cmp(k, Cmp.Op.LESS, CmpTarget.value(bytes(next))))
+                .Then(Op.put(k, bytes(next), PutOption.DEFAULT)).Else(Op.get(k, GetOption.DEFAULT)).commit(),
+                "move the commit fence on", timeoutMillis);
+            if (!t.isSucceeded()) {
+                List<KeyValue> kvs = t.getGetResponses().get(0).getKvs();
+                String held = kvs.isEmpty() ? null : kvs.get(0).getValue().toString(StandardCharsets.UTF_8);
+                long count = count(held);
+                if (count >= 0) {
+                    fenceCount = Math.max(fenceCount, count); // at or past ours: the next try goes past it
+                    continue;
+                }
+                // absent (a value compare fails on an absent key), or not a count: replace exactly what was read
+                Cmp same = held == null ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+                    : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(held)));
+                t = await(client.getKVClient().txn().If(same).Then(Op.put(k, bytes(next), PutOption.DEFAULT)).commit(),
+                    "move the commit fence on", timeoutMillis);
+            }
+            if (t.isSucceeded()) {
+                fence = next;
+                fenceUnknown = false;
+                return;
+            }
+        }
+        throw new IOException("cannot move the commit fence " + prefix + fenceKey + " on " + describe()
+            + ": it keeps changing under this instance (another process writes it?)");
+    }
+
+    /** The count a fence value holds, or -1 (absent, or not written by a Genesis instance). */
+    private static long count(String fenceValue) {
+        if (fenceValue == null || fenceValue.length() != 20 || !fenceValue.chars().allMatch(Character::isDigit)) {
+            return -1;
+        }
+        return Long.parseLong(fenceValue);
     }
 
     /** Tests: this instance's fence key. */
@@ -547,8 +642,20 @@ public final class EtcdStore implements SharedStore {
         if (l != null) {
             l.close();
         }
+        if (fence != null || fenceUnknown) {
+            // the fence key is this process's alone and the writer has stopped: nothing compares it any more (and a
+            // transaction of ours still in flight compares a value, which an absent key never matches)
+            try {
+                await(client.getKVClient().delete(key(fenceKey)), "delete the commit fence on", FENCE_DELETE_MILLIS);
+            } catch (IOException e) {
+                LOG.debug("{}", e.getMessage());
+            }
+        }
         client.close();
     }
+
+    /** How long closing waits to delete the fence key (else it stays behind: harmless, a few bytes). */
+    private static final long FENCE_DELETE_MILLIS = 1_000;
 
     private void put(Map<String, Op> writes, String k, String value) {
         put(writes, k, value.getBytes(StandardCharsets.UTF_8));
@@ -579,8 +686,10 @@ public final class EtcdStore implements SharedStore {
             throw new IOException("cannot " + doing + " " + describe() + ": no answer within " + timeoutMillis
                 + " ms (etcd down, or without quorum)");
         } catch (ExecutionException e) {
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            throw new IOException("cannot " + doing + " " + describe() + ": " + cause, cause);
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            // jetcd's message is etcd's description only: the status code tells an answer lost from a refusal
+            String code = cause instanceof EtcdException ee ? " (" + ee.getErrorCode() + ")" : "";
+            throw new IOException("cannot " + doing + " " + describe() + ": " + cause + code, cause);
         }
     }
 

@@ -63,10 +63,10 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
     /** Names the history the stream's versions belong to; registry-client's SwarmWatch reads it. */
     public static final String HISTORY_HEADER = "Genesis-History";
     /**
-     * How long a resume from a version this instance has not reached waits for it (the client sends its view's
-     * {@link #HISTORY_HEADER}: the same history, so this instance is merely behind). Applying another instance's
-     * commit takes milliseconds; 2 s covers a busy writer round and still answers well within a client's read
-     * timeout.
+     * How long a resume from a version this instance has not reached waits for it by default (the option is
+     * {@code Genesis.Options.catchUp}; the client sends its view's {@link #HISTORY_HEADER}: the same history, so this
+     * instance is merely behind). Applying another instance's commit takes milliseconds; 2 s covers a busy writer
+     * round and still answers well within a client's read timeout.
      */
     public static final long CATCH_UP_MILLIS = 2_000;
 
@@ -487,16 +487,22 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
 
     /**
      * Waits (off the event loop: the hub runs a hand-off when a publication reaches {@code since}) for this instance
-     * to catch up with {@code since}, at most {@link #CATCH_UP_MILLIS}; then streams from there, or answers 503 when
+     * to catch up with {@code since}, at most the catch-up wait (option); then streams from there, or answers 503 when
      * it did not (the client keeps its view and tries again shortly, here or on another instance).
      */
     private void parkUntil(ChannelHandlerContext ctx, long since, long have) {
         java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
-        Runnable reached = () -> ctx.executor().execute(() -> {
-            if (decided.compareAndSet(false, true) && ctx.channel().isActive()) {
-                stream(ctx, since);
+        Runnable reached = () -> {
+            try {
+                ctx.executor().execute(() -> {
+                    if (decided.compareAndSet(false, true) && ctx.channel().isActive()) {
+                        stream(ctx, since);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // Genesis is stopping: the loop and its channels are gone, the client resumes elsewhere
             }
-        });
+        };
         if (genesis.hub().whenReached(since, reached)) {
             reached.run();
             return;
@@ -508,7 +514,7 @@ public final class ApiHandler extends SimpleChannelInboundHandler<FullHttpReques
                     + " (it was at " + have + " and is catching up with the other instances); retry shortly, here "
                     + "or on another instance"));
             }
-        }, CATCH_UP_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }, genesis.options().catchUp().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** The watch stream from {@code since} (null: a snapshot first). */

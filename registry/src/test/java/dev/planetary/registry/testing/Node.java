@@ -90,6 +90,17 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /** With the default settings and a watch resume's catch-up wait of {@code catchUp} (local store, or etcd). */
+    public static Node start(Path dir, EtcdTarget etcd, Duration catchUp) {
+        try {
+            Genesis.Options o = new Genesis.Options(new InetSocketAddress("127.0.0.1", 0), null, dir,
+                Settings.defaults(), false, TOKEN).withEtcd(etcd).withCatchUp(catchUp);
+            return new Node(Genesis.start(o, Clock.system(), new SecureRandom(), why -> { }));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static Node start(Path dir) {
         return start(dir, Clock.system(), Settings.defaults(), false);
     }
