@@ -77,10 +77,11 @@ public final class EtcdStore implements SharedStore {
     public static final long COMMIT_TIMEOUT_MILLIS = 3_000;
     /**
      * How long the read-back after a commit without answer waits ({@link #stored}): after the commit's own 3 s, an
-     * election is over and a new leader answers in milliseconds; 1.5 s keeps the whole answer (4.5 s) within the VM
-     * agent's 5 s request timeout, so a 503 still reaches it when there is no quorum.
+     * election is over and a new leader answers in milliseconds; 1 s keeps the whole answer (4 s) within the VM
+     * agent's 5 s request timeout with a second to spare for queueing on a busy machine, so a 503 still reaches it
+     * when there is no quorum.
      */
-    public static final long READ_BACK_TIMEOUT_MILLIS = 1_500;
+    public static final long READ_BACK_TIMEOUT_MILLIS = 1_000;
     /**
      * {@code log/} records kept (older ones are deleted): as many as a Genesis hub retains for resumes, so a
      * {@code since} that one instance can resume, every instance can; older ones relist.

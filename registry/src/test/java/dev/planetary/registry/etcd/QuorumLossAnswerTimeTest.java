@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,10 +33,6 @@ class QuorumLossAnswerTimeTest {
     Path dir;
 
     @Test
-    @Disabled("bug found by genesisfault (issue 13): while resync is pending Writer.run (line 196) calls catchUp -> "
-        + "reload -> shared.load on every tick, each waiting EtcdStore.COMMIT_TIMEOUT_MILLIS (3 s) without quorum, so a "
-        + "write arriving during one reload waits it out and then its own batch's: 503 after ~5.7 s (on main after "
-        + "the etcdwrite merge: 4547, 5703, 5715, 5686, 5704 ms), past the agent's 5 s. Enable with the fix")
     void everyWriteWithoutQuorumIsRefusedBeforeTheAgentsTimeout() throws Exception {
         try (EtcdCluster cluster = EtcdCluster.start();
              Node g = Node.startOnEtcd(dir, new EtcdTarget(cluster.endpoints(), "/test/answer-time/"), Clock.system(),
