@@ -35,6 +35,9 @@ final class AsciiLine {
     }
 
     AsciiLine put(CharSequence s) {
+        if (s == null) {
+            return put('-'); // HAProxy's mark for a field it has no value for
+        }
         int n = s.length();
         for (int i = 0; i < n && length < bytes.length; i++) {
             char c = s.charAt(i);
