@@ -58,7 +58,7 @@ final class AsciiLine {
         return put(ascii, ascii.length);
     }
 
-    /** The line so far: bytes {@code [from, length)} of this line appended to another. */
+    /** Appends {@code other}'s bytes so far (cut, as every put, where this line is full). */
     AsciiLine put(AsciiLine other) {
         return put(other.bytes, other.length);
     }
