@@ -76,6 +76,16 @@ class ConnectionLogWriterTest {
         }
     }
 
+    /** The start of {@link TcpLogFormatTest#haproxysExample()}'s line. */
+    private static final String EXAMPLE_START = "127.0.0.1:55756 [29/Nov/2026:20:09:19.975] pcpu pcpu/s1 ";
+
+    /** The next datagram, as text. */
+    private static String receive(DatagramSocket rx) throws IOException {
+        DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
+        rx.receive(p);
+        return new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII);
+    }
+
     private static FrontendLogConfig udp(int port) {
         return new FrontendLogConfig("pcpu", List.of(new LogTarget(LogTarget.Kind.UDP, "127.0.0.1", port, 1024,
             LogTarget.Format.RAW, 16, 7, AT)), true);
@@ -199,13 +209,8 @@ class ConnectionLogWriterTest {
                 log.offer(odd);
                 log.offer(TcpLogFormatTest.haproxysExample());
                 log.startWriter();
-                DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
-                rx.receive(p);
-                assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII))
-                    .startsWith("127.0.0.1:55756 [29/Nov/2026:20:09:19.975] pcpu -/s1 ");
-                rx.receive(p);
-                assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII))
-                    .startsWith("127.0.0.1:55756 [29/Nov/2026:20:09:19.975] pcpu pcpu/s1 ");
+                assertThat(receive(rx)).startsWith("127.0.0.1:55756 [29/Nov/2026:20:09:19.975] pcpu -/s1 ");
+                assertThat(receive(rx)).startsWith(EXAMPLE_START);
             } finally {
                 w.stop(log);
             }
@@ -247,10 +252,7 @@ class ConnectionLogWriterTest {
                 w.awaitParked(1);
                 log.offer(TcpLogFormatTest.haproxysExample());
                 w.permits.release();
-                DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
-                rx.receive(p);
-                assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII))
-                    .startsWith("127.0.0.1:55756 [29/Nov/2026:20:09:19.975] pcpu pcpu/s1 ");
+                assertThat(receive(rx)).startsWith(EXAMPLE_START);
                 w.awaitParked(1);
                 assertThat(log.written()).isEqualTo(1);
                 assertThat(log.failed()).as("the first record's line, lost").isEqualTo(1);
