@@ -58,6 +58,12 @@ public final class Proxy implements AutoCloseable {
     /** Longest wait for all listeners to bind; 22,002 binds take about 2 s on a small machine. */
     private static final long BIND_WAIT_MS = 120_000;
 
+    /**
+     * Longest wait for the event loops to take their counter indices at start: an empty task per fresh loop takes
+     * milliseconds; past this the proxy starts anyway (a late loop only grows the tables it counts in, correctly).
+     */
+    private static final long LOOP_INDEX_WAIT_SECONDS = 10;
+
     private volatile ProxyConfig config; // replaced by a reload, as the maps below
     private final Transport transport;
     private final int threads;
@@ -96,7 +102,20 @@ public final class Proxy implements AutoCloseable {
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
+        indexLoops(group);
         this.health = new HealthChecker(transport);
+    }
+
+    /**
+     * Every event loop takes its counter index before any traffic (review finding 1): a counter table is then made
+     * once, at the size of all loops, instead of growing while loops take their indices at their first count.
+     */
+    private static void indexLoops(EventLoopGroup group) {
+        List<Future<?>> indexed = new ArrayList<>();
+        group.forEach(l -> indexed.add(l.submit(dev.planetary.proxy.stats.Counters::indexThisThread)));
+        for (Future<?> f : indexed) {
+            f.awaitUninterruptibly(LOOP_INDEX_WAIT_SECONDS, TimeUnit.SECONDS); // loops just started: milliseconds
+        }
     }
 
     private static List<String> frontendNames(ProxyConfig config) {

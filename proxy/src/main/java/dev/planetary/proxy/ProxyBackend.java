@@ -217,8 +217,8 @@ public final class ProxyBackend {
     /**
      * As {@link #replaceServers(Collection, Set)}, with the address objects of IP literals already made, by host
      * text: a server made for a host in {@code addresses} takes that object (a VM's ip is shared by its servers in
-     * every backend that discovers it, one object fewer each for a relist to keep). Read by the control agent after
-     * the call is handed over; the caller must not change the map until this returns.
+     * every backend that discovers it, one object fewer each for a relist to keep). The map is read here, on the
+     * caller's thread, before the change is handed to the control agent (each server takes its address with it).
      */
     public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain,
                                Map<String, java.net.InetAddress> addresses) {

@@ -101,6 +101,12 @@ public final class Harness {
         try (SyslogCounter s = o.syslogSink > 0 ? SyslogCounter.start(o.syslogSink) : null;
              LoadGen gen = new LoadGen(p.generatorThreads(), o.sources)) {
             syslog = s;
+            if (s != null) {
+                log("syslog sink on UDP 127.0.0.1:" + s.port() + ", receive buffer " + s.receiveBuffer() + " bytes");
+                if (s.bufferNote() != null) {
+                    note(s.bufferNote());
+                }
+            }
             // base..base+3: the proxies' bulk, rr, cps and idle ports; base+4, base+5: HTTP responders; base+6 iperf3
             base = Ports.freeRange(o.portLow, o.portHigh, 7);
             List<Integer> http = List.of(base + 4, base + 5);
@@ -313,7 +319,14 @@ public final class Harness {
                 recordRate(Figure.CPS, t, w);
                 record(Figure.CPS_P99, t, w.r.p99());
                 if (syslog != null && proxy != null) {
-                    record(Figure.CPS_LOG_LINES, t, (double) w.logLines / w.r.count());
+                    if (w.r.count() > 0) {
+                        // the lines count connections wrk opened but had not completed at the window's end too:
+                        // the figure can sit slightly above 1
+                        record(Figure.CPS_LOG_LINES, t, (double) w.logLines / w.r.count());
+                    } else {
+                        note("t" + pass.nbthread() + " " + t.label()
+                            + ": no connection completed: no log-lines figure");
+                    }
                 }
                 errors(t, "new-connections", w);
             }

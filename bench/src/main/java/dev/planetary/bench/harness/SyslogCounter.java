@@ -15,16 +15,23 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class SyslogCounter implements AutoCloseable {
 
-    /** Receive buffer: 4 MiB absorbs a few hundred milliseconds of lines if the counting thread is descheduled. */
-    private static final int RECEIVE_BUFFER = 4 << 20;
+    /**
+     * Receive buffer asked: 4 MiB absorbs a few hundred milliseconds of lines if the counting thread is descheduled.
+     * The kernel caps it at {@code net.core.rmem_max} (212,992 on a stock kernel) without an error: the size granted
+     * is read back and reported ({@link #bufferNote()}).
+     */
+    static final int RECEIVE_BUFFER = 4 << 20;
 
     private final DatagramChannel channel;
+    /** SO_RCVBUF as read back after binding (Linux reports twice the size set, for its bookkeeping). */
+    private final int receiveBuffer;
     private final AtomicLong lines = new AtomicLong();
     private final AtomicLong datagrams = new AtomicLong();
     private final Thread thread;
 
-    private SyslogCounter(DatagramChannel channel) {
+    private SyslogCounter(DatagramChannel channel, int receiveBuffer) {
         this.channel = channel;
+        this.receiveBuffer = receiveBuffer;
         this.thread = new Thread(this::run, "syslog-counter");
         this.thread.setDaemon(true);
     }
@@ -32,20 +39,40 @@ final class SyslogCounter implements AutoCloseable {
     /** Binds 127.0.0.1:{@code port} (0: any free port) and starts counting. */
     static SyslogCounter start(int port) throws IOException {
         DatagramChannel ch = DatagramChannel.open();
+        int granted;
         try {
             ch.setOption(StandardSocketOptions.SO_RCVBUF, RECEIVE_BUFFER);
             ch.bind(new InetSocketAddress("127.0.0.1", port));
+            granted = ch.getOption(StandardSocketOptions.SO_RCVBUF);
         } catch (IOException e) {
             ch.close();
             throw new IOException("--syslog-sink: cannot bind UDP 127.0.0.1:" + port + ": " + e.getMessage(), e);
         }
-        SyslogCounter c = new SyslogCounter(ch);
+        SyslogCounter c = new SyslogCounter(ch, granted);
         c.thread.start();
         return c;
     }
 
     int port() throws IOException {
         return ((InetSocketAddress) channel.getLocalAddress()).getPort();
+    }
+
+    /** The receive buffer the kernel granted, as SO_RCVBUF reads back. */
+    int receiveBuffer() {
+        return receiveBuffer;
+    }
+
+    /**
+     * The setup line for the report when the buffer granted is below the one asked, else null: with less headroom a
+     * descheduled counter drops lines, and the log-lines figure reads below 1 without the proxy having lost any.
+     */
+    String bufferNote() {
+        if (receiveBuffer >= RECEIVE_BUFFER) {
+            return null;
+        }
+        return "syslog sink: receive buffer " + receiveBuffer + " bytes, below the " + RECEIVE_BUFFER
+            + " asked (capped by net.core.rmem_max): lines dropped by a descheduled counter lower the log-lines"
+            + " figure; raise it with sysctl -w net.core.rmem_max=" + RECEIVE_BUFFER;
     }
 
     /** Lines received so far. */

@@ -123,6 +123,13 @@ class HarnessPartsTest {
             }
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> c.lines() == 5);
             assertThat(c.datagrams()).isEqualTo(5);
+            // the buffer the kernel granted is read back; below the one asked, the report says so
+            assertThat(c.receiveBuffer()).isPositive();
+            if (c.receiveBuffer() < SyslogCounter.RECEIVE_BUFFER) {
+                assertThat(c.bufferNote()).contains(Integer.toString(c.receiveBuffer()), "net.core.rmem_max");
+            } else {
+                assertThat(c.bufferNote()).isNull();
+            }
         }
     }
 

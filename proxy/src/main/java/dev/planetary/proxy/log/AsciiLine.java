@@ -35,6 +35,9 @@ final class AsciiLine {
     }
 
     AsciiLine put(CharSequence s) {
+        if (s == null) {
+            return put('-'); // HAProxy's mark for a field it has no value for
+        }
         int n = s.length();
         for (int i = 0; i < n && length < bytes.length; i++) {
             char c = s.charAt(i);
@@ -55,7 +58,7 @@ final class AsciiLine {
         return put(ascii, ascii.length);
     }
 
-    /** The line so far: bytes {@code [from, length)} of this line appended to another. */
+    /** Appends {@code other}'s bytes so far (cut, as every put, where this line is full). */
     AsciiLine put(AsciiLine other) {
         return put(other.bytes, other.length);
     }

@@ -56,6 +56,7 @@ public final class ConnectionLog implements AutoCloseable {
     private final MpscArrayQueue<ConnectionRecord> queue;
     private final LongAdder dropped = new LongAdder();
     private final LongAdder written = new LongAdder();
+    private final LongAdder failed = new LongAdder();
     private final Map<String, List<LogSink>> sinksByFrontend = new HashMap<>();
     private final List<LogSink> sinks = new ArrayList<>();
     private final TcpLogFormat format;
@@ -159,6 +160,16 @@ public final class ConnectionLog implements AutoCloseable {
         return written.sum();
     }
 
+    /** Lines lost to a failure: a target's write error, or a record the writer could not make a line of. */
+    public long failed() {
+        return failed.sum();
+    }
+
+    /** True while the writer thread runs (tests check {@link #close()} ended it). */
+    boolean writerAlive() {
+        return thread.isAlive();
+    }
+
     private void run() {
         AsciiLine message = new AsciiLine(LogTarget.MAX_LENGTH);
         AsciiLine line = new AsciiLine(LogTarget.MAX_LENGTH);
@@ -196,24 +207,32 @@ public final class ConnectionLog implements AutoCloseable {
             if (mine == null) {
                 continue;
             }
-            if (!timed) {
-                timed = true;
-                Instant now = clock.instant();
-                second = now.getEpochSecond();
-                nanos = now.getNano();
+            try {
+                if (!timed) {
+                    Instant now = clock.instant();
+                    second = now.getEpochSecond();
+                    nanos = now.getNano();
+                    timed = true;
+                }
+                message.clear();
+                format.format(r, message);
+            } catch (RuntimeException e) {
+                // a record no line can be made of loses its lines, not the writer (which would never write again)
+                failed.add(mine.size());
+                failed("a record of frontend " + r.frontend, e);
+                continue;
             }
-            message.clear();
-            format.format(r, message);
             for (int i = 0; i < mine.size(); i++) {
                 LogSink s = mine.get(i);
-                line.clear();
-                header.append(s.target, LogTarget.INFO, second, nanos, line);
-                line.put(message);
                 try {
+                    line.clear();
+                    header.append(s.target, LogTarget.INFO, second, nanos, line);
+                    line.put(message);
                     s.write(line.array(), Math.min(line.length(), s.target.maxLength()));
                     lines++;
                 } catch (IOException | RuntimeException e) {
-                    failed(s, e);
+                    failed.increment();
+                    failed(s.target, e);
                 }
             }
         }
@@ -229,19 +248,22 @@ public final class ConnectionLog implements AutoCloseable {
             try {
                 s.flush();
             } catch (IOException | RuntimeException e) {
-                failed(s, e);
+                failed(s.target, e);
             }
         }
     }
 
     private long lastFailureLog;
 
-    /** A target that fails (closed pipe, unreachable network) is reported at most once a minute; lines are lost. */
-    private void failed(LogSink s, Exception e) {
+    /**
+     * A target that fails (closed pipe, unreachable network), or a record no line can be made of, is reported at
+     * most once a minute; lines are lost.
+     */
+    private void failed(Object what, Exception e) {
         long now = System.nanoTime();
         if (lastFailureLog == 0 || now - lastFailureLog > TimeUnit.MINUTES.toNanos(1)) {
             lastFailureLog = now;
-            LOG.warn("connection log: writing to {} failed: {}", s.target, e.toString());
+            LOG.warn("connection log: writing {} failed: {}", what, e.toString());
         }
     }
 

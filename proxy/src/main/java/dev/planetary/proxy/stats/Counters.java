@@ -9,8 +9,9 @@ import java.lang.invoke.VarHandle;
  * fence), and a reader sums the slots. A slot is allocated once per (entity, thread), by that thread, the first time
  * it counts for the entity: it lands in that thread's allocation buffer, so no two threads' slots share a cache line,
  * and nothing is allocated per connection. The slot table is made by the first thread that counts here, with room
- * for the threads that have an index by then, and grows (copy-on-write, CAS) only when a thread with a higher index
- * first counts here.
+ * for the threads that have an index by then (every event loop: {@code Proxy} indexes them at start), and grows
+ * (copy-on-write, under this object's lock with the install) only when a thread with a higher index first counts
+ * here.
  *
  * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
  * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
@@ -74,15 +75,6 @@ public final class Counters {
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[][].class);
-    private static final VarHandle TABLE;
-
-    static {
-        try {
-            TABLE = MethodHandles.lookup().findVarHandle(Counters.class, "table", long[][].class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     /**
      * The table of an entity no thread has counted for yet, shared: most servers of a big discovered swarm never get
@@ -91,8 +83,11 @@ public final class Counters {
      */
     private static final long[][] NONE = new long[0][];
 
-    @SuppressWarnings("unused") // through TABLE
+    /** Written only in {@link #newSlot}, under the lock; read without it. */
     private volatile long[][] table = NONE;
+
+    /** Test hook: run by a growing thread between copying the table and publishing the copy. */
+    static Runnable afterCopy = () -> { };
 
     /** The calling thread's slot, created on its first use. Only the calling thread may write it. */
     public long[] slot() {
@@ -107,25 +102,38 @@ public final class Counters {
         return newSlot(i);
     }
 
-    private long[] newSlot(int i) {
-        long[] s = new long[FIELDS];
-        for (;;) {
-            long[][] t = table;
-            if (i >= t.length) {
-                // room for every thread that has an index so far (the event loops, once started): one grow, not one
-                // per thread; later threads double it
-                int size = t.length == 0 ? Math.max(i + 1, ThreadSlot.count()) : Math.max(i + 1, t.length * 2);
-                long[][] bigger = java.util.Arrays.copyOf(t, size);
-                if (!TABLE.compareAndSet(this, t, bigger)) {
-                    continue;
-                }
-                t = bigger;
-            }
-            SLOTS.setRelease(t, i, s);
-            if (table == t) {
-                return s; // a concurrent grow copies from the table it read: re-check that ours is still in force
-            }
+    /**
+     * Makes the calling thread's slot, growing the table first if needed. Locked, because a grow copies the table: a
+     * slot installed into the old table between the copy and the publication of the new one would be lost (review
+     * finding 1). It runs once per (entity, thread), never per connection; {@link #slot()}'s fast path and the
+     * readers take no lock.
+     */
+    private synchronized long[] newSlot(int i) {
+        long[][] t = table;
+        if (i >= t.length) {
+            // room for every thread that has an index so far (the event loops, indexed at start): one grow, not one
+            // per thread; later threads double it
+            int size = t.length == 0 ? Math.max(i + 1, ThreadSlot.count()) : Math.max(i + 1, t.length * 2);
+            long[][] bigger = java.util.Arrays.copyOf(t, size);
+            afterCopy.run();
+            table = bigger;
+            t = bigger;
         }
+        long[] s = (long[]) SLOTS.getAcquire(t, i);
+        if (s == null) {
+            s = new long[FIELDS];
+            SLOTS.setRelease(t, i, s);
+        }
+        return s;
+    }
+
+    /**
+     * Gives the calling thread its counter index now rather than at its first count. The proxy calls it on every event
+     * loop at start, before traffic: the first slot of each entity then makes its table with room for all of them,
+     * and tables do not grow in steady state.
+     */
+    public static void indexThisThread() {
+        ThreadSlot.index();
     }
 
     /** Adds to a field of the caller's own slot. */

@@ -30,6 +30,13 @@ class AsciiLineTest {
     }
 
     @Test
+    void aMissingTextIsWrittenAsADash() {
+        AsciiLine l = new AsciiLine(16);
+        l.put("fe").put(' ').put((CharSequence) null).put('/').put("s1");
+        assertThat(l).hasToString("fe -/s1");
+    }
+
+    @Test
     void aLineLongerThanTheBufferIsCutWhereverItEnds() {
         AsciiLine l = new AsciiLine(8);
         l.put("abcdef").put(123_456L);

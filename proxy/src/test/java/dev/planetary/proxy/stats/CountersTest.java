@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,7 +63,76 @@ class CountersTest {
         t.join(30_000);
         assertThat(c.slots().length).isGreaterThan((int) late[0]);
         assertThat(c.sum(Counters.STOT)).isEqualTo(42);
-        assertThat(idle.slots()).as("the shared empty table is never written").isEmpty();
+        // the table c counts in is its own: an entity nobody counted for still shares the empty one and reads zero
+        assertThat(c.slots()).isNotSameAs(idle.slots());
+        assertThat(new Counters().slots()).isSameAs(idle.slots()).isEmpty();
+        assertThat(idle.sum(Counters.STOT)).as("counting for c leaves an idle entity at zero").isZero();
+    }
+
+    /**
+     * Review finding 1: a thread that installs its first slot while another thread grows the table must not lose
+     * it. Deterministic interleaving: the grower copies the table, then (hook) an already-indexed thread installs
+     * its slot into the old table and counts, then the grower publishes its copy.
+     */
+    @Test
+    void aSlotInstalledWhileAnotherThreadGrowsTheTableIsKept() throws Exception {
+        // X takes its index now, by counting elsewhere; the main thread too
+        Counters elsewhere = new Counters();
+        CountDownLatch go = new CountDownLatch(1);
+        CountDownLatch indexed = new CountDownLatch(1);
+        CountDownLatch counted = new CountDownLatch(1);
+        Counters c = new Counters();
+        Thread x = new Thread(() -> {
+            Counters.increment(elsewhere.slot(), Counters.STOT);
+            indexed.countDown();
+            try {
+                if (go.await(30, TimeUnit.SECONDS)) {
+                    Counters.increment(c.slot(), Counters.STOT);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                counted.countDown();
+            }
+        }, "counters-x");
+        x.start();
+        assertThat(indexed.await(30, TimeUnit.SECONDS)).isTrue();
+        // the table is sized to the indices known now: X's fits, a later thread's does not
+        Counters.increment(c.slot(), Counters.STOT);
+        assertThat(c.slots().length).isGreaterThan(Math.max(ThreadSlot.index(), indexOf(x, elsewhere)));
+
+        Thread y = new Thread(() -> {
+            Counters.afterCopy = () -> {
+                Counters.afterCopy = () -> { };
+                go.countDown();
+                // X either counts (the old race) or blocks on the monitor of a locked newSlot: wait for one
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (counted.getCount() > 0 && x.getState() != Thread.State.BLOCKED && System.nanoTime() < end) {
+                    Thread.onSpinWait();
+                }
+            };
+            Counters.increment(c.slot(), Counters.STOT);
+        }, "counters-y");
+        try {
+            y.start();
+            y.join(30_000);
+            x.join(30_000);
+        } finally {
+            Counters.afterCopy = () -> { };
+        }
+        assertThat(x.isAlive() || y.isAlive()).isFalse();
+        assertThat(c.sum(Counters.STOT)).as("main, X and Y each counted once").isEqualTo(3);
+    }
+
+    /** The index X holds: the one slot of {@code elsewhere} that is set. */
+    private static int indexOf(Thread x, Counters elsewhere) {
+        long[][] t = elsewhere.slots();
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] != null) {
+                return i;
+            }
+        }
+        throw new AssertionError("no slot for " + x.getName());
     }
 
     @Test

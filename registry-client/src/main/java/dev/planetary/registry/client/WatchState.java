@@ -156,7 +156,8 @@ final class WatchState {
     /**
      * A snapshot read VM by VM, each straight from the parser into its {@link VmInfo} (no tree per VM: a relist of
      * 1,999 VMs made about 5 MB of garbage that way), so a relist never holds the whole document's tree (several MB)
-     * alive across the young collections that stop the event loops; only the view being built lives. Same checks and messages as {@link #snapshot(JsonNode, long)}.
+     * alive across the young collections that stop the event loops; only the view being built lives. Same checks and
+     * messages as {@link #snapshot(JsonNode, long)}.
      * False (nothing changed) when {@code vms} comes before {@code version}, which Genesis never sends: the caller
      * then reads the whole tree.
      */
