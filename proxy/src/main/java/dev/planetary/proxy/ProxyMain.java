@@ -106,6 +106,7 @@ public final class ProxyMain {
         // as it is up (exit 0), instead of killing the JVM with the default handler (exit 143).
         CountDownLatch stopRequested = new CountDownLatch(1);
         StopNow stopNow = new StopNow(Thread.currentThread());
+        Warmup.awaitLogging(); // before the first logger of this thread (Signals warns): see Warmup
         Signals.onStop(stopRequested::countDown, stopNow::request);
         ReloadTrigger reloads = new ReloadTrigger();
         Signals.onReload(reloads::request); // a reload asked for while starting is applied once the proxy is up

@@ -2,6 +2,9 @@ package dev.planetary.proxy;
 
 import org.slf4j.LoggerFactory;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
 /**
  * Start-up runs in two stages that do not depend on each other: parsing the command line and the configuration
  * (ProxyArgs, the parser), and initialising logging and the native transport (slf4j, Netty's platform probing and JNI
@@ -26,17 +29,45 @@ final class Warmup {
         "io.netty.buffer.ByteBufAllocator",
     };
 
+    /** A bound on the wait for logging: slf4j's set-up takes milliseconds; past this the main thread goes on. */
+    static final long LOGGING_WAIT_SECONDS = 10;
+
+    private static final CountDownLatch LOGGING = new CountDownLatch(1);
+    private static volatile boolean started;
+
     private Warmup() {
     }
 
     static void start() {
+        started = true;
         Thread t = new Thread(Warmup::run, "planetary-warmup");
         t.setDaemon(true);
         t.start();
     }
 
+    /**
+     * Waits until this thread has set up slf4j (at once when no warm-up runs). The main thread calls it before it
+     * first logs: a logger asked for while slf4j is still initialising on another thread, after slf4j replayed its
+     * substitutes, is a no-op for good (slf4j 2's post-initialisation substitute logger), so a start-up warning was
+     * lost now and then (SignalsIT's SIGUSR2 warning, 1 in about 15 clean-clone runs).
+     */
+    static void awaitLogging() {
+        if (!started) {
+            return;
+        }
+        try {
+            LOGGING.await(LOGGING_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static void run() {
-        LoggerFactory.getLogger(Proxy.class);
+        try {
+            LoggerFactory.getLogger(Proxy.class);
+        } finally {
+            LOGGING.countDown();
+        }
         ClassLoader loader = Warmup.class.getClassLoader();
         for (String name : CLASSES) {
             try {

@@ -83,8 +83,47 @@ public final class EtcdProcess implements AutoCloseable {
         awaitHealthy(proc, url(), START_TIMEOUT);
     }
 
-    /** A port free now on 127.0.0.1 (from the kernel's ephemeral range, outside the proxy tests' fixed ranges). */
-    public static int freePort() {
+    /**
+     * A port free now on 127.0.0.1 for an etcd member, above the kernel's ephemeral range (61000-65535 by default)
+     * and outside the proxy tests' fixed ranges. Not from the ephemeral range: etcd binds it a moment later, and a
+     * member is restarted on the same ports after a kill, and meanwhile any outgoing connection (the test's own
+     * clients included) may take an ephemeral port as its source ("bind: address already in use", seen in CI).
+     * Ports are handed out in turn, so two calls before the members bind never return the same one.
+     */
+    public static synchronized int freePort() {
+        int low = ephemeralHigh() + 1;
+        if (low > 65535 - 256) { // the ephemeral range was widened to the top: only the kernel's pick is left
+            return kernelPort();
+        }
+        int span = 65536 - low;
+        if (nextPort < low) {
+            nextPort = low + (int) (ProcessHandle.current().pid() % span); // runs in parallel start apart
+        }
+        for (int tries = 0; tries < span; tries++) {
+            int port = nextPort;
+            nextPort = port == 65535 ? low : port + 1;
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // next one
+            }
+        }
+        throw new IllegalStateException("no free port in " + low + "-65535 on 127.0.0.1");
+    }
+
+    private static int nextPort;
+
+    private static int ephemeralHigh() {
+        try {
+            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            return Integer.parseInt(range[1]);
+        } catch (IOException | RuntimeException e) {
+            return 60999; // Linux's default
+        }
+    }
+
+    private static int kernelPort() {
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress("127.0.0.1", 0));
             return s.getLocalPort();
