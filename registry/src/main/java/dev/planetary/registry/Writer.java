@@ -406,7 +406,10 @@ public final class Writer implements AutoCloseable {
             String m = String.valueOf(t.getMessage());
             if (t instanceof java.util.concurrent.TimeoutException || m.contains("no answer within")
                 || m.contains("DEADLINE_EXCEEDED") || m.contains("UNAVAILABLE") || m.contains("leader changed")
-                || m.contains("request timed out") || m.contains("interrupted")) {
+                || m.contains("request timed out") || m.contains("interrupted")
+                // the connection to the member carrying the transaction closed under it (the member died): it may
+                // have applied before
+                || m.contains("channel closed") || m.contains("Connection reset")) {
                 return true;
             }
         }

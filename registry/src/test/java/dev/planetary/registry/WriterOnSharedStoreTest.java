@@ -349,6 +349,9 @@ class WriterOnSharedStoreTest {
         assertThat(Writer.outcomeUnknown(new IOException("cannot commit to etcd: no answer within 3000 ms"))).isTrue();
         assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: leader changed (UNAVAILABLE)"))).isTrue();
         assertThat(Writer.outcomeUnknown(new IOException("x", new java.util.concurrent.TimeoutException()))).isTrue();
+        // the member the transaction went to died with it in flight (seen in a clean-clone run: QuorumLossAnswerTimeTest)
+        assertThat(Writer.outcomeUnknown(new IOException(
+            "cannot commit to etcd [u]: io.grpc.StatusRuntimeException: UNKNOWN: channel closed"))).isTrue();
         assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: request is too large (INVALID_ARGUMENT)")))
             .isFalse();
         assertThat(Writer.outcomeUnknown(new IOException("x: etcdserver: permission denied (PERMISSION_DENIED)")))
