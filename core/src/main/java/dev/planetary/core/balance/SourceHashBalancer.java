@@ -59,21 +59,27 @@ import java.util.stream.IntStream;
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
  * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
  * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers; a batch that changed
- * the table publishes one flat copy of it (one volatile write), none when it changed nothing. Each page of 256
+ * the table publishes it as pages (one volatile write; see below), nothing when it changed nothing. Each page of 256
  * buckets and each chunk keeps an upper bound of its scores, so an addition reads only the bound of each chunk
  * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
  * batch changed.
  *
- * <p><b>Why one flat copy, not pages.</b> Publishing the table as 16,384 pages of 256 slots and copying only the
- * changed ones was tried (issue 8): a batch of a few changes copied about 5 MB instead of 8 MiB, but those pages
- * are small objects born in the young generation and alive, so every young collection copied them (survivor space
- * after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2 MB for a full build): longer young pauses, the figure that matters
- * here. A single 8 MiB array is more than half of eden with the launcher's settings ({@code -Xmn16m}): when eden
- * cannot take it, ParallelGC allocates it in the old generation directly, and no young collection copies it (the
- * survivor space held about 1.2 MB after a few-changes relist with the flat table, 4.4 MB with pages).
+ * <p><b>Published as pages, copied on write.</b> Readers see an immutable array of pages of 256 slots (512 bytes,
+ * the bound pages above, so the builder's dirty bits name them); a publication makes a new outer array (64 KiB at
+ * 4M buckets) that reuses the previous snapshot's page objects for the pages the batch did not change, and fresh
+ * copies for the changed ones (a changed page whose slots came back to what they were, say a server removed and
+ * added again in one batch, is reused too). Pages are small because a server's buckets are spread over the whole
+ * table: one server added to or removed from 2,000 changes about 2,100 buckets, which dirty 12% of 256-slot pages
+ * (1 MB copied) but 40% of 1,024-slot pages, 87% of 4,096-slot pages and every 32K-slot (64 KiB) page.
+ * The flat table this replaces copied 8 MiB per batch that changed anything, and an array that size is more
+ * than half of eden with the launcher's settings ({@code -Xmn16m}), so ParallelGC put every copy straight into the
+ * old generation: 9-13 MB of old garbage per whole-swarm relist, and a full collection (0.5-0.9 s) every dozen
+ * relists. The price (measured when pages were first tried, issue 8): pages are born in eden and alive, so young
+ * collections copy a batch's new pages until they are old (survivor space after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2
+ * MB after a full build); a pick does one more dependent load (outer array, then page).
  *
- * <p><b>Picking.</b> One mix, one table read (for random clients a cache and TLB miss into the 8 MiB table; huge
- * pages help). If the bucket's server is full, not usable yet (its callback has not
+ * <p><b>Picking.</b> One mix, two dependent reads (page, then slot; for random clients a cache and TLB miss into
+ * the 8 MiB of pages; huge pages help). If the bucket's server is full, not usable yet (its callback has not
  * arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride derived from the hash
  * (deterministic per client and weight-proportional), then every server once; null if none fits.
  */
@@ -105,6 +111,8 @@ public final class SourceHashBalancer implements Balancer {
      */
     private static final int PAGE_BITS = 8;
     private static final int PAGE = 1 << PAGE_BITS;
+    /** Slot of a bucket within its published page (pages of the published table are the bound pages). */
+    private static final int PAGE_MASK = PAGE - 1;
 
     private final int tableBits;
     private final int tableMask;
@@ -132,10 +140,10 @@ public final class SourceHashBalancer implements Balancer {
     private Node[] bySlot = new Node[16];
     /** Winning score of each bucket, +inf if empty; null while no server is placed. */
     private float[] best;
-    /** Slot owning each bucket: the builder's own, changed in place; readers see a copy ({@link #table}). */
+    /** Slot owning each bucket: the builder's own, changed in place; readers see copies of its pages. */
     private char[] owner;
-    /** The table last published (held by {@link #snap}); never written. Null while nothing is published. */
-    private char[] table;
+    /** Pages last published (held by {@link #snap}); never written, nor is the outer array. Null while empty. */
+    private char[][] table;
     /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
     private long[] dirty;
     private boolean allDirty = true;
@@ -312,14 +320,14 @@ public final class SourceHashBalancer implements Balancer {
     @Override
     public Server pick(int sourceHash, Server avoid) {
         Snapshot s = snap;
-        char[] table = s.table;
+        char[][] table = s.table;
         if (table == null) {
             return null;
         }
         Server[] slots = s.bySlot;
         int h = Hashing.mix32(sourceHash);
         int b = h & tableMask;
-        int slot = table[b];
+        int slot = table[b >>> PAGE_BITS][b & PAGE_MASK];
         if (slot != NONE) {
             Server srv = slots[slot];
             if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -329,7 +337,7 @@ public final class SourceHashBalancer implements Balancer {
         int stride = Hashing.mix32(h) | 1;
         for (int p = 0; p < PROBES; p++) {
             b = (b + stride) & tableMask;
-            slot = table[b];
+            slot = table[b >>> PAGE_BITS][b & PAGE_MASK];
             if (slot != NONE) {
                 Server srv = slots[slot];
                 if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -388,7 +396,7 @@ public final class SourceHashBalancer implements Balancer {
         if (s.table == null) {
             return null;
         }
-        int slot = s.table[bucket];
+        int slot = s.table[bucket >>> PAGE_BITS][bucket & PAGE_MASK];
         return slot == NONE ? null : s.bySlot[slot];
     }
 
@@ -399,6 +407,16 @@ public final class SourceHashBalancer implements Balancer {
     /** True when this balancer publishes the very table {@code other} does (nothing was copied). For tests. */
     boolean sharesTableWith(SourceHashBalancer other) {
         return snap.table == other.snap.table;
+    }
+
+    /** The published page holding {@code bucket} (the object itself, to test reuse by identity). For tests. */
+    char[] publishedPage(int bucket) {
+        return snap.table[bucket >>> PAGE_BITS];
+    }
+
+    /** Buckets per published page. For tests. */
+    static int pageSize() {
+        return PAGE;
     }
 
     /** The owner of a bucket computed the slow way, scoring every placed server. For tests. */
@@ -430,8 +448,10 @@ public final class SourceHashBalancer implements Balancer {
         Snapshot s = snap;
         Map<String, Integer> out = new java.util.TreeMap<>();
         if (s.table != null) {
-            for (char c : s.table) {
-                out.merge(s.bySlot[c].name(), 1, Integer::sum);
+            for (char[] page : s.table) {
+                for (char c : page) {
+                    out.merge(s.bySlot[c].name(), 1, Integer::sum);
+                }
             }
         }
         return out;
@@ -507,8 +527,9 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * Publishes the builder's table: one copy of it when the batch changed it (see the class comment on why one
-     * flat array), the previous one when it did not; then tightens the bounds of the pages the batch changed.
+     * Publishes the builder's table: when the batch changed it, a new outer array whose changed pages are fresh
+     * copies and whose others are the previous snapshot's (see the class comment); the previous table when nothing
+     * changed. Then tightens the bounds of the pages the batch changed.
      */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
@@ -522,22 +543,29 @@ public final class SourceHashBalancer implements Balancer {
             table = null;
             allDirty = true;
         } else if (allDirty || table == null) {
-            table = owner.clone();
+            char[][] pages = new char[owner.length >>> PAGE_BITS][];
+            for (int p = 0; p < pages.length; p++) {
+                pages[p] = pageOf(p);
+            }
+            table = pages;
             allDirty = false; // a full build computed every bound itself; a table filled from empty did not
             if (!boundsExact) {
                 computeAllBounds();
             }
         } else {
-            boolean changed = false;
+            char[][] pages = null;
             for (int w = 0; w < dirty.length; w++) {
                 for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
                     int p = (w << 6) + Long.numberOfTrailingZeros(bits);
                     pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
-                    changed = true;
+                    if (pages == null) {
+                        pages = table.clone(); // the outer array only: clean pages stay shared
+                    }
+                    pages[p] = pageOf(p);
                 }
             }
-            if (changed) {
-                table = owner.clone();
+            if (pages != null) {
+                table = pages;
                 for (int c = 0; c < chunks; c++) {
                     boundChunk(c, false);
                 }
@@ -545,6 +573,19 @@ public final class SourceHashBalancer implements Balancer {
         }
         Arrays.fill(dirty, 0);
         snap = new Snapshot(table, slots, list);
+    }
+
+    /**
+     * Page {@code p} of the builder's table for publication: the previous snapshot's page object when its slots are
+     * the same (it is never written), else a fresh copy. Never the builder's own array: readers see no in-place edit.
+     */
+    private char[] pageOf(int p) {
+        int from = p << PAGE_BITS;
+        char[] old = table == null ? null : table[p];
+        if (old != null && Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)) {
+            return old;
+        }
+        return Arrays.copyOfRange(owner, from, from + PAGE);
     }
 
     /** True when every chunk's bound is a real score, as a build leaves them (tests: the pruning is in force). */
@@ -905,11 +946,12 @@ public final class SourceHashBalancer implements Balancer {
      * servers for the last scan.
      */
     private static final class Snapshot {
-        final char[] table;
+        /** Pages of {@link #PAGE} slots: bucket {@code b} is {@code table[b >>> PAGE_BITS][b & PAGE_MASK]}. */
+        final char[][] table;
         final Server[] bySlot;
         final Server[] list;
 
-        Snapshot(char[] table, Server[] bySlot, Server[] list) {
+        Snapshot(char[][] table, Server[] bySlot, Server[] list) {
             this.table = table;
             this.bySlot = bySlot;
             this.list = list;

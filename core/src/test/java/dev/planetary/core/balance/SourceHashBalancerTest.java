@@ -306,4 +306,59 @@ class SourceHashBalancerTest {
         SourceHashBalancer same = (SourceHashBalancer) after.successor(more);
         assertThat(same.sharesTableWith(after)).as("no change, no copy").isTrue();
     }
+
+    /**
+     * A batch that changes few buckets publishes fresh copies of the pages holding them and the previous snapshot's
+     * page objects for every other page; the previous snapshot still answers its old owners (nothing written in
+     * place), and the new one is the brute-force argmin.
+     */
+    @Test
+    void aSmallBatchCopiesOnlyTheChangedPagesAndOldSnapshotsStayIntact() {
+        int bits = 16; // 256 pages
+        List<Server> servers = TestServers.servers(20, 200);
+        SourceHashBalancer before = new SourceHashBalancer(servers, bits);
+        String[] oldOwners = table(before);
+        char[][] oldPages = new char[before.tableSize() / SourceHashBalancer.pageSize()][];
+        for (int p = 0; p < oldPages.length; p++) {
+            oldPages[p] = before.publishedPage(p * SourceHashBalancer.pageSize());
+        }
+        List<Server> more = new ArrayList<>(servers);
+        more.add(server("light", 1)); // about 65,536 / 4,001 = 16 buckets
+        SourceHashBalancer after = (SourceHashBalancer) before.successor(more);
+
+        String[] newOwners = table(after);
+        Set<Integer> changedPages = new HashSet<>();
+        for (int bucket = 0; bucket < newOwners.length; bucket++) {
+            if (!newOwners[bucket].equals(oldOwners[bucket])) {
+                assertThat(newOwners[bucket]).isEqualTo("light");
+                changedPages.add(bucket / SourceHashBalancer.pageSize());
+            }
+            assertThat(after.ownerOfBucket(bucket)).as("bucket %d", bucket).isSameAs(after.bruteForceOwner(bucket));
+        }
+        assertThat(changedPages).as("a few pages changed, not all").isNotEmpty().hasSizeLessThan(oldPages.length / 4);
+        for (int p = 0; p < oldPages.length; p++) {
+            char[] page = after.publishedPage(p * SourceHashBalancer.pageSize());
+            if (changedPages.contains(p)) {
+                assertThat(page).as("page %d changed: a fresh copy", p).isNotSameAs(oldPages[p]);
+            } else {
+                assertThat(page).as("page %d unchanged: the old object", p).isSameAs(oldPages[p]);
+            }
+        }
+        assertThat(table(before)).as("the old snapshot answers its old owners").isEqualTo(oldOwners);
+        assertThat(before.bucketCounts()).doesNotContainKey("light");
+
+        // removing it again: the same pages change back, in fresh copies; the others are still the first objects
+        SourceHashBalancer back = (SourceHashBalancer) after.successor(servers);
+        for (int p = 0; p < oldPages.length; p++) {
+            char[] page = back.publishedPage(p * SourceHashBalancer.pageSize());
+            if (changedPages.contains(p)) {
+                assertThat(page).as("page %d", p).isNotSameAs(after.publishedPage(p * SourceHashBalancer.pageSize()))
+                        .isEqualTo(oldPages[p]);
+            } else {
+                assertThat(page).as("page %d", p).isSameAs(oldPages[p]);
+            }
+        }
+        assertThat(table(after)).as("the middle snapshot is intact too").isEqualTo(newOwners);
+        assertThat(table(back)).isEqualTo(oldOwners);
+    }
 }
