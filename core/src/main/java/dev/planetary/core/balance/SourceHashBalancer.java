@@ -64,24 +64,29 @@ import java.util.stream.IntStream;
  * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
  * batch changed.
  *
- * <p><b>Published as pages, copied on write.</b> Readers see an immutable array of pages of 256 slots (512 bytes,
- * the bound pages above, so the builder's dirty bits name them); a publication makes a new outer array (64 KiB at
- * 4M buckets) that reuses the previous snapshot's page objects for the pages the batch did not change, and fresh
- * copies for the changed ones (a changed page whose slots came back to what they were, say a server removed and
- * added again in one batch, is reused too). Pages are small because a server's buckets are spread over the whole
- * table: one server added to or removed from 2,000 changes about 2,100 buckets, which dirty 12% of 256-slot pages
- * (1 MB copied) but 40% of 1,024-slot pages, 87% of 4,096-slot pages and every 32K-slot (64 KiB) page.
- * The flat table this replaces copied 8 MiB per batch that changed anything, and an array that size is more
- * than half of eden with the launcher's settings ({@code -Xmn16m}), so ParallelGC put every copy straight into the
- * old generation: 9-13 MB of old garbage per whole-swarm relist, and a full collection (0.5-0.9 s) every dozen
- * relists. The price (measured when pages were first tried, issue 8): pages are born in eden and alive, so young
- * collections copy a batch's new pages until they are old (survivor space after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2
- * MB after a full build); a pick does one more dependent load (outer array, then page).
+ * <p><b>Published as a flat base plus pages, copied on write.</b> Readers see an immutable flat table (the base)
+ * and an immutable array of pages of 256 slots (512 bytes; the bound pages above, so the builder's dirty bits name
+ * them) that override it where not null. A batch that changes few pages publishes a new outer array (64 KiB at 4M
+ * buckets) sharing the base and the previous snapshot's page objects, with fresh copies of the pages it changed (a
+ * changed page whose slots came back to what was published, say a server removed and added again, is kept as it
+ * was); a full build, or a batch changing more than {@code 1/PAGED_MAX_DIVISOR} of the pages, publishes one flat
+ * copy and no pages. Pages are small because a server's buckets are spread over the whole table: one server added
+ * to or removed from 2,000 changes about 2,100 buckets, which dirty 12% of 256-slot pages (1 MB copied) but 40% of
+ * 1,024-slot pages, 87% of 4,096-slot pages and every 32K-slot (64 KiB) page. Why both forms: an 8 MiB array is
+ * more than half of eden with the launcher's settings ({@code -Xmn16m}), so ParallelGC mostly puts a flat copy
+ * straight into the old generation, where it becomes garbage at the next copy (old generation +7.5 MB per
+ * one-server batch, a full collection of 0.5-0.9 s every dozen whole-swarm relists); pages are born in eden and
+ * alive, so young collections copy them until they are old, which for most of the table costs more than the flat
+ * copy (measured with a 256 MB heap, {@code -Xmn16m}, ParallelGC, 2,000 servers, 20 batches each: one server in or
+ * out, old generation +7.55 MB per batch flat, +0.29 MB as pages; five out and five in, 73% of the pages, 10 young
+ * collections (35 ms) flat, 23 (121 ms) as pages, and no less old garbage). The price of the pages: a pick does one
+ * more dependent load (the page reference) and a branch.
  *
- * <p><b>Picking.</b> One mix, two dependent reads (page, then slot; for random clients a cache and TLB miss into
- * the 8 MiB of pages; huge pages help). If the bucket's server is full, not usable yet (its callback has not
- * arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride derived from the hash
- * (deterministic per client and weight-proportional), then every server once; null if none fits.
+ * <p><b>Picking.</b> One mix, the page reference, then the slot from the page or the base (for random clients a
+ * cache and TLB miss into the 8 MiB table; huge pages help). If the bucket's server is full, not usable yet (its
+ * callback has not arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride
+ * derived from the hash (deterministic per client and weight-proportional), then every server once; null if none
+ * fits.
  */
 public final class SourceHashBalancer implements Balancer {
 
@@ -103,7 +108,7 @@ public final class SourceHashBalancer implements Balancer {
     private static final double[] LAYERS = {0.125, 0.25, 0.5, 1};
     /** Parallel tasks of a full build: enough to keep every core of a big box busy as chunks finish unevenly. */
     private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
-    private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
+    private static final Snapshot EMPTY = new Snapshot(null, null, new Server[0], new Server[0]);
     /**
      * Buckets per bound page: 256, so that tightening the bounds after a batch reads about 512 KiB of scores per
      * server added to 2,000 (its ~2,100 buckets land in ~2,000 pages), not the whole 16 MiB. Never above the
@@ -113,6 +118,13 @@ public final class SourceHashBalancer implements Balancer {
     private static final int PAGE = 1 << PAGE_BITS;
     /** Slot of a bucket within its published page (pages of the published table are the bound pages). */
     private static final int PAGE_MASK = PAGE - 1;
+    /**
+     * A batch that changes more than this fraction of the pages ({@code 1/4}: 2 MiB of copies at 4M buckets) publishes
+     * one flat copy instead of pages: young collections copy live pages until they are old, which for most of the
+     * table costs more than a flat copy costs the old generation (see the class comment). One server in or out of
+     * 2,000 changes 12% of the pages.
+     */
+    private static final int PAGED_MAX_DIVISOR = 4;
 
     private final int tableBits;
     private final int tableMask;
@@ -142,7 +154,9 @@ public final class SourceHashBalancer implements Balancer {
     private float[] best;
     /** Slot owning each bucket: the builder's own, changed in place; readers see copies of its pages. */
     private char[] owner;
-    /** Pages last published (held by {@link #snap}); never written, nor is the outer array. Null while empty. */
+    /** Flat table last published (held by {@link #snap}); never written. Null while nothing is published. */
+    private char[] base;
+    /** Pages last published over {@link #base} (null entries: the base's); never written, nor is the outer array. */
     private char[][] table;
     /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
     private long[] dirty;
@@ -218,6 +232,7 @@ public final class SourceHashBalancer implements Balancer {
         this.bySlot = prev.bySlot;
         this.best = prev.best;
         this.owner = prev.owner;
+        this.base = prev.base;
         this.table = prev.table;
         this.dirty = prev.dirty;
         this.allDirty = prev.allDirty;
@@ -232,6 +247,7 @@ public final class SourceHashBalancer implements Balancer {
         prev.bySlot = null;
         prev.best = null;
         prev.owner = null;
+        prev.base = null;
         prev.table = null;
         prev.dirty = null;
         prev.pageMax = null;
@@ -320,14 +336,13 @@ public final class SourceHashBalancer implements Balancer {
     @Override
     public Server pick(int sourceHash, Server avoid) {
         Snapshot s = snap;
-        char[][] table = s.table;
-        if (table == null) {
+        if (s.pages == null) {
             return null;
         }
         Server[] slots = s.bySlot;
         int h = Hashing.mix32(sourceHash);
         int b = h & tableMask;
-        int slot = table[b >>> PAGE_BITS][b & PAGE_MASK];
+        int slot = s.slot(b);
         if (slot != NONE) {
             Server srv = slots[slot];
             if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -337,7 +352,7 @@ public final class SourceHashBalancer implements Balancer {
         int stride = Hashing.mix32(h) | 1;
         for (int p = 0; p < PROBES; p++) {
             b = (b + stride) & tableMask;
-            slot = table[b >>> PAGE_BITS][b & PAGE_MASK];
+            slot = s.slot(b);
             if (slot != NONE) {
                 Server srv = slots[slot];
                 if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -393,10 +408,10 @@ public final class SourceHashBalancer implements Balancer {
     /** The server owning a bucket in the published table, or null. For tests. */
     Server ownerOfBucket(int bucket) {
         Snapshot s = snap;
-        if (s.table == null) {
+        if (s.pages == null) {
             return null;
         }
-        int slot = s.table[bucket >>> PAGE_BITS][bucket & PAGE_MASK];
+        int slot = s.slot(bucket);
         return slot == NONE ? null : s.bySlot[slot];
     }
 
@@ -406,12 +421,13 @@ public final class SourceHashBalancer implements Balancer {
 
     /** True when this balancer publishes the very table {@code other} does (nothing was copied). For tests. */
     boolean sharesTableWith(SourceHashBalancer other) {
-        return snap.table == other.snap.table;
+        return snap.base == other.snap.base && snap.pages == other.snap.pages;
     }
 
-    /** The published page holding {@code bucket} (the object itself, to test reuse by identity). For tests. */
-    char[] publishedPage(int bucket) {
-        return snap.table[bucket >>> PAGE_BITS];
+    /** The published array holding {@code bucket}: its page, or the flat base (to test reuse by identity). Tests. */
+    char[] publishedArray(int bucket) {
+        char[] page = snap.pages[bucket >>> PAGE_BITS];
+        return page != null ? page : snap.base;
     }
 
     /** Buckets per published page. For tests. */
@@ -447,11 +463,9 @@ public final class SourceHashBalancer implements Balancer {
     Map<String, Integer> bucketCounts() {
         Snapshot s = snap;
         Map<String, Integer> out = new java.util.TreeMap<>();
-        if (s.table != null) {
-            for (char[] page : s.table) {
-                for (char c : page) {
-                    out.merge(s.bySlot[c].name(), 1, Integer::sum);
-                }
+        if (s.pages != null) {
+            for (int b = 0; b < tableSize(); b++) {
+                out.merge(s.bySlot[s.slot(b)].name(), 1, Integer::sum);
             }
         }
         return out;
@@ -527,9 +541,9 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * Publishes the builder's table: when the batch changed it, a new outer array whose changed pages are fresh
-     * copies and whose others are the previous snapshot's (see the class comment); the previous table when nothing
-     * changed. Then tightens the bounds of the pages the batch changed.
+     * Publishes the builder's table when the batch changed it: a new outer array over the same base with fresh
+     * copies of the changed pages when they are few, else one flat copy (see the class comment); the previous table
+     * when nothing changed. Tightens the bounds of the pages the batch changed.
      */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
@@ -540,52 +554,64 @@ public final class SourceHashBalancer implements Balancer {
             list[i++] = node.server;
         }
         if (owner == null) {
+            base = null;
             table = null;
             allDirty = true;
-        } else if (allDirty || table == null) {
-            char[][] pages = new char[owner.length >>> PAGE_BITS][];
-            for (int p = 0; p < pages.length; p++) {
-                pages[p] = pageOf(p);
-            }
-            table = pages;
+        } else if (allDirty || base == null) {
+            publishFlat();
             allDirty = false; // a full build computed every bound itself; a table filled from empty did not
             if (!boundsExact) {
                 computeAllBounds();
             }
         } else {
-            char[][] pages = null;
+            int changed = 0;
             for (int w = 0; w < dirty.length; w++) {
                 for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
                     int p = (w << 6) + Long.numberOfTrailingZeros(bits);
                     pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
-                    if (pages == null) {
-                        pages = table.clone(); // the outer array only: clean pages stay shared
-                    }
-                    pages[p] = pageOf(p);
+                    changed++;
                 }
             }
-            if (pages != null) {
+            if (changed > table.length / PAGED_MAX_DIVISOR) {
+                publishFlat();
+            } else if (changed > 0) {
+                char[][] pages = table.clone(); // the outer array only: unchanged pages and the base stay shared
+                for (int w = 0; w < dirty.length; w++) {
+                    for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
+                        int p = (w << 6) + Long.numberOfTrailingZeros(bits);
+                        pages[p] = pageOf(p);
+                    }
+                }
                 table = pages;
+            }
+            if (changed > 0) {
                 for (int c = 0; c < chunks; c++) {
                     boundChunk(c, false);
                 }
             }
         }
         Arrays.fill(dirty, 0);
-        snap = new Snapshot(table, slots, list);
+        snap = new Snapshot(base, table, slots, list);
+    }
+
+    /** One flat copy of the builder's table, no pages over it. */
+    private void publishFlat() {
+        base = owner.clone();
+        table = new char[owner.length >>> PAGE_BITS][];
     }
 
     /**
-     * Page {@code p} of the builder's table for publication: the previous snapshot's page object when its slots are
-     * the same (it is never written), else a fresh copy. Never the builder's own array: readers see no in-place edit.
+     * Page {@code p} of the builder's table for publication over {@link #base}: what is published now (the page, or
+     * null for the base's) when the slots are the same (it is never written), else a fresh copy. Never the builder's
+     * own array: readers see no in-place edit.
      */
     private char[] pageOf(int p) {
         int from = p << PAGE_BITS;
-        char[] old = table == null ? null : table[p];
-        if (old != null && Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)) {
-            return old;
-        }
-        return Arrays.copyOfRange(owner, from, from + PAGE);
+        char[] old = table[p];
+        boolean same = old != null
+                ? Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)
+                : Arrays.equals(base, from, from + PAGE, owner, from, from + PAGE);
+        return same ? old : Arrays.copyOfRange(owner, from, from + PAGE);
     }
 
     /** True when every chunk's bound is a real score, as a build leaves them (tests: the pruning is in force). */
@@ -946,15 +972,24 @@ public final class SourceHashBalancer implements Balancer {
      * servers for the last scan.
      */
     private static final class Snapshot {
-        /** Pages of {@link #PAGE} slots: bucket {@code b} is {@code table[b >>> PAGE_BITS][b & PAGE_MASK]}. */
-        final char[][] table;
+        /** The flat table, under {@link #pages}. */
+        final char[] base;
+        /** Pages of {@link #PAGE} slots over the base, null where the base holds the slots; null while empty. */
+        final char[][] pages;
         final Server[] bySlot;
         final Server[] list;
 
-        Snapshot(char[][] table, Server[] bySlot, Server[] list) {
-            this.table = table;
+        Snapshot(char[] base, char[][] pages, Server[] bySlot, Server[] list) {
+            this.base = base;
+            this.pages = pages;
             this.bySlot = bySlot;
             this.list = list;
+        }
+
+        /** The slot of bucket {@code b}: from its page if it has one, else from the base. */
+        int slot(int b) {
+            char[] page = pages[b >>> PAGE_BITS];
+            return page != null ? page[b & PAGE_MASK] : base[b];
         }
     }
 }
