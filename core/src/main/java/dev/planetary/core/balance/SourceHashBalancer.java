@@ -59,10 +59,10 @@ import java.util.stream.IntStream;
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
  * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
  * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers; a batch that changed
- * the table publishes it as pages (one volatile write; see below), nothing when it changed nothing. Each page of 256
- * buckets and each chunk keeps an upper bound of its scores, so an addition reads only the bound of each chunk
- * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
- * batch changed.
+ * the table publishes a flat copy or copies of its changed pages (one volatile write; see below), nothing when it
+ * changed nothing. Each page of 256 buckets and each chunk keeps an upper bound of its scores, so an addition reads
+ * only the bound of each chunk instead of every bucket's score (it used to read all 16 MiB per addition); bounds
+ * are tightened for the pages a batch changed.
  *
  * <p><b>Published as a flat base plus pages, copied on write.</b> Readers see an immutable flat table (the base)
  * and an immutable array of pages of 256 slots (512 bytes; the bound pages above, so the builder's dirty bits name
@@ -80,7 +80,8 @@ import java.util.stream.IntStream;
  * copy (measured with a 256 MB heap, {@code -Xmn16m}, ParallelGC, 2,000 servers, 20 batches each: one server in or
  * out, old generation +7.55 MB per batch flat, +0.29 MB as pages; five out and five in, 73% of the pages, 10 young
  * collections (35 ms) flat, 23 (121 ms) as pages, and no less old garbage). The price of the pages: a pick does one
- * more dependent load (the page reference) and a branch.
+ * more dependent load (the page reference) and a branch; the memory: pages stay over the base until the next flat
+ * copy, up to twice the table's 8 MiB.
  *
  * <p><b>Picking.</b> One mix, the page reference, then the slot from the page or the base (for random clients a
  * cache and TLB miss into the 8 MiB table; huge pages help). If the bucket's server is full, not usable yet (its
