@@ -65,23 +65,19 @@ import java.util.stream.IntStream;
  * are tightened for the pages a batch changed.
  *
  * <p><b>Published as a flat base plus pages, copied on write.</b> Readers see an immutable flat table (the base)
- * and an immutable array of pages of 256 slots (512 bytes; the bound pages above, so the builder's dirty bits name
- * them) that override it where not null. A batch that changes few pages publishes a new outer array (64 KiB at 4M
- * buckets) sharing the base and the previous snapshot's page objects, with fresh copies of the pages it changed (a
- * changed page whose slots came back to what was published, say a server removed and added again, is kept as it
- * was); a full build, or a batch changing more than {@code 1/PAGED_MAX_DIVISOR} of the pages, publishes one flat
- * copy and no pages. Pages are small because a server's buckets are spread over the whole table: one server added
- * to or removed from 2,000 changes about 2,100 buckets, which dirty 12% of 256-slot pages (1 MB copied) but 40% of
- * 1,024-slot pages, 87% of 4,096-slot pages and every 32K-slot (64 KiB) page. Why both forms: an 8 MiB array is
- * more than half of eden with the launcher's settings ({@code -Xmn16m}), so ParallelGC mostly puts a flat copy
- * straight into the old generation, where it becomes garbage at the next copy (old generation +7.5 MB per
- * one-server batch, a full collection of 0.5-0.9 s every dozen whole-swarm relists); pages are born in eden and
- * alive, so young collections copy them until they are old, which for most of the table costs more than the flat
- * copy (measured with a 256 MB heap, {@code -Xmn16m}, ParallelGC, 2,000 servers, 20 batches each: one server in or
- * out, old generation +7.55 MB per batch flat, +0.29 MB as pages; five out and five in, 73% of the pages, 10 young
- * collections (35 ms) flat, 23 (121 ms) as pages, and no less old garbage). The price of the pages: a pick does one
- * more dependent load (the page reference) and a branch; the memory: pages stay over the base until the next flat
- * copy, up to twice the table's 8 MiB.
+ * and an immutable array of pages of 256 slots (the bound pages above, so the builder's dirty bits name them) that
+ * override it where not null. A batch that changes few pages publishes a new outer array (64 KiB at 4M buckets)
+ * sharing the base and the previous pages, with fresh copies of the pages it changed (a page whose slots are the
+ * base's again, say a server down and up again, goes back to the base); a full build, a batch changing more than
+ * {@code 1/PAGED_MAX_DIVISOR} of the pages, or copies covering nearly all of the table publish one flat copy. Why:
+ * an 8 MiB array is over half of eden with the launcher's {@code -Xmn16m}, so ParallelGC puts each flat copy straight
+ * into the old generation, where it is garbage at the next one (measured, 256 MB heap, 2,000 servers, one server in
+ * or out per batch: old generation +7.55 MB per batch flat, +0.29 MB as pages; a full collection of 0.5-0.9 s came
+ * every dozen whole-swarm relists); but live pages are copied by every young collection until they are old, which
+ * for most of the table costs more than one flat copy (five servers out and five in, 73% of the pages: 23 young
+ * collections, 121 ms, as pages against 10, 35 ms, flat). Pages are small because a server's buckets are spread over
+ * the whole table: one server of 2,000 changes about 2,100 buckets, 12% of 256-slot pages but every 64 KiB page.
+ * The price: a pick does one more dependent load (the page reference) and a branch; up to twice the table's memory.
  *
  * <p><b>Picking.</b> One mix, the page reference, then the slot from the page or the base (for random clients a
  * cache and TLB miss into the 8 MiB table; huge pages help). If the bucket's server is full, not usable yet (its
@@ -126,6 +122,12 @@ public final class SourceHashBalancer implements Balancer {
      * 2,000 changes 12% of the pages.
      */
     private static final int PAGED_MAX_DIVISOR = 4;
+    /**
+     * Pages held as copies over the base are folded into a new flat copy once more than all but {@code 1/4} of the
+     * pages would be copies: without it one-server batches leave the whole table copied (92% after 20 at 2,000
+     * servers) and twice its memory live; with it a flat copy comes every ~11 one-server batches instead of every one.
+     */
+    private static final int COPIED_MAX_DIVISOR = 4;
 
     private final int tableBits;
     private final int tableMask;
@@ -158,7 +160,9 @@ public final class SourceHashBalancer implements Balancer {
     /** Flat table last published (held by {@link #snap}); never written. Null while nothing is published. */
     private char[] base;
     /** Pages last published over {@link #base} (null entries: the base's); never written, nor is the outer array. */
-    private char[][] table;
+    private char[][] pages;
+    /** Non-null entries of {@link #pages}: pages held as copies over the base. */
+    private int copied;
     /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
     private long[] dirty;
     private boolean allDirty = true;
@@ -234,7 +238,8 @@ public final class SourceHashBalancer implements Balancer {
         this.best = prev.best;
         this.owner = prev.owner;
         this.base = prev.base;
-        this.table = prev.table;
+        this.pages = prev.pages;
+        this.copied = prev.copied;
         this.dirty = prev.dirty;
         this.allDirty = prev.allDirty;
         this.pageMax = prev.pageMax;
@@ -249,7 +254,7 @@ public final class SourceHashBalancer implements Balancer {
         prev.best = null;
         prev.owner = null;
         prev.base = null;
-        prev.table = null;
+        prev.pages = null;
         prev.dirty = null;
         prev.pageMax = null;
         prev.chunkMax = null;
@@ -427,6 +432,9 @@ public final class SourceHashBalancer implements Balancer {
 
     /** The published array holding {@code bucket}: its page, or the flat base (to test reuse by identity). Tests. */
     char[] publishedArray(int bucket) {
+        if (snap.pages == null) {
+            return null;
+        }
         char[] page = snap.pages[bucket >>> PAGE_BITS];
         return page != null ? page : snap.base;
     }
@@ -556,7 +564,8 @@ public final class SourceHashBalancer implements Balancer {
         }
         if (owner == null) {
             base = null;
-            table = null;
+            pages = null;
+            copied = 0;
             allDirty = true;
         } else if (allDirty || base == null) {
             publishFlat();
@@ -573,17 +582,20 @@ public final class SourceHashBalancer implements Balancer {
                     changed++;
                 }
             }
-            if (changed > table.length / PAGED_MAX_DIVISOR) {
+            if (changed > pages.length / PAGED_MAX_DIVISOR
+                    || copied + changed > pages.length - pages.length / COPIED_MAX_DIVISOR) {
                 publishFlat();
             } else if (changed > 0) {
-                char[][] pages = table.clone(); // the outer array only: unchanged pages and the base stay shared
+                char[][] next = pages.clone(); // the outer array only: unchanged pages and the base stay shared
                 for (int w = 0; w < dirty.length; w++) {
                     for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
                         int p = (w << 6) + Long.numberOfTrailingZeros(bits);
-                        pages[p] = pageOf(p);
+                        char[] page = pageOf(p);
+                        copied += (page != null ? 1 : 0) - (next[p] != null ? 1 : 0);
+                        next[p] = page;
                     }
                 }
-                table = pages;
+                pages = next;
             }
             if (changed > 0) {
                 for (int c = 0; c < chunks; c++) {
@@ -592,27 +604,29 @@ public final class SourceHashBalancer implements Balancer {
             }
         }
         Arrays.fill(dirty, 0);
-        snap = new Snapshot(base, table, slots, list);
+        snap = new Snapshot(base, pages, slots, list);
     }
 
     /** One flat copy of the builder's table, no pages over it. */
     private void publishFlat() {
         base = owner.clone();
-        table = new char[owner.length >>> PAGE_BITS][];
+        pages = new char[owner.length >>> PAGE_BITS][];
+        copied = 0;
     }
 
     /**
-     * Page {@code p} of the builder's table for publication over {@link #base}: what is published now (the page, or
-     * null for the base's) when the slots are the same (it is never written), else a fresh copy. Never the builder's
-     * own array: readers see no in-place edit.
+     * Page {@code p} of the builder's table for publication over {@link #base}: null when its slots are the base's
+     * again (a server that went down and came back leaves no copy behind), the published page when they are the same
+     * (it is never written), else a fresh copy. Never the builder's own array: readers see no in-place edit.
      */
     private char[] pageOf(int p) {
         int from = p << PAGE_BITS;
-        char[] old = table[p];
-        boolean same = old != null
-                ? Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)
-                : Arrays.equals(base, from, from + PAGE, owner, from, from + PAGE);
-        return same ? old : Arrays.copyOfRange(owner, from, from + PAGE);
+        if (Arrays.equals(base, from, from + PAGE, owner, from, from + PAGE)) {
+            return null;
+        }
+        char[] old = pages[p];
+        return old != null && Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)
+                ? old : Arrays.copyOfRange(owner, from, from + PAGE);
     }
 
     /** True when every chunk's bound is a real score, as a build leaves them (tests: the pruning is in force). */
@@ -969,8 +983,8 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * What event loops read: the bucket table (never written once published), the servers by slot, and the placed
-     * servers for the last scan.
+     * What event loops read: the flat table and the pages over it (never written once published), the servers by
+     * slot, and the placed servers for the last scan.
      */
     private static final class Snapshot {
         /** The flat table, under {@link #pages}. */

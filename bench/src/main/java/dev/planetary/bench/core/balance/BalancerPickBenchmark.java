@@ -33,10 +33,11 @@ public class BalancerPickBenchmark extends AbstractBenchmark {
     public int servers;
 
     /**
-     * One-server additions applied as successive batches after the build: with {@code source-consistent} each
-     * publishes a few copied pages over the flat table, so a pick reads some buckets from pages (0: flat only).
+     * One-server additions applied as successive batches after the build: with {@code source-consistent} at 10,000
+     * servers each publishes a few copied pages over the flat table, so a pick reads some buckets from pages (0: flat
+     * only; with fewer servers an addition changes over a quarter of the pages and publishes flat).
      */
-    @Param({"0"})
+    @Param({"0", "64"})
     public int additions;
 
     private Balancer b;
