@@ -263,6 +263,7 @@ public final class Proxy implements AutoCloseable {
             if (!failures.isEmpty()) {
                 throw new StartException(bindFailures(failures, config.listenerCount()));
             }
+            Warmup.listening(); // the listeners are open: the warm-up thread (if any) compiles the counting code
         } catch (StartException | RuntimeException e) {
             proxy.close();
             throw e;
