@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * rather than timed, so that a loaded machine does not change the figure: {@code getThreadAllocatedBytes} of the
  * proxy's only event loop around {@code N} connections (connect, 32 bytes echoed, the client closes first), once for
  * the first connections after start (interpreter and C1) and once after them (warm). Run it when asked, without the
- * paranoid leak detector (its records are allocations of their own):
+ * paranoid leak detector (its records are allocations of their own); {@code -Dalloc.warmup=true} starts the warm-up
+ * thread first, as the launched proxy does:
  *
  * <pre>
  * unshare -n bash -c 'ip link set lo up &amp;&amp; mvn -B -o -q -pl proxy -am test -Dtest=AllocationPerConnectionRun \
@@ -37,9 +38,15 @@ class AllocationPerConnectionRun {
     /** Connections counted as the warm figure, after the cold ones. */
     private static final int WARM = Integer.getInteger("alloc.warm", 10_000);
 
+    /** Start the warm-up thread first, as the launcher's JVM does ({@code ProxyMain.main}). */
+    private static final boolean WARMUP = Boolean.getBoolean("alloc.warmup");
+
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES)
     void measure() throws Exception {
+        if (WARMUP) {
+            Warmup.start();
+        }
         try (Backends backends = new Backends()) {
             int port = Ports.pcpu();
             int echo = backends.echo("echo").port();
@@ -61,14 +68,22 @@ class AllocationPerConnectionRun {
                 long loop = loopThreadId();
                 com.sun.management.ThreadMXBean mx =
                     (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+                if (WARMUP) {
+                    assertThat(Warmup.awaitCountersWarm(60, TimeUnit.SECONDS)).isTrue();
+                }
                 long b0 = mx.getThreadAllocatedBytes(loop);
+                long c0 = mx.getThreadCpuTime(loop);
                 connections(proxy, port, COLD);
                 long b1 = mx.getThreadAllocatedBytes(loop);
+                long c1 = mx.getThreadCpuTime(loop);
                 connections(proxy, port, WARM);
                 long b2 = mx.getThreadAllocatedBytes(loop);
-                System.out.printf("ALLOC transport=%s cold: %d connections, %.0f bytes each; warm: %d connections,"
-                    + " %.0f bytes each%n", proxy.transport(), COLD, (b1 - b0) / (double) COLD, WARM,
-                    (b2 - b1) / (double) WARM);
+                long c2 = mx.getThreadCpuTime(loop);
+                // CPU time is indicative only: other processes' load moves it (caches), the bytes it does not
+                System.out.printf("ALLOC transport=%s warmup=%s cold: %d connections, %.0f bytes, %.1f us CPU each;"
+                    + " warm: %d connections, %.0f bytes, %.1f us CPU each%n", proxy.transport(), WARMUP, COLD,
+                    (b1 - b0) / (double) COLD, (c1 - c0) / 1e3 / COLD, WARM, (b2 - b1) / (double) WARM,
+                    (c2 - c1) / 1e3 / WARM);
                 assertThat(b2).isGreaterThan(b0);
             } finally {
                 proxy.close();
