@@ -164,7 +164,6 @@ final class Connector implements ChannelFutureListener {
         ch.config().setAllocator(client.config().getAllocator());
         ch.config().setConnectTimeoutMillis(connectTimeoutMs);
         EpollInterest.keep(ch); // before registering: EPOLLERR goes in with the EPOLL_CTL_ADD, not a MOD of its own
-        ch.pipeline().addLast(relay.serverHandler());
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {
             registered(reg);
@@ -180,6 +179,8 @@ final class Connector implements ChannelFutureListener {
         } else if (!reg.isSuccess()) {
             failed(ch);
         } else {
+            // added once registered: no pending-handler task, and the one-handler overload makes no varargs array
+            ch.pipeline().addLast(null, relay.serverHandler());
             ch.connect(attempt.target().address()).addListener(this);
         }
     }

@@ -17,7 +17,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -611,19 +610,47 @@ public final class Proxy implements AutoCloseable {
         }
     };
 
-    /** @param acceptProxy the bind has {@code accept-proxy}: the connection's PROXY header is read first */
+    /**
+     * The child handler of a bind: on the accepted channel's event loop, once it is registered, it starts the
+     * connection's {@link Session} and gives its place in the pipeline to the session's handler.
+     *
+     * <p>Not a {@code ChannelInitializer}: that one guards against being run twice per channel with a
+     * {@code ConcurrentHashMap} shared by every channel of the bind (an entry added and removed per connection, 32
+     * bytes, and a CAS or a bin lock that the event loops sharing a port contend on). {@code handlerAdded} runs once
+     * per channel by itself: Netty calls it when the channel registers, on its loop, and removing the handler there
+     * is what {@code ChannelInitializer} does too.
+     *
+     * @param acceptProxy the bind has {@code accept-proxy}: the connection's PROXY header is read first
+     */
     private ChannelHandler initializer(Route route, boolean acceptProxy) {
-        return new ChannelInitializer<Channel>() {
+        return new ChannelInboundHandlerAdapter() {
             @Override
-            protected void initChannel(Channel ch) {
-                // read per connection: a reload may give the port to another frontend (listeners open only once
-                // the route has one)
-                Frontend f = route.frontend;
-                Session session = new Session(Proxy.this, f, ch);
-                if (acceptProxy) {
-                    new AcceptProxy(session, f).install(ch.pipeline(), session.clientHandler());
-                } else {
-                    ch.pipeline().addLast(session.clientHandler());
+            public boolean isSharable() {
+                return true;
+            }
+
+            @Override
+            public void handlerAdded(ChannelHandlerContext ctx) {
+                Channel ch = ctx.channel();
+                try {
+                    // read per connection: a reload may give the port to another frontend (listeners open only
+                    // once the route has one)
+                    Frontend f = route.frontend;
+                    Session session = new Session(Proxy.this, f, ch);
+                    if (acceptProxy) {
+                        new AcceptProxy(session, f).install(ctx.pipeline(), session.clientHandler());
+                    } else {
+                        // the one-handler overload: the varargs one makes an array per connection
+                        ctx.pipeline().addLast(null, session.clientHandler());
+                    }
+                } catch (RuntimeException | Error e) {
+                    // as ChannelInitializer does: a connection that cannot be set up is closed, not left open
+                    LOG.warn("could not set up an accepted connection, closing it: {}", e.toString());
+                    ch.close();
+                } finally {
+                    if (!ctx.isRemoved()) {
+                        ctx.pipeline().remove(this);
+                    }
                 }
             }
         };

@@ -458,16 +458,23 @@ final class Relay extends ChannelInboundHandlerAdapter {
      */
     private void shutdownOutput(Channel ch, boolean toClient) {
         ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-        ((DuplexChannel) ch).shutdownOutput().addListener((ChannelFutureListener) g -> {
-            if (toClient) {
-                clientOutputShut = true;
-                idle.clientHalfClosed();
-            } else {
-                serverOutputShut = true;
-                idle.serverHalfClosed();
-            }
-            closeIfBothDone();
-        });
+        if (HalfClose.shutdownOutput(ch)) {
+            outputShut(toClient); // epoll: at the socket, without Netty's exception, promise and listener
+        } else {
+            ((DuplexChannel) ch).shutdownOutput().addListener((ChannelFutureListener) g -> outputShut(toClient));
+        }
+    }
+
+    /** A side has been sent its FIN (or its socket was already gone). */
+    private void outputShut(boolean toClient) {
+        if (toClient) {
+            clientOutputShut = true;
+            idle.clientHalfClosed();
+        } else {
+            serverOutputShut = true;
+            idle.serverHalfClosed();
+        }
+        closeIfBothDone();
     }
 
     /**
@@ -481,7 +488,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     /**
      * The second FIN has arrived: neither peer can send any more, so instead of half-closing the last open direction
-     * (shutdownOutput: a syscall, and Netty builds a ChannelOutputShutdownException with a stack trace for every call)
+     * (shutdownOutput: a syscall, and on NIO and io_uring a ChannelOutputShutdownException with a stack trace)
      * each side is closed once its pending bytes are flushed; close sends the FIN after them. The peer sees the same
      * bytes and the same FIN; one shutdown per connection is saved.
      */
