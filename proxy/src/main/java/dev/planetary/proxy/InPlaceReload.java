@@ -269,8 +269,8 @@ public final class InPlaceReload {
         Set<String> drain = new HashSet<>();
         for (Server s : was.servers()) {
             if (!statics.contains(s.name())) {
-                wanted.add(bc.discover().server(s.name(), s.address().getAddress().getHostAddress(),
-                    s.address().getPort()));
+                String ip = s.literal() != null ? s.literal() : s.address().getAddress().getHostAddress();
+                wanted.add(bc.discover().server(s.name(), ip, s.port())); // no address object made for it
                 if (s.discoveryDrain()) {
                     drain.add(s.name());
                 }

@@ -29,7 +29,16 @@ public final class Server {
     public enum Admin { READY, DRAIN, MAINT }
 
     private final String name;
-    private final InetSocketAddress address;
+    /**
+     * The IP literal a {@link #atLiteral} server was made for, else null (the address was given made). Its address
+     * object is then made on first use ({@link #address()}): a relist of a whole swarm makes thousands of servers at
+     * once, most of which get no connection before the next relist, and every object a relist keeps is copied by
+     * the young collections during it (issue 8).
+     */
+    private final String literal;
+    private final int port;
+    /** Made on first use for a literal server (once per server, never per connection); see {@link #address()}. */
+    private volatile InetSocketAddress address;
     private final boolean backup;
     /** Changed only by the owner ({@code set maxconn server}); read live by {@link #full()} and tryAcquire. */
     private volatile int maxconn;
@@ -79,9 +88,33 @@ public final class Server {
     /** @param sendProxy the PROXY header sent to it before each client's bytes ({@code send-proxy[-v2]}) */
     public Server(String name, InetSocketAddress address, int weight, int maxconn, boolean backup, boolean up,
                   Admin admin, SendProxy sendProxy) {
+        this(name, null, Objects.requireNonNull(address, "address"), address.getPort(), weight, maxconn, backup, up,
+            admin, sendProxy);
+    }
+
+    /**
+     * A server at an IP literal ({@code 10.1.2.3}, {@code fd00::1}), whose address object is made only when first
+     * asked for. The caller guarantees the literal: the address is made on whichever thread first asks (an event
+     * loop connecting to it), where a host name would mean a DNS lookup.
+     *
+     * @param ipLiteral an IPv4 or IPv6 literal, checked by the caller
+     */
+    public static Server atLiteral(String name, String ipLiteral, int port, int weight, int maxconn, boolean backup,
+                                   boolean up, Admin admin, SendProxy sendProxy) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+        return new Server(name, Objects.requireNonNull(ipLiteral, "ipLiteral"), null, port, weight, maxconn, backup,
+            up, admin, sendProxy);
+    }
+
+    private Server(String name, String literal, InetSocketAddress address, int port, int weight, int maxconn,
+                   boolean backup, boolean up, Admin admin, SendProxy sendProxy) {
         this.sendProxy = Objects.requireNonNull(sendProxy, "sendProxy");
         this.name = Objects.requireNonNull(name, "name");
-        this.address = Objects.requireNonNull(address, "address");
+        this.literal = literal;
+        this.address = address;
+        this.port = port;
         if (weight < 0 || weight > 256) {
             throw new IllegalArgumentException("weight must be 0..256: " + weight);
         }
@@ -96,7 +129,33 @@ public final class Server {
     }
 
     public String name() { return name; }
-    public InetSocketAddress address() { return address; }
+
+    /**
+     * The server's socket address. A {@link #atLiteral} server makes it on the first call (two threads may both make
+     * one; either is the same address, and each is published whole through the volatile field).
+     */
+    public InetSocketAddress address() {
+        InetSocketAddress a = address;
+        if (a == null) {
+            a = new InetSocketAddress(literal, port); // a literal: parsed, never looked up
+            address = a;
+        }
+        return a;
+    }
+
+    /** The port, without making the address object. */
+    public int port() { return port; }
+
+    /**
+     * The host as text, without making the address object: the IP literal of an {@link #atLiteral} server, else the
+     * address's host string (its name, or its IP literal when made from one).
+     */
+    public String host() {
+        return literal != null ? literal : address.getHostString();
+    }
+
+    /** The IP literal this server was made at ({@link #atLiteral}), or null. */
+    public String literal() { return literal; }
     public boolean backup() { return backup; }
     public int maxconn() { return maxconn; }
     public SendProxy sendProxy() { return sendProxy; }
@@ -195,6 +254,6 @@ public final class Server {
 
     @Override
     public String toString() {
-        return name + "@" + address.getHostString() + ":" + address.getPort();
+        return name + "@" + host() + ":" + port;
     }
 }
