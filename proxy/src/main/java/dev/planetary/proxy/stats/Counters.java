@@ -13,11 +13,16 @@ import java.lang.invoke.VarHandle;
  * (copy-on-write, under this object's lock with the install) only when a thread with a higher index first counts
  * here.
  *
+ * <p>Open for {@link StateClock} (and through it {@link ServerStats}) only: a discovered swarm's server has counters,
+ * a state clock and stats, and a relist of thousands makes them at once, so they are one object per server rather
+ * than three (issue 8: every object a relist keeps is copied by the young collections during it). Nothing here is
+ * overridden, so {@link #slot()} compiles as before.
+ *
  * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
  * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
  * sum over threads is exact.
  */
-public final class Counters {
+public class Counters {
 
     /** Sessions (frontend: accepted; backend and server: given a server). */
     public static final int STOT = 0;

@@ -5,20 +5,19 @@ import java.lang.invoke.VarHandle;
 
 /**
  * A server's counters ({@link Counters}) and its check results. Counters are per thread; the check fields are
- * written by the health checker's one thread, the state clock by the backends' owner.
+ * written by the health checker's one thread, the state clock by the backends' owner. It is its own counters and
+ * state clock (one object, not three: see {@link Counters}' class comment).
  */
-public final class ServerStats {
+public final class ServerStats extends StateClock {
 
     private final String name;
     private final int sid;
-    private final Counters counters = new Counters();
     /**
      * The highest one-second session rate seen ({@link MaxSampler}'s job, kept in a field here: every server of a
      * discovered swarm has stats, and a relist of thousands makes them at once, so one object fewer each).
      */
     @SuppressWarnings("unused") // through RATE_MAX
     private volatile long rateMax;
-    private final StateClock state;
     /** The weight its config gave it when it joined (HAProxy's {@code iweight}), -1 unknown; backends' owner. */
     private volatile int initialWeight = -1;
 
@@ -44,19 +43,19 @@ public final class ServerStats {
     private volatile int fall;
 
     ServerStats(String name, int sid, long nowNanos) {
+        super(nowNanos);
         this.name = name;
         this.sid = sid;
-        this.state = new StateClock(nowNanos);
     }
 
     public String name() { return name; }
     /** HAProxy's server id within its backend ({@code sid}), from 1 in order of appearance. */
     public int sid() { return sid; }
-    public Counters counters() { return counters; }
-    public StateClock state() { return state; }
+    public Counters counters() { return this; }
+    public StateClock state() { return this; }
 
     public long rate(long nowNanos) {
-        return FreqCounter.read(counters, nowNanos);
+        return FreqCounter.read(this, nowNanos);
     }
 
     public long rateMax(long nowNanos) {
