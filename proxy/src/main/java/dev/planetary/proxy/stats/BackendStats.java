@@ -1,6 +1,5 @@
 package dev.planetary.proxy.stats;
 
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -13,7 +12,7 @@ public final class BackendStats {
     private final String name;
     private final int iid;
     private final Counters counters = new Counters();
-    private final ConcurrentHashMap<String, ServerStats> servers = new ConcurrentHashMap<>();
+    private final ServerStatsTable servers = new ServerStatsTable();
     private final AtomicInteger nextSid = new AtomicInteger(1);
     final MaxSampler rateMax = new MaxSampler();
     final MaxSampler sessionsMax = new MaxSampler();
@@ -79,6 +78,6 @@ public final class BackendStats {
     }
 
     Iterable<ServerStats> servers() {
-        return servers.values();
+        return servers;
     }
 }
