@@ -125,14 +125,15 @@ public final class Harness {
             Ends ends = new Ends(List.of(iperfPort), http, http);
             for (int rep = 1; rep <= o.reps; rep++) {
                 String r = "rep " + rep + "/" + o.reps + " t" + p.nbthread() + " ";
+                List<TargetSpec> order = rotated(o.targets, rep - 1);
                 if (o.groups.contains(Figure.Group.TRAFFIC)) {
-                    for (TargetSpec t : o.targets) {
+                    for (TargetSpec t : order) {
                         log(r + "traffic  " + t.label());
                         attempt(rep, "traffic", t, () -> traffic(t, trafficCfg, ends));
                     }
                 }
                 if (o.groups.contains(Figure.Group.IDLE)) {
-                    for (TargetSpec t : o.targets) {
+                    for (TargetSpec t : order) {
                         if (t.kind() != Target.DIRECT) {
                             log(r + "idle     " + t.label());
                             attempt(rep, "idle", t, () -> idle(gen, t, trafficCfg));
@@ -140,7 +141,7 @@ public final class Harness {
                     }
                 }
                 if (o.groups.contains(Figure.Group.STARTUP)) {
-                    for (TargetSpec t : o.targets) {
+                    for (TargetSpec t : order) {
                         if (t.kind() != Target.DIRECT) {
                             log(r + "start-up " + t.label());
                             attempt(rep, "start-up", t, () -> startupRetrying(t));
@@ -157,6 +158,22 @@ public final class Harness {
                 }
             }
         }
+    }
+
+    /**
+     * The targets in the order of repetition {@code shift} (0-based): each repetition starts one target later, so no
+     * column always runs first (right after the backends start) or right after the same neighbour, whose heat, page
+     * cache and TIME_WAIT sockets it would inherit every time (the same jar moved 3 points between two runs with a
+     * fixed order).
+     */
+    static <T> List<T> rotated(List<T> targets, int shift) {
+        if (targets.isEmpty()) {
+            return targets;
+        }
+        int k = Math.floorMod(shift, targets.size());
+        List<T> out = new java.util.ArrayList<>(targets.subList(k, targets.size()));
+        out.addAll(targets.subList(0, k));
+        return out;
     }
 
     /** Where a target's traffic goes when it is direct: the iperf3 server, the rr and the cps HTTP responders. */

@@ -15,6 +15,16 @@ import org.junit.jupiter.api.io.TempDir;
 class HarnessPartsTest {
 
     @Test
+    void eachRepetitionStartsOneTargetLaterSoNoColumnAlwaysRunsFirst() {
+        List<String> targets = List.of("direct", "haproxy", "planetary");
+        assertThat(Harness.rotated(targets, 0)).containsExactly("direct", "haproxy", "planetary");
+        assertThat(Harness.rotated(targets, 1)).containsExactly("haproxy", "planetary", "direct");
+        assertThat(Harness.rotated(targets, 2)).containsExactly("planetary", "direct", "haproxy");
+        assertThat(Harness.rotated(targets, 3)).containsExactly("direct", "haproxy", "planetary");
+        assertThat(Harness.rotated(List.of(), 1)).isEmpty();
+    }
+
+    @Test
     void pinOnlyPinsThePassesWhoseThreadsFitTheProxyCpus() {
         Options o = Options.parse(new String[]{"--pin", "--nbthread", "1,2", "--out", "x.md"});
         List<Pass> passes = Pass.of(o);

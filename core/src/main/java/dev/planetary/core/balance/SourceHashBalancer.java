@@ -59,23 +59,31 @@ import java.util.stream.IntStream;
  * Every shortcut only skips candidates proven to lose (with a 1e-6 relative margin), so all paths produce the same
  * table as the brute-force argmin. Builds run on the control thread, in the builder's own {@code char[]} of slot
  * indices (8 MiB) and winning scores (16 MiB), changed in place and never seen by readers; a batch that changed
- * the table publishes one flat copy of it (one volatile write), none when it changed nothing. Each page of 256
- * buckets and each chunk keeps an upper bound of its scores, so an addition reads only the bound of each chunk
- * instead of every bucket's score (it used to read all 16 MiB per addition); bounds are tightened for the pages a
- * batch changed.
+ * the table publishes a flat copy or copies of its changed pages (one volatile write; see below), nothing when it
+ * changed nothing. Each page of 256 buckets and each chunk keeps an upper bound of its scores, so an addition reads
+ * only the bound of each chunk instead of every bucket's score (it used to read all 16 MiB per addition); bounds
+ * are tightened for the pages a batch changed.
  *
- * <p><b>Why one flat copy, not pages.</b> Publishing the table as 16,384 pages of 256 slots and copying only the
- * changed ones was tried (issue 8): a batch of a few changes copied about 5 MB instead of 8 MiB, but those pages
- * are small objects born in the young generation and alive, so every young collection copied them (survivor space
- * after a relist 1.2 -> 4.4 MB, 2.2 -> 5.2 MB for a full build): longer young pauses, the figure that matters
- * here. A single 8 MiB array is more than half of eden with the launcher's settings ({@code -Xmn16m}): when eden
- * cannot take it, ParallelGC allocates it in the old generation directly, and no young collection copies it (the
- * survivor space held about 1.2 MB after a few-changes relist with the flat table, 4.4 MB with pages).
+ * <p><b>Published as a flat base plus pages, copied on write.</b> Readers see an immutable flat table (the base)
+ * and an immutable array of pages of 256 slots (the bound pages above, so the builder's dirty bits name them) that
+ * override it where not null. A batch that changes few pages publishes a new outer array (64 KiB at 4M buckets)
+ * sharing the base and the previous pages, with fresh copies of the pages it changed (a page whose slots are the
+ * base's again, say a server down and up again, goes back to the base); a full build, a batch changing more than
+ * {@code 1/PAGED_MAX_DIVISOR} of the pages, or copies covering nearly all of the table publish one flat copy. Why:
+ * an 8 MiB array is over half of eden with the launcher's {@code -Xmn16m}, so ParallelGC puts each flat copy straight
+ * into the old generation, where it is garbage at the next one (measured, 256 MB heap, 2,000 servers, one server in
+ * or out per batch: old generation +7.55 MB per batch flat, +0.29 MB as pages; a full collection of 0.5-0.9 s came
+ * every dozen whole-swarm relists); but live pages are copied by every young collection until they are old, which
+ * for most of the table costs more than one flat copy (five servers out and five in, 73% of the pages: 23 young
+ * collections, 121 ms, as pages against 10, 35 ms, flat). Pages are small because a server's buckets are spread over
+ * the whole table: one server of 2,000 changes about 2,100 buckets, 12% of 256-slot pages but every 64 KiB page.
+ * The price: a pick does one more dependent load (the page reference) and a branch; up to twice the table's memory.
  *
- * <p><b>Picking.</b> One mix, one table read (for random clients a cache and TLB miss into the 8 MiB table; huge
- * pages help). If the bucket's server is full, not usable yet (its callback has not
- * arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride derived from the hash
- * (deterministic per client and weight-proportional), then every server once; null if none fits.
+ * <p><b>Picking.</b> One mix, the page reference, then the slot from the page or the base (for random clients a
+ * cache and TLB miss into the 8 MiB table; huge pages help). If the bucket's server is full, not usable yet (its
+ * callback has not arrived) or {@code avoid}, up to {@code PROBES} further buckets are tried along a stride
+ * derived from the hash (deterministic per client and weight-proportional), then every server once; null if none
+ * fits.
  */
 public final class SourceHashBalancer implements Balancer {
 
@@ -97,7 +105,7 @@ public final class SourceHashBalancer implements Balancer {
     private static final double[] LAYERS = {0.125, 0.25, 0.5, 1};
     /** Parallel tasks of a full build: enough to keep every core of a big box busy as chunks finish unevenly. */
     private static final int BUILD_TASKS = 4 * Runtime.getRuntime().availableProcessors();
-    private static final Snapshot EMPTY = new Snapshot(null, new Server[0], new Server[0]);
+    private static final Snapshot EMPTY = new Snapshot(null, null, new Server[0], new Server[0]);
     /**
      * Buckets per bound page: 256, so that tightening the bounds after a batch reads about 512 KiB of scores per
      * server added to 2,000 (its ~2,100 buckets land in ~2,000 pages), not the whole 16 MiB. Never above the
@@ -105,6 +113,21 @@ public final class SourceHashBalancer implements Balancer {
      */
     private static final int PAGE_BITS = 8;
     private static final int PAGE = 1 << PAGE_BITS;
+    /** Slot of a bucket within its published page (pages of the published table are the bound pages). */
+    private static final int PAGE_MASK = PAGE - 1;
+    /**
+     * A batch that changes more than this fraction of the pages ({@code 1/4}: 2 MiB of copies at 4M buckets) publishes
+     * one flat copy instead of pages: young collections copy live pages until they are old, which for most of the
+     * table costs more than a flat copy costs the old generation (see the class comment). One server in or out of
+     * 2,000 changes 12% of the pages.
+     */
+    private static final int PAGED_MAX_DIVISOR = 4;
+    /**
+     * Pages held as copies over the base are folded into a new flat copy once more than all but {@code 1/4} of the
+     * pages would be copies: without it one-server batches leave the whole table copied (92% after 20 at 2,000
+     * servers) and twice its memory live; with it a flat copy comes every ~11 one-server batches instead of every one.
+     */
+    private static final int COPIED_MAX_DIVISOR = 4;
 
     private final int tableBits;
     private final int tableMask;
@@ -132,10 +155,14 @@ public final class SourceHashBalancer implements Balancer {
     private Node[] bySlot = new Node[16];
     /** Winning score of each bucket, +inf if empty; null while no server is placed. */
     private float[] best;
-    /** Slot owning each bucket: the builder's own, changed in place; readers see a copy ({@link #table}). */
+    /** Slot owning each bucket: the builder's own, changed in place; readers see copies of its pages. */
     private char[] owner;
-    /** The table last published (held by {@link #snap}); never written. Null while nothing is published. */
-    private char[] table;
+    /** Flat table last published (held by {@link #snap}); never written. Null while nothing is published. */
+    private char[] base;
+    /** Pages last published over {@link #base} (null entries: the base's); never written, nor is the outer array. */
+    private char[][] pages;
+    /** Non-null entries of {@link #pages}: pages held as copies over the base. */
+    private int copied;
     /** Pages of {@link #owner} changed since the last publication (one bit each), unless {@link #allDirty}. */
     private long[] dirty;
     private boolean allDirty = true;
@@ -210,7 +237,9 @@ public final class SourceHashBalancer implements Balancer {
         this.bySlot = prev.bySlot;
         this.best = prev.best;
         this.owner = prev.owner;
-        this.table = prev.table;
+        this.base = prev.base;
+        this.pages = prev.pages;
+        this.copied = prev.copied;
         this.dirty = prev.dirty;
         this.allDirty = prev.allDirty;
         this.pageMax = prev.pageMax;
@@ -224,7 +253,8 @@ public final class SourceHashBalancer implements Balancer {
         prev.bySlot = null;
         prev.best = null;
         prev.owner = null;
-        prev.table = null;
+        prev.base = null;
+        prev.pages = null;
         prev.dirty = null;
         prev.pageMax = null;
         prev.chunkMax = null;
@@ -312,14 +342,13 @@ public final class SourceHashBalancer implements Balancer {
     @Override
     public Server pick(int sourceHash, Server avoid) {
         Snapshot s = snap;
-        char[] table = s.table;
-        if (table == null) {
+        if (s.pages == null) {
             return null;
         }
         Server[] slots = s.bySlot;
         int h = Hashing.mix32(sourceHash);
         int b = h & tableMask;
-        int slot = table[b];
+        int slot = s.slot(b);
         if (slot != NONE) {
             Server srv = slots[slot];
             if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -329,7 +358,7 @@ public final class SourceHashBalancer implements Balancer {
         int stride = Hashing.mix32(h) | 1;
         for (int p = 0; p < PROBES; p++) {
             b = (b + stride) & tableMask;
-            slot = table[b];
+            slot = s.slot(b);
             if (slot != NONE) {
                 Server srv = slots[slot];
                 if (srv != avoid && srv.usable() && srv.tryAcquire()) {
@@ -385,10 +414,10 @@ public final class SourceHashBalancer implements Balancer {
     /** The server owning a bucket in the published table, or null. For tests. */
     Server ownerOfBucket(int bucket) {
         Snapshot s = snap;
-        if (s.table == null) {
+        if (s.pages == null) {
             return null;
         }
-        int slot = s.table[bucket];
+        int slot = s.slot(bucket);
         return slot == NONE ? null : s.bySlot[slot];
     }
 
@@ -398,7 +427,21 @@ public final class SourceHashBalancer implements Balancer {
 
     /** True when this balancer publishes the very table {@code other} does (nothing was copied). For tests. */
     boolean sharesTableWith(SourceHashBalancer other) {
-        return snap.table == other.snap.table;
+        return snap.base == other.snap.base && snap.pages == other.snap.pages;
+    }
+
+    /** The published array holding {@code bucket}: its page, or the flat base (to test reuse by identity). Tests. */
+    char[] publishedArray(int bucket) {
+        if (snap.pages == null) {
+            return null;
+        }
+        char[] page = snap.pages[bucket >>> PAGE_BITS];
+        return page != null ? page : snap.base;
+    }
+
+    /** Buckets per published page. For tests. */
+    static int pageSize() {
+        return PAGE;
     }
 
     /** The owner of a bucket computed the slow way, scoring every placed server. For tests. */
@@ -429,9 +472,9 @@ public final class SourceHashBalancer implements Balancer {
     Map<String, Integer> bucketCounts() {
         Snapshot s = snap;
         Map<String, Integer> out = new java.util.TreeMap<>();
-        if (s.table != null) {
-            for (char c : s.table) {
-                out.merge(s.bySlot[c].name(), 1, Integer::sum);
+        if (s.pages != null) {
+            for (int b = 0; b < tableSize(); b++) {
+                out.merge(s.bySlot[s.slot(b)].name(), 1, Integer::sum);
             }
         }
         return out;
@@ -507,8 +550,9 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * Publishes the builder's table: one copy of it when the batch changed it (see the class comment on why one
-     * flat array), the previous one when it did not; then tightens the bounds of the pages the batch changed.
+     * Publishes the builder's table when the batch changed it: a new outer array over the same base with fresh
+     * copies of the changed pages when they are few, else one flat copy (see the class comment); the previous table
+     * when nothing changed. Tightens the bounds of the pages the batch changed.
      */
     private void publish() {
         Server[] slots = new Server[usedSlots.length()];
@@ -519,32 +563,70 @@ public final class SourceHashBalancer implements Balancer {
             list[i++] = node.server;
         }
         if (owner == null) {
-            table = null;
+            base = null;
+            pages = null;
+            copied = 0;
             allDirty = true;
-        } else if (allDirty || table == null) {
-            table = owner.clone();
+        } else if (allDirty || base == null) {
+            publishFlat();
             allDirty = false; // a full build computed every bound itself; a table filled from empty did not
             if (!boundsExact) {
                 computeAllBounds();
             }
         } else {
-            boolean changed = false;
+            int changed = 0;
             for (int w = 0; w < dirty.length; w++) {
                 for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
                     int p = (w << 6) + Long.numberOfTrailingZeros(bits);
                     pageMax[p] = maxScore(p << PAGE_BITS, PAGE); // tightened: the bound may have gone down
-                    changed = true;
+                    changed++;
                 }
             }
-            if (changed) {
-                table = owner.clone();
+            if (changed > pages.length / PAGED_MAX_DIVISOR
+                    || copied + changed > pages.length - pages.length / COPIED_MAX_DIVISOR) {
+                publishFlat();
+            } else if (changed > 0) {
+                char[][] next = pages.clone(); // the outer array only: unchanged pages and the base stay shared
+                for (int w = 0; w < dirty.length; w++) {
+                    for (long bits = dirty[w]; bits != 0; bits &= bits - 1) {
+                        int p = (w << 6) + Long.numberOfTrailingZeros(bits);
+                        char[] page = pageOf(p);
+                        copied += (page != null ? 1 : 0) - (next[p] != null ? 1 : 0);
+                        next[p] = page;
+                    }
+                }
+                pages = next;
+            }
+            if (changed > 0) {
                 for (int c = 0; c < chunks; c++) {
                     boundChunk(c, false);
                 }
             }
         }
         Arrays.fill(dirty, 0);
-        snap = new Snapshot(table, slots, list);
+        snap = new Snapshot(base, pages, slots, list);
+    }
+
+    /** One flat copy of the builder's table, no pages over it. */
+    private void publishFlat() {
+        base = owner.clone();
+        pages = new char[owner.length >>> PAGE_BITS][];
+        copied = 0;
+    }
+
+    /**
+     * Page {@code p} of the builder's table for publication over {@link #base}: null when its slots are the base's
+     * again (a server that went down and came back leaves no copy behind), the published page when they are the same
+     * (it is never written), else a fresh copy. Never the builder's own array: readers see no in-place edit.
+     */
+    private char[] pageOf(int p) {
+        int from = p << PAGE_BITS;
+        if (Arrays.equals(base, from, from + PAGE, owner, from, from + PAGE)) {
+            return null;
+        }
+        char[] old = pages[p];
+        return old != null && Arrays.equals(old, 0, PAGE, owner, from, from + PAGE)
+                ? old : Arrays.copyOfRange(owner, from, from + PAGE);
     }
 
     /** True when every chunk's bound is a real score, as a build leaves them (tests: the pruning is in force). */
@@ -901,18 +983,28 @@ public final class SourceHashBalancer implements Balancer {
     }
 
     /**
-     * What event loops read: the bucket table (never written once published), the servers by slot, and the placed
-     * servers for the last scan.
+     * What event loops read: the flat table and the pages over it (never written once published), the servers by
+     * slot, and the placed servers for the last scan.
      */
     private static final class Snapshot {
-        final char[] table;
+        /** The flat table, under {@link #pages}. */
+        final char[] base;
+        /** Pages of {@link #PAGE} slots over the base, null where the base holds the slots; null while empty. */
+        final char[][] pages;
         final Server[] bySlot;
         final Server[] list;
 
-        Snapshot(char[] table, Server[] bySlot, Server[] list) {
-            this.table = table;
+        Snapshot(char[] base, char[][] pages, Server[] bySlot, Server[] list) {
+            this.base = base;
+            this.pages = pages;
             this.bySlot = bySlot;
             this.list = list;
+        }
+
+        /** The slot of bucket {@code b}: from its page if it has one, else from the base. */
+        int slot(int b) {
+            char[] page = pages[b >>> PAGE_BITS];
+            return page != null ? page[b & PAGE_MASK] : base[b];
         }
     }
 }

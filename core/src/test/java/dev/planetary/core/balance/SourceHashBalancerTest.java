@@ -306,4 +306,103 @@ class SourceHashBalancerTest {
         SourceHashBalancer same = (SourceHashBalancer) after.successor(more);
         assertThat(same.sharesTableWith(after)).as("no change, no copy").isTrue();
     }
+
+    /** The published array of each page (its own page, or the flat base), by identity. */
+    private static char[][] arrays(SourceHashBalancer b) {
+        char[][] out = new char[b.tableSize() / SourceHashBalancer.pageSize()][];
+        for (int p = 0; p < out.length; p++) {
+            out[p] = b.publishedArray(p * SourceHashBalancer.pageSize());
+        }
+        return out;
+    }
+
+    /** Pages holding a bucket whose owner differs between two tables of names. */
+    private static Set<Integer> changedPages(String[] before, String[] after) {
+        Set<Integer> out = new HashSet<>();
+        for (int bucket = 0; bucket < before.length; bucket++) {
+            if (!after[bucket].equals(before[bucket])) {
+                out.add(bucket / SourceHashBalancer.pageSize());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A batch that changes few buckets publishes fresh copies of the pages holding them and shares every other
+     * page's published array (the flat base, or an earlier batch's page object); older snapshots still answer their
+     * old owners (nothing written in place), and the new one is the brute-force argmin.
+     */
+    @Test
+    void aSmallBatchCopiesOnlyTheChangedPagesAndOldSnapshotsStayIntact() {
+        int bits = 16; // 256 pages
+        List<Server> servers = TestServers.servers(20, 200);
+        SourceHashBalancer first = new SourceHashBalancer(servers, bits);
+        String[] firstOwners = table(first);
+        char[][] firstArrays = arrays(first);
+        assertThat(new HashSet<>(List.of(firstArrays))).as("a full build publishes one flat table").hasSize(1);
+        assertThat(firstArrays[0]).hasSize(first.tableSize());
+
+        List<Server> more = new ArrayList<>(servers);
+        more.add(server("light", 1)); // about 65,536 / 4,001 = 16 buckets
+        SourceHashBalancer second = (SourceHashBalancer) first.successor(more);
+        String[] secondOwners = table(second);
+        Set<Integer> changed = changedPages(firstOwners, secondOwners);
+        assertThat(changed).as("a few pages changed, not all").isNotEmpty().hasSizeLessThan(firstArrays.length / 8);
+        char[][] secondArrays = arrays(second);
+        for (int p = 0; p < firstArrays.length; p++) {
+            if (changed.contains(p)) {
+                assertThat(secondArrays[p]).as("page %d changed: a fresh copy", p).isNotSameAs(firstArrays[p])
+                        .hasSize(SourceHashBalancer.pageSize());
+            } else {
+                assertThat(secondArrays[p]).as("page %d unchanged: shared", p).isSameAs(firstArrays[p]);
+            }
+        }
+        for (int bucket = 0; bucket < secondOwners.length; bucket++) {
+            if (!secondOwners[bucket].equals(firstOwners[bucket])) {
+                assertThat(secondOwners[bucket]).isEqualTo("light");
+            }
+            assertThat(second.ownerOfBucket(bucket)).as("bucket %d", bucket).isSameAs(second.bruteForceOwner(bucket));
+        }
+        assertThat(table(first)).as("the first snapshot answers its old owners").isEqualTo(firstOwners);
+
+        more.add(server("light2", 1));
+        SourceHashBalancer third = (SourceHashBalancer) second.successor(more);
+        Set<Integer> changedAgain = changedPages(secondOwners, table(third));
+        assertThat(changedAgain).isNotEmpty().hasSizeLessThan(firstArrays.length / 8);
+        char[][] thirdArrays = arrays(third);
+        int keptPages = 0;
+        for (int p = 0; p < firstArrays.length; p++) {
+            if (changedAgain.contains(p)) {
+                assertThat(thirdArrays[p]).as("page %d", p).isNotSameAs(secondArrays[p]);
+            } else {
+                assertThat(thirdArrays[p]).as("page %d", p).isSameAs(secondArrays[p]);
+                keptPages += changed.contains(p) ? 1 : 0;
+            }
+        }
+        assertThat(keptPages).as("the second snapshot's own pages are reused too").isPositive();
+        assertThat(table(second)).as("the second snapshot is intact").isEqualTo(secondOwners);
+        assertThat(table(first)).isEqualTo(firstOwners);
+        for (int bucket = 0; bucket < third.tableSize(); bucket++) {
+            assertThat(third.ownerOfBucket(bucket)).as("bucket %d", bucket).isSameAs(third.bruteForceOwner(bucket));
+        }
+    }
+
+    /** A batch that changes most pages publishes one new flat table, no pages; the old one keeps its owners. */
+    @Test
+    void aLargeBatchPublishesOneFlatCopy() {
+        List<Server> servers = TestServers.servers(20, 1);
+        SourceHashBalancer before = new SourceHashBalancer(servers, 16);
+        String[] oldOwners = table(before);
+        char[] oldBase = before.publishedArray(0);
+        List<Server> more = new ArrayList<>(servers);
+        more.add(server("heavy", 1)); // about 1/21 of the buckets: every page
+        SourceHashBalancer after = (SourceHashBalancer) before.successor(more);
+        char[][] arrays = arrays(after);
+        assertThat(new HashSet<>(List.of(arrays))).hasSize(1);
+        assertThat(arrays[0]).isNotSameAs(oldBase).hasSize(after.tableSize());
+        assertThat(table(before)).isEqualTo(oldOwners);
+        for (int bucket = 0; bucket < after.tableSize(); bucket++) {
+            assertThat(after.ownerOfBucket(bucket)).as("bucket %d", bucket).isSameAs(after.bruteForceOwner(bucket));
+        }
+    }
 }

@@ -4,6 +4,7 @@ import dev.planetary.bench.AbstractBenchmark;
 import dev.planetary.core.backend.Server;
 import dev.planetary.core.balance.Balancer;
 import dev.planetary.core.balance.Balancers;
+import java.util.List;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Group;
@@ -31,12 +32,24 @@ public class BalancerPickBenchmark extends AbstractBenchmark {
     @Param({"10", "1000", "10000"})
     public int servers;
 
+    /**
+     * One-server additions applied as successive batches after the build: with {@code source-consistent} at 10,000
+     * servers each publishes a few copied pages over the flat table, so a pick reads some buckets from pages (0: flat
+     * only; with fewer servers an addition changes over a quarter of the pages and publishes flat).
+     */
+    @Param({"0", "64"})
+    public int additions;
+
     private Balancer b;
 
     @Setup
     public void setup() {
         BenchServers.checkCovers();
-        b = Balancers.byName(balancer, BenchServers.servers(servers));
+        List<Server> all = BenchServers.servers(servers + additions);
+        b = Balancers.byName(balancer, all.subList(0, servers));
+        for (int n = servers + 1; n <= all.size(); n++) {
+            b = b.successor(all.subList(0, n));
+        }
     }
 
     /** Per-thread client address source: a different IPv4 "client" every pick, without allocation. */
