@@ -230,7 +230,6 @@ final class Connector implements ChannelFutureListener {
         pending = null;
         ch.close();
         Server s = attempt.target();
-        s.recordFailedConnect();
         long[] sv = svCounts;
         long[] beCounts = relay.beCounts;
         Counters.increment(beCounts, Counters.ECON);

@@ -51,25 +51,22 @@ public final class Server {
     /** The registry's drain, apart from the operator's {@link #admin}; see the class comment. */
     private volatile boolean discoveryDrain;
 
-    // Atomic fields through VarHandles rather than three Atomic* objects: a relist of a whole swarm makes thousands
-    // of servers at once, and each object fewer is less for the young collections that copy them (issue 8).
+    // Atomic fields through VarHandles rather than Atomic* objects: a relist of a whole swarm makes thousands of
+    // servers at once, and each object fewer is less for the young collections that copy them (issue 8). Failed
+    // connects are not counted here: the proxy counts them per event loop in its server stats (econ).
     @SuppressWarnings("unused") // through ACTIVE
     private volatile int active;
     @SuppressWarnings("unused") // through TOTAL
     private volatile long total;
-    @SuppressWarnings("unused") // through FAILED
-    private volatile long failedConnects;
 
     private static final VarHandle ACTIVE;
     private static final VarHandle TOTAL;
-    private static final VarHandle FAILED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             ACTIVE = l.findVarHandle(Server.class, "active", int.class);
             TOTAL = l.findVarHandle(Server.class, "total", long.class);
-            FAILED = l.findVarHandle(Server.class, "failedConnects", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -182,7 +179,6 @@ public final class Server {
     public int active() { return active; }
     /** Connections ever taken by this server. */
     public long total() { return total; }
-    public long failedConnects() { return failedConnects; }
 
     /** Up, READY, not drained by the registry and weight above zero: may be given new connections (if not full). */
     public boolean usable() {
@@ -222,10 +218,6 @@ public final class Server {
     /** Gives back a slot taken by {@link #tryAcquire()}. */
     public void release() {
         ACTIVE.getAndAdd(this, -1);
-    }
-
-    public void recordFailedConnect() {
-        FAILED.getAndAdd(this, 1L);
     }
 
     // Owner-only setters: the backend's owner writes them, then publishes the next snapshot (see Backend#apply).
