@@ -86,6 +86,14 @@ public final class Proxy implements AutoCloseable {
     private volatile boolean stopping;
     /** planetary_ histograms per backend; the connection log and the stats pages when configured (else null). */
     private final LatencyHistograms histograms;
+    /**
+     * Whether anything can read the latency histograms: only a stats page's {@code /metrics} does (the runtime API and
+     * the connection log do not). Fixed at start, as the stats pages are: an in-place reload neither opens nor closes
+     * one ({@link InPlaceReload} has no step for them; a new page takes a new process, {@code -x ... -sf}, whose
+     * frontends record from its start). Without a page, frontends get {@link LatencyHistograms#DISCARD}: recording
+     * costs every connection two histogram updates that nobody would ever see.
+     */
+    private final boolean latencyRead;
     private ConnectionLog connectionLog;
     private StatsHttpServer statsHttp;
     /** The runtime API's sockets, or null when the config has no {@code stats socket}. */
@@ -98,7 +106,8 @@ public final class Proxy implements AutoCloseable {
         this.maxconn = maxconn;
         this.stats = new ProxyStats(sectionOrder(config), frontendNames(config), backendNames(config),
             ProxyStats.now(), System.currentTimeMillis() / 1000);
-        this.histograms = new LatencyHistograms(backendNames(config));
+        this.latencyRead = !config.statsPages().isEmpty();
+        this.histograms = new LatencyHistograms(latencyRead ? backendNames(config) : List.of());
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
         this.group = transport.newGroup(threads, "planetary-io");
@@ -254,6 +263,7 @@ public final class Proxy implements AutoCloseable {
             if (!failures.isEmpty()) {
                 throw new StartException(bindFailures(failures, config.listenerCount()));
             }
+            Warmup.listening(); // the listeners are open: the warm-up thread (if any) compiles the counting code
         } catch (StartException | RuntimeException e) {
             proxy.close();
             throw e;
@@ -711,11 +721,12 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * The frontend's latency histograms (its default backend's) and connection log, at start and before each
-     * reload's {@link Frontend#reconfigure} (the log targets themselves are the ones the process started with).
+     * The frontend's latency histograms (its default backend's, or none when no stats page reads them) and connection
+     * log, at start and before each reload's {@link Frontend#reconfigure} (the log targets and the stats pages
+     * themselves are the ones the process started with).
      */
     void attachObservers(Frontend f, FrontendConfig fc) {
-        f.latency = histograms.backendFor(fc.defaultBackend());
+        f.latency = latencyRead ? histograms.backendFor(fc.defaultBackend()) : LatencyHistograms.DISCARD;
         f.log = connectionLog != null && connectionLog.logs(fc.name()) ? connectionLog : null;
     }
 

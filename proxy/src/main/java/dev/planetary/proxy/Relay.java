@@ -128,6 +128,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
         return this;
     }
 
+    /** The connected server channel, or null (not yet connected). */
+    Channel serverChannel() {
+        return server;
+    }
+
     /** The server side is connected and relaying. */
     boolean established() {
         return server != null;
@@ -141,8 +146,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     /** As {@link #serverConnected(Channel)}, counting bytes and aborts into the server's slot too. */
     void serverConnected(Channel ch, long[] svCounts) {
         this.svCounts = svCounts;
-        server = ch;
-        EpollInterest.keep(ch);
+        server = ch; // EPOLLERR is in its interest set since the Connector registered it (EpollInterest)
         idle.activity(clock.nanoTime());
         if (early != null) {
             CompositeByteBuf buf = early;
@@ -252,7 +256,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     // ---- the client channel's events ------------------------------------------------------------------------------
 
     private void clientChannelActive(ChannelHandlerContext ctx) {
-        EpollInterest.keep(ctx.channel());
+        // EPOLLERR is in the client's interest set since the listener saw it accepted (EpollInterest)
         events.clientActive();
     }
 

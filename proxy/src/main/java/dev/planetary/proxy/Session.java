@@ -112,6 +112,11 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         return relay.established() ? connector.target() : null;
     }
 
+    /** The channel to the server this connection is relayed to, or null (not yet connected). Event loop. */
+    Channel serverChannel() {
+        return relay.serverChannel();
+    }
+
     /** Closes both sides now ({@code shutdown sessions}). Event loop. */
     void kill() {
         relay.closeBoth();

@@ -98,6 +98,62 @@ class EpollRegistrationTest {
         }
     }
 
+    /**
+     * Through a running proxy, on each path a connection takes (a plain bind; an accept-proxy bind with a send-proxy
+     * server): the accepted client channel and the connected server channel both hold EPOLLERR. The relay does not
+     * set it again (issue 15: that was a reflective call per side and connection), so the listener and the connector
+     * must have set it before registering; this fails if either stops doing so.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "accept-proxy {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void bothSidesOfAProxiedConnectionHoldTheFlag(boolean acceptProxy) throws Exception {
+        try (dev.planetary.proxy.testing.Backends backends = new dev.planetary.proxy.testing.Backends()) {
+            int echo = backends.echo("echo").port();
+            int port = dev.planetary.proxy.testing.Ports.pcpu();
+            Proxy proxy = dev.planetary.proxy.testing.Harness.start("""
+                global
+                    nbthread 1
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 30s
+                    timeout server 30s
+                listen sc
+                    bind 127.0.0.1:%d%s
+                    server echo 127.0.0.1:%d%s
+                """.formatted(port, acceptProxy ? " accept-proxy" : "", echo, acceptProxy ? " send-proxy" : ""),
+                Transport.EPOLL);
+            try (java.net.Socket client = dev.planetary.proxy.testing.Harness.connect(port)) {
+                if (acceptProxy) {
+                    dev.planetary.proxy.testing.Harness.write(client, "PROXY TCP4 10.1.2.3 127.0.0.1 4242 " + port
+                        + "\r\n");
+                }
+                dev.planetary.proxy.testing.Harness.write(client, "ping\n");
+                if (acceptProxy) {
+                    assertThat(dev.planetary.proxy.testing.Harness.readLine(client)).as("the server's PROXY header")
+                        .startsWith("PROXY TCP4 10.1.2.3 ");
+                }
+                assertThat(dev.planetary.proxy.testing.Harness.readLine(client)).as("echoed through the proxy")
+                    .isEqualTo("ping");
+                java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+                SessionList.visitAll(session -> {
+                    if (session.proxy() != proxy) {
+                        return;
+                    }
+                    try {
+                        seen.add("client " + flagSet(session.client(), EPOLLERR) + ", server "
+                            + (session.serverChannel() != null && flagSet(session.serverChannel(), EPOLLERR)));
+                    } catch (ReflectiveOperationException e) {
+                        seen.add(e.toString());
+                    }
+                });
+                assertThat(seen).containsExactly("client true, server true");
+            } finally {
+                proxy.close();
+            }
+        }
+    }
+
     private static boolean flagSet(Channel ch, int flag) throws ReflectiveOperationException {
         Method m = Class.forName("io.netty.channel.epoll.AbstractEpollChannel").getDeclaredMethod("isFlagSet", int.class);
         m.setAccessible(true);

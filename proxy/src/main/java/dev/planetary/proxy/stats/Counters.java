@@ -76,7 +76,8 @@ public class Counters {
     /** Backend: connections that waited in the queue. */
     public static final int QUEUED = 30;
 
-    static final int FIELDS = 31;
+    /** The number of fields of a slot. */
+    public static final int FIELDS = 31;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(long[][].class);
@@ -139,6 +140,14 @@ public class Counters {
      */
     public static void indexThisThread() {
         ThreadSlot.index();
+    }
+
+    /**
+     * A slot of no entity, which no reader ever sums: for running the counting code on state nobody sees (the proxy's
+     * start-up warm-up). It takes no thread index, so the tables of real entities are sized as without it.
+     */
+    public static long[] scratchSlot() {
+        return new long[FIELDS];
     }
 
     /** Adds to a field of the caller's own slot. */

@@ -71,7 +71,7 @@ public final class LatencyHistograms {
         return Collections.unmodifiableCollection(backends.values());
     }
 
-    /** Records nothing: for a frontend built outside a running proxy (tests). */
+    /** Records nothing: for the frontends of a proxy without a stats page (nothing reads them), and tests. */
     public static final Backend DISCARD = new Backend("-", false);
 
     /** One backend's two histograms. */
