@@ -127,7 +127,7 @@ final class HealthChecker implements AutoCloseable {
             long connect = backend.config().connectTimeoutMs();
             // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
             this.timeoutMs = (int) Math.max(1, connect > 0 ? Math.min(connect, interMs) : interMs);
-            this.stats = backend.stats().server(server.name());
+            this.stats = backend.stats().joining(server.name()); // made by the owner: watch runs on it
         }
 
         void scheduleAt(long dueNanos, long nowNanos) {

@@ -387,8 +387,14 @@ public final class ProxyBackend {
                 madeElsewhere = true;
             }
         }
+        List<String> madeStats = statsForJoining(changes);
         Backend.Applied applied = backend.apply(changes);
         Map<String, Server> members = applied.snapshot().byName();
+        for (String name : madeStats) {
+            if (!members.containsKey(name)) {
+                stats.forget(name); // made for a server that did not join (a refused add)
+            }
+        }
         for (BackendChange c : changes) {
             if (c instanceof BackendChange.Relist relist) {
                 for (BackendChange.Wanted w : relist.wanted()) {
@@ -430,9 +436,40 @@ public final class ProxyBackend {
         return outcomes;
     }
 
+    /**
+     * Makes the stats of every server a batch may bring in, before its snapshot is published: an event loop that
+     * picks a new server finds its stats there, and no other thread ever makes stats (a stats reader or an event
+     * loop holding an older snapshot would make them again for a server that has left, see
+     * {@link BackendStats#joining}). Returns the names whose stats were made here, to forget those that did not join.
+     */
+    private List<String> statsForJoining(List<BackendChange> changes) {
+        List<String> made = new ArrayList<>();
+        for (BackendChange c : changes) {
+            if (c instanceof BackendChange.Add a) {
+                joining(a.server().name(), made);
+            } else if (c instanceof BackendChange.Replace r) {
+                for (Server s : r.wanted()) {
+                    joining(s.name(), made);
+                }
+            } else if (c instanceof BackendChange.Relist r) {
+                for (BackendChange.Wanted w : r.wanted()) {
+                    joining(w.name(), made);
+                }
+            }
+        }
+        return made;
+    }
+
+    private void joining(String name, List<String> made) {
+        if (stats.serverIfPresent(name) == null) {
+            stats.joining(name);
+            made.add(name);
+        }
+    }
+
     /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
     private void joined(Server s, ServerConfig sc) {
-        ServerStats ss = stats.server(s.name());
+        ServerStats ss = stats.joining(s.name()); // the owner: made already unless at construction
         ss.initialWeight(sc != null ? sc.weight() : s.weight());
         if (sc != null && sc.check()) {
             ss.checked(sc.rise(), sc.fall());
@@ -443,7 +480,7 @@ public final class ProxyBackend {
     private void noteStates(List<BackendChange> changes) {
         long now = ProxyStats.now();
         for (Server s : backend.servers()) {
-            ServerStats ss = stats.server(s.name());
+            ServerStats ss = stats.joining(s.name()); // members: made before they joined
             boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
             boolean touched = false;
             for (BackendChange c : changes) {

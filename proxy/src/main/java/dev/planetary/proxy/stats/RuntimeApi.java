@@ -308,7 +308,11 @@ public final class RuntimeApi {
             }
             BackendStats bs = pb.stats();
             for (Server s : pb.servers()) {
-                ServerStats ss = bs.server(s.name());
+                ServerStats ss = bs.serverIfPresent(s.name());
+                if (ss == null) {
+                    // it left while we walked an older snapshot: a row of zeros, no stats made (only the owner does)
+                    ss = new ServerStats(s.name(), 0, now);
+                }
                 // srv_op_state: 0 stopped, 2 running; srv_admin_state: 1 forced maint, 8 forced drain (HAProxy flags)
                 int op = s.up() ? 2 : 0;
                 int admin = switch (s.effectiveAdmin()) {

@@ -60,7 +60,11 @@ public final class StatsCollector {
             long weightAct = 0;
             long weightBck = 0;
             for (Server s : b.servers()) {
-                ServerStats ss = bs.server(s.name());
+                ServerStats ss = bs.serverIfPresent(s.name());
+                if (ss == null) {
+                    // it left while we walked an older snapshot: a row of zeros, no stats made (only the owner does)
+                    ss = new ServerStats(s.name(), 0, now);
+                }
                 rows.add(serverRow(b, bs, s, ss, now));
                 boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
                 if (operational) {
