@@ -181,13 +181,14 @@ public final class ProxyBackend {
                 new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
             old[0] = s.address();
             ServerConfig sc = configOf(s);
+            // only the address moves: the PROXY header (send-proxy, check-send-proxy) goes with the server
             ServerConfig moved = sc == null
                 ? new ServerConfig(s.name(), host, port, false, ServerConfig.DEFAULT_INTER_MS, ServerConfig.DEFAULT_RISE,
-                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, null)
+                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, s.sendProxy(), false, null)
                 : new ServerConfig(sc.name(), host, port, sc.check(), sc.interMs(), sc.rise(), sc.fall(), s.weight(),
-                    s.maxconn(), s.backup(), sc.disabled(), sc.origin());
+                    s.maxconn(), s.backup(), sc.disabled(), sc.sendProxy(), sc.checkSendProxy(), sc.origin());
             Server next = new Server(s.name(), new InetSocketAddress(host, port), s.weight(), s.maxconn(), s.backup(),
-                s.up(), s.admin());
+                s.up(), s.admin(), s.sendProxy());
             next.discoveryDrain(s.discoveryDrain());
             List<Server> list = new ArrayList<>(backend.servers());
             list.replaceAll(x -> x == s ? next : x);
