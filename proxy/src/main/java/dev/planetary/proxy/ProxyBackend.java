@@ -2,6 +2,7 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Backend;
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.Addresses;
 import dev.planetary.core.config.BackendConfig;
 import dev.planetary.core.config.DiscoverConfig;
 import dev.planetary.core.config.SendProxy;
@@ -247,8 +248,8 @@ public final class ProxyBackend {
     /**
      * A server that {@code discover} describes: named by its VM id, at the VM's ip and the service's port, with the
      * discover line's options. Kept per server is no config of its own: the options are the backend's, and the
-     * server holds its name, ip text and port (an IPv4 server makes its address object only when first connected
-     * to, see {@link Server#atLiteral}).
+     * server holds its name, ip text and port (a server at an IPv4 or IPv6 literal makes its address object only
+     * when first connected to, see {@link Server#atLiteral}).
      */
     Wanted discovered(DiscoverConfig discover, String name, String host, int port) {
         return new Wanted(name, host, port, null, discover,
@@ -306,7 +307,9 @@ public final class ProxyBackend {
         public Server create() {
             if (made == null) {
                 ServerConfig c = sc != null ? sc : discover.server(name, host, port);
-                made = NetUtil.isValidIpV4Address(host) ? atLiteral(c) : newServer(c); // IPv6: as the JDK reads it
+                // a bare IPv4 or IPv6 literal keeps its text (compared as text by the next relist, see keeps); any
+                // other text literal() let through (brackets, a scope) is read by the JDK here, as before
+                made = Addresses.isIpLiteral(host) ? atLiteral(c) : newServer(c);
             }
             return made;
         }
@@ -508,7 +511,7 @@ public final class ProxyBackend {
             sc.sendProxy());
     }
 
-    /** A server at an IPv4 literal, its address object made on first use (see {@link Server#atLiteral}). */
+    /** A server at an IP literal, its address object made on first use (see {@link Server#atLiteral}). */
     private static Server atLiteral(ServerConfig sc) {
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
         return Server.atLiteral(sc.name(), sc.host(), sc.port(), sc.weight(), sc.maxconn(), sc.backup(), true, admin,

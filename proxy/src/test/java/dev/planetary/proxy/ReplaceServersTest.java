@@ -246,6 +246,38 @@ class ReplaceServersTest {
         assertThat(be.initialWeight("s2")).as("gone with its stats").isZero();
     }
 
+    /**
+     * A VM at an IPv6 address is kept by a relist as an IPv4 one is: compared by its literal text, not by an address
+     * object made for the comparison and thrown away (review finding 4: one throwaway server per kept IPv6 VM per
+     * relist), and its own address object is still made only by its first connection.
+     */
+    @Test
+    void aDiscoveredIpv6ServerIsKeptByARelistThatAddsAnother() throws Exception {
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            listen be
+                bind 127.0.0.1:%d
+                balance roundrobin
+            """.formatted(port));
+        ProxyBackend be = proxy.backend("be");
+        DiscoverConfig discover = new DiscoverConfig("swarm", "svc",
+            new ServerOptions(false, 2000, 2, 3, 1, 0, false, false), new Origin("registry", 0));
+        be.relist(List.of(be.discovered(discover, "v6", "::1", 7000)), Set.of());
+        Server v6 = be.backend().server("v6").orElseThrow();
+        assertThat(v6.literal()).isEqualTo("::1");
+        be.relist(List.of(be.discovered(discover, "v6", "::1", 7000), be.discovered(discover, "v4", "127.0.0.2", 7000)),
+            Set.of());
+        assertThat(be.servers()).hasSize(2);
+        assertThat(be.backend().server("v6").orElseThrow()).as("kept").isSameAs(v6);
+        assertThat(addressMade(v6)).as("no address object made to compare it").isFalse();
+        assertThat(v6.address()).isEqualTo(new java.net.InetSocketAddress("::1", 7000));
+    }
+
     /** Whether the server's address object exists yet (read without making it). */
     private static boolean addressMade(Server s) throws ReflectiveOperationException {
         java.lang.reflect.Field f = Server.class.getDeclaredField("address");
