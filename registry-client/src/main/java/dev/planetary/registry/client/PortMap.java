@@ -102,6 +102,33 @@ final class PortMap extends AbstractMap<String, Integer> {
         return i < 0 ? null : ports[i];
     }
 
+    /**
+     * Two PortMaps compare by their arrays: names sorted, so same names and same ports is exactly the equality of
+     * maps, with no iterator or entry made (AbstractMap's made about nine objects per map, and a relist compares both
+     * maps of every VM it keeps, see WatchState). Against any other map, AbstractMap's comparison of entries, which
+     * is what that map's own equals does against this one through {@link #get} and {@link #size}: symmetric.
+     */
+    @Override
+    public boolean equals(Object o) {
+        if (o == this) {
+            return true;
+        }
+        if (o instanceof PortMap pm) {
+            return (names == pm.names || Arrays.equals(names, pm.names)) && Arrays.equals(ports, pm.ports);
+        }
+        return super.equals(o);
+    }
+
+    /** As {@link Map#hashCode()} (the sum of name hash xor port), without boxing or entries. */
+    @Override
+    public int hashCode() {
+        int h = 0;
+        for (int i = 0; i < names.length; i++) {
+            h += names[i].hashCode() ^ ports[i];
+        }
+        return h;
+    }
+
     @Override
     public Set<Entry<String, Integer>> entrySet() {
         return new AbstractSet<>() {
