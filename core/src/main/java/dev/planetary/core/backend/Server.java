@@ -1,5 +1,6 @@
 package dev.planetary.core.backend;
 
+import dev.planetary.core.config.Addresses;
 import dev.planetary.core.config.SendProxy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -91,13 +92,17 @@ public final class Server {
 
     /**
      * A server at an IP literal ({@code 10.1.2.3}, {@code fd00::1}), whose address object is made only when first
-     * asked for. The caller guarantees the literal: the address is made on whichever thread first asks (an event
-     * loop connecting to it), where a host name would mean a DNS lookup.
+     * asked for. The address is made on whichever thread first asks (an event loop connecting to it), where a host
+     * name would mean a DNS lookup: so anything but a bare literal is refused here.
      *
-     * @param ipLiteral an IPv4 or IPv6 literal, checked by the caller
+     * @param ipLiteral an IPv4 or IPv6 literal ({@link Addresses#isIpLiteral})
+     * @throws IllegalArgumentException if it is not one
      */
     public static Server atLiteral(String name, String ipLiteral, int port, int weight, int maxconn, boolean backup,
                                    boolean up, Admin admin, SendProxy sendProxy) {
+        if (!Addresses.isIpLiteral(ipLiteral)) {
+            throw new IllegalArgumentException("not an IP literal: " + ipLiteral);
+        }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port out of range: " + port);
         }

@@ -16,7 +16,7 @@ import java.lang.invoke.VarHandle;
  * <p>Open for {@link StateClock} (and through it {@link ServerStats}) only: a discovered swarm's server has counters,
  * a state clock and stats, and a relist of thousands makes them at once, so they are one object per server rather
  * than three (issue 8: every object a relist keeps is copied by the young collections during it). Nothing here is
- * overridden, so {@link #slot()} compiles as before.
+ * overridden ({@link #slot()}, {@link #sum} and {@link #max} are final), so they compile as before.
  *
  * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
  * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
@@ -96,7 +96,7 @@ public class Counters {
     static Runnable afterCopy = () -> { };
 
     /** The calling thread's slot, created on its first use. Only the calling thread may write it. */
-    public long[] slot() {
+    public final long[] slot() {
         int i = ThreadSlot.index();
         long[][] t = table;
         if (i < t.length) {
@@ -171,7 +171,7 @@ public class Counters {
     }
 
     /** Sum of a field over every thread's slot. */
-    public long sum(int field) {
+    public final long sum(int field) {
         long total = 0;
         for (long[] s : table) {
             if (s != null) {
@@ -182,7 +182,7 @@ public class Counters {
     }
 
     /** Highest value of a field over every thread's slot. */
-    public long max(int field) {
+    public final long max(int field) {
         long m = 0;
         for (long[] s : table) {
             if (s != null) {

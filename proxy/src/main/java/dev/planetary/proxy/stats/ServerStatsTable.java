@@ -10,8 +10,9 @@ import java.util.function.Function;
  * A backend's {@link ServerStats} by server name: one open-addressing table of the stats themselves (the name is
  * theirs), read without a lock, written under this object's lock. It replaces a {@code ConcurrentHashMap}, whose
  * node per entry (32 bytes) plus table slot made a map entry cost half a server's stats: a relist of a whole swarm
- * makes thousands at once and the young collections during it copy them (issue 8). Here an entry is a table slot,
- * 8 bytes at most (the table is kept between a quarter and three quarters full).
+ * makes thousands at once and the young collections during it copy them (issue 8). Here an entry is a table slot
+ * of 4 bytes (compressed references) in a table a rebuild leaves a quarter to half full: 8-16 bytes per entry (down
+ * to about 5 as it fills to three quarters, when it grows).
  *
  * <p><b>Reading without a lock.</b> A slot goes from empty to a stats object, and from that to {@link #GONE} when
  * its server is forgotten, never back to empty: a probe sequence a reader follows is never cut. Slots are written

@@ -9,11 +9,48 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(60) // the race test below loops until its threads are done: a hang fails, never blocks the build
 class ServerStatsTableTest {
 
     private static ServerStats make(String name) {
         return new ServerStats(name, 1, 0);
+    }
+
+    /**
+     * Names of one hash code share a probe sequence: forgetting the first ones must not cut it (their slots become
+     * GONE, never empty), and a name forgotten then made again is the new stats, not the old.
+     */
+    @Test
+    void collidingNamesAreFoundPastForgottenOnesAndARemadeNameIsTheNewStats() {
+        assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+        assertThat("AaAa".hashCode()).isEqualTo("BBBB".hashCode()).isEqualTo("AaBB".hashCode());
+        ServerStatsTable t = new ServerStatsTable();
+        ServerStats aa = t.computeIfAbsent("Aa", ServerStatsTableTest::make);
+        ServerStats bb = t.computeIfAbsent("BB", ServerStatsTableTest::make);
+        t.remove("Aa");
+        assertThat(t.get("Aa")).isNull();
+        assertThat(t.get("BB")).isSameAs(bb);
+        ServerStats aaaa = t.computeIfAbsent("AaAa", ServerStatsTableTest::make);
+        t.computeIfAbsent("BBBB", ServerStatsTableTest::make);
+        ServerStats aabb = t.computeIfAbsent("AaBB", ServerStatsTableTest::make);
+        t.remove("AaAa");
+        t.remove("BBBB");
+        assertThat(t.get("AaBB")).isSameAs(aabb);
+        assertThat(t.get("BBBB")).isNull();
+        assertThat(t.get("AaAa")).isNull();
+        assertThat(t.computeIfAbsent("AaBB", n -> { throw new AssertionError("made twice: " + n); })).isSameAs(aabb);
+
+        ServerStats again = t.computeIfAbsent("AaAa", ServerStatsTableTest::make);
+        assertThat(again).isNotSameAs(aaaa);
+        assertThat(t.get("AaAa")).isSameAs(again);
+        ServerStats aaAgain = t.computeIfAbsent("Aa", ServerStatsTableTest::make);
+        assertThat(aaAgain).isNotSameAs(aa);
+        assertThat(t.get("Aa")).isSameAs(aaAgain);
+        assertThat(t.get("BB")).isSameAs(bb);
+        assertThat(t.get("AaBB")).isSameAs(aabb);
+        assertThat(t.size()).isEqualTo(4);
     }
 
     @Test
