@@ -6,6 +6,7 @@ import dev.planetary.core.connect.ConnectAttempt;
 import dev.planetary.core.connect.ServerPool;
 import dev.planetary.core.connect.ConnectAttempt.Step;
 import dev.planetary.proxy.stats.Counters;
+import dev.planetary.proxy.stats.ServerStats;
 import dev.planetary.proxy.stats.FreqCounter;
 import dev.planetary.proxy.stats.SlidingAverage;
 import dev.planetary.proxy.log.TerminationState;
@@ -150,7 +151,10 @@ final class Connector implements ChannelFutureListener {
         lastServer = s;
         long now = relay.clock.nanoTime();
         connectNanos = now;
-        long[] sv = backend.stats().server(s.name()).counters().slot();
+        // Stats are made by the backend's owner only, before the server joins: none means it left between the pick
+        // and now (counted nowhere, as its stats are gone); making them here would keep them for good.
+        ServerStats stats = backend.stats().serverIfPresent(s.name());
+        long[] sv = stats != null ? stats.counters().slot() : Counters.scratchSlot();
         svCounts = sv;
         Counters.increment(sv, Counters.CONNECT);
         Counters.max(sv, Counters.SMAX, s.active());
@@ -231,7 +235,6 @@ final class Connector implements ChannelFutureListener {
         pending = null;
         ch.close();
         Server s = attempt.target();
-        s.recordFailedConnect();
         long[] sv = svCounts;
         long[] beCounts = relay.beCounts;
         Counters.increment(beCounts, Counters.ECON);

@@ -14,7 +14,6 @@ import dev.planetary.registry.client.SwarmView;
 import dev.planetary.registry.client.SwarmWatch;
 import dev.planetary.registry.client.VmInfo;
 import dev.planetary.registry.client.WatchOptions;
-import io.netty.util.NetUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +37,7 @@ import java.util.function.LongSupplier;
  * swarm's VMs as servers, and the frontends that {@code pin-ports KIND} in front of them get their pin tables.
  *
  * <p>One owner thread applies each view of the swarm ({@link SwarmWatch} hands them over whole, newest first when
- * they come faster than they are applied): per backend one {@link ProxyBackend#replaceServers(java.util.Collection,
- * Set)} (one snapshot, one rebuild of its balancer tables, off the event loops, and none at all when the backend's
+ * they come faster than they are applied): per backend one {@link ProxyBackend#relist} (one snapshot, one rebuild of its balancer tables, off the event loops, and none at all when the backend's
  * servers did not change), then per pinning frontend one new {@link PinTable}, published whole.
  *
  * <p>Rules: a VM that is active or draining and declares the service is a server named by its VM id, at its ip and
@@ -84,11 +82,11 @@ public final class Discovery implements AutoCloseable {
     }
 
     /**
-     * What a backend was last given, so that a view that changes nothing for it costs nothing, and its discovered
-     * servers' configs by VM id, reused for VMs whose address did not change (a relist then keeps the objects the
-     * backend already has alive instead of making 1,999 equal ones per backend).
+     * What a backend was last given (besides its static servers): the VMs that are its servers, in order, and the
+     * draining ones' ids, so that a view that changes nothing for it costs nothing. The VMs are the view's own
+     * objects: no copy, and no config per server (issue 8: what a relist keeps is copied by the young collections).
      */
-    private record Applied(List<ServerConfig> wanted, Set<String> drain, Map<String, ServerConfig> byVm) {
+    private record Applied(List<VmInfo> vms, Set<String> drain) {
     }
 
     private final GenesisConfig config;
@@ -131,7 +129,7 @@ public final class Discovery implements AutoCloseable {
                 Target t = new Target(b, d, bc.servers(), Set.copyOf(names));
                 targets.add(t);
                 byBackend.put(b, t);
-                lastApplied.put(t, new Applied(bc.servers(), Set.of(), Map.of())); // what the backend starts with
+                lastApplied.put(t, new Applied(List.of(), Set.of())); // what the backend starts with: statics
             }
         }
         // a consistent-hash table is rebuilt whole when servers change (a few hundred ms): those backends go last
@@ -254,10 +252,8 @@ public final class Discovery implements AutoCloseable {
             pin(p, effective, discovered(p.target(), effective), reserved, plan);
         }
         List<String> changes = new ArrayList<>();
-        // one address object per new VM ip, shared by its servers in every backend (a VM is in up to four)
-        Map<String, java.net.InetAddress> addresses = new HashMap<>();
         for (Target t : targets) { // cheap backends first: a consistent-hash rebuild delays only its own backend
-            String change = applyTo(t, effective, addresses);
+            String change = applyTo(t, effective);
             if (change != null) {
                 changes.add(change);
             }
@@ -282,14 +278,11 @@ public final class Discovery implements AutoCloseable {
         maxApplyNanos = Math.max(maxApplyNanos, took);
     }
 
-    /** One backend: a single replaceServers when its servers changed. Returns what changed, or null. */
-    private String applyTo(Target t, Map<String, VmInfo> effective, Map<String, java.net.InetAddress> addresses) {
+    /** One backend: a single relist when its servers changed. Returns what changed, or null. */
+    private String applyTo(Target t, Map<String, VmInfo> effective) {
         String service = t.discover().service();
-        List<ServerConfig> wanted = new ArrayList<>(t.statics().size() + effective.size());
-        wanted.addAll(t.statics());
+        List<VmInfo> found = new ArrayList<>(effective.size());
         Set<String> drain = new HashSet<>();
-        Applied before = lastApplied.get(t);
-        Map<String, ServerConfig> byVm = new HashMap<>(effective.size() * 2);
         for (VmInfo vm : effective.values()) {
             int port = vm.service(service);
             if (port < 1 || port > 65535) {
@@ -300,25 +293,42 @@ public final class Discovery implements AutoCloseable {
                     + " server; the static server is kept and the VM is not used", t.backend().name(), vm.id());
                 continue;
             }
-            ServerConfig was = before.byVm().get(vm.id());
-            ServerConfig sc = was != null && was.port() == port && was.host().equals(vm.ip()) ? was
-                : t.discover().server(vm.id(), vm.ip(), port);
-            if (sc != was && NetUtil.isValidIpV4Address(vm.ip())) { // a server to make: its address from the ip's
-                addresses.computeIfAbsent(vm.ip(), NetUtil::createInetAddressFromIpAddressString); // one object
-            } // (IPv6: made per server as before, so that a scope id is read as the JDK reads it)
-            wanted.add(sc);
-            byVm.put(vm.id(), sc);
+            found.add(vm);
             if (vm.state() == VmInfo.State.DRAINING) {
                 drain.add(vm.id());
             }
         }
-        if (wanted.equals(before.wanted()) && drain.equals(before.drain())) {
+        Applied before = lastApplied.get(t);
+        if (drain.equals(before.drain()) && sameServers(before.vms(), found, service)) {
             return null;
         }
-        t.backend().replaceServers(wanted, drain, addresses);
-        lastApplied.put(t, new Applied(wanted, drain, byVm));
-        return "backend '" + t.backend().name() + "' has " + byVm.size() + " servers from Genesis (" + drain.size()
+        ProxyBackend pb = t.backend();
+        List<ProxyBackend.Wanted> wanted = new ArrayList<>(t.statics().size() + found.size());
+        for (ServerConfig sc : t.statics()) {
+            wanted.add(pb.wanted(sc));
+        }
+        for (VmInfo vm : found) {
+            wanted.add(pb.discovered(t.discover(), vm.id(), vm.ip(), vm.service(service)));
+        }
+        pb.relist(wanted, drain);
+        lastApplied.put(t, new Applied(found, drain));
+        return "backend '" + pb.name() + "' has " + found.size() + " servers from Genesis (" + drain.size()
             + " draining)";
+    }
+
+    /** True when two lists of VMs describe the same servers of a service, in the same order: ids, ips and ports. */
+    private static boolean sameServers(List<VmInfo> before, List<VmInfo> now, String service) {
+        if (before.size() != now.size()) {
+            return false;
+        }
+        for (int i = 0; i < now.size(); i++) {
+            VmInfo a = before.get(i);
+            VmInfo b = now.get(i);
+            if (a != b && !(a.id().equals(b.id()) && a.ip().equals(b.ip()) && a.service(service) == b.service(service))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The backend's servers that stand for VMs of the view, by VM id (static servers of the same name excluded). */

@@ -66,11 +66,12 @@ final class HealthChecker implements AutoCloseable {
 
     /** Starts checking a server; called on the control agent. */
     void watch(ProxyBackend backend, Server server, ServerConfig sc) {
-        Check check = new Check(backend, server, sc, new CheckSchedule(
-            TimeUnit.MILLISECONDS.toNanos(Math.max(1, sc.interMs())), jitter.nextLong()));
+        CheckSchedule schedule = new CheckSchedule(TimeUnit.MILLISECONDS.toNanos(Math.max(1, sc.interMs())),
+            jitter.nextLong());
+        Check check = new Check(backend, server, sc, schedule.interNanos());
         if (checks.putIfAbsent(server, check) == null) {
             long now = clock.getAsLong();
-            check.scheduleAt(check.schedule.firstDue(now), now);
+            check.scheduleAt(schedule.firstDue(now), now);
         }
     }
 
@@ -85,7 +86,7 @@ final class HealthChecker implements AutoCloseable {
     void liveFailure(Server server) {
         Check check = checks.get(server);
         if (check != null) {
-            loop.execute(() -> check.record(false, "live connection failed", 0, false, false));
+            loop.execute(() -> check.result(false, "live connection failed", 0, false, false));
         }
     }
 
@@ -101,30 +102,32 @@ final class HealthChecker implements AutoCloseable {
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
     }
 
-    private final class Check implements Runnable {
+    /**
+     * One server's checks: its task, and its rise/fall state (it is its {@link HealthState}: one object per checked
+     * server, and of its {@link CheckSchedule} only the interval is kept once the first check is set, issue 8).
+     */
+    private final class Check extends HealthState implements Runnable {
         private final ProxyBackend backend;
         private final Server server;
-        private final long interMs;
+        private final long interNanos;
         private final int timeoutMs;
-        private final HealthState state;
         private final ServerStats stats;
         /** The PROXY header each check sends before closing (send-proxy[-v2], check-send-proxy), or NONE. */
         private final SendProxy sendProxy;
-        final CheckSchedule schedule;
         private volatile ScheduledFuture<?> next;
         private volatile boolean cancelled;
 
-        Check(ProxyBackend backend, Server server, ServerConfig sc, CheckSchedule schedule) {
+        Check(ProxyBackend backend, Server server, ServerConfig sc, long interNanos) {
+            super(sc.rise(), sc.fall(), server.up());
             this.backend = backend;
             this.server = server;
-            this.schedule = schedule;
-            this.interMs = sc.interMs();
+            this.interNanos = interNanos;
             this.sendProxy = sc.checkProxy();
+            long interMs = sc.interMs();
             long connect = backend.config().connectTimeoutMs();
             // HAProxy bounds a check by 'timeout check' or else 'inter'; connect time is all a TCP check has.
             this.timeoutMs = (int) Math.max(1, connect > 0 ? Math.min(connect, interMs) : interMs);
-            this.state = new HealthState(sc.rise(), sc.fall(), server.up());
-            this.stats = backend.stats().server(server.name());
+            this.stats = backend.stats().joining(server.name()); // made by the owner: watch runs on it
         }
 
         void scheduleAt(long dueNanos, long nowNanos) {
@@ -154,28 +157,28 @@ final class HealthChecker implements AutoCloseable {
                     long tookMs = TimeUnit.NANOSECONDS.toMillis(end - start);
                     if (f.isSuccess()) {
                         SendProxyHeader.checkThenClose(f.channel(), sendProxy);
-                        record(true, null, tookMs, true, false);
+                        result(true, null, tookMs, true, false);
                     } else {
                         Throwable c = f.cause();
                         String info = c == null ? "failed" : String.valueOf(c.getMessage());
                         int colon = info.lastIndexOf(": ");
-                        record(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs, true,
+                        result(false, colon >= 0 ? info.substring(colon + 2) : info, tookMs, true,
                             c instanceof ConnectTimeoutException);
                     }
-                    scheduleAt(schedule.nextDue(end), end);
+                    scheduleAt(CheckSchedule.nextDue(end, interNanos), end);
                 });
         }
 
         /** @param check a check's result (shown in the stats), not a live connection's failure */
-        void record(boolean ok, String info, long tookMs, boolean check, boolean timeout) {
+        void result(boolean ok, String info, long tookMs, boolean check, boolean timeout) {
             if (cancelled) {
                 return;
             }
             if (check) {
-                stats.check(ok, timeout, state.up(), ok ? "" : info, tookMs);
+                stats.check(ok, timeout, up(), ok ? "" : info, tookMs);
             }
             // The transition goes to the backend's owner; it is logged (with the census it made) once applied.
-            switch (state.record(ok)) {
+            switch (record(ok)) {
                 case WENT_UP -> backend.setHealth(server, true).thenRun(() ->
                     LOG.warn("Server {}/{} is UP, reason: Layer4 check passed, check duration: {}ms. {}",
                         backend.name(), server.name(), tookMs, census()));

@@ -265,17 +265,21 @@ public final class InPlaceReload {
         }
         Set<String> statics = new HashSet<>();
         bc.servers().forEach(s -> statics.add(s.name()));
-        List<ServerConfig> wanted = new ArrayList<>(bc.servers());
+        // described, not configured: a discovered server keeps no ServerConfig of its own (issue 8), seeded or not
+        List<ProxyBackend.Wanted> wanted = new ArrayList<>(was.servers().size() + bc.servers().size());
+        for (ServerConfig sc : bc.servers()) {
+            wanted.add(pb.wanted(sc));
+        }
         Set<String> drain = new HashSet<>();
         for (Server s : was.servers()) {
             if (!statics.contains(s.name())) {
-                wanted.add(bc.discover().server(s.name(), s.address().getAddress().getHostAddress(),
-                    s.address().getPort()));
+                String ip = s.literal() != null ? s.literal() : s.address().getAddress().getHostAddress();
+                wanted.add(pb.discovered(bc.discover(), s.name(), ip, s.port())); // no address object made for it
                 if (s.discoveryDrain()) {
                     drain.add(s.name());
                 }
             }
         }
-        pb.replaceServers(wanted, drain);
+        pb.relist(wanted, drain);
     }
 }

@@ -2,7 +2,11 @@ package dev.planetary.proxy;
 
 import dev.planetary.core.backend.Backend;
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.Addresses;
 import dev.planetary.core.config.BackendConfig;
+import dev.planetary.core.config.DiscoverConfig;
+import dev.planetary.core.config.SendProxy;
+import dev.planetary.core.config.ServerOptions;
 import dev.planetary.core.config.ServerConfig;
 
 import dev.planetary.core.backend.BackendChange;
@@ -49,6 +53,8 @@ public final class ProxyBackend {
     /** Control-agent state: the health checker once attached, and the config of each member (by identity). */
     private HealthChecker health;
     private final Map<Server, ServerConfig> configs = new IdentityHashMap<>();
+    /** Control-agent state: the discover line the last relist's discovered servers were made with, or null. */
+    private DiscoverConfig discover;
 
     /** Counters of the backend and its servers, per event loop (see {@link Counters}). */
     private final BackendStats stats;
@@ -104,7 +110,7 @@ public final class ProxyBackend {
         await(control.run(() -> {
             this.health = health;
             for (Server s : backend.servers()) {
-                ServerConfig sc = configs.get(s);
+                ServerConfig sc = configOf(s);
                 if (sc != null && sc.check()) {
                     health.watch(this, s, sc);
                 }
@@ -175,14 +181,15 @@ public final class ProxyBackend {
             Server s = backend.server(serverName).orElseThrow(() ->
                 new IllegalArgumentException("backend '" + name() + "' has no server named '" + serverName + "'"));
             old[0] = s.address();
-            ServerConfig sc = configs.get(s);
+            ServerConfig sc = configOf(s);
+            // only the address moves: the PROXY header (send-proxy, check-send-proxy) goes with the server
             ServerConfig moved = sc == null
                 ? new ServerConfig(s.name(), host, port, false, ServerConfig.DEFAULT_INTER_MS, ServerConfig.DEFAULT_RISE,
-                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, null)
+                    ServerConfig.DEFAULT_FALL, s.weight(), s.maxconn(), s.backup(), false, s.sendProxy(), false, null)
                 : new ServerConfig(sc.name(), host, port, sc.check(), sc.interMs(), sc.rise(), sc.fall(), s.weight(),
-                    s.maxconn(), s.backup(), sc.disabled(), sc.origin());
+                    s.maxconn(), s.backup(), sc.disabled(), sc.sendProxy(), sc.checkSendProxy(), sc.origin());
             Server next = new Server(s.name(), new InetSocketAddress(host, port), s.weight(), s.maxconn(), s.backup(),
-                s.up(), s.admin());
+                s.up(), s.admin(), s.sendProxy());
             next.discoveryDrain(s.discoveryDrain());
             List<Server> list = new ArrayList<>(backend.servers());
             list.replaceAll(x -> x == s ? next : x);
@@ -201,7 +208,7 @@ public final class ProxyBackend {
      * and admin state and take the new weight.
      */
     public void replaceServers(Collection<ServerConfig> wanted) {
-        replace(wanted, null, Map.of());
+        replace(wanted, null);
     }
 
     /**
@@ -211,69 +218,87 @@ public final class ProxyBackend {
      * {@link #maint}) stays until the operator ends it.
      */
     public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain) {
-        replace(wanted, Objects.requireNonNull(drain, "drain"), Map.of());
+        replace(wanted, Objects.requireNonNull(drain, "drain"));
     }
 
     /**
-     * As {@link #replaceServers(Collection, Set)}, with the address objects of IP literals already made, by host
-     * text: a server made for a host in {@code addresses} takes that object (a VM's ip is shared by its servers in
-     * every backend that discovers it, one object fewer each for a relist to keep). The map is read here, on the
-     * caller's thread, before the change is handed to the control agent (each server takes its address with it).
+     * A relist of a discovering backend: exactly these servers (see {@link #wanted} and {@link #discovered}), with
+     * exactly the servers named in {@code drain} drained by the registry, as one message and one snapshot. Sent as a
+     * {@link BackendChange.Relist}: the control agent keeps every current server a description still fits (same
+     * object: live connections, counters, health, admin state) and makes only the others, so a relist of thousands
+     * of VMs allocates for what changed, not for every server (issue 8's relist pauses).
      */
-    public void replaceServers(Collection<ServerConfig> wanted, Set<String> drain,
-                               Map<String, java.net.InetAddress> addresses) {
-        replace(wanted, Objects.requireNonNull(drain, "drain"), Objects.requireNonNull(addresses, "addresses"));
+    void relist(List<Wanted> wanted, Set<String> drain) {
+        call(new BackendChange.Relist(wanted, Objects.requireNonNull(drain, "drain")), Configs.NONE);
     }
 
-    /**
-     * Sent as a {@link BackendChange.Relist}: the control agent keeps every current server its config still
-     * describes (same object: live connections, counters, health, admin state) and makes only the others, so a
-     * relist of thousands of VMs allocates for what changed, not for every server (issue 8's relist pauses).
-     */
-    private void replace(Collection<ServerConfig> wanted, Set<String> drain,
-                         Map<String, java.net.InetAddress> addresses) {
+    private void replace(Collection<ServerConfig> wanted, Set<String> drain) {
         List<Wanted> specs = new ArrayList<>(wanted.size());
         for (ServerConfig sc : wanted) {
-            java.net.InetAddress known = addresses.get(sc.host());
-            // a name is resolved here, not on the control agent
-            specs.add(known != null ? new Wanted(sc, null, known)
-                : new Wanted(sc, literal(sc.host()) ? null : newServer(sc), null));
+            specs.add(wanted(sc));
         }
-        call(new BackendChange.Relist(specs, drain), new Configs(List.of(), List.of()));
+        call(new BackendChange.Relist(specs, drain), Configs.NONE);
+    }
+
+    /** A server of a relist as its config describes it (a host name is resolved here, on the caller's thread). */
+    Wanted wanted(ServerConfig sc) {
+        return new Wanted(sc.name(), sc.host(), sc.port(), sc, null, literal(sc.host()) ? null : newServer(sc));
     }
 
     /**
-     * One wanted server of a relist, by its config. Kept: the member made from a config with the same IP literal
-     * (string compare, no address object), or else one whose address equals this config's address (a host name is
-     * resolved by the caller, off the control agent), as a {@link BackendChange.Replace} compares. The control
-     * agent reads it after the caller handed it over through its queue.
+     * A server that {@code discover} describes: named by its VM id, at the VM's ip and the service's port, with the
+     * discover line's options. Kept per server is no config of its own: the options are the backend's, and the
+     * server holds its name, ip text and port (a server at an IPv4 or IPv6 literal makes its address object only
+     * when first connected to, see {@link Server#atLiteral}).
      */
-    private final class Wanted implements BackendChange.Wanted {
+    Wanted discovered(DiscoverConfig discover, String name, String host, int port) {
+        return new Wanted(name, host, port, null, discover,
+            literal(host) ? null : newServer(discover.server(name, host, port)));
+    }
+
+    /**
+     * One wanted server of a relist, by its config (or a discover line's options). Kept: the member with the same
+     * port, backup, maxconn and proxy header at the same IP literal (string compare, no address object), or else
+     * one whose address equals this one's (a host name is resolved by the caller, off the control agent), as a
+     * {@link BackendChange.Replace} compares. The control agent reads it after the caller handed it over through
+     * its queue.
+     */
+    final class Wanted implements BackendChange.Wanted {
+        private final String name;
+        private final String host;
+        private final int port;
+        /** The server's own config, or null for a discovered server ({@link #discover} then). */
         private final ServerConfig sc;
-        /** The address object of {@code sc}'s IP literal, made once for all backends by the caller; or null. */
-        private final java.net.InetAddress literal;
+        private final DiscoverConfig discover;
         private Server made;
 
-        Wanted(ServerConfig sc, Server resolved, java.net.InetAddress literal) {
+        private Wanted(String name, String host, int port, ServerConfig sc, DiscoverConfig discover, Server resolved) {
+            this.name = name;
+            this.host = host;
+            this.port = port;
             this.sc = sc;
+            this.discover = discover;
             this.made = resolved;
-            this.literal = literal;
         }
 
-        @Override public String name() { return sc.name(); }
-        @Override public int weight() { return sc.weight(); }
+        private ServerOptions options() {
+            return discover.options();
+        }
+
+        @Override public String name() { return name; }
+        @Override public int weight() { return sc != null ? sc.weight() : options().weight(); }
 
         @Override
         public boolean keeps(Server current) {
-            if (current.address().getPort() != sc.port() || current.backup() != sc.backup()
-                || current.maxconn() != sc.maxconn() || current.sendProxy() != sc.sendProxy()) {
+            boolean backup = sc != null ? sc.backup() : options().backup();
+            int maxconn = sc != null ? sc.maxconn() : options().maxconn();
+            SendProxy proxy = sc != null ? sc.sendProxy() : options().sendProxy();
+            if (current.port() != port || current.backup() != backup || current.maxconn() != maxconn
+                || current.sendProxy() != proxy) {
                 return false;
             }
-            if (made == null) { // an IP literal: the same text as the member's config is the same address
-                ServerConfig was = configs.get(current);
-                if (was != null && was.host().equals(sc.host())) {
-                    return true;
-                }
+            if (made == null && host.equals(hostOf(current))) {
+                return true; // an IP literal: the same text as the member's is the same address
             }
             return create().address().equals(current.address()); // else compared as a Replace compares
         }
@@ -281,10 +306,32 @@ public final class ProxyBackend {
         @Override
         public Server create() {
             if (made == null) {
-                made = literal != null ? newServer(sc, new InetSocketAddress(literal, sc.port())) : newServer(sc);
+                ServerConfig c = sc != null ? sc : discover.server(name, host, port);
+                // a bare IPv4 or IPv6 literal keeps its text (compared as text by the next relist, see keeps); any
+                // other text literal() let through (brackets, a scope) is read by the JDK here, as before
+                made = Addresses.isIpLiteral(host) ? atLiteral(c) : newServer(c);
             }
             return made;
         }
+    }
+
+    /** The host text a member was made for, without making its address object. */
+    private String hostOf(Server s) {
+        ServerConfig sc = configs.get(s);
+        return sc != null ? sc.host() : s.literal();
+    }
+
+    /**
+     * A member's config: its own, or for a discovered server (which keeps none, see {@link #discovered}) the
+     * options of the discover line that made it, at its name and address, made on demand.
+     */
+    private ServerConfig configOf(Server s) {
+        ServerConfig sc = configs.get(s);
+        if (sc != null) {
+            return sc;
+        }
+        DiscoverConfig d = discover != null ? discover : config.discover();
+        return d == null ? null : d.server(s.name(), s.host(), s.port());
     }
 
     /**
@@ -344,13 +391,21 @@ public final class ProxyBackend {
                 madeElsewhere = true;
             }
         }
+        List<String> madeStats = statsForJoining(changes);
         Backend.Applied applied = backend.apply(changes);
         Map<String, Server> members = applied.snapshot().byName();
+        for (String name : madeStats) {
+            if (!members.containsKey(name)) {
+                stats.forget(name); // made for a server that did not join (a refused add)
+            }
+        }
         for (BackendChange c : changes) {
             if (c instanceof BackendChange.Relist relist) {
                 for (BackendChange.Wanted w : relist.wanted()) {
                     Wanted spec = (Wanted) w;
-                    if (spec.made != null && members.get(spec.sc.name()) == spec.made) {
+                    if (spec.discover != null) {
+                        discover = spec.discover; // the options its discovered servers were made with
+                    } else if (spec.made != null && members.get(spec.name) == spec.made) {
                         configs.put(spec.made, spec.sc); // made and joined (not only made to compare addresses)
                     }
                 }
@@ -367,7 +422,7 @@ public final class ProxyBackend {
             }
         }
         for (Server s : applied.joined()) {
-            ServerConfig sc = configs.get(s);
+            ServerConfig sc = configOf(s);
             joined(s, sc);
             if (h != null && sc != null && sc.check()) {
                 h.watch(this, s, sc);
@@ -385,9 +440,40 @@ public final class ProxyBackend {
         return outcomes;
     }
 
+    /**
+     * Makes the stats of every server a batch may bring in, before its snapshot is published: an event loop that
+     * picks a new server finds its stats there, and no other thread ever makes stats (a stats reader or an event
+     * loop holding an older snapshot would make them again for a server that has left, see
+     * {@link BackendStats#joining}). Returns the names whose stats were made here, to forget those that did not join.
+     */
+    private List<String> statsForJoining(List<BackendChange> changes) {
+        List<String> made = new ArrayList<>();
+        for (BackendChange c : changes) {
+            if (c instanceof BackendChange.Add a) {
+                joining(a.server().name(), made);
+            } else if (c instanceof BackendChange.Replace r) {
+                for (Server s : r.wanted()) {
+                    joining(s.name(), made);
+                }
+            } else if (c instanceof BackendChange.Relist r) {
+                for (BackendChange.Wanted w : r.wanted()) {
+                    joining(w.name(), made);
+                }
+            }
+        }
+        return made;
+    }
+
+    private void joining(String name, List<String> made) {
+        if (stats.serverIfPresent(name) == null) {
+            stats.joining(name);
+            made.add(name);
+        }
+    }
+
     /** A server joined: its stats exist from now on (numbered in order of arrival, as HAProxy's sid). */
     private void joined(Server s, ServerConfig sc) {
-        ServerStats ss = stats.server(s.name());
+        ServerStats ss = stats.joining(s.name()); // the owner: made already unless at construction
         ss.initialWeight(sc != null ? sc.weight() : s.weight());
         if (sc != null && sc.check()) {
             ss.checked(sc.rise(), sc.fall());
@@ -398,7 +484,7 @@ public final class ProxyBackend {
     private void noteStates(List<BackendChange> changes) {
         long now = ProxyStats.now();
         for (Server s : backend.servers()) {
-            ServerStats ss = stats.server(s.name());
+            ServerStats ss = stats.joining(s.name()); // members: made before they joined
             boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
             boolean touched = false;
             for (BackendChange c : changes) {
@@ -422,6 +508,13 @@ public final class ProxyBackend {
     private static Server newServer(ServerConfig sc, InetSocketAddress address) {
         Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
         return new Server(sc.name(), address, sc.weight(), sc.maxconn(), sc.backup(), true, admin,
+            sc.sendProxy());
+    }
+
+    /** A server at an IP literal, its address object made on first use (see {@link Server#atLiteral}). */
+    private static Server atLiteral(ServerConfig sc) {
+        Server.Admin admin = sc.disabled() ? Server.Admin.MAINT : Server.Admin.READY;
+        return Server.atLiteral(sc.name(), sc.host(), sc.port(), sc.weight(), sc.maxconn(), sc.backup(), true, admin,
             sc.sendProxy());
     }
 

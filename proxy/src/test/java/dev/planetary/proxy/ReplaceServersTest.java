@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.planetary.core.backend.Server;
+import dev.planetary.core.config.DiscoverConfig;
 import dev.planetary.core.config.Origin;
+import dev.planetary.core.config.ServerOptions;
 import dev.planetary.core.config.ServerConfig;
 import dev.planetary.proxy.testing.Backends;
 import dev.planetary.proxy.testing.Backends.TestServer;
@@ -191,7 +193,7 @@ class ReplaceServersTest {
      * before, a later relist without the map keeps them, and the configured weight (iweight) is the new server's.
      */
     @Test
-    void serversMadeFromAGivenAddressShareItRouteAndAreKeptByALaterRelist() throws Exception {
+    void discoveredServersMakeTheirAddressOnFirstUseRouteAndAreKeptByALaterRelist() throws Exception {
         TestServer s1 = backends.named("s1");
         TestServer s2 = backends.named("s2");
         int port = Ports.pcpu();
@@ -211,30 +213,75 @@ class ReplaceServersTest {
             """.formatted(port, port2));
         ProxyBackend be = proxy.backend("be");
         ProxyBackend be2 = proxy.backend("be2");
-        java.net.InetAddress shared = java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
-        java.util.Map<String, java.net.InetAddress> addresses = java.util.Map.of("127.0.0.1", shared);
-        ServerConfig weighted = new ServerConfig("s2", "127.0.0.1", s2.port(), false, 2000, 2, 3, 7, 0, false, false,
-            new Origin("registry", 0));
-        be.replaceServers(List.of(server(s1), weighted), Set.of(), addresses);
-        be2.replaceServers(List.of(server(s2)), Set.of(), addresses);
+        DiscoverConfig discover = new DiscoverConfig("swarm", "svc",
+            new ServerOptions(false, 2000, 2, 3, 7, 0, false, false), new Origin("registry", 0));
+        be.relist(List.of(be.wanted(server(s1)), be.discovered(discover, "s2", "127.0.0.1", s2.port())), Set.of());
+        be2.relist(List.of(be2.discovered(discover, "s2", "127.0.0.1", s2.port())), Set.of());
         Server one = be.backend().server("s1").orElseThrow();
         Server two = be.backend().server("s2").orElseThrow();
         Server other = be2.backend().server("s2").orElseThrow();
-        assertThat(one.address().getAddress()).isSameAs(shared);
-        assertThat(two.address().getAddress()).isSameAs(shared);
-        assertThat(other.address().getAddress()).isSameAs(shared);
-        assertThat(other.address()).isEqualTo(new java.net.InetSocketAddress("127.0.0.1", s2.port()));
-        assertThat(be.initialWeight("s2")).isEqualTo(7);
+        for (Server s : List.of(one, two, other)) {
+            assertThat(addressMade(s)).as("%s: no address object before its first connection", s).isFalse();
+            assertThat(s.host()).isEqualTo("127.0.0.1");
+            assertThat(addressMade(s)).isFalse();
+        }
+        assertThat(two.port()).isEqualTo(s2.port());
+        assertThat(be.initialWeight("s2")).as("the discover line's weight").isEqualTo(7);
         assertThat(be.initialWeight("s1")).isEqualTo(1);
         assertThat(be.initialWeight("nobody")).isZero();
         assertThat(reached(port, 8)).containsExactlyInAnyOrder("s1", "s2");
         assertThat(reached(port2, 2)).containsExactly("s2");
+        assertThat(addressMade(other)).as("made by its first connection").isTrue();
+        assertThat(other.address()).isEqualTo(new java.net.InetSocketAddress("127.0.0.1", s2.port()));
 
         long version = be.backend().snapshot().version();
-        be.replaceServers(List.of(server(s1), weighted), Set.of());
+        be.relist(List.of(be.wanted(server(s1)), be.discovered(discover, "s2", "127.0.0.1", s2.port())), Set.of());
         assertThat(be.backend().snapshot().version()).as("nothing changed").isEqualTo(version);
         assertThat(be.backend().server("s1").orElseThrow()).isSameAs(one);
-        be.replaceServers(List.of(server(s1)), Set.of());
+        assertThat(be.backend().server("s2").orElseThrow()).isSameAs(two);
+        be.relist(List.of(be.wanted(server(s1)), be.discovered(discover, "s2", "127.0.0.1", s1.port())), Set.of());
+        assertThat(be.backend().server("s2").orElseThrow()).as("another port: another server").isNotSameAs(two);
+        assertThat(reached(port, 8)).containsOnly("s1");
+        be.relist(List.of(be.wanted(server(s1))), Set.of());
         assertThat(be.initialWeight("s2")).as("gone with its stats").isZero();
+    }
+
+    /**
+     * A VM at an IPv6 address is kept by a relist as an IPv4 one is: compared by its literal text, not by an address
+     * object made for the comparison and thrown away (review finding 4: one throwaway server per kept IPv6 VM per
+     * relist), and its own address object is still made only by its first connection.
+     */
+    @Test
+    void aDiscoveredIpv6ServerIsKeptByARelistThatAddsAnother() throws Exception {
+        int port = Ports.pcpu();
+        proxy = Harness.start("""
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 30s
+                timeout server 30s
+            listen be
+                bind 127.0.0.1:%d
+                balance roundrobin
+            """.formatted(port));
+        ProxyBackend be = proxy.backend("be");
+        DiscoverConfig discover = new DiscoverConfig("swarm", "svc",
+            new ServerOptions(false, 2000, 2, 3, 1, 0, false, false), new Origin("registry", 0));
+        be.relist(List.of(be.discovered(discover, "v6", "::1", 7000)), Set.of());
+        Server v6 = be.backend().server("v6").orElseThrow();
+        assertThat(v6.literal()).isEqualTo("::1");
+        be.relist(List.of(be.discovered(discover, "v6", "::1", 7000), be.discovered(discover, "v4", "127.0.0.2", 7000)),
+            Set.of());
+        assertThat(be.servers()).hasSize(2);
+        assertThat(be.backend().server("v6").orElseThrow()).as("kept").isSameAs(v6);
+        assertThat(addressMade(v6)).as("no address object made to compare it").isFalse();
+        assertThat(v6.address()).isEqualTo(new java.net.InetSocketAddress("::1", 7000));
+    }
+
+    /** Whether the server's address object exists yet (read without making it). */
+    private static boolean addressMade(Server s) throws ReflectiveOperationException {
+        java.lang.reflect.Field f = Server.class.getDeclaredField("address");
+        f.setAccessible(true);
+        return f.get(s) != null;
     }
 }

@@ -56,7 +56,7 @@ class WarmupTest {
         List<String> out = new ArrayList<>();
         check(out, "frontend fe", proxy.stats().frontend("fe").counters());
         check(out, "backend be", proxy.stats().backend("be").counters());
-        check(out, "server be/s1", proxy.stats().backend("be").server("s1").counters());
+        check(out, "server be/s1", proxy.stats().backend("be").serverIfPresent("s1").counters());
         check(out, "global", proxy.stats().global().counters());
         return out;
     }

@@ -1,5 +1,6 @@
 package dev.planetary.core.backend;
 
+import dev.planetary.core.config.Addresses;
 import dev.planetary.core.config.SendProxy;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -29,7 +30,16 @@ public final class Server {
     public enum Admin { READY, DRAIN, MAINT }
 
     private final String name;
-    private final InetSocketAddress address;
+    /**
+     * The IP literal a {@link #atLiteral} server was made for, else null (the address was given made). Its address
+     * object is then made on first use ({@link #address()}): a relist of a whole swarm makes thousands of servers at
+     * once, most of which get no connection before the next relist, and every object a relist keeps is copied by
+     * the young collections during it (issue 8).
+     */
+    private final String literal;
+    private final int port;
+    /** Made on first use for a literal server (once per server, never per connection); see {@link #address()}. */
+    private volatile InetSocketAddress address;
     private final boolean backup;
     /** Changed only by the owner ({@code set maxconn server}); read live by {@link #full()} and tryAcquire. */
     private volatile int maxconn;
@@ -42,25 +52,22 @@ public final class Server {
     /** The registry's drain, apart from the operator's {@link #admin}; see the class comment. */
     private volatile boolean discoveryDrain;
 
-    // Atomic fields through VarHandles rather than three Atomic* objects: a relist of a whole swarm makes thousands
-    // of servers at once, and each object fewer is less for the young collections that copy them (issue 8).
+    // Atomic fields through VarHandles rather than Atomic* objects: a relist of a whole swarm makes thousands of
+    // servers at once, and each object fewer is less for the young collections that copy them (issue 8). Failed
+    // connects are not counted here: the proxy counts them per event loop in its server stats (econ).
     @SuppressWarnings("unused") // through ACTIVE
     private volatile int active;
     @SuppressWarnings("unused") // through TOTAL
     private volatile long total;
-    @SuppressWarnings("unused") // through FAILED
-    private volatile long failedConnects;
 
     private static final VarHandle ACTIVE;
     private static final VarHandle TOTAL;
-    private static final VarHandle FAILED;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             ACTIVE = l.findVarHandle(Server.class, "active", int.class);
             TOTAL = l.findVarHandle(Server.class, "total", long.class);
-            FAILED = l.findVarHandle(Server.class, "failedConnects", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -79,9 +86,37 @@ public final class Server {
     /** @param sendProxy the PROXY header sent to it before each client's bytes ({@code send-proxy[-v2]}) */
     public Server(String name, InetSocketAddress address, int weight, int maxconn, boolean backup, boolean up,
                   Admin admin, SendProxy sendProxy) {
+        this(name, null, Objects.requireNonNull(address, "address"), address.getPort(), weight, maxconn, backup, up,
+            admin, sendProxy);
+    }
+
+    /**
+     * A server at an IP literal ({@code 10.1.2.3}, {@code fd00::1}), whose address object is made only when first
+     * asked for. The address is made on whichever thread first asks (an event loop connecting to it), where a host
+     * name would mean a DNS lookup: so anything but a bare literal is refused here.
+     *
+     * @param ipLiteral an IPv4 or IPv6 literal ({@link Addresses#isIpLiteral})
+     * @throws IllegalArgumentException if it is not one
+     */
+    public static Server atLiteral(String name, String ipLiteral, int port, int weight, int maxconn, boolean backup,
+                                   boolean up, Admin admin, SendProxy sendProxy) {
+        if (!Addresses.isIpLiteral(ipLiteral)) {
+            throw new IllegalArgumentException("not an IP literal: " + ipLiteral);
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: " + port);
+        }
+        return new Server(name, Objects.requireNonNull(ipLiteral, "ipLiteral"), null, port, weight, maxconn, backup,
+            up, admin, sendProxy);
+    }
+
+    private Server(String name, String literal, InetSocketAddress address, int port, int weight, int maxconn,
+                   boolean backup, boolean up, Admin admin, SendProxy sendProxy) {
         this.sendProxy = Objects.requireNonNull(sendProxy, "sendProxy");
         this.name = Objects.requireNonNull(name, "name");
-        this.address = Objects.requireNonNull(address, "address");
+        this.literal = literal;
+        this.address = address;
+        this.port = port;
         if (weight < 0 || weight > 256) {
             throw new IllegalArgumentException("weight must be 0..256: " + weight);
         }
@@ -96,7 +131,33 @@ public final class Server {
     }
 
     public String name() { return name; }
-    public InetSocketAddress address() { return address; }
+
+    /**
+     * The server's socket address. A {@link #atLiteral} server makes it on the first call (two threads may both make
+     * one; either is the same address, and each is published whole through the volatile field).
+     */
+    public InetSocketAddress address() {
+        InetSocketAddress a = address;
+        if (a == null) {
+            a = new InetSocketAddress(literal, port); // a literal: parsed, never looked up
+            address = a;
+        }
+        return a;
+    }
+
+    /** The port, without making the address object. */
+    public int port() { return port; }
+
+    /**
+     * The host as text, without making the address object: the IP literal of an {@link #atLiteral} server, else the
+     * address's host string (its name, or its IP literal when made from one).
+     */
+    public String host() {
+        return literal != null ? literal : address.getHostString();
+    }
+
+    /** The IP literal this server was made at ({@link #atLiteral}), or null. */
+    public String literal() { return literal; }
     public boolean backup() { return backup; }
     public int maxconn() { return maxconn; }
     public SendProxy sendProxy() { return sendProxy; }
@@ -123,7 +184,6 @@ public final class Server {
     public int active() { return active; }
     /** Connections ever taken by this server. */
     public long total() { return total; }
-    public long failedConnects() { return failedConnects; }
 
     /** Up, READY, not drained by the registry and weight above zero: may be given new connections (if not full). */
     public boolean usable() {
@@ -165,10 +225,6 @@ public final class Server {
         ACTIVE.getAndAdd(this, -1);
     }
 
-    public void recordFailedConnect() {
-        FAILED.getAndAdd(this, 1L);
-    }
-
     // Owner-only setters: the backend's owner writes them, then publishes the next snapshot (see Backend#apply).
     public void weight(int weight) {
         if (weight < 0 || weight > 256) {
@@ -195,6 +251,6 @@ public final class Server {
 
     @Override
     public String toString() {
-        return name + "@" + address.getHostString() + ":" + address.getPort();
+        return name + "@" + host() + ":" + port;
     }
 }

@@ -1,9 +1,7 @@
 package dev.planetary.core.balance;
 
 import dev.planetary.core.backend.Server;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@code balance leastconn}: the usable, non-full server with the fewest active connections per unit of weight,
@@ -47,7 +45,7 @@ public final class LeastConnBalancer implements Balancer {
     private long seq;
     private Server[] servers;
     /** Server to its index in {@link #servers}: identity, no back-pointer from the model into this balancer. */
-    private Map<Server, Integer> index;
+    private IdentityIndex index;
     /** Key of each server, by index. */
     private long[] keys;
     /** The heap: heap[0] is the index of the smallest key; the children of position p are 2p+1 and 2p+2. */
@@ -66,7 +64,7 @@ public final class LeastConnBalancer implements Balancer {
     /** The successor of {@code prev}: servers it had keep their place among equal loads, new ones come after. */
     private LeastConnBalancer(List<Server> servers, LeastConnBalancer prev) {
         Server[] members = Balancers.distinct(servers).toArray(new Server[0]);
-        Map<Server, Integer> prevIndex;
+        IdentityIndex prevIndex;
         long[] prevKeys;
         long prevSeq;
         // The live balancer's lock is the event loops' short lock: hold it only to copy its keys (their tie order),
@@ -126,8 +124,8 @@ public final class LeastConnBalancer implements Balancer {
     @Override
     public boolean claim(Server server) {
         synchronized (lock) {
-            Integer i = index.get(server);
-            if (i == null || !server.usable() || !server.tryAcquire()) {
+            int i = index.get(server);
+            if (i < 0 || !server.usable() || !server.tryAcquire()) {
                 return false;
             }
             update(i);
@@ -142,8 +140,8 @@ public final class LeastConnBalancer implements Balancer {
     @Override
     public void refresh(Server server) {
         synchronized (lock) {
-            Integer i = index.get(server);
-            if (i != null && load(key(server, 0)) != load(keys[i])) {
+            int i = index.get(server);
+            if (i >= 0 && load(key(server, 0)) != load(keys[i])) {
                 update(i);
             }
         }
@@ -166,8 +164,8 @@ public final class LeastConnBalancer implements Balancer {
 
     private void stateChanged(Server server) {
         synchronized (lock) {
-            Integer i = index.get(server);
-            if (i != null) {
+            int i = index.get(server);
+            if (i >= 0) {
                 update(i);
             }
             countUsable();
@@ -177,7 +175,7 @@ public final class LeastConnBalancer implements Balancer {
     @Override
     public void serverAdded(Server server) {
         synchronized (lock) {
-            if (!index.containsKey(server)) {
+            if (index.get(server) < 0) {
                 Server[] next = java.util.Arrays.copyOf(servers, servers.length + 1);
                 next[servers.length] = server;
                 build(next, index, keys);
@@ -188,8 +186,8 @@ public final class LeastConnBalancer implements Balancer {
     @Override
     public void serverRemoved(Server server) {
         synchronized (lock) {
-            Integer i = index.get(server);
-            if (i != null) {
+            int i = index.get(server);
+            if (i >= 0) {
                 Server[] next = new Server[servers.length - 1];
                 System.arraycopy(servers, 0, next, 0, i);
                 System.arraycopy(servers, i + 1, next, i, servers.length - i - 1);
@@ -211,7 +209,7 @@ public final class LeastConnBalancer implements Balancer {
     /** True if this balancer holds the server: for tests. */
     boolean holds(Server server) {
         synchronized (lock) {
-            return index.containsKey(server);
+            return index.get(server) >= 0;
         }
     }
 
@@ -242,16 +240,15 @@ public final class LeastConnBalancer implements Balancer {
      * @param oldIndex the previous index of servers that keep their tie order (with {@code oldKeys}), or null
      * @param oldKeys  the previous keys by that index
      */
-    private void build(Server[] members, Map<Server, Integer> oldIndex, long[] oldKeys) {
+    private void build(Server[] members, IdentityIndex oldIndex, long[] oldKeys) {
         int n = members.length;
-        Map<Server, Integer> idx = new IdentityHashMap<>(n * 2);
+        IdentityIndex idx = new IdentityIndex(members);
         long[] k = new long[n];
         int[] h = new int[n];
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
-            idx.put(members[i], i);
-            Integer old = oldIndex == null ? null : oldIndex.get(members[i]);
-            long before = old == null ? UNAVAILABLE : oldKeys[old];
+            int old = oldIndex == null ? -1 : oldIndex.get(members[i]);
+            long before = old < 0 ? UNAVAILABLE : oldKeys[old];
             k[i] = key(members[i], before != UNAVAILABLE ? before & SEQ_MASK : seq++);
             h[i] = i;
             p[i] = i;

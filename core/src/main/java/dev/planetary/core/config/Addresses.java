@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * <p>Never resolves names: literals are checked here character by character before {@link InetAddress} sees
  * them, so {@link InetAddress#getByName} only ever converts a literal.
  */
-final class Addresses {
+public final class Addresses {
 
     /** One DNS label: letters, digits, '-' and '_' (seen in service names), not starting or ending with '-'. */
     private static final Pattern HOSTNAME = Pattern.compile(
@@ -83,6 +83,14 @@ final class Addresses {
             throw new LineError(subject + " : invalid port '" + hp[1] + "' (a server has one port, not a range)");
         }
         return new HostPort(literal, parsePort(hp[1], hp[1], subject));
+    }
+
+    /**
+     * True for a bare IPv4 or IPv6 literal ({@code 10.1.2.3}, {@code fd00::1}; no brackets, no scope): text the JDK
+     * turns into an address without any name service, on whatever thread (an event loop) first asks.
+     */
+    public static boolean isIpLiteral(String host) {
+        return host != null && !host.startsWith("[") && literalIp(host) != null;
     }
 
     /** The canonical text of an IPv4 or IPv6 literal, or null when {@code host} is not one. */

@@ -43,6 +43,14 @@ public final class CheckSchedule {
 
     /** When the next check is due, the previous one having ended at {@code endedNanos}. */
     public long nextDue(long endedNanos) {
+        return nextDue(endedNanos, interNanos);
+    }
+
+    /**
+     * As {@link #nextDue(long)}, for a caller that keeps only the interval once the first check is scheduled (a
+     * checker of thousands of servers keeps no schedule object per server).
+     */
+    public static long nextDue(long endedNanos, long interNanos) {
         return endedNanos + interNanos;
     }
 

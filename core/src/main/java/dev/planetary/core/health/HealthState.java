@@ -4,8 +4,11 @@ package dev.planetary.core.health;
  * Rise/fall bookkeeping for one server, as HAProxy's checks: {@code fall} consecutive failures take an up server
  * down, {@code rise} consecutive successes bring a down server back. Pure logic: the caller owns timing and
  * threading (one thread per state).
+ *
+ * <p>Open so that a checker's task for one server can be its state too (one object per checked server rather than
+ * two: a relist of a swarm starts thousands of checks at once, issue 8); nothing here is meant to be overridden.
  */
-public final class HealthState {
+public class HealthState {
 
     /** What a recorded result did to the state. */
     public enum Transition { NONE, WENT_UP, WENT_DOWN }
@@ -24,12 +27,12 @@ public final class HealthState {
         this.up = initiallyUp;
     }
 
-    public boolean up() {
+    public final boolean up() {
         return up;
     }
 
     /** Records one check (or one live connection attempt) and says whether the state flipped. */
-    public Transition record(boolean success) {
+    public final Transition record(boolean success) {
         if (up == success) {
             streak = 0; // result agrees with the state: any opposite streak is broken
             return Transition.NONE;

@@ -1,6 +1,5 @@
 package dev.planetary.proxy.stats;
 
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -13,7 +12,7 @@ public final class BackendStats {
     private final String name;
     private final int iid;
     private final Counters counters = new Counters();
-    private final ConcurrentHashMap<String, ServerStats> servers = new ConcurrentHashMap<>();
+    private final ServerStatsTable servers = new ServerStatsTable();
     private final AtomicInteger nextSid = new AtomicInteger(1);
     final MaxSampler rateMax = new MaxSampler();
     final MaxSampler sessionsMax = new MaxSampler();
@@ -36,14 +35,22 @@ public final class BackendStats {
     public Counters counters() { return counters; }
     public StateClock state() { return state; }
 
-    /** The stats of a server of this backend, made on first use (a lock-free map read once it exists). */
-    public ServerStats server(String serverName) {
+    /**
+     * The stats of a server about to join this backend (or a member), made if absent. The backend's owner only (its
+     * control agent, before it publishes the snapshot the server joins in): every other reader holds a snapshot that
+     * may be stale, and making stats for a server that has left would keep them for good (a later server of the
+     * same name would start from them). Readers use {@link #serverIfPresent}.
+     */
+    public ServerStats joining(String serverName) {
         ServerStats s = servers.get(serverName);
         return s != null ? s : servers.computeIfAbsent(serverName,
             n -> new ServerStats(n, nextSid.getAndIncrement(), ProxyStats.now()));
     }
 
-    /** The stats of a server, or null if it never had any. */
+    /**
+     * The stats of a server, or null if it has none: it left (or had not joined) while the caller held a snapshot
+     * with it. Any thread, no lock, nothing made.
+     */
     public ServerStats serverIfPresent(String serverName) {
         return servers.get(serverName);
     }
@@ -79,6 +86,6 @@ public final class BackendStats {
     }
 
     Iterable<ServerStats> servers() {
-        return servers.values();
+        return servers;
     }
 }

@@ -13,11 +13,16 @@ import java.lang.invoke.VarHandle;
  * (copy-on-write, under this object's lock with the install) only when a thread with a higher index first counts
  * here.
  *
+ * <p>Open for {@link StateClock} (and through it {@link ServerStats}) only: a discovered swarm's server has counters,
+ * a state clock and stats, and a relist of thousands makes them at once, so they are one object per server rather
+ * than three (issue 8: every object a relist keeps is copied by the young collections during it). Nothing here is
+ * overridden ({@link #slot()}, {@link #sum} and {@link #max} are final), so they compile as before.
+ *
  * <p>Field indices are the constants below; the slot layout is an implementation detail of this package. Gauges
  * ({@link #CUR}, {@link #QCUR}) work per thread because a connection begins and ends on its own event loop: the
  * sum over threads is exact.
  */
-public final class Counters {
+public class Counters {
 
     /** Sessions (frontend: accepted; backend and server: given a server). */
     public static final int STOT = 0;
@@ -91,7 +96,7 @@ public final class Counters {
     static Runnable afterCopy = () -> { };
 
     /** The calling thread's slot, created on its first use. Only the calling thread may write it. */
-    public long[] slot() {
+    public final long[] slot() {
         int i = ThreadSlot.index();
         long[][] t = table;
         if (i < t.length) {
@@ -166,7 +171,7 @@ public final class Counters {
     }
 
     /** Sum of a field over every thread's slot. */
-    public long sum(int field) {
+    public final long sum(int field) {
         long total = 0;
         for (long[] s : table) {
             if (s != null) {
@@ -177,7 +182,7 @@ public final class Counters {
     }
 
     /** Highest value of a field over every thread's slot. */
-    public long max(int field) {
+    public final long max(int field) {
         long m = 0;
         for (long[] s : table) {
             if (s != null) {

@@ -308,7 +308,11 @@ public final class RuntimeApi {
             }
             BackendStats bs = pb.stats();
             for (Server s : pb.servers()) {
-                ServerStats ss = bs.server(s.name());
+                ServerStats ss = bs.serverIfPresent(s.name());
+                if (ss == null) {
+                    // it left while we walked an older snapshot: a row of zeros, no stats made (only the owner does)
+                    ss = new ServerStats(s.name(), 0, now);
+                }
                 // srv_op_state: 0 stopped, 2 running; srv_admin_state: 1 forced maint, 8 forced drain (HAProxy flags)
                 int op = s.up() ? 2 : 0;
                 int admin = switch (s.effectiveAdmin()) {
@@ -327,14 +331,19 @@ public final class RuntimeApi {
                 int checkResult = !checked ? 0 : s.up() ? 2 : 1;
                 int health = checked && s.up() ? ss.rise() + ss.fall() - 1 : 0;
                 int checkState = checked ? 6 : 0;
-                InetSocketAddress a = s.address();
+                // a server made at an IP literal prints it: its address object is made on first connect only
+                String addr = s.literal();
+                if (addr == null) {
+                    InetSocketAddress a = s.address();
+                    addr = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+                }
                 sb.append(bs.iid()).append(' ').append(pb.name()).append(' ').append(ss.sid()).append(' ')
                     .append(s.name()).append(' ')
-                    .append(a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString()).append(' ')
+                    .append(addr).append(' ')
                     .append(op).append(' ').append(admin).append(' ').append(s.weight()).append(' ')
                     .append(pb.initialWeight(s.name())).append(' ').append(ss.state().lastChangeSeconds(now))
                     .append(' ').append(checkStatus).append(' ').append(checkResult).append(' ').append(health)
-                    .append(' ').append(checkState).append(" 0 0 0 - ").append(a.getPort()).append(" - 0 0 - - 0\n");
+                    .append(' ').append(checkState).append(" 0 0 0 - ").append(s.port()).append(" - 0 0 - - 0\n");
             }
         }
         return sb.toString();

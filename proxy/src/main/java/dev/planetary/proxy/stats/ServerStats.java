@@ -5,20 +5,19 @@ import java.lang.invoke.VarHandle;
 
 /**
  * A server's counters ({@link Counters}) and its check results. Counters are per thread; the check fields are
- * written by the health checker's one thread, the state clock by the backends' owner.
+ * written by the health checker's one thread, the state clock by the backends' owner. It is its own counters and
+ * state clock (one object, not three: see {@link Counters}' class comment).
  */
-public final class ServerStats {
+public final class ServerStats extends StateClock {
 
     private final String name;
     private final int sid;
-    private final Counters counters = new Counters();
     /**
      * The highest one-second session rate seen ({@link MaxSampler}'s job, kept in a field here: every server of a
      * discovered swarm has stats, and a relist of thousands makes them at once, so one object fewer each).
      */
     @SuppressWarnings("unused") // through RATE_MAX
     private volatile long rateMax;
-    private final StateClock state;
     /** The weight its config gave it when it joined (HAProxy's {@code iweight}), -1 unknown; backends' owner. */
     private volatile int initialWeight = -1;
 
@@ -32,31 +31,40 @@ public final class ServerStats {
         }
     }
 
-    /** Failed checks (and failed live connects counted as checks) while the server was up: HAProxy's chkfail. */
-    private volatile long checkFailures;
-    /** HAProxy's check_status code ({@code L4OK}, {@code L4CON}, {@code L4TOUT}, {@code INI}), or null: no check. */
-    private volatile String checkStatus;
-    private volatile long checkDurationMs = -1;
-    /** The last check's detail (HAProxy's {@code last_chk}), e.g. "Connection refused". */
-    private volatile String lastCheck;
-    /** The server's check settings, set when it joins its backend (0 rise: not checked). */
-    private volatile int rise;
-    private volatile int fall;
+    /**
+     * Its health check's settings and results, made when it is first checked: most servers of a swarm that a relist
+     * makes by the thousand have no check, and its six fields would be a third of this object (issue 8).
+     */
+    private volatile Checks checks;
+
+    /** The check fields of a checked server: settings from the control agent, results from the health checker. */
+    private static final class Checks {
+        /** Failed checks (and failed live connects counted as checks) while the server was up: HAProxy's chkfail. */
+        volatile long failures;
+        /** HAProxy's check_status code ({@code L4OK}, {@code L4CON}, {@code L4TOUT}, {@code INI}). */
+        volatile String status = "INI";
+        volatile long durationMs = -1;
+        /** The last check's detail (HAProxy's {@code last_chk}), e.g. "Connection refused". */
+        volatile String last;
+        /** The server's check settings, set when it joins its backend. */
+        volatile int rise;
+        volatile int fall;
+    }
 
     ServerStats(String name, int sid, long nowNanos) {
+        super(nowNanos);
         this.name = name;
         this.sid = sid;
-        this.state = new StateClock(nowNanos);
     }
 
     public String name() { return name; }
     /** HAProxy's server id within its backend ({@code sid}), from 1 in order of appearance. */
     public int sid() { return sid; }
-    public Counters counters() { return counters; }
-    public StateClock state() { return state; }
+    public Counters counters() { return this; }
+    public StateClock state() { return this; }
 
     public long rate(long nowNanos) {
-        return FreqCounter.read(counters, nowNanos);
+        return FreqCounter.read(this, nowNanos);
     }
 
     public long rateMax(long nowNanos) {
@@ -82,33 +90,69 @@ public final class ServerStats {
     /** Backends' owner: the server joined with this configured weight. */
     public void initialWeight(int weight) { this.initialWeight = weight; }
 
-    /** One check result (health checker thread only). */
+    /** One check result (health checker thread only; the server was made {@link #checked(int, int)} before). */
     public void check(boolean ok, boolean timeout, boolean wasUp, String detail, long durationMs) {
-        checkStatus = ok ? "L4OK" : timeout ? "L4TOUT" : "L4CON";
-        checkDurationMs = durationMs;
-        lastCheck = detail;
+        Checks c = checks();
+        c.status = ok ? "L4OK" : timeout ? "L4TOUT" : "L4CON";
+        c.durationMs = durationMs;
+        c.last = detail;
         if (!ok && wasUp) {
-            checkFailures++;
+            c.failures++;
         }
     }
 
-    /** The server is checked with these settings; its check has not run yet (HAProxy's {@code INI}). */
+    /** The server is checked with these settings; its check has not run yet (HAProxy's {@code INI}). Owner only. */
     public void checked(int rise, int fall) {
-        this.rise = rise;
-        this.fall = fall;
-        if (checkStatus == null) {
-            checkStatus = "INI";
-        }
+        Checks c = checks();
+        c.rise = rise;
+        c.fall = fall;
     }
 
-    public boolean checked() { return rise > 0; }
-    public int rise() { return rise; }
-    public int fall() { return fall; }
+    /** The check fields, made on first use (by the owner, before the health checker is told to check it). */
+    private Checks checks() {
+        Checks c = checks;
+        if (c == null) {
+            c = new Checks();
+            checks = c;
+        }
+        return c;
+    }
 
-    public long checkFailures() { return checkFailures; }
-    public String checkStatus() { return checkStatus; }
-    public long checkDurationMs() { return checkDurationMs; }
-    public String lastCheck() { return lastCheck; }
+    public boolean checked() {
+        Checks c = checks;
+        return c != null && c.rise > 0;
+    }
+
+    public int rise() {
+        Checks c = checks;
+        return c == null ? 0 : c.rise;
+    }
+
+    public int fall() {
+        Checks c = checks;
+        return c == null ? 0 : c.fall;
+    }
+
+    public long checkFailures() {
+        Checks c = checks;
+        return c == null ? 0 : c.failures;
+    }
+
+    /** HAProxy's check_status code, or null: never checked. */
+    public String checkStatus() {
+        Checks c = checks;
+        return c == null ? null : c.status;
+    }
+
+    public long checkDurationMs() {
+        Checks c = checks;
+        return c == null ? -1 : c.durationMs;
+    }
+
+    public String lastCheck() {
+        Checks c = checks;
+        return c == null ? null : c.last;
+    }
 
     /** HAProxy's check_desc for a status code. */
     public static String checkDescription(String status) {

@@ -4,8 +4,11 @@ package dev.planetary.proxy.stats;
  * When an entity last changed state (HAProxy's {@code lastchg}), how long it has been down in total
  * ({@code downtime}) and how often it went down ({@code chkdown}). Written by one thread (the backends' owner, the
  * control agent), read by any.
+ *
+ * <p>It is the entity's {@link Counters} too, and {@link ServerStats} is one: one object per server instead of three
+ * (see {@link Counters}' class comment). A backend keeps them apart ({@link BackendStats}: one of each per backend).
  */
-public final class StateClock {
+public class StateClock extends Counters {
 
     private volatile long lastChangeNanos;
     private volatile long downSinceNanos; // 0 while up

@@ -60,7 +60,11 @@ public final class StatsCollector {
             long weightAct = 0;
             long weightBck = 0;
             for (Server s : b.servers()) {
-                ServerStats ss = bs.server(s.name());
+                ServerStats ss = bs.serverIfPresent(s.name());
+                if (ss == null) {
+                    // it left while we walked an older snapshot: a row of zeros, no stats made (only the owner does)
+                    ss = new ServerStats(s.name(), 0, now);
+                }
                 rows.add(serverRow(b, bs, s, ss, now));
                 boolean operational = s.up() && s.effectiveAdmin() != Server.Admin.MAINT;
                 if (operational) {
@@ -118,7 +122,7 @@ public final class StatsCollector {
             .put("pid", 1).put("iid", bs.iid()).put("sid", ss.sid()).put("type", 2)
             .put("rate", ss.rate(now)).put("rate_max", ss.rateMax(now))
             .putAll(sessionTimes(c, now))
-            .put("addr", address(s.address())).put("mode", "tcp")
+            .put("addr", address(s)).put("mode", "tcp")
             .put("connect", c.sum(Counters.CONNECT))
             .put("used_conn_cur", s.active());
         if (s.maxconn() > 0) {
@@ -207,6 +211,18 @@ public final class StatsCollector {
     }
 
     /** ip:port, IPv6 in brackets, as HAProxy prints a server's addr. */
+    /**
+     * A server's address as the stats show it. A server made at an IP literal prints that literal and its port: its
+     * address object is made only when first connected to (issue 8), and looking at the stats must not make it.
+     */
+    static String address(Server s) {
+        String literal = s.literal();
+        if (literal == null) {
+            return address(s.address());
+        }
+        return (literal.indexOf(':') >= 0 ? "[" + literal + "]" : literal) + ":" + s.port();
+    }
+
     public static String address(InetSocketAddress a) {
         String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
         if (a.getAddress() instanceof Inet6Address) {
