@@ -31,6 +31,7 @@ public final class HttpPipeline extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         Connections c = genesis.connections();
+        genesis.accepted().add(ch);
         ch.pipeline()
             .addLast(c.gate())
             .addLast(Deadlines.NAME, new Deadlines(c.limits(), c))
