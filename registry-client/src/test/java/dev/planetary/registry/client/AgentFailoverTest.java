@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.planetary.registry.client.testing.FakeGenesis;
 import dev.planetary.registry.client.testing.TestGenesis;
+import dev.planetary.registry.state.Settings;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent over a fail-over list of real Genesis instances (heartbeat 100 ms, TTL 2 s): register, heartbeat and
+ * The agent over a fail-over list of real Genesis instances (heartbeat 100 ms, TTL 10 s): register, heartbeat and
  * leave move on to the next URL when theirs is down or answers 5xx; on an instance holding the same data the VM keeps
  * its id and ports, and a registration retried there gets them by its instance key.
  */
@@ -51,8 +52,17 @@ class AgentFailoverTest {
         shared = dir.resolve("shared");
     }
 
+    /**
+     * Heartbeat every 100 ms, TTL 10 s: longer than the agent's request timeout (5 s), as in any sane set-up (15 s and
+     * 5 s by default). With the tests' usual 2-s TTL, one heartbeat left unanswered for 5 s by the stopping instance
+     * let the VM expire on the one taking over (ci72), and it registered again (same id and ports, but the test
+     * asserts that heartbeats just go on).
+     */
+    private static final Settings SETTINGS = new Settings(Duration.ofMillis(100), Duration.ofSeconds(10),
+        Duration.ofSeconds(30), Duration.ofSeconds(60));
+
     private TestGenesis genesis(Path data, int port) {
-        TestGenesis g = TestGenesis.startOn(data, TestGenesis.settings(Duration.ofSeconds(30)), port);
+        TestGenesis g = TestGenesis.startOn(data, SETTINGS, port);
         closing.add(g);
         return g;
     }

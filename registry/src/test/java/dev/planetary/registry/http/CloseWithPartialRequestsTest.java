@@ -55,4 +55,37 @@ class CloseWithPartialRequestsTest {
         }
         assertThat(leaks).as("Netty LEAK reports after Genesis closed").isEmpty();
     }
+
+    /**
+     * A keep-alive connection between requests sees Genesis go at once (its read ends), so a client moves to another
+     * instance without waiting for its request timeout.
+     */
+    @Test
+    void closingGenesisEndsItsKeepAliveConnectionsAtOnce() throws Exception {
+        Node node = Node.start(dir.resolve("data"), Clock.system(), Settings.defaults(), HttpLimits.defaults());
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", node.genesis.port()), 5_000);
+            s.getOutputStream().write("GET /api/health HTTP/1.1\r\nHost: genesis\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+            s.setSoTimeout(5_000);
+            java.io.InputStream in = s.getInputStream();
+            byte[] buf = new byte[4096];
+            assertThat(in.read(buf)).as("an answer on the kept-alive connection").isPositive();
+            long t0 = System.nanoTime();
+            node.close();
+            s.setSoTimeout(3_000);
+            int n;
+            try {
+                while ((n = in.read(buf)) > 0) {
+                    // the rest of the answer, if any
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                n = 0;
+            } catch (java.net.SocketException e) {
+                n = -1; // reset: ended too
+            }
+            assertThat(n).as("the connection ended when Genesis closed").isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+        }
+    }
 }
