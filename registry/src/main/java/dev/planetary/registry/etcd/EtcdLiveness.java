@@ -203,20 +203,23 @@ public final class EtcdLiveness implements AutoCloseable {
                 grant(id);
                 continue;
             }
-            client.getLeaseClient().keepAliveOnce(lease).whenComplete((r, err) -> {
-                inFlight.release();
-                boolean gone = err != null ? isNoSuchLease(err) : r.getTTL() <= 0;
-                if (gone) {
-                    leases.remove(id, lease);
-                    if (inFlight.tryAcquire()) {
-                        grant(id);
-                    } else {
-                        beaten.add(id); // granted in the next round
+            // bounded: jetcd's keep-alive has no deadline of its own, and a call that never completed would hold
+            // one of the IN_FLIGHT permits for good; a late one counts as failed and the VM is renewed next round
+            client.getLeaseClient().keepAliveOnce(lease).orTimeout(ANSWER_MILLIS, TimeUnit.MILLISECONDS)
+                .whenComplete((r, err) -> {
+                    inFlight.release();
+                    boolean gone = err != null ? isNoSuchLease(err) : r.getTTL() <= 0;
+                    if (gone) {
+                        leases.remove(id, lease);
+                        if (inFlight.tryAcquire()) {
+                            grant(id);
+                        } else {
+                            beaten.add(id); // granted in the next round
+                        }
+                    } else if (err != null) {
+                        beaten.add(id); // etcd did not answer: try again next round
                     }
-                } else if (err != null) {
-                    beaten.add(id); // etcd did not answer: try again next round
-                }
-            });
+                });
         }
     }
 
@@ -239,6 +242,7 @@ public final class EtcdLiveness implements AutoCloseable {
             .thenCompose(g -> client.getKVClient().put(store.key("alive/" + id),
                 ByteSequence.from(id, StandardCharsets.UTF_8), PutOption.builder().withLeaseId(g.getID()).build())
                 .thenApply(p -> g.getID()))
+            .orTimeout(2 * ANSWER_MILLIS, TimeUnit.MILLISECONDS) // the put has no deadline either: the permit comes back
             .whenComplete((lease, err) -> {
                 granting.remove(id);
                 inFlight.release();
