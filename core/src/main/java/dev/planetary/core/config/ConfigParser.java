@@ -106,7 +106,7 @@ public final class ConfigParser {
         Origin defaultBackendOrigin;
         ServerSettings server = new ServerSettings();
         /** Connection log: own {@code log} lines, {@code log global}, {@code option tcplog}. */
-        List<LogTarget> logs = new ArrayList<>();
+        List<LogTarget> logs = List.of(); // shared by copies: replaced, never changed in place
         boolean logGlobal;
         boolean tcplog;
 
@@ -127,7 +127,7 @@ public final class ConfigParser {
             c.defaultBackend = defaultBackend;
             c.defaultBackendOrigin = defaultBackendOrigin;
             c.server = server.copy();
-            c.logs = new ArrayList<>(logs);
+            c.logs = logs;
             c.logGlobal = logGlobal;
             c.tcplog = tcplog;
             return c;
@@ -180,23 +180,45 @@ public final class ConfigParser {
         final String name;
         final Origin origin;
         final Settings settings;
-        final List<Bind> binds = new ArrayList<>();
-        final List<ServerConfig> servers = new ArrayList<>();
-        final Map<String, Integer> serverLines = new HashMap<>();
+        // The collections below are made on first use: a file of one-line sections under the size limit holds
+        // ~290,000 sections, and empty collections made up of most of their memory while the file was read (the
+        // heaviest such file ran out of a 256 MiB heap: BadConfigInputIT). Each is this section's own (append).
+        List<Bind> binds = List.of();
+        List<ServerConfig> servers = List.of();
+        Map<String, Integer> serverLines;
         /** default_backend written in this section itself (a listen ignores one inherited from defaults). */
         String ownDefaultBackend;
         /** The header line had an error (no name, a name taken): checks of the whole section are skipped. */
         boolean broken;
         /** First words of lines that had an error, so later checks do not repeat them in other words. */
-        final Set<String> failedKeywords = new HashSet<>();
+        Set<String> failedKeywords = Set.of();
         /** {@code discover genesis ...} (backends), {@code pin-ports} (frontends), {@code url} lines (genesis). */
         DiscoverConfig discover;
         PinPorts pinPorts;
-        final List<java.net.URI> urls = new ArrayList<>();
-        final Map<String, Integer> urlLines = new HashMap<>();
+        List<java.net.URI> urls = List.of();
+        Map<String, Integer> urlLines;
         /** {@code mode http}: allowed only for a stats page ({@link StatsPageKeywords}). */
         Origin httpMode;
-        final StatsPageKeywords.Page stats = new StatsPageKeywords.Page();
+        private StatsPageKeywords.Page stats;
+
+        /** The stats page's settings (made on first use). */
+        StatsPageKeywords.Page page() {
+            if (stats == null) {
+                stats = new StatsPageKeywords.Page();
+            }
+            return stats;
+        }
+
+        boolean statsUsed() {
+            return stats != null && stats.used();
+        }
+
+        void failed(String keyword) {
+            if (failedKeywords.isEmpty()) {
+                failedKeywords = new HashSet<>();
+            }
+            failedKeywords.add(keyword);
+        }
 
         /** A stats page section: neither a frontend nor a backend of the TCP proxy. */
         boolean statsPage() {
@@ -380,9 +402,24 @@ public final class ConfigParser {
         } catch (LineError e) {
             error(at, e.getMessage());
             if (current != null) {
-                current.failedKeywords.add(words.get(0));
+                current.failed(words.get(0));
             }
         }
+    }
+
+    /** Adds to a section's own list, made on the first item (an empty list may be the shared List.of()). */
+    private static <T> List<T> append(List<T> list, T item) {
+        List<T> l = list.isEmpty() ? new ArrayList<>(2) : list;
+        l.add(item);
+        return l;
+    }
+
+    /** A copy with one more item, for a list that copies of Settings may share. */
+    private static <T> List<T> plus(List<T> list, T item) {
+        List<T> l = new ArrayList<>(list.size() + 1);
+        l.addAll(list);
+        l.add(item);
+        return l;
     }
 
     private void error(Origin at, String message) {
@@ -544,12 +581,15 @@ public final class ConfigParser {
         java.net.URI url = genesisUrl(text);
         noMore(w, 2, kw);
         String key = url.toString();
+        if (current.urlLines == null) {
+            current.urlLines = new HashMap<>();
+        }
         Integer previous = current.urlLines.putIfAbsent(key, at.line());
         if (previous != null) {
             throw new LineError("genesis '" + current.name + "' : url '" + text + "' was already given at line "
                 + previous);
         }
-        current.urls.add(url);
+        current.urls = append(current.urls, url);
     }
 
     /**
@@ -683,7 +723,7 @@ public final class ConfigParser {
                 } else if (w.size() > 1 && w.get(1).equals("log")) {
                     needFrontend("no log");
                     noMore(w, 2, "no log");
-                    s.logs.clear();
+                    s.logs = List.of();
                     s.logGlobal = false;
                 } else {
                     throw unknown(w.size() > 1 ? "no " + w.get(1) : "no");
@@ -702,16 +742,16 @@ public final class ConfigParser {
                     noMore(w, 2, "log global");
                     s.logGlobal = true;
                 } else {
-                    s.logs.add(LogKeywords.target(w, at));
+                    s.logs = plus(s.logs, LogKeywords.target(w, at));
                 }
             }
             case "stats" -> {
                 statsSection(kw);
-                StatsPageKeywords.stats(w, current.stats, at);
+                StatsPageKeywords.stats(w, current.page(), at);
             }
             case "http-request" -> {
                 statsSection(kw);
-                StatsPageKeywords.httpRequest(w, current.stats, at);
+                StatsPageKeywords.httpRequest(w, current.page(), at);
             }
             default -> {
                 if (HaproxyKeywords.PROXY.contains(kw)) {
@@ -777,7 +817,7 @@ public final class ConfigParser {
             throw new LineError("'bind " + list + "' : unknown option '" + option + "'");
         }
         for (Bind b : binds) {
-            current.binds.add(acceptProxy ? b.withAcceptProxy() : b);
+            current.binds = append(current.binds, acceptProxy ? b.withAcceptProxy() : b);
         }
     }
 
@@ -879,12 +919,15 @@ public final class ConfigParser {
         Addresses.HostPort address = Addresses.parseServer(w.get(2), subject, current.kind.keyword);
         ServerSettings o = current.settings.server.copy();
         serverOptions(w, 3, o, subject);
+        if (current.serverLines == null) {
+            current.serverLines = new HashMap<>();
+        }
         Integer previous = current.serverLines.putIfAbsent(name, at.line());
         if (previous != null) {
             throw new LineError(current.kind.keyword + " '" + current.name + "', another server named '" + name
                     + "' was already defined at line " + previous + ", please use distinct names");
         }
-        current.servers.add(new ServerConfig(name, address.host(), address.port(), o.check, o.interMs, o.rise,
+        current.servers = append(current.servers, new ServerConfig(name, address.host(), address.port(), o.check, o.interMs, o.rise,
                 o.fall, o.weight, o.maxconn, o.backup, o.disabled, o.sendProxy(), o.checkSendProxy, at));
     }
 
@@ -1088,7 +1131,7 @@ public final class ConfigParser {
         List<FrontendLogConfig> logs = new ArrayList<>();
         for (Section p : proxies) {
             Settings s = p.settings;
-            if (p.statsPage() || p.stats.used()) {
+            if (p.statsPage() || p.statsUsed()) {
                 StatsPageConfig page = statsPage(p);
                 if (page != null) {
                     statsPages.add(page);
@@ -1165,7 +1208,7 @@ public final class ConfigParser {
      */
     private StatsPageConfig statsPage(Section p) {
         String what = p.kind.keyword + " '" + p.name + "'";
-        StatsPageKeywords.Page page = p.stats;
+        StatsPageKeywords.Page page = p.page();
         if (p.broken) {
             return null;
         }
