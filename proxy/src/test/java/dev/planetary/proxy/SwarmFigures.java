@@ -63,6 +63,12 @@ public final class SwarmFigures {
      */
     private static final boolean CHECKS = Boolean.getBoolean("swarm.figures.checks");
 
+    /**
+     * {@code -Dswarm.figures.repeat=N}: after the first four relists, N-1 more cycles of three (a wholly different
+     * swarm, the same again, a few changes), to count pauses over 5 ms and full collections over many relists.
+     */
+    private static final int REPEAT = Math.max(1, Integer.getInteger("swarm.figures.repeat", 1));
+
     private SwarmFigures() {
     }
 
@@ -211,9 +217,19 @@ public final class SwarmFigures {
                 Thread.sleep(2_000);
                 System.out.printf("event-loop probe, idle for 2 s: longest lateness %.2f ms%n", idle.stop() / 1e6);
                 long version = 1;
-                for (String round : List.of("all new", "a wholly different swarm", "the same again",
-                    "a few changes (3 gone, 3 new, 2 draining)")) {
-                    int base = round.equals("all new") ? 0 : 100_000;
+                List<String> rounds = new ArrayList<>();
+                rounds.add("all new");
+                for (int r = 0; r < REPEAT; r++) {
+                    rounds.addAll(List.of("a wholly different swarm", "the same again",
+                        "a few changes (3 gone, 3 new, 2 draining)"));
+                }
+                int base = 0;
+                Map<String, long[]> worst = new java.util.LinkedHashMap<>(); // round -> {count, max pause, over 5 ms}
+                long fullBefore = fullCollections();
+                for (String round : rounds) {
+                    if (round.equals("a wholly different swarm")) {
+                        base = base == 0 ? 100_000 : 0;
+                    }
                     long v = ++version;
                     String snapshot = round.startsWith("a few") ? fewChanges(v, count, base) : swarm(v, count, base);
                     genesis.snapshot(() -> snapshot);
@@ -239,7 +255,14 @@ public final class SwarmFigures {
                         java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3,
                         proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList(), spent);
                     histogram(round, "after");
+                    long[] w = worst.computeIfAbsent(round, k -> new long[3]);
+                    w[0]++;
+                    w[1] = Math.max(w[1], pause);
+                    w[2] += pause > TimeUnit.MILLISECONDS.toNanos(5) ? 1 : 0;
                 }
+                worst.forEach((round, w) -> System.out.printf("summary, %s: %d relists, longest event-loop pause"
+                    + " %.2f ms, %d over 5 ms%n", round, w[0], w[1] / 1e6, w[2]));
+                System.out.printf("summary: %d full collections during the relists%n", fullCollections() - fullBefore);
             } finally {
                 proxy.close();
             }
@@ -369,6 +392,19 @@ public final class SwarmFigures {
             }
             return n;
         }
+    }
+
+    /** Full collections: ParallelGC's "PS MarkSweep", Serial's "MarkSweepCompact", G1's "G1 Old Generation". */
+    private static long fullCollections() {
+        long n = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc
+            : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            String name = gc.getName();
+            if (name.contains("MarkSweep") || name.contains("Old")) {
+                n += gc.getCollectionCount();
+            }
+        }
+        return n;
     }
 
     /** A task every millisecond on every event loop, recording how late it ran. */

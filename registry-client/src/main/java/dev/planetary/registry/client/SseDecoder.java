@@ -118,7 +118,7 @@ final class SseDecoder {
             colon++;
         }
         String field = new String(line, 0, colon, StandardCharsets.UTF_8);
-        int from = colon < len && colon + 1 < len && line[colon + 1] == ' ' ? colon + 2 : Math.min(len, colon + 1);
+        int from = colon + 1 < len && line[colon + 1] == ' ' ? colon + 2 : Math.min(len, colon + 1);
         switch (field) {
             case "id" -> id = value(from, len);
             case "event" -> type = value(from, len);
@@ -126,11 +126,7 @@ final class SseDecoder {
             case "data" -> {
                 String value = value(from, len);
                 if (firstData == null) {
-                    if (value.length() > maxBytes) {
-                        reset();
-                        return sink.malformed("an event longer than " + maxBytes + " bytes");
-                    }
-                    firstData = value;
+                    firstData = value; // no longer than maxBytes: its line was not (feed)
                     return true;
                 }
                 if (data == null) {
