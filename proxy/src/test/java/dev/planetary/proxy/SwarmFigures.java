@@ -372,15 +372,8 @@ public final class SwarmFigures {
         }
 
         private static long young(boolean count) {
-            long n = 0;
-            for (java.lang.management.GarbageCollectorMXBean gc
-                : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-                String name = gc.getName();
-                if (name.contains("Scavenge") || name.contains("Young") || name.equals("Copy")) {
-                    n += count ? gc.getCollectionCount() : gc.getCollectionTime();
-                }
-            }
-            return n;
+            return collections(name -> name.contains("Scavenge") || name.contains("Young") || name.equals("Copy"),
+                count);
         }
 
         private static long old() {
@@ -396,12 +389,16 @@ public final class SwarmFigures {
 
     /** Full collections: ParallelGC's "PS MarkSweep", Serial's "MarkSweepCompact", G1's "G1 Old Generation". */
     private static long fullCollections() {
+        return collections(name -> name.contains("MarkSweep") || name.contains("Old"), true);
+    }
+
+    /** The collection count (or, with {@code count} false, the milliseconds) of the collectors so named. */
+    private static long collections(java.util.function.Predicate<String> named, boolean count) {
         long n = 0;
         for (java.lang.management.GarbageCollectorMXBean gc
             : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
-            String name = gc.getName();
-            if (name.contains("MarkSweep") || name.contains("Old")) {
-                n += gc.getCollectionCount();
+            if (named.test(gc.getName())) {
+                n += count ? gc.getCollectionCount() : gc.getCollectionTime();
             }
         }
         return n;

@@ -927,8 +927,9 @@ public final class ConfigParser {
             throw new LineError(current.kind.keyword + " '" + current.name + "', another server named '" + name
                     + "' was already defined at line " + previous + ", please use distinct names");
         }
-        current.servers = append(current.servers, new ServerConfig(name, address.host(), address.port(), o.check, o.interMs, o.rise,
-                o.fall, o.weight, o.maxconn, o.backup, o.disabled, o.sendProxy(), o.checkSendProxy, at));
+        current.servers = append(current.servers, new ServerConfig(name, address.host(), address.port(), o.check,
+                o.interMs, o.rise, o.fall, o.weight, o.maxconn, o.backup, o.disabled, o.sendProxy(), o.checkSendProxy,
+                at));
     }
 
     /** {@code discover genesis NAME service SVC}; the genesis section is resolved at the end (it may come later). */
