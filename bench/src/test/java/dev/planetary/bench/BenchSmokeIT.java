@@ -106,6 +106,59 @@ class BenchSmokeIT {
                 "(!) direct is less than 1.5x", "What bounded each rate figure", "wrk", "iperf 3");
     }
 
+    @Test
+    void aHarnessStoppedBySigtermStopsWhatItStartedAndLeavesNoDirectory() throws Exception {
+        Path jar = Path.of(System.getProperty("planetary.bench.jar"));
+        Path proxyJar = Path.of(System.getProperty("planetary.jar"));
+        Path root = proxyJar.toAbsolutePath().normalize().getParent().getParent().getParent();
+        Path tmp = Files.createTempDirectory("bench-sigterm-tmp");
+        Path log = Files.createTempFile("bench-sigterm", ".log");
+        Process p = null;
+        List<ProcessHandle> started = List.of();
+        try {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            Path out = tmp.resolve("results.md"); // never written: the run is stopped first
+            p = new ProcessBuilder(java, "-Djava.io.tmpdir=" + tmp, "-jar", jar.toString(), "harness", "--smoke",
+                    "--nbthread", "1", "--only", "traffic", "--targets", "planetary", "--proxy-jar",
+                    proxyJar.toString(), "--out", out.toString())
+                    .directory(root.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            // stopped once the proxy under test runs beside the responders and iperf3 it started
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() - end < 0 && p.isAlive()) {
+                started = p.descendants().toList();
+                if (started.stream().anyMatch(h -> h.info().commandLine().orElse("").contains(proxyJar.toString()))) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            String before = Files.readString(log, StandardCharsets.UTF_8);
+            assertThat(started).as("the harness started the proxy under test\n%s", before)
+                    .anyMatch(h -> h.info().commandLine().orElse("").contains(proxyJar.toString()));
+            assertThat(started.size()).as("proxy, responders and iperf3 running\n%s", before).isGreaterThanOrEqualTo(3);
+
+            p.destroy(); // SIGTERM, as kill or a terminal's Ctrl-C
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("harness exits on SIGTERM").isTrue();
+            long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (started.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() - gone < 0) {
+                Thread.sleep(20); // a killed child is reaped by init once the harness has exited
+            }
+            assertThat(started.stream().filter(ProcessHandle::isAlive).map(h -> h.info().commandLine().orElse("?")))
+                    .as("processes the harness started, still running").isEmpty();
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertThat(left.map(x -> x.getFileName().toString()).toList())
+                        .as("left in the harness's temporary directory").isEmpty();
+            }
+        } finally { // whatever the outcome, nothing this test started (directly or not) keeps running
+            if (p != null) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+            started.forEach(ProcessHandle::destroyForcibly);
+            Files.deleteIfExists(log);
+            deleteTree(tmp);
+        }
+    }
+
     private static void deleteTree(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {

@@ -72,6 +72,10 @@ public final class Harness {
         }
         List<Pass> passes = Pass.of(o);
         Path work = Files.createTempDirectory("planetary-bench");
+        // Stopped by a signal (Ctrl-C, kill), the finally blocks below never run: stop what this run started
+        // (proxies, responders, iperf3, wrk) and remove its directory anyway.
+        Thread cleanup = new Thread(() -> stopDescendantsAndDelete(work), "bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             Harness h = new Harness(o, work, passes);
             for (Pass p : passes) {
@@ -520,6 +524,31 @@ public final class Harness {
     }
 
     /** Removes the run's temporary directory and everything in it. */
+    /** Shutdown hook: SIGTERM to every process this JVM started (and theirs), 5 s to exit, then SIGKILL. */
+    private static void stopDescendantsAndDelete(Path work) {
+        List<ProcessHandle> started = ProcessHandle.current().descendants().toList();
+        started.forEach(ProcessHandle::destroy);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (ProcessHandle p : started) {
+            while (p.isAlive() && System.nanoTime() - end < 0) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        }
+        try {
+            deleteTree(work);
+        } catch (UncheckedIOException e) {
+            System.err.println(e.getMessage());
+        }
+    }
+
     public static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
