@@ -247,11 +247,12 @@ public final class SwarmFigures {
                     String spent = cost.stop();
                     Thread.sleep(200);
                     long pause = probe.stop();
-                    // JVM uptimes, to match this relist with the collections of an -Xlog:gc log
+                    // JVM uptimes, to match this relist with an -Xlog log; the stall's nanoTime, with a perf trace
                     System.out.printf("relist of %,d VMs (%s): applied %.1f ms after the stream was cut (apply itself"
-                            + " %.1f ms); longest event-loop pause %.2f ms; JVM uptime %.3f-%.3f s; backends %s%n"
-                            + "    %s%n",
-                        count, round, took / 1e6, d.lastApplyNanos() / 1e6, pause / 1e6, up0 / 1e3,
+                            + " %.1f ms); longest event-loop pause %.2f ms (ended at JVM uptime %.4f s, nanoTime %d);"
+                            + " JVM uptime %.3f-%.3f s; backends %s%n    %s%n",
+                        count, round, took / 1e6, d.lastApplyNanos() / 1e6, pause / 1e6, probe.worstUptimeSeconds(),
+                        probe.worstAtNanos(), up0 / 1e3,
                         java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3,
                         proxy.backends().stream().map(b -> b.name() + "=" + b.servers().size()).toList(), spent);
                     histogram(round, "after");
@@ -404,10 +405,16 @@ public final class SwarmFigures {
         return n;
     }
 
-    /** A task every millisecond on every event loop, recording how late it ran. */
+    /**
+     * A task every millisecond on every event loop, recording how late it ran, and when the latest run ended (as JVM
+     * uptime, to find the stall in an {@code -Xlog} log: its decorations count from the same start).
+     */
     private static final class Probe {
         private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
         private final AtomicLong maxLate = new AtomicLong();
+        private final AtomicLong worstAtNanos = new AtomicLong();
+        private final long refNanos = System.nanoTime();
+        private final long refUptimeMillis = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
 
         static Probe start(Proxy proxy) throws Exception {
             java.lang.reflect.Field f = Proxy.class.getDeclaredField("group");
@@ -421,12 +428,33 @@ public final class SwarmFigures {
                     long now = System.nanoTime();
                     long late = now - next[0];
                     next[0] = now + period;
-                    p.maxLate.accumulateAndGet(late, Math::max);
+                    synchronized (p) { // one lateness and its time, both from the same run
+                        if (late > p.maxLate.get()) {
+                            p.maxLate.set(late);
+                            p.worstAtNanos.set(now);
+                        }
+                    }
                 }, 1, 1, TimeUnit.MILLISECONDS));
             }
             Thread.sleep(100);
-            p.maxLate.set(0);
+            synchronized (p) {
+                p.maxLate.set(0);
+            }
             return p;
+        }
+
+        /** {@link System#nanoTime()} of the latest run: CLOCK_MONOTONIC, as {@code perf record -k CLOCK_MONOTONIC}. */
+        long worstAtNanos() {
+            synchronized (this) {
+                return worstAtNanos.get();
+            }
+        }
+
+        /** JVM uptime, in seconds, when the latest run of the probe ran. */
+        double worstUptimeSeconds() {
+            synchronized (this) {
+                return (refUptimeMillis + (worstAtNanos.get() - refNanos) / 1e6) / 1e3;
+            }
         }
 
         long stop() {
