@@ -37,14 +37,19 @@ class ControlAgentTest {
         ProxyBackend pb = backends.create(r.config().backends().get(0));
         long version = pb.backend().snapshot().version();
 
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch busy = new CountDownLatch(1);
         CompletableFuture<Void> job = pb.control().run(() -> {
+            started.countDown();
             try {
                 busy.await(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         });
+        // the owner must be inside the job before the callers send: woken late (a loaded machine), it would drain
+        // their changes into the job's own round, and none would be left waiting in its inbox
+        assertThat(started.await(30, TimeUnit.SECONDS)).as("the owner runs the blocking job").isTrue();
         ExecutorService threads = Executors.newFixedThreadPool(41); // one blocked caller per thread
         List<CompletableFuture<Void>> callers = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
