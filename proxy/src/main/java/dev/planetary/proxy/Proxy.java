@@ -109,7 +109,7 @@ public final class Proxy implements AutoCloseable {
         this.histograms = new LatencyHistograms(latencyRead ? backendNames(config) : List.of());
         this.global = new ConnectionLimit("global", maxconn, parkedTotal, gate::reconcile);
         gate.global(global);
-        this.group = transport.newGroup(threads, "planetary-io");
+        this.group = transport.newGroup(threads, "planetary-io", config.global().loopPriority());
         indexLoops(group);
         this.health = new HealthChecker(transport);
     }

@@ -76,6 +76,11 @@ public enum Transport {
     }
 
     public EventLoopGroup newGroup(int threads, String name) {
+        return newGroup(threads, name, 0);
+    }
+
+    /** Event loops named {@code name}; {@code loopPriority} 1-99 puts each at real time as it starts. */
+    public EventLoopGroup newGroup(int threads, String name, int loopPriority) {
         IoHandlerFactory factory;
         switch (this) {
             case EPOLL:
@@ -87,7 +92,8 @@ public enum Transport {
             default:
                 factory = NioIoHandler.newFactory();
         }
-        return new LoopClock.Group(threads, new DefaultThreadFactory(name, false), factory); // loops with a LoopClock
+        return new LoopClock.Group(threads, LoopScheduling.threads(new DefaultThreadFactory(name, false), loopPriority),
+            factory); // loops with a LoopClock
     }
 
     /**

@@ -69,6 +69,10 @@ public final class SwarmFigures {
      */
     private static final int REPEAT = Math.max(1, Integer.getInteger("swarm.figures.repeat", 1));
 
+    /** {@code -Dswarm.figures.loopPriority=N}: the proxy's {@code global} gets {@code loop-priority realtime N}. */
+    private static final String LOOP_PRIORITY = Integer.getInteger("swarm.figures.loopPriority", 0) > 0
+        ? "    loop-priority realtime " + Integer.getInteger("swarm.figures.loopPriority") + "\n" : "";
+
     private SwarmFigures() {
     }
 
@@ -101,7 +105,7 @@ public final class SwarmFigures {
                 global
                     maxconn 2000
                     nbthread 2
-                defaults
+                %sdefaults
                     mode tcp
                     timeout connect 2s
                     timeout client 30s
@@ -113,7 +117,7 @@ public final class SwarmFigures {
                     balance leastconn
                     discover genesis swarm service pcpu
                     pin-ports pcpu
-                """.formatted(genesis.url()));
+                """.formatted(LOOP_PRIORITY, genesis.url()));
             List<VmServer> vms = new ArrayList<>();
             List<Agent> agents = new ArrayList<>();
             long[] pinned = new long[n];
@@ -181,7 +185,7 @@ public final class SwarmFigures {
                 global
                     maxconn 2000
                     nbthread 2
-                defaults
+                %sdefaults
                     mode tcp
                     timeout connect 2s
                     timeout client 30s
@@ -208,7 +212,7 @@ public final class SwarmFigures {
                     bind 127.0.0.1:32000
                     balance leastconn
                     discover genesis swarm service ws
-                """.formatted(genesis.url()).replace("    discover genesis", CHECKS
+                """.formatted(LOOP_PRIORITY, genesis.url()).replace("    discover genesis", CHECKS
                 ? "    default-server check inter 5s\n    discover genesis" : "    discover genesis"));
             Discovery d = proxy.discovery("swarm");
             try {

@@ -186,6 +186,10 @@ public final class ConfigDiff {
                 + after.global().nbthread() + ": the event loops stay as they are until a new process takes over"
                 + " (-x SOCKET -sf PID)");
         }
+        if (before.global().loopPriority() != after.global().loopPriority()) {
+            needsNewProcess.add("'loop-priority' changed: the event loops keep their scheduling until a new process"
+                + " takes over (-x SOCKET -sf PID)");
+        }
     }
 
     private void diffEndpoints() {

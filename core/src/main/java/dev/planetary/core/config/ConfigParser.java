@@ -240,6 +240,7 @@ public final class ConfigParser {
     private int globalMaxconn;
     private int globalNbthread;
     private long globalHardStopAfterMs;
+    private int globalLoopPriority;
     private final List<LogTarget> globalLogs = new ArrayList<>();
     /** {@code stats socket} and {@code stats timeout} (the runtime API), in a class of their own. */
     private final StatsSocketKeywords statsSocketKeywords = new StatsSocketKeywords();
@@ -675,6 +676,7 @@ public final class ConfigParser {
                 globalHardStopAfterMs = timeArg(w, 1, kw);
                 noMore(w, 2, kw);
             }
+            case "loop-priority" -> globalLoopPriority = loopPriority(w);
             default -> {
                 if (statsSocketKeywords.parse(w, at)) {
                     return;
@@ -684,6 +686,30 @@ public final class ConfigParser {
                 }
                 throw unknown(kw);
             }
+        }
+    }
+
+    /**
+     * Ours: {@code loop-priority normal | realtime [PRIO]}, the event loops' scheduling (PRIO 1-99, default 1). Real
+     * time lets a loop preempt any other thread of the machine at once (the JIT, a relist, Genesis): on a small box
+     * a woken loop otherwise waits for the time-sharing scheduler's slice.
+     */
+    private int loopPriority(List<String> w) {
+        String kw = w.get(0);
+        String how = arg(w, 1, kw, "'normal' or 'realtime [1-" + GlobalConfig.MAX_LOOP_PRIORITY + "]'");
+        switch (how) {
+            case "normal" -> {
+                noMore(w, 2, kw + " normal");
+                return 0;
+            }
+            case "realtime" -> {
+                int prio = w.size() > 2 ? intArg(w, 2, kw + " realtime", 1, GlobalConfig.MAX_LOOP_PRIORITY,
+                    "an integer between 1 and " + GlobalConfig.MAX_LOOP_PRIORITY) : 1;
+                noMore(w, 3, kw + " realtime");
+                return prio;
+            }
+            default -> throw new LineError("'" + kw + "' expects 'normal' or 'realtime [1-"
+                + GlobalConfig.MAX_LOOP_PRIORITY + "]', not '" + how + "'");
         }
     }
 
@@ -1198,7 +1224,7 @@ public final class ConfigParser {
             return new ConfigResult(null, errors, warnings);
         }
         GlobalConfig global = new GlobalConfig(globalMaxconn, globalNbthread, globalHardStopAfterMs,
-            statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs());
+            statsSocketKeywords.sockets(), statsSocketKeywords.timeoutMs(), globalLoopPriority);
         return new ConfigResult(new ProxyConfig(global, frontends, backends, registryConfigs, statsPages, logs),
             errors, warnings);
     }

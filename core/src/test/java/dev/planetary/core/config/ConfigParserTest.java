@@ -388,6 +388,42 @@ class ConfigParserTest {
                 .startsWith("parsing [t.cfg:3] : 'timeout tunnel' not allowed because frontend 'fe'");
     }
 
+    @Test
+    void loopPriorityIsNormalByDefaultAndRealtimeOnRequest() {
+        String rest = """
+                defaults
+                    timeout connect 1s
+                    timeout client 1m
+                    timeout server 1m
+                listen l
+                    bind 127.0.0.1:7000
+                    server s1 127.0.0.1:7001
+                """;
+        assertThat(valid(rest).global().loopPriority()).isZero();
+        assertThat(valid("global\n    loop-priority normal\n" + rest).global().loopPriority()).isZero();
+        assertThat(valid("global\n    loop-priority realtime\n" + rest).global().loopPriority()).isEqualTo(1);
+        assertThat(valid("global\n    loop-priority realtime 50\n" + rest).global().loopPriority()).isEqualTo(50);
+
+        ConfigResult r = ConfigParser.parse("p.cfg", """
+                global
+                    loop-priority fast
+                    loop-priority realtime 100
+                    loop-priority realtime 1 2
+                    loop-priority
+                    loop-priority normal 3
+                """ + rest);
+        assertThat(r.config()).isNull();
+        assertThat(r.errors()).containsExactly(
+                "parsing [p.cfg:2] : 'loop-priority' expects 'normal' or 'realtime [1-99]', not 'fast'",
+                "parsing [p.cfg:3] : 'loop-priority realtime' in 'global' section expects an integer between 1 and"
+                        + " 99, got '100'",
+                "parsing [p.cfg:4] : 'loop-priority realtime' in 'global' section cannot handle unexpected argument"
+                        + " '2'",
+                "parsing [p.cfg:5] : 'loop-priority' in 'global' section expects 'normal' or 'realtime [1-99]'",
+                "parsing [p.cfg:6] : 'loop-priority normal' in 'global' section cannot handle unexpected argument"
+                        + " '3'");
+    }
+
     // ------------------------------------------------------------------------------------ errors and warnings
 
     @Test

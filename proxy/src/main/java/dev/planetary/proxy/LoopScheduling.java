@@ -1,0 +1,86 @@
+package dev.planetary.proxy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code loop-priority realtime [PRIO]}: each event loop thread puts itself at real-time priority ({@code SCHED_FIFO})
+ * as it starts, before it serves anything. Why: on a box with few cores a woken loop otherwise waits for the
+ * time-sharing scheduler to give it a CPU while the JIT's compiler threads, a relist of the swarm or Genesis run,
+ * up to several milliseconds (measured: 2-5 of 22 relists of 1,999 VMs stalled a loop over 5 ms at normal priority,
+ * none at real time; registry/RESULTS.md). The kernel keeps 5% of each second for other threads by default
+ * ({@code sched_rt_runtime_us}), so a saturated loop cannot lock the machine up.
+ *
+ * <p>Java has no call for a thread's scheduling policy, so the thread runs util-linux's {@code chrt} on its own
+ * thread id (from {@code /proc/thread-self}), once per loop at start. Refused (no root, no {@code CAP_SYS_NICE}, an
+ * {@code RLIMIT_RTPRIO} below PRIO) or impossible, the loops stay at the normal priority and one warning says why
+ * and how to allow it.
+ */
+final class LoopScheduling {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LoopScheduling.class);
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+    private static final long CHRT_TIMEOUT_SECONDS = 10;
+
+    private LoopScheduling() {
+    }
+
+    /** {@code base}, or (priority 1-99) a factory whose threads ask for {@code SCHED_FIFO} at that priority first. */
+    static ThreadFactory threads(ThreadFactory base, int priority) {
+        if (priority <= 0) {
+            return base;
+        }
+        return r -> base.newThread(() -> {
+            realTime(priority);
+            r.run();
+        });
+    }
+
+    /** Puts the calling thread at {@code SCHED_FIFO} {@code priority}; false (warned once) if the system refused. */
+    static boolean realTime(int priority) {
+        String tid;
+        try {
+            tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString(); // "PID/task/TID"
+        } catch (IOException | UnsupportedOperationException e) {
+            return refused(priority, "no /proc/thread-self (" + e + ")");
+        }
+        try {
+            Process p = new ProcessBuilder("chrt", "-f", "-p", Integer.toString(priority), tid)
+                .redirectErrorStream(true).start();
+            String out;
+            try (InputStream in = p.getInputStream()) {
+                out = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+            if (!p.waitFor(CHRT_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return refused(priority, "chrt did not finish in " + CHRT_TIMEOUT_SECONDS + " s");
+            }
+            if (p.exitValue() != 0) {
+                return refused(priority, out.isEmpty() ? "chrt exited with " + p.exitValue() : out);
+            }
+            return true;
+        } catch (IOException e) {
+            return refused(priority, "cannot run chrt (util-linux): " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return refused(priority, "interrupted");
+        }
+    }
+
+    private static boolean refused(int priority, String why) {
+        if (WARNED.compareAndSet(false, true)) {
+            LOG.warn("'loop-priority realtime {}': the event loops stay at the normal priority: {}. Real time needs"
+                + " root, the CAP_SYS_NICE capability or an RLIMIT_RTPRIO of at least {} (a shell: ulimit -r {};"
+                + " systemd: RestrictRealtime=no and LimitRTPRIO={})", priority, why, priority, priority, priority);
+        }
+        return false;
+    }
+}
