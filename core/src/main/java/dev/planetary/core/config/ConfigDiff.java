@@ -30,8 +30,8 @@ import java.util.TreeSet;
  *   <li>A {@code genesis} section is followed anew when its URLs, or a backend that discovers from it, or a
  *       frontend in front of such a backend changed ({@link #genesisToRestart}); servers Genesis gave are never
  *       removed by the diff itself.</li>
- *   <li>{@code nbthread} cannot change without a new process: it is reported ({@link #needsNewProcess}) and the
- *       running value stays.</li>
+ *   <li>{@code nbthread} and {@code loop-priority} cannot change without a new process: they are reported
+ *       ({@link #needsNewProcess}) and the running values stay.</li>
  * </ul>
  */
 public final class ConfigDiff {

@@ -708,8 +708,7 @@ public final class ConfigParser {
                 noMore(w, 3, kw + " realtime");
                 return prio;
             }
-            default -> throw new LineError("'" + kw + "' expects 'normal' or 'realtime [1-"
-                + GlobalConfig.MAX_LOOP_PRIORITY + "]', not '" + how + "'");
+            default -> throw expects(kw, "'normal' or 'realtime [1-" + GlobalConfig.MAX_LOOP_PRIORITY + "]'", how);
         }
     }
 

@@ -143,4 +143,13 @@ class ConfigDiffTest {
             + "    nbthread 3")));
         assertThat(d.needsNewProcess()).singleElement().asString().contains("nbthread");
     }
+
+    @Test
+    void loopPriorityNeedsANewProcess() {
+        ConfigDiff d = ConfigDiff.between(parse(BASE), parse(BASE.replace("maxconn 1000", "maxconn 1000\n"
+            + "    loop-priority realtime")));
+        assertThat(d.needsNewProcess()).singleElement().asString().contains("'loop-priority' changed");
+        assertThat(ConfigDiff.between(parse(BASE), parse(BASE.replace("maxconn 1000", "maxconn 1000\n"
+            + "    loop-priority normal"))).needsNewProcess()).isEmpty();
+    }
 }

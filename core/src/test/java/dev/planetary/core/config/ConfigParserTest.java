@@ -414,7 +414,8 @@ class ConfigParserTest {
                 """ + rest);
         assertThat(r.config()).isNull();
         assertThat(r.errors()).containsExactly(
-                "parsing [p.cfg:2] : 'loop-priority' expects 'normal' or 'realtime [1-99]', not 'fast'",
+                "parsing [p.cfg:2] : 'loop-priority' in 'global' section expects 'normal' or 'realtime [1-99]', got"
+                        + " 'fast'",
                 "parsing [p.cfg:3] : 'loop-priority realtime' in 'global' section expects an integer between 1 and"
                         + " 99, got '100'",
                 "parsing [p.cfg:4] : 'loop-priority realtime' in 'global' section cannot handle unexpected argument"
