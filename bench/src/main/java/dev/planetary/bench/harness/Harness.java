@@ -523,7 +523,6 @@ public final class Harness {
         }
     }
 
-    /** Removes the run's temporary directory and everything in it. */
     /** Shutdown hook: SIGTERM to every process this JVM started (and theirs), 5 s to exit, then SIGKILL. */
     private static void stopDescendantsAndDelete(Path work) {
         List<ProcessHandle> started = ProcessHandle.current().descendants().toList();
@@ -549,6 +548,7 @@ public final class Harness {
         }
     }
 
+    /** Removes the run's temporary directory and everything in it. */
     public static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
