@@ -171,6 +171,12 @@ public final class SwarmFigures {
                 vms.forEach(VmServer::close);
                 proxy.close();
             }
+        } finally {
+            try (java.util.stream.Stream<Path> files = Files.walk(dir)) { // Genesis' data and logs: nothing left
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
         }
     }
 
