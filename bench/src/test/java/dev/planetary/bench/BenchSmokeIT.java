@@ -146,6 +146,16 @@ class BenchSmokeIT {
             }
             assertThat(started.stream().filter(ProcessHandle::isAlive).map(h -> h.info().commandLine().orElse("?")))
                     .as("processes the harness started, still running").isEmpty();
+            // also one it started after the snapshot above (its run goes on while it shuts down): every process of
+            // this run names the run's directory (configs, java.io.tmpdir)
+            String runDir = tmp.toString();
+            long orphans = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (ProcessHandle.allProcesses().anyMatch(h -> h.info().commandLine().orElse("").contains(runDir))
+                    && System.nanoTime() - orphans < 0) {
+                Thread.sleep(20);
+            }
+            assertThat(ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse(""))
+                    .filter(c -> c.contains(runDir))).as("processes of the stopped run, still running").isEmpty();
             try (Stream<Path> left = Files.list(tmp)) {
                 assertThat(left.map(x -> x.getFileName().toString()).toList())
                         .as("left in the harness's temporary directory").isEmpty();

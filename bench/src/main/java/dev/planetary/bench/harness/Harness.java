@@ -523,23 +523,30 @@ public final class Harness {
         }
     }
 
-    /** Shutdown hook: SIGTERM to every process this JVM started (and theirs), 5 s to exit, then SIGKILL. */
+    /**
+     * Shutdown hook: SIGTERM to every process this JVM started (and theirs), 5 s to exit, then SIGKILL; again while
+     * any is left, because the run's own thread goes on during shutdown and may start one more (a proxy) meanwhile.
+     */
     private static void stopDescendantsAndDelete(Path work) {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         List<ProcessHandle> started = ProcessHandle.current().descendants().toList();
-        started.forEach(ProcessHandle::destroy);
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        for (ProcessHandle p : started) {
-            while (p.isAlive() && System.nanoTime() - end < 0) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
+        while (!started.isEmpty() && System.nanoTime() - end < 0) {
+            started.forEach(ProcessHandle::destroy);
+            long killAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            for (ProcessHandle p : started) {
+                while (p.isAlive() && System.nanoTime() - killAt < 0) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+                if (p.isAlive()) {
+                    p.destroyForcibly();
                 }
             }
-            if (p.isAlive()) {
-                p.destroyForcibly();
-            }
+            started = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).toList();
         }
         try {
             deleteTree(work);
