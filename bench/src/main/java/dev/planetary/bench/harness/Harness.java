@@ -433,20 +433,45 @@ public final class Harness {
 
     // ---- memory: RSS per idle proxied connection ----------------------------------------------------------------
 
+    /** Connections opened and closed at a time by {@link #churn}: what a proxy keeps for reuse covers no more. */
+    private static final int CHURN_ROUND = 200;
+
+    /** Connections {@link #churn} opens and closes: about 50 MB of a JVM's heap, three young generations. */
+    static int idleChurn(Options o) {
+        return o.smoke ? CHURN_ROUND : 10_000;
+    }
+
+    /** Opens and closes {@code total} connections that each exchange 16 bytes, {@link #CHURN_ROUND} at a time. */
+    private static void churn(LoadGen gen, java.net.InetSocketAddress addr, int total) throws Exception {
+        for (int done = 0; done < total; done += CHURN_ROUND) {
+            int count = Math.min(CHURN_ROUND, total - done);
+            try (LoadGen.Load round = gen.idle(addr, count, 16, 100, TimeUnit.SECONDS.toNanos(30))) {
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2); // the last ones' echoes
+                while (round.done.sum() + round.errors.sum() < count && System.nanoTime() - end < 0) {
+                    TimeUnit.MILLISECONDS.sleep(1);
+                }
+            }
+        }
+    }
+
     private void idle(LoadGen gen, TargetSpec t, Path cfg) throws Exception {
         try (TargetProcess proxy = TargetProcess.start(t, cfg, o, work, pass.proxyCpus())) {
             int port = base + 3;
             proxy.awaitAccepting(new int[]{port}, System.nanoTime(), 60_000);
             java.net.InetSocketAddress addr = new java.net.InetSocketAddress("127.0.0.1", port);
-            // warm the accept/connect/relay paths first, so the baseline holds the code, not just the process
-            try (LoadGen.Load warm = gen.idle(addr, 200, 16, 100, TimeUnit.SECONDS.toNanos(30))) {
-                TimeUnit.MILLISECONDS.sleep(100);
-            }
+            // Both RSS readings are of a proxy in a steady state, as one that keeps serving is. Before the baseline,
+            // traffic compiles the connection path and touches the memory a process keeps whatever its load (a JVM's
+            // young generation; the compiler's arenas); after the idle connections are up, more traffic moves what
+            // each of them keeps to where it stays (a JVM: from the resident young generation into old-generation
+            // pages). Without both, the figure swung between 4.1 and 5.5 KB by run, with the same flags (the
+            // young generation resident at the baseline or not; bench/RESULTS.md, issue 15).
+            churn(gen, addr, idleChurn(o));
             TimeUnit.MILLISECONDS.sleep(500);
             long rss0 = ProcFs.rssBytes(proxy.pid());
             int n = o.idleConnections;
             try (LoadGen.Load l = gen.idle(addr, n, 16, 200, TimeUnit.SECONDS.toNanos(120))) {
                 long ok = l.done.sum();
+                churn(gen, addr, idleChurn(o));
                 TimeUnit.MILLISECONDS.sleep(1000);
                 long rss1 = ProcFs.rssBytes(proxy.pid());
                 if (ok < n) {

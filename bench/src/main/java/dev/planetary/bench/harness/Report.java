@@ -435,7 +435,10 @@ final class Report {
                 .append(" keep-alive connections, GET answered with ").append(ConfigGen.HTTP_BODY.length())
                 .append(" B, closed loop; new connections = `wrk -H 'Connection: close'`, ").append(o.cpsConcurrency)
                 .append(" connections: connect, one GET, close (latency: request sent to answer read, wrk's);")
-                .append(" idle = connections that exchanged 16 B with an echo server, RSS delta over a warmed baseline\n");
+                .append(" idle = connections that exchanged 16 B with an echo server, RSS delta over a baseline, both taken")
+                .append(" after ").append(String.format(Locale.ROOT, "%,d", Harness.idleChurn(o)))
+                .append(" such connections opened and closed 200 at a time (steady state: the code compiled, a JVM's")
+                .append(" young generation resident before, the idle connections' objects tenured after)\n");
         sb.append("- descriptors: ").append(fdLimits()).append(" — nothing raised: the JVM lifts its soft limit to")
                 .append(" the hard one, children inherit it, and the hard limit cannot be raised here. That caps the")
                 .append(" idle figure: a proxy holds 2 descriptors per connection\n");
