@@ -167,7 +167,8 @@ final class Connector implements ChannelFutureListener {
         ch.config().setWriteBufferWaterMark(Relay.WATER_MARK);
         ch.config().setAllocator(client.config().getAllocator());
         ch.config().setConnectTimeoutMillis(connectTimeoutMs);
-        EpollInterest.keep(ch); // before registering: EPOLLERR goes in with the EPOLL_CTL_ADD, not a MOD of its own
+        // before registering: EPOLLERR and EPOLLIN go in with the EPOLL_CTL_ADD, not a MOD each once connected
+        EpollInterest.keepReading(ch);
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {
             registered(reg);

@@ -20,15 +20,15 @@ import java.lang.reflect.Method;
  * {@code EchoIntegrityStressTest} reproduces it (4 MiB echoed after the client's FIN: lost in most runs on epoll).
  *
  * <p>Why this is safe: epoll always reports errors and hang-ups whatever is asked for, so asking for {@code EPOLLERR}
- * adds no event the channel would not see anyway; the channels stay edge-triggered (Netty's default, which the proxy
- * keeps), so a hang-up wakes the loop once, not in a loop. Netty offers no public way to change the interest set,
+ * adds no event the channel would not see anyway. Netty offers no public way to change the interest set,
  * hence a method handle on its protected {@code setFlag}, called once per channel; if a later Netty changes it, this
  * becomes a no-op (and the stress test shows whether the defect is still there).
  *
  * <p>Called before a channel is registered (the listener sees each accepted channel before the acceptor registers
- * it; the connector before it registers the server side), the flag goes into the channel's {@code EPOLL_CTL_ADD}
- * and costs no system call of its own. That is two {@code epoll_ctl} per proxied connection fewer than adding it once
- * connected. Netty never clears {@code EPOLLERR}, so once per channel is enough: the relay does not repeat it.
+ * it; the connector before it registers the server side), the flags go into the channel's {@code EPOLL_CTL_ADD}
+ * and cost no system call of their own: four {@code epoll_ctl} per proxied connection fewer than adding
+ * {@code EPOLLERR} and {@code EPOLLIN} once connected. Netty never clears {@code EPOLLERR}, so once per channel is
+ * enough: the relay does not repeat it.
  */
 final class EpollInterest {
 
@@ -40,11 +40,13 @@ final class EpollInterest {
     private static final MethodHandle SET_FLAG;
     private static final Class<?> EPOLL_CHANNEL;
     private static final int EPOLLERR;
+    private static final int EPOLLIN;
 
     static {
         Class<?> c = null;
         MethodHandle h = null;
         int err = 0;
+        int in = 0;
         try {
             c = Class.forName("io.netty.channel.epoll.AbstractEpollChannel");
             Method m = c.getDeclaredMethod("setFlag", int.class);
@@ -55,27 +57,39 @@ final class EpollInterest {
             h = MethodHandles.lookup().unreflect(m)
                 .asType(MethodType.methodType(void.class, Channel.class, int.class));
             err = EpollIoOps.EPOLLERR.value();
+            in = EpollIoOps.EPOLLIN.value();
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             h = null; // no epoll classes, or another Netty: nothing to work around here
         }
         EPOLL_CHANNEL = c;
         SET_FLAG = h;
         EPOLLERR = err;
+        EPOLLIN = in;
     }
 
     private EpollInterest() {
     }
 
     /**
-     * Keeps the channel's epoll registration non-empty for its whole life. Before the channel is registered (any
-     * thread that owns it then), or on its event loop. A no-op for other transports (NIO, io_uring).
+     * Keeps the channel's epoll registration non-empty for its whole life ({@code EPOLLERR}), and puts {@code EPOLLIN}
+     * in the channel's {@code EPOLL_CTL_ADD} too, before it is registered (on any thread that owns it then):
+     * the relay reads both sides of every connection from the start (the client's first bytes while the server side
+     * connects, as HAProxy does; the server's once connected), so asking for {@code EPOLLIN} at registration saves
+     * the {@code EPOLL_CTL_MOD} per side that the first {@code read()} would cost. Netty's epoll channels are
+     * level-triggered: a read the channel did not ask for yet reads once, then clears {@code EPOLLIN} unless the
+     * handler calls {@code read()} again, so the relay still decides how much it takes in (see
+     * {@code Relay.holdEarly}). A no-op for other transports (NIO, io_uring).
      */
-    static void keep(Channel ch) {
+    static void keepReading(Channel ch) {
+        set(ch, EPOLLERR | EPOLLIN);
+    }
+
+    private static void set(Channel ch, int flags) {
         if (SET_FLAG == null || !EPOLL_CHANNEL.isInstance(ch)) {
             return;
         }
         try {
-            SET_FLAG.invokeExact(ch, EPOLLERR);
+            SET_FLAG.invokeExact(ch, flags);
         } catch (Error e) {
             throw e;
         } catch (Throwable e) {

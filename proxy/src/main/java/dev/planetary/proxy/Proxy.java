@@ -588,11 +588,17 @@ public final class Proxy implements AutoCloseable {
             return true;
         }
 
-        /** An accepted channel, before the acceptor registers it: EPOLLERR joins its EPOLL_CTL_ADD (no MOD later). */
+        /**
+         * An accepted channel, before the acceptor registers it: EPOLLERR and EPOLLIN join its EPOLL_CTL_ADD (no MOD
+         * later): the relay reads the client's first bytes while the server side connects. Auto-read goes off here,
+         * first: the acceptor's child option turning it off would also take EPOLLIN out (it already is off then, so
+         * the option changes nothing).
+         */
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Channel child) {
-                EpollInterest.keep(child);
+                child.config().setAutoRead(false);
+                EpollInterest.keepReading(child);
             }
             ctx.fireChannelRead(msg);
         }

@@ -30,8 +30,9 @@ import dev.planetary.proxy.stats.Counters;
  * flushed. Every buffer that is not forwarded is released.
  *
  * <p>The server channel is known here from the moment it is connected ({@link #serverConnected}); the attempts
- * before that belong to {@link Connector}. Client bytes that arrive before (rare: the client's reading starts only
- * once the server is connected) are held and sent first.
+ * before that belong to {@link Connector}. Client bytes that arrive before are held, up to {@link #EARLY_LIMIT}, and
+ * sent first: on epoll the client is read from the start (HAProxy reads the request while it connects too), so a
+ * client that speaks first (HTTP, TLS) has its first bytes on their way the moment the server side connects.
  *
  * <p>The relay is itself the handler of both channels (the two handlers of the Netty example would be two more
  * objects per connection): each event is told apart by the channel it comes from. Bytes are counted once per read
@@ -41,6 +42,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     /** Per-direction write buffer bounds: reading from the other side pauses above high, resumes below low. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+    /**
+     * Client bytes held while the server side connects (or waits in the queue) before the client stops being read:
+     * HAProxy's default buffer (tune.bufsize, 16 KiB). One read may take it past this; no further read is asked for.
+     */
+    static final int EARLY_LIMIT = 16 * 1024;
 
     /** What the connection learns from its relay. */
     interface Events {
@@ -68,7 +74,8 @@ final class Relay extends ChannelInboundHandlerAdapter {
     private long[] svCounts;
 
     private Channel server;
-    private CompositeByteBuf early;
+    /** Client bytes read before the server side connected: one buffer, or a composite of several; or null. */
+    private ByteBuf early;
     private boolean ended;
     private boolean clientInputShut;
     private boolean serverInputShut;
@@ -149,8 +156,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
         server = ch; // EPOLLERR is in its interest set since the Connector registered it (EpollInterest)
         idle.activity(clock.nanoTime());
         if (early != null) {
-            CompositeByteBuf buf = early;
+            ByteBuf buf = early;
             early = null;
+            counted(Counters.BIN, buf.readableBytes()); // bytes in, as HAProxy counts what it read of the request
             ch.write(buf, ch.voidPromise());
             ch.flush();
         }
@@ -423,16 +431,35 @@ final class Relay extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Client bytes before the server side is connected: held (the first read as it is, more in a composite), and the
+     * client read on while fewer than {@link #EARLY_LIMIT} are held; past it the channel stops reading until
+     * {@link #serverConnected} turns reading back on.
+     */
     private void holdEarly(Object msg) {
         ByteBuf buf = (ByteBuf) msg;
         if (ended) {
             buf.release();
             return;
         }
-        if (early == null) {
-            early = client.alloc().compositeBuffer();
+        ByteBuf held = early;
+        if (held == null) {
+            early = held = buf;
+        } else {
+            CompositeByteBuf c;
+            if (held instanceof CompositeByteBuf composite) {
+                c = composite;
+            } else {
+                c = client.alloc().compositeBuffer();
+                c.addComponent(true, held);
+                early = c;
+            }
+            c.addComponent(true, buf);
+            held = c;
         }
-        early.addComponent(true, buf);
+        if (held.readableBytes() < EARLY_LIMIT) {
+            client.read(); // EPOLLIN stays in the interest set: no epoll_ctl before the server side connects
+        }
     }
 
     /** Sends a FIN once everything written before it has reached the socket (shutdownOutput drops pending data). */

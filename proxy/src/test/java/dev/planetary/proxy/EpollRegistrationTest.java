@@ -30,12 +30,13 @@ import java.util.stream.Stream;
 /**
  * The system calls the proxy saves on each connection's server side (issue 15), checked through what the kernel
  * holds rather than by timing: the socket's address family (an IPv4 target gets an IPv4 socket, so no
- * {@code IPV6_V6ONLY} setsockopt) and the interest set Netty registers a channel with ({@code EPOLLERR} is in the
- * {@code EPOLL_CTL_ADD} when {@link EpollInterest#keep} ran before registering, so no {@code EPOLL_CTL_MOD} is
- * needed for it).
+ * {@code IPV6_V6ONLY} setsockopt) and the interest set Netty registers a channel with ({@code EPOLLERR} and
+ * {@code EPOLLIN} are in the {@code EPOLL_CTL_ADD} when {@link EpollInterest#keepReading} ran before registering, so
+ * no {@code EPOLL_CTL_MOD} is needed for either).
  */
 class EpollRegistrationTest {
 
+    private static final int EPOLLIN = 0x1;
     private static final int EPOLLERR = 0x8;
     private static final Pattern TFD = Pattern.compile("tfd:\\s+(\\d+)\\s+events:\\s+([0-9a-f]+)");
 
@@ -79,18 +80,28 @@ class EpollRegistrationTest {
             InetSocketAddress target = new InetSocketAddress("127.0.0.1", server.getLocalPort());
             SocketChannel kept = Transport.EPOLL.newChannel(target);
             SocketChannel plain = Transport.EPOLL.newChannel(target);
-            kept.pipeline().addLast(new ChannelInboundHandlerAdapter());
-            plain.pipeline().addLast(new ChannelInboundHandlerAdapter());
-            EpollInterest.keep(kept);
+            for (SocketChannel ch : java.util.List.of(kept, plain)) {
+                ch.config().setAutoRead(false); // as the proxy's channels: nothing else asks for EPOLLIN
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter());
+            }
+            EpollInterest.keepReading(kept);
             try {
                 assertThat(flagSet(kept, EPOLLERR)).as("before registering").isTrue();
+                assertThat(flagSet(kept, EPOLLIN)).as("before registering").isTrue();
                 group.register(kept).sync();
                 group.register(plain).sync();
                 kept.connect(target).sync();
                 plain.connect(target).sync();
                 assertThat(group.submit(() -> flagSet(kept, EPOLLERR)).get()).as("kept, connected").isTrue();
+                assertThat(group.submit(() -> flagSet(kept, EPOLLIN)).get()).as("kept, connected").isTrue();
                 assertThat(group.submit(() -> flagSet(plain, EPOLLERR)).get()).as("the control").isFalse();
-                assertThat(interest(kept)).as("the socket is in epoll").isPresent();
+                assertThat(group.submit(() -> flagSet(plain, EPOLLIN)).get()).as("the control").isFalse();
+                OptionalInt keptEvents = interest(kept);
+                OptionalInt plainEvents = interest(plain);
+                assertThat(keptEvents).as("the socket is in epoll").isPresent();
+                assertThat(plainEvents).as("the control is in epoll").isPresent();
+                assertThat(keptEvents.getAsInt() & EPOLLIN).as("kept: the kernel was asked for input").isEqualTo(EPOLLIN);
+                assertThat(plainEvents.getAsInt() & EPOLLIN).as("the control was not").isZero();
             } finally {
                 kept.close().sync();
                 plain.close().sync();
@@ -148,6 +159,59 @@ class EpollRegistrationTest {
                     }
                 });
                 assertThat(seen).containsExactly("client true, server true");
+            } finally {
+                proxy.close();
+            }
+        }
+    }
+
+    /**
+     * A connection waiting for a server (queued behind {@code maxconn 1}) is read meanwhile, as HAProxy reads a request
+     * while it connects: its client channel asks epoll for input from the start (EPOLLIN came with its EPOLL_CTL_ADD,
+     * no MOD once a server is found), and what it sent is delivered first once the server is free. Fails if the
+     * listener stops putting EPOLLIN in before registration (the acceptor's auto-read option takes it out).
+     */
+    @Test
+    void aQueuedClientIsReadWhileItWaitsAndItsBytesGoFirst() throws Exception {
+        try (dev.planetary.proxy.testing.Backends backends = new dev.planetary.proxy.testing.Backends()) {
+            int echo = backends.echo("echo").port();
+            int port = dev.planetary.proxy.testing.Ports.pcpu();
+            Proxy proxy = dev.planetary.proxy.testing.Harness.start("""
+                global
+                    nbthread 1
+                defaults
+                    mode tcp
+                    timeout connect 2s
+                    timeout client 30s
+                    timeout server 30s
+                    timeout queue 20s
+                listen q
+                    bind 127.0.0.1:%d
+                    server echo 127.0.0.1:%d maxconn 1
+                """.formatted(port, echo), Transport.EPOLL);
+            try (java.net.Socket first = dev.planetary.proxy.testing.Harness.connect(port)) {
+                dev.planetary.proxy.testing.Harness.write(first, "one\n");
+                assertThat(dev.planetary.proxy.testing.Harness.readLine(first)).isEqualTo("one");
+                try (java.net.Socket second = dev.planetary.proxy.testing.Harness.connect(port)) {
+                    dev.planetary.proxy.testing.Harness.write(second, "two\n");
+                    java.util.List<String> waiting = new java.util.concurrent.CopyOnWriteArrayList<>();
+                    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+                        waiting.clear();
+                        SessionList.visitAll(session -> {
+                            if (session.proxy() == proxy && session.serverChannel() == null) {
+                                try {
+                                    waiting.add("reading " + flagSet(session.client(), EPOLLIN));
+                                } catch (ReflectiveOperationException e) {
+                                    waiting.add(e.toString());
+                                }
+                            }
+                        });
+                        assertThat(waiting).as("the queued connection").containsExactly("reading true");
+                    });
+                    first.close();
+                    assertThat(dev.planetary.proxy.testing.Harness.readLine(second)).as("its early bytes, delivered")
+                        .isEqualTo("two");
+                }
             } finally {
                 proxy.close();
             }

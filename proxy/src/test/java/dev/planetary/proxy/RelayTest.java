@@ -64,6 +64,35 @@ class RelayTest {
     }
 
     @Test
+    void earlyBytesAreCountedAndTheClientIsReadOnOnlyUpToTheLimit() {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        r.client.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(io.netty.channel.ChannelHandlerContext ctx) {
+                reads.incrementAndGet();
+                ctx.read();
+            }
+        });
+        int chunk = Relay.EARLY_LIMIT / 2 - 1;
+        r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
+        assertThat(reads.get()).as("under the limit: read on").isEqualTo(1);
+        r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
+        assertThat(reads.get()).as("still under it").isEqualTo(2);
+        r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
+        assertThat(reads.get()).as("past the limit: no more reads asked for").isEqualTo(2);
+        assertThat(r.server.outboundMessages()).isEmpty();
+        r.connect();
+        long sent = 0;
+        for (ByteBuf b; (b = r.server.readOutbound()) != null; ) {
+            sent += b.readableBytes();
+            b.release();
+        }
+        assertThat(sent).as("every early byte, in one write").isEqualTo(3L * chunk);
+        assertThat(r.frontend.backend().bytesToServers()).as("and counted as bytes in").isEqualTo(3L * chunk);
+        assertThat(r.client.config().isAutoRead()).as("read on once the server is up").isTrue();
+    }
+
+    @Test
     void earlyBytesAreReleasedWhenTheConnectionEndsBeforeTheServerIsUp() {
         ByteBuf early = ascii("never sent");
         r.client.writeInbound(early);
