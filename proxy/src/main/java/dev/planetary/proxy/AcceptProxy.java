@@ -178,7 +178,7 @@ final class AcceptProxy {
                 timer = null;
                 fail(ctx);
             }, timeoutMs, TimeUnit.MILLISECONDS);
-            ctx.read(); // the proxy's accepted channels do not read by themselves
+            ctx.read(); // auto-read is off on the proxy's accepted channels: the header is read on request
         }
 
         @Override

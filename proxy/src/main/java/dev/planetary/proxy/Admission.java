@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Whether a connection may go on, and when: a slot under the global maxconn, then one under its frontend's maxconn
- * (waiting, unread, in the limit's line when it is full), then, when every usable server is at its own maxconn, a
+ * (waiting in the limit's line when it is full, read no further than the one read that found it), then, when every usable server is at its own maxconn, a
  * place in the backend's queue for up to {@code timeout queue}.
  *
  * <p>Runs on the connection's event loop, except {@link #takeLimitSlot}, {@link #waiting} and {@link #dequeued},
@@ -53,6 +53,11 @@ final class Admission {
 
     long queuedMs() {
         return inQueue ? 0 : queued;
+    }
+
+    /** Holds its global and frontend maxconn slots: no longer waiting beyond a limit. */
+    boolean holdsSlots() {
+        return globalSlot && frontendSlot;
     }
 
     /** Still in the backend's queue or waiting for a maxconn slot (the connection log's Q phase). */

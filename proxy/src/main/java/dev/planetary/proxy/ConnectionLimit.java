@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Netty's listeners accept at least once per readiness event, so when listeners resume, those with connections
  * waiting in their kernel queue each accept one even if only one slot freed. Those extra connections wait here,
- * unread, and take freed slots first; listeners stay paused while any wait. The number waiting across the whole
+ * read no further than the one read that found them (see {@code Relay.Events.mayReadEarly}), and take freed slots
+ * first; listeners stay paused while any wait. The number waiting across the whole
  * proxy is capped ({@link #PARKED_MAX}, part of the descriptor budget); past the cap a connection is closed.
  */
 final class ConnectionLimit {

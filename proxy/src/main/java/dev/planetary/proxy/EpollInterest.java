@@ -81,7 +81,8 @@ final class EpollInterest {
      * {@code Relay.holdEarly}). A no-op for other transports (NIO, io_uring).
      */
     static void keepReading(Channel ch) {
-        set(ch, EPOLLERR | EPOLLIN);
+        set(ch, EPOLLERR); // one flag per call: setFlag's check asks whether any bit of its argument is set already
+        set(ch, EPOLLIN);
     }
 
     private static void set(Channel ch, int flags) {

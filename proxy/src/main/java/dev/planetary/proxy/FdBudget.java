@@ -29,7 +29,7 @@ public final class FdBudget {
         return (long) listeners + 2L * maxconn + reserve();
     }
 
-    /** Everything else: the fixed reserve plus connections that may wait unread for a maxconn slot. */
+    /** Everything else: the fixed reserve plus connections that may wait for a maxconn slot. */
     static int reserve() {
         return RESERVE + ConnectionLimit.PARKED_MAX;
     }

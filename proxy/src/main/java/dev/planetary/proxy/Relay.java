@@ -44,7 +44,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
     /**
      * Client bytes held while the server side connects (or waits in the queue) before the client stops being read:
-     * HAProxy's default buffer (tune.bufsize, 16 KiB). One read may take it past this; no further read is asked for.
+     * HAProxy's default buffer (tune.bufsize, 16 KiB). Checked after each read, so the bound is this plus one read
+     * (up to 64 KiB, the receive allocator's largest); a client's FIN still drains what its socket holds, as Netty
+     * reads to the end once the peer has closed (so did the proxy before it read clients early).
      */
     static final int EARLY_LIMIT = 16 * 1024;
 
@@ -58,6 +60,14 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
         /** The client connection is closed: the connection ends. */
         void clientClosed();
+
+        /**
+         * Whether the client may be read on before its server side is connected: true once the connection holds its
+         * maxconn slots (it is connecting, or waits in its backend's queue, as HAProxy's streams do with their
+         * request buffer); false while it waits for a slot beyond maxconn, where it holds at most the one read that
+         * found it (HAProxy would not have accepted it yet).
+         */
+        boolean mayReadEarly();
     }
 
     private final Channel client;
@@ -158,7 +168,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
         if (early != null) {
             ByteBuf buf = early;
             early = null;
-            counted(Counters.BIN, buf.readableBytes()); // bytes in, as HAProxy counts what it read of the request
+            if (svCounts != null) {
+                Counters.add(svCounts, Counters.BIN, buf.readableBytes()); // the frontend's and backend's: at receipt
+            }
             ch.write(buf, ch.voidPromise());
             ch.flush();
         }
@@ -432,9 +444,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Client bytes before the server side is connected: held (the first read as it is, more in a composite), and the
-     * client read on while fewer than {@link #EARLY_LIMIT} are held; past it the channel stops reading until
-     * {@link #serverConnected} turns reading back on.
+     * Client bytes before the server side is connected: held (the first read as it is, more in a composite) and
+     * counted as bytes in of the frontend and backend (HAProxy counts a request's bytes as they arrive), and the
+     * client read on while fewer than {@link #EARLY_LIMIT} are held and {@link Events#mayReadEarly} allows it; else
+     * the channel stops reading until {@link #serverConnected} turns reading back on.
      */
     private void holdEarly(Object msg) {
         ByteBuf buf = (ByteBuf) msg;
@@ -442,6 +455,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
             buf.release();
             return;
         }
+        int n = buf.readableBytes();
+        Counters.add(feCounts, Counters.BIN, n);
+        Counters.add(beCounts, Counters.BIN, n);
         ByteBuf held = early;
         if (held == null) {
             early = held = buf;
@@ -457,7 +473,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
             c.addComponent(true, buf);
             held = c;
         }
-        if (held.readableBytes() < EARLY_LIMIT) {
+        if (held.readableBytes() < EARLY_LIMIT && events.mayReadEarly()) {
             client.read(); // EPOLLIN stays in the interest set: no epoll_ctl before the server side connects
         }
     }

@@ -240,6 +240,11 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         end();
     }
 
+    @Override
+    public boolean mayReadEarly() {
+        return admission.holdsSlots();
+    }
+
     private void end() {
         if (ended) {
             return;

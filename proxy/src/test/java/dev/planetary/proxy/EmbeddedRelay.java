@@ -116,6 +116,11 @@ final class EmbeddedRelay implements Relay.Events, IdleTimer.Expiry, AutoCloseab
 
     @Override public boolean live() { return clientClosed.get() == 0; }
 
+    /** What {@link #mayReadEarly} answers: a session holding its maxconn slots, unless a test says otherwise. */
+    volatile boolean holdsSlots = true;
+
+    @Override public boolean mayReadEarly() { return holdsSlots; }
+
     @Override public io.netty.channel.EventLoop loop() { return client.eventLoop(); }
 
     @Override public LoopClock clock() { return clock; }

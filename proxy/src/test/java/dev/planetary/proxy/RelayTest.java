@@ -63,8 +63,8 @@ class RelayTest {
         assertThat(got).hasToString("early late");
     }
 
-    @Test
-    void earlyBytesAreCountedAndTheClientIsReadOnOnlyUpToTheLimit() {
+    /** Counts the read() calls that pass the client pipeline's head end, i.e. reads the relay asks for. */
+    private java.util.concurrent.atomic.AtomicInteger countClientReads() {
         java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
         r.client.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
             @Override
@@ -73,23 +73,54 @@ class RelayTest {
                 ctx.read();
             }
         });
+        return reads;
+    }
+
+    @Test
+    void earlyBytesAreCountedAndTheClientIsReadOnOnlyUpToTheLimit() {
+        java.util.concurrent.atomic.AtomicInteger reads = countClientReads();
         int chunk = Relay.EARLY_LIMIT / 2 - 1;
         r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
         assertThat(reads.get()).as("under the limit: read on").isEqualTo(1);
+        assertThat(r.frontend.backend().bytesToServers()).as("counted as bytes in on arrival").isEqualTo(chunk);
         r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
         assertThat(reads.get()).as("still under it").isEqualTo(2);
         r.client.writeInbound(Unpooled.buffer(chunk).writeZero(chunk));
         assertThat(reads.get()).as("past the limit: no more reads asked for").isEqualTo(2);
         assertThat(r.server.outboundMessages()).isEmpty();
         r.connect();
+        assertThat(r.server.outboundMessages()).as("the held bytes go in one write").hasSize(1);
         long sent = 0;
         for (ByteBuf b; (b = r.server.readOutbound()) != null; ) {
             sent += b.readableBytes();
             b.release();
         }
-        assertThat(sent).as("every early byte, in one write").isEqualTo(3L * chunk);
-        assertThat(r.frontend.backend().bytesToServers()).as("and counted as bytes in").isEqualTo(3L * chunk);
+        assertThat(sent).as("every early byte").isEqualTo(3L * chunk);
+        assertThat(r.frontend.backend().bytesToServers()).as("each counted once").isEqualTo(3L * chunk);
         assertThat(r.client.config().isAutoRead()).as("read on once the server is up").isTrue();
+    }
+
+    @Test
+    void aConnectionWaitingBeyondMaxconnIsReadNoFurther() {
+        r.holdsSlots = false; // parked for a global or frontend maxconn slot
+        java.util.concurrent.atomic.AtomicInteger reads = countClientReads();
+        r.client.writeInbound(ascii("the one read that found it"));
+        assertThat(reads.get()).as("no further read while it waits beyond the limit").isZero();
+        r.holdsSlots = true;
+        r.connect();
+        assertThat(readAscii(r.server)).isEqualTo("the one read that found it");
+    }
+
+    @Test
+    void severalEarlyReadsAreReleasedWhenTheConnectionEndsBeforeTheServerIsUp() {
+        ByteBuf first = ascii("never ");
+        ByteBuf second = ascii("sent");
+        r.client.writeInbound(first);
+        r.client.writeInbound(second); // now held in a composite with the first
+        r.client.close();
+        assertThat(r.clientClosed.get()).isEqualTo(1);
+        assertThat(first.refCnt()).isZero();
+        assertThat(second.refCnt()).isZero();
     }
 
     @Test
