@@ -121,19 +121,11 @@ class EpollRegistrationTest {
         try (dev.planetary.proxy.testing.Backends backends = new dev.planetary.proxy.testing.Backends()) {
             int echo = backends.echo("echo").port();
             int port = dev.planetary.proxy.testing.Ports.pcpu();
-            Proxy proxy = dev.planetary.proxy.testing.Harness.start("""
-                global
-                    nbthread 1
-                defaults
-                    mode tcp
-                    timeout connect 2s
-                    timeout client 30s
-                    timeout server 30s
+            Proxy proxy = startOneLoop("""
                 listen sc
                     bind 127.0.0.1:%d%s
                     server echo 127.0.0.1:%d%s
-                """.formatted(port, acceptProxy ? " accept-proxy" : "", echo, acceptProxy ? " send-proxy" : ""),
-                Transport.EPOLL);
+                """.formatted(port, acceptProxy ? " accept-proxy" : "", echo, acceptProxy ? " send-proxy" : ""));
             try (java.net.Socket client = dev.planetary.proxy.testing.Harness.connect(port)) {
                 if (acceptProxy) {
                     dev.planetary.proxy.testing.Harness.write(client, "PROXY TCP4 10.1.2.3 127.0.0.1 4242 " + port
@@ -176,19 +168,12 @@ class EpollRegistrationTest {
         try (dev.planetary.proxy.testing.Backends backends = new dev.planetary.proxy.testing.Backends()) {
             int echo = backends.echo("echo").port();
             int port = dev.planetary.proxy.testing.Ports.pcpu();
-            Proxy proxy = dev.planetary.proxy.testing.Harness.start("""
-                global
-                    nbthread 1
-                defaults
-                    mode tcp
-                    timeout connect 2s
-                    timeout client 30s
-                    timeout server 30s
-                    timeout queue 20s
+            Proxy proxy = startOneLoop("""
                 listen q
                     bind 127.0.0.1:%d
                     server echo 127.0.0.1:%d maxconn 1
-                """.formatted(port, echo), Transport.EPOLL);
+                    timeout queue 20s
+                """.formatted(port, echo));
             try (java.net.Socket first = dev.planetary.proxy.testing.Harness.connect(port)) {
                 dev.planetary.proxy.testing.Harness.write(first, "one\n");
                 assertThat(dev.planetary.proxy.testing.Harness.readLine(first)).isEqualTo("one");
@@ -216,6 +201,19 @@ class EpollRegistrationTest {
                 proxy.close();
             }
         }
+    }
+
+    /** A proxy on epoll with one event loop (every connection on it), running {@code listen}. */
+    private static Proxy startOneLoop(String listen) throws Exception {
+        return dev.planetary.proxy.testing.Harness.start("""
+            global
+                nbthread 1
+            defaults
+                mode tcp
+                timeout connect 2s
+                timeout client 30s
+                timeout server 30s
+            """ + listen, Transport.EPOLL);
     }
 
     private static boolean flagSet(Channel ch, int flag) throws ReflectiveOperationException {
