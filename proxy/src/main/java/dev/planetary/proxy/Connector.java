@@ -168,7 +168,7 @@ final class Connector implements ChannelFutureListener {
         ch.config().setAllocator(client.config().getAllocator());
         ch.config().setConnectTimeoutMillis(connectTimeoutMs);
         // before registering: EPOLLERR and EPOLLIN go in with the EPOLL_CTL_ADD, not a MOD each once connected
-        EpollInterest.keepReading(ch);
+        RelayChannel.keepReading(ch);
         ChannelFuture reg = client.eventLoop().register(ch);
         if (reg.isDone()) {
             registered(reg);

@@ -166,7 +166,8 @@ public final class InPlaceReload {
             return Map.of();
         }
         List<Proxy.Listen> plan = Proxy.listenPlan(next, proxy.threads(), proxy.transport(), added::containsKey);
-        Future<?>[] listening = proxy.transport() == Transport.EPOLL ? Proxy.listenAll(plan) : null;
+        // one slice: the event loops are serving traffic meanwhile, and a reload adds a few ports, not thousands at once
+        Future<?>[] listening = proxy.transport() == Transport.EPOLL ? Proxy.listenAll(plan, 1) : null;
         Map<Endpoint, Proxy.Route> opened = new ConcurrentHashMap<>();
         List<String> failures;
         try {

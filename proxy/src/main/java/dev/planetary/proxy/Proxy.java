@@ -6,7 +6,6 @@ import dev.planetary.core.config.ConfigDiff.Endpoint;
 import dev.planetary.core.config.FrontendConfig;
 import dev.planetary.core.config.ProxyConfig;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
@@ -427,38 +426,106 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * Epoll: opens, binds and listens on every socket of the plan from this thread, in one pass of system calls.
-     * Each entry is a succeeded future of the socket's descriptor, or a failed one with why it could not listen.
+     * Epoll: opens, binds and listens on every socket of the plan in one pass of system calls, split into contiguous
+     * slices over the cores this process may run on ({@link #listenSlices}): socket, bind and listen are the kernel's
+     * work and take locks per port, not per process, so the slices do not wait on each other. Each entry is a
+     * succeeded future of the socket's descriptor, or a failed one with why it could not listen.
      */
     static Future<?>[] listenAll(List<Listen> plan) {
+        return listenAll(plan, listenSlices(plan.size(), Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** Fewest sockets worth a thread of their own: starting one costs about as much as listening on a few ports. */
+    static final int SOCKETS_PER_SLICE_MIN = 500;
+
+    /** Slices of the listen pass: one per core this process may use (taskset counts), none under the minimum. */
+    static int listenSlices(int sockets, int cores) {
+        return Math.max(1, Math.min(cores, sockets / SOCKETS_PER_SLICE_MIN));
+    }
+
+    /**
+     * The listen pass in {@code slices} contiguous slices, the first on this thread (the lowest ports listen first);
+     * a slice whose thread cannot be started runs here too. Whatever happens, every socket opened is either in the
+     * result or closed again.
+     */
+    static Future<?>[] listenAll(List<Listen> plan, int slices) {
         Future<?>[] out = new Future<?>[plan.size()];
-        for (int i = 0; i < out.length; i++) {
-            Listen l = plan.get(i);
-            if (l.fd() >= 0) { // handed over: already bound and listening, with its waiting connections
-                out[i] = ImmediateEventExecutor.INSTANCE.newSucceededFuture(l.fd());
-                continue;
-            }
-            Socket socket = Socket.newSocketStream();
-            try {
-                socket.setReuseAddress(true);
-                if (l.reusePort()) {
-                    socket.setReusePort(true);
+        int per = (out.length + slices - 1) / Math.max(1, slices);
+        List<Thread> helpers = new ArrayList<>();
+        boolean done = false;
+        try {
+            for (int from = per; from < out.length; from += per) {
+                int f = from;
+                int to = Math.min(out.length, from + per);
+                Thread t = new Thread(() -> listenSlice(plan, out, f, to), "planetary-listen-" + helpers.size());
+                try {
+                    t.start();
+                    helpers.add(t);
+                } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: this one does it
+                    listenSlice(plan, out, f, to);
                 }
-                socket.bind(l.addr());
-                socket.listen(NetUtil.SOMAXCONN);
-                out[i] = ImmediateEventExecutor.INSTANCE.newSucceededFuture(socket.intValue());
-            } catch (IOException | RuntimeException e) {
-                closeQuietly(socket);
-                out[i] = ImmediateEventExecutor.INSTANCE.newFailedFuture(e);
+            }
+            listenSlice(plan, out, 0, Math.min(out.length, per));
+            done = true;
+        } finally {
+            for (Thread t : helpers) {
+                joinUninterruptibly(t); // each slice ends by itself: every socket either listens or fails
+            }
+            if (!done) {
+                closeAll(out); // this thread failed: nobody would ever accept on what the slices opened
             }
         }
-        return out;
+        return out; // published by the joins
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void listenSlice(List<Listen> plan, Future<?>[] out, int from, int to) {
+        for (int i = from; i < to; i++) {
+            out[i] = listen(plan.get(i));
+        }
+    }
+
+    /** One socket of the plan: a future of its descriptor, or a failed one with why (never a throw). */
+    private static Future<?> listen(Listen l) {
+        if (l.fd() >= 0) { // handed over: already bound and listening, with its waiting connections
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(l.fd());
+        }
+        Socket socket = null;
+        try {
+            socket = Socket.newSocketStream(); // EMFILE here is a ChannelException: this port fails, the rest go on
+            socket.setReuseAddress(true);
+            if (l.reusePort()) {
+                socket.setReusePort(true);
+            }
+            socket.bind(l.addr());
+            socket.listen(NetUtil.SOMAXCONN);
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(socket.intValue());
+        } catch (Throwable e) { // an Error too: the socket is closed, not left listening with nobody to accept
+            if (socket != null) {
+                closeQuietly(socket);
+            }
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(e);
+        }
     }
 
     static void closeAll(Future<?>[] listening) {
         if (listening != null) {
             for (Future<?> f : listening) {
-                if (f.isSuccess()) {
+                if (f != null && f.isSuccess()) {
                     closeQuietly(new Socket((Integer) f.getNow()));
                 }
             }
@@ -517,7 +584,7 @@ public final class Proxy implements AutoCloseable {
                         pending[i] = sb.channel(transport.serverChannel()).bind(l.addr());
                     } else if (listening[i].isSuccess()) {
                         int fd = (Integer) listening[i].getNow();
-                        pending[i] = sb.channelFactory(() -> new EpollServerSocketChannel(fd)).register();
+                        pending[i] = sb.channelFactory(() -> new RelayListener(fd, l.addr())).register();
                     } else {
                         pending[i] = listening[i];
                     }
@@ -598,7 +665,7 @@ public final class Proxy implements AutoCloseable {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Channel child) {
                 child.config().setAutoRead(false);
-                EpollInterest.keepReading(child);
+                RelayChannel.keepReading(child);
             }
             ctx.fireChannelRead(msg);
         }
@@ -786,7 +853,7 @@ public final class Proxy implements AutoCloseable {
         List<Integer> fds = new ArrayList<>();
         for (Route r : routes.values()) {
             for (Channel ch : r.sockets) {
-                if (ch instanceof EpollServerSocketChannel e && ch.isOpen()) {
+                if (ch instanceof RelayListener e && ch.isOpen()) {
                     fds.add(e.fd().intValue());
                 }
             }

@@ -163,7 +163,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     /** As {@link #serverConnected(Channel)}, counting bytes and aborts into the server's slot too. */
     void serverConnected(Channel ch, long[] svCounts) {
         this.svCounts = svCounts;
-        server = ch; // EPOLLERR is in its interest set since the Connector registered it (EpollInterest)
+        server = ch; // EPOLLERR is in its interest set since the Connector registered it (RelayChannel.keepReading)
         idle.activity(clock.nanoTime());
         if (early != null) {
             ByteBuf buf = early;
@@ -276,7 +276,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     // ---- the client channel's events ------------------------------------------------------------------------------
 
     private void clientChannelActive(ChannelHandlerContext ctx) {
-        // EPOLLERR is in the client's interest set since the listener saw it accepted (EpollInterest)
+        // EPOLLERR is in the client's interest set since the listener saw it accepted (RelayChannel.keepReading)
         events.clientActive();
     }
 

@@ -65,7 +65,8 @@ final class Session implements Relay.Events, IdleTimer.Expiry, QueueWaiter, Acce
         ProxyBackend backend = frontend.backend();
         IdleDeadlines idle = new IdleDeadlines(frontend.idleLimits);
         // pin-ports: a port Genesis gave a VM goes to that VM's server only (one array index); null: balanced
-        PinnedPool pinned = client.localAddress() instanceof InetSocketAddress a ? frontend.pinned(a.getPort()) : null;
+        int port = RelayChannel.localPort(client);
+        PinnedPool pinned = port > 0 ? frontend.pinned(port) : null;
         this.admission = new Admission(this, pinned == null);
         this.relay = new Relay(client, this, idle, clock, frontend.stats().counters().slot(),
             backend.stats().counters().slot());

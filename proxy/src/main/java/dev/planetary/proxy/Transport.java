@@ -15,7 +15,6 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
-import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,10 +63,8 @@ public enum Transport {
     public SocketChannel newChannel(SocketAddress target) {
         switch (this) {
             case EPOLL:
-                if (target instanceof InetSocketAddress isa && isa.getAddress() instanceof Inet4Address) {
-                    return new EpollSocketChannel(SocketProtocolFamily.INET);
-                }
-                return new EpollSocketChannel();
+                return new RelayChannel(target instanceof InetSocketAddress isa
+                    && isa.getAddress() instanceof Inet4Address);
             case IO_URING:
                 return new IoUringSocketChannel();
             default:

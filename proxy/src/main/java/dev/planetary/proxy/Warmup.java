@@ -30,8 +30,9 @@ final class Warmup {
         "io.netty.channel.unix.Socket",
         "io.netty.channel.epoll.EpollIoHandler",
         "io.netty.channel.MultiThreadIoEventLoopGroup",
-        "io.netty.channel.epoll.EpollServerSocketChannel",
-        "io.netty.channel.epoll.EpollSocketChannel",
+        "dev.planetary.proxy.RelayListener",
+        "dev.planetary.proxy.RelayChannel",
+        "dev.planetary.proxy.RelayChannelConfig", // reads the kernel's default send buffer once
         "io.netty.bootstrap.ServerBootstrap",
         "io.netty.channel.DefaultChannelPipeline",
         "io.netty.channel.DefaultChannelId",

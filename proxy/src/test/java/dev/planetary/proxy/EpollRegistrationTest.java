@@ -6,7 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.channel.socket.SocketChannel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * The system calls the proxy saves on each connection's server side (issue 15), checked through what the kernel
  * holds rather than by timing: the socket's address family (an IPv4 target gets an IPv4 socket, so no
  * {@code IPV6_V6ONLY} setsockopt) and the interest set Netty registers a channel with ({@code EPOLLERR} and
- * {@code EPOLLIN} are in the {@code EPOLL_CTL_ADD} when {@link EpollInterest#keepReading} ran before registering, so
+ * {@code EPOLLIN} are in the {@code EPOLL_CTL_ADD} when {@link RelayChannel#keepReading} ran before registering, so
  * no {@code EPOLL_CTL_MOD} is needed for either).
  */
 class EpollRegistrationTest {
@@ -84,7 +84,7 @@ class EpollRegistrationTest {
                 ch.config().setAutoRead(false); // as the proxy's channels: nothing else asks for EPOLLIN
                 ch.pipeline().addLast(new ChannelInboundHandlerAdapter());
             }
-            EpollInterest.keepReading(kept);
+            RelayChannel.keepReading(kept);
             try {
                 assertThat(flagSet(kept, EPOLLERR)).as("before registering").isTrue();
                 assertThat(flagSet(kept, EPOLLIN)).as("before registering").isTrue();
@@ -224,7 +224,7 @@ class EpollRegistrationTest {
 
     /** The epoll events registered for the channel's socket, from the fdinfo of this process's epoll descriptors. */
     private static OptionalInt interest(Channel ch) throws IOException {
-        int fd = ((EpollSocketChannel) ch).fd().intValue();
+        int fd = ((UnixChannel) ch).fd().intValue();
         try (Stream<Path> infos = Files.list(Path.of("/proc/self/fdinfo"))) {
             for (Path info : (Iterable<Path>) infos::iterator) {
                 String text;

@@ -1,0 +1,105 @@
+package dev.planetary.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.planetary.core.config.ConfigParser;
+import dev.planetary.core.config.ConfigResult;
+import dev.planetary.proxy.testing.Ports;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.unix.Socket;
+import io.netty.util.concurrent.Future;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.List;
+
+/** The epoll listen pass split over threads: each socket listens on its own planned port, failures stay per socket. */
+class ListenPassTest {
+
+    private static final int PORTS = 11;
+
+    @Test
+    void slicesFollowTheCoresAndStayAboveTheMinimum() {
+        assertThat(Proxy.listenSlices(10_000, 1)).isEqualTo(1); // pinned to one CPU: one pass, no thread
+        assertThat(Proxy.listenSlices(10_000, 2)).isEqualTo(2);
+        assertThat(Proxy.listenSlices(10_000, 64)).isEqualTo(10_000 / Proxy.SOCKETS_PER_SLICE_MIN);
+        assertThat(Proxy.listenSlices(Proxy.SOCKETS_PER_SLICE_MIN * 2 - 1, 8)).isEqualTo(1);
+        assertThat(Proxy.listenSlices(3, 8)).isEqualTo(1);
+        assertThat(Proxy.listenSlices(0, 8)).isEqualTo(1);
+    }
+
+    @BeforeAll
+    static void epoll() {
+        Assumptions.assumeTrue(Epoll.isAvailable(), "native epoll is not available here");
+    }
+
+    @Test
+    void everySliceListensOnItsOwnPortsAndABusyPortFailsAlone() throws Exception {
+        int low = Ports.pcpuRun(PORTS);
+        ConfigResult r = ConfigParser.parse("listen.cfg", """
+            frontend f
+              mode tcp
+              bind 127.0.0.1:%d-%d
+              default_backend b
+            backend b
+              mode tcp
+              server s 127.0.0.1:1
+            """.formatted(low, low + PORTS - 1));
+        assertThat(r.errors()).isEmpty();
+        List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
+        assertThat(plan).hasSize(PORTS);
+        int busy = low + 9; // in the last of four slices (3, 3, 3 and 2 sockets)
+        Future<?>[] out;
+        try (ServerSocket taken = new ServerSocket()) {
+            taken.bind(new InetSocketAddress("127.0.0.1", busy));
+            out = Proxy.listenAll(plan, 4);
+        }
+        try {
+            for (int i = 0; i < PORTS; i++) {
+                int port = plan.get(i).addr().getPort();
+                if (port == busy) {
+                    assertThat(out[i].isSuccess()).as("port %d is taken", port).isFalse();
+                    assertThat(out[i].cause()).isInstanceOf(IOException.class).hasMessageStartingWith("bind(");
+                    continue;
+                }
+                assertThat(out[i].isSuccess()).as("port %d: %s", port, out[i].cause()).isTrue();
+                int fd = (Integer) out[i].getNow();
+                assertThat(((InetSocketAddress) new Socket(fd).localAddress()).getPort()).as("the socket of entry %d", i)
+                    .isEqualTo(port);
+                try (java.net.Socket c = new java.net.Socket()) { // listening: the kernel completes the handshake
+                    c.connect(new InetSocketAddress("127.0.0.1", port), 2_000); // refused (throws) if not
+                }
+            }
+        } finally {
+            Proxy.closeAll(out);
+        }
+    }
+
+    @Test
+    void closedAfterwardsThePortsAreFreeAgain() throws IOException {
+        int low = Ports.pcpuRun(3);
+        ConfigResult r = ConfigParser.parse("listen.cfg", """
+            frontend f
+              mode tcp
+              bind 127.0.0.1:%d-%d
+              default_backend b
+            backend b
+              mode tcp
+              server s 127.0.0.1:1
+            """.formatted(low, low + 2));
+        List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
+        Future<?>[] out = Proxy.listenAll(plan, 3);
+        for (int p = low; p <= low + 2; p++) {
+            assertThat(out[p - low].isSuccess()).as("port %d: %s", p, out[p - low].cause()).isTrue();
+            assertThat(Ports.free(p)).as("port %d is taken while listening", p).isFalse();
+        }
+        Proxy.closeAll(out);
+        for (int p = low; p <= low + 2; p++) {
+            assertThat(Ports.free(p)).as("port %d", p).isTrue();
+        }
+    }
+}
