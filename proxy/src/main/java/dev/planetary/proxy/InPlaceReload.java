@@ -166,8 +166,7 @@ public final class InPlaceReload {
             return Map.of();
         }
         List<Proxy.Listen> plan = Proxy.listenPlan(next, proxy.threads(), proxy.transport(), added::containsKey);
-        // one slice: the event loops are serving traffic meanwhile, and a reload adds a few ports, not thousands at once
-        Future<?>[] listening = proxy.transport() == Transport.EPOLL ? Proxy.listenAll(plan, 1) : null;
+        Future<?>[] listening = proxy.transport() == Transport.EPOLL ? Proxy.listenAll(plan) : null;
         Map<Endpoint, Proxy.Route> opened = new ConcurrentHashMap<>();
         List<String> failures;
         try {

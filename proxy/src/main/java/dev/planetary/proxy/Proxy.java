@@ -426,77 +426,20 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * Epoll: opens, binds and listens on every socket of the plan in one pass of system calls, split into contiguous
-     * slices over the cores this process may run on ({@link #listenSlices}): socket, bind and listen are the kernel's
-     * work and take locks per port, not per process, so the slices do not wait on each other. Each entry is a
-     * succeeded future of the socket's descriptor, or a failed one with why it could not listen.
+     * Epoll: opens, binds and listens on every socket of the plan from this thread, in one pass of system calls.
+     * Each entry is a succeeded future of the socket's descriptor, or a failed one with why it could not listen
+     * (every socket opened is either in the result or closed again).
+     *
+     * <p>One thread, measured: two threads on this 2-core machine made the pass itself shorter but the start-up
+     * figure longer (bench/RESULTS.md, issue 15, 2026-11-30 20:46): clients connecting while the ports open need the
+     * other core.
      */
     static Future<?>[] listenAll(List<Listen> plan) {
-        return listenAll(plan, listenSlices(plan.size(), Runtime.getRuntime().availableProcessors()));
-    }
-
-    /** Fewest sockets worth a thread of their own: starting one costs about as much as listening on a few ports. */
-    static final int SOCKETS_PER_SLICE_MIN = 500;
-
-    /** Slices of the listen pass: one per core this process may use (taskset counts), none under the minimum. */
-    static int listenSlices(int sockets, int cores) {
-        return Math.max(1, Math.min(cores, sockets / SOCKETS_PER_SLICE_MIN));
-    }
-
-    /**
-     * The listen pass in {@code slices} contiguous slices, the first on this thread (the lowest ports listen first);
-     * a slice whose thread cannot be started runs here too. Whatever happens, every socket opened is either in the
-     * result or closed again.
-     */
-    static Future<?>[] listenAll(List<Listen> plan, int slices) {
         Future<?>[] out = new Future<?>[plan.size()];
-        int per = (out.length + slices - 1) / Math.max(1, slices);
-        List<Thread> helpers = new ArrayList<>();
-        boolean done = false;
-        try {
-            for (int from = per; from < out.length; from += per) {
-                int f = from;
-                int to = Math.min(out.length, from + per);
-                Thread t = new Thread(() -> listenSlice(plan, out, f, to), "planetary-listen-" + helpers.size());
-                try {
-                    t.start();
-                    helpers.add(t);
-                } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: this one does it
-                    listenSlice(plan, out, f, to);
-                }
-            }
-            listenSlice(plan, out, 0, Math.min(out.length, per));
-            done = true;
-        } finally {
-            for (Thread t : helpers) {
-                joinUninterruptibly(t); // each slice ends by itself: every socket either listens or fails
-            }
-            if (!done) {
-                closeAll(out); // this thread failed: nobody would ever accept on what the slices opened
-            }
-        }
-        return out; // published by the joins
-    }
-
-    private static void joinUninterruptibly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void listenSlice(List<Listen> plan, Future<?>[] out, int from, int to) {
-        for (int i = from; i < to; i++) {
+        for (int i = 0; i < out.length; i++) {
             out[i] = listen(plan.get(i));
         }
+        return out;
     }
 
     /** One socket of the plan: a future of its descriptor, or a failed one with why (never a throw). */

@@ -17,28 +17,18 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.List;
 
-/** The epoll listen pass split over threads: each socket listens on its own planned port, failures stay per socket. */
+/** The epoll listen pass: each socket listens on its own planned port, a failure stays that socket's, close frees them. */
 class ListenPassTest {
 
     private static final int PORTS = 11;
 
-    @Test
-    void slicesFollowTheCoresAndStayAboveTheMinimum() {
-        assertThat(Proxy.listenSlices(10_000, 1)).isEqualTo(1); // pinned to one CPU: one pass, no thread
-        assertThat(Proxy.listenSlices(10_000, 2)).isEqualTo(2);
-        assertThat(Proxy.listenSlices(10_000, 64)).isEqualTo(10_000 / Proxy.SOCKETS_PER_SLICE_MIN);
-        assertThat(Proxy.listenSlices(Proxy.SOCKETS_PER_SLICE_MIN * 2 - 1, 8)).isEqualTo(1);
-        assertThat(Proxy.listenSlices(3, 8)).isEqualTo(1);
-        assertThat(Proxy.listenSlices(0, 8)).isEqualTo(1);
-    }
-
     @BeforeAll
     static void epoll() {
-        Assumptions.assumeTrue(Epoll.isAvailable(), "native epoll is not available here");
+        Assumptions.assumeTrue(Epoll.isAvailable(), "native epoll is not available here"); // and loads it
     }
 
     @Test
-    void everySliceListensOnItsOwnPortsAndABusyPortFailsAlone() throws Exception {
+    void everySocketListensOnItsOwnPortAndABusyPortFailsAlone() throws Exception {
         int low = Ports.pcpuRun(PORTS);
         ConfigResult r = ConfigParser.parse("listen.cfg", """
             frontend f
@@ -52,11 +42,11 @@ class ListenPassTest {
         assertThat(r.errors()).isEmpty();
         List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
         assertThat(plan).hasSize(PORTS);
-        int busy = low + 9; // in the last of four slices (3, 3, 3 and 2 sockets)
+        int busy = low + 9; // not the last: the sockets after it still listen
         Future<?>[] out;
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", busy));
-            out = Proxy.listenAll(plan, 4);
+            out = Proxy.listenAll(plan);
         }
         try {
             for (int i = 0; i < PORTS; i++) {
@@ -92,7 +82,7 @@ class ListenPassTest {
               server s 127.0.0.1:1
             """.formatted(low, low + 2));
         List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
-        Future<?>[] out = Proxy.listenAll(plan, 3);
+        Future<?>[] out = Proxy.listenAll(plan);
         for (int p = low; p <= low + 2; p++) {
             assertThat(out[p - low].isSuccess()).as("port %d: %s", p, out[p - low].cause()).isTrue();
             assertThat(Ports.free(p)).as("port %d is taken while listening", p).isFalse();
