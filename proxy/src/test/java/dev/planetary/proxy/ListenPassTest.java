@@ -30,15 +30,7 @@ class ListenPassTest {
     @Test
     void everySocketListensOnItsOwnPortAndABusyPortFailsAlone() throws Exception {
         int low = Ports.pcpuRun(PORTS);
-        ConfigResult r = ConfigParser.parse("listen.cfg", """
-            frontend f
-              mode tcp
-              bind 127.0.0.1:%d-%d
-              default_backend b
-            backend b
-              mode tcp
-              server s 127.0.0.1:1
-            """.formatted(low, low + PORTS - 1));
+        ConfigResult r = config(low, PORTS);
         assertThat(r.errors()).isEmpty();
         List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
         assertThat(plan).hasSize(PORTS);
@@ -72,15 +64,7 @@ class ListenPassTest {
     @Test
     void closedAfterwardsThePortsAreFreeAgain() throws IOException {
         int low = Ports.pcpuRun(3);
-        ConfigResult r = ConfigParser.parse("listen.cfg", """
-            frontend f
-              mode tcp
-              bind 127.0.0.1:%d-%d
-              default_backend b
-            backend b
-              mode tcp
-              server s 127.0.0.1:1
-            """.formatted(low, low + 2));
+        ConfigResult r = config(low, 3);
         List<Proxy.Listen> plan = Proxy.listenPlan(r.config(), 1, Transport.EPOLL, e -> true);
         Future<?>[] out = Proxy.listenAll(plan);
         for (int p = low; p <= low + 2; p++) {
@@ -91,5 +75,18 @@ class ListenPassTest {
         for (int p = low; p <= low + 2; p++) {
             assertThat(Ports.free(p)).as("port %d", p).isTrue();
         }
+    }
+
+    /** One frontend on 127.0.0.1, ports low..low+count-1. */
+    private static ConfigResult config(int low, int count) {
+        return ConfigParser.parse("listen.cfg", """
+            frontend f
+              mode tcp
+              bind 127.0.0.1:%d-%d
+              default_backend b
+            backend b
+              mode tcp
+              server s 127.0.0.1:1
+            """.formatted(low, low + count - 1));
     }
 }
