@@ -468,7 +468,7 @@ public final class Proxy implements AutoCloseable {
     static void closeAll(Future<?>[] listening) {
         if (listening != null) {
             for (Future<?> f : listening) {
-                if (f != null && f.isSuccess()) {
+                if (f.isSuccess()) {
                     closeQuietly(new Socket((Integer) f.getNow()));
                 }
             }
