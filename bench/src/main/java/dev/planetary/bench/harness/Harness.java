@@ -19,8 +19,8 @@ import java.util.stream.Stream;
  * that machine drift falls on all of them alike. Every figure is measured {@code --reps} times per target and
  * reported as median [min-max], once per {@link Pass} (nbthread, pinned or not).
  *
- * <p>Processes, per pass: the traffic loads are Debian's C tools ({@link LoadTools}: wrk against HTTP responders,
- * iperf3 into an iperf3 server); the idle connections come from this process ({@link LoadGen}, Netty epoll) and go
+ * <p>Processes, per pass: the traffic loads are C tools ({@link LoadTools}: Debian's wrk against HTTP responders,
+ * the harness's own planetary-load into its sink); the idle connections come from this process ({@link LoadGen}, Netty epoll) and go
  * to echo servers in a backend JVM of their own ({@code backend}); each proxy runs in its own process, started
  * fresh for each group of figures. Everything the run writes goes to one temporary directory, deleted at the end.
  */
@@ -57,23 +57,24 @@ public final class Harness {
             System.err.println("planetary-proxy.jar not found at " + o.proxyJar + " (build: mvn -B -DskipTests package)");
             return 1;
         }
-        if (!Files.isExecutable(Path.of(o.haproxy))) {
-            // also the HTTP responders of the traffic figures
+        if (o.targets.stream().anyMatch(t -> t.kind() == Target.HAPROXY) && !Files.isExecutable(Path.of(o.haproxy))) {
             System.err.println("haproxy not found at " + o.haproxy + " (apt-get install haproxy)");
             return 1;
         }
         if (o.groups.contains(Figure.Group.TRAFFIC)) {
-            for (String tool : List.of(o.wrk, o.iperf3)) {
-                if (!Files.isExecutable(Path.of(tool))) {
-                    System.err.println(tool + " not found (apt-get install wrk iperf3)");
-                    return 1;
-                }
+            if (!Files.isExecutable(Path.of(o.wrk))) {
+                System.err.println(o.wrk + " not found (apt-get install wrk)");
+                return 1;
+            }
+            if (!Files.isExecutable(Path.of(o.cc))) {
+                System.err.println(o.cc + " not found: the harness builds its load tool with it (apt-get install gcc)");
+                return 1;
             }
         }
         List<Pass> passes = Pass.of(o);
         Path work = Files.createTempDirectory("planetary-bench");
         // Stopped by a signal (Ctrl-C, kill), the finally blocks below never run: stop what this run started
-        // (proxies, responders, iperf3, wrk) and remove its directory anyway.
+        // (proxies, responders, sink, load tools) and remove its directory anyway.
         Thread cleanup = new Thread(() -> stopDescendantsAndDelete(work), "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
@@ -101,7 +102,7 @@ public final class Harness {
         Process backend = startBackend();
         syslog = null;
         Process responder = null;
-        Process iperf3 = null;
+        Process sink = null;
         try (SyslogCounter s = o.syslogSink > 0 ? SyslogCounter.start(o.syslogSink) : null;
              LoadGen gen = new LoadGen(p.generatorThreads(), o.sources)) {
             syslog = s;
@@ -111,22 +112,20 @@ public final class Harness {
                     note(s.bufferNote());
                 }
             }
-            // base..base+3: the proxies' bulk, rr, cps and idle ports; base+4, base+5: HTTP responders; base+6 iperf3
+            // base..base+3: the proxies' bulk, rr, cps and idle ports; base+4, base+5: HTTP responders; base+6 sink
             base = Ports.freeRange(o.portLow, o.portHigh, 7);
             List<Integer> http = List.of(base + 4, base + 5);
-            int iperfPort = base + 6;
+            int sinkPort = base + 6;
             if (o.groups.contains(Figure.Group.TRAFFIC)) {
-                responder = startResponder(http);
-                iperf3 = tools.iperf3Server(p, iperfPort);
-                awaitAccepting(responder, "HTTP responder", base + 4, base + 5);
-                awaitAccepting(iperf3, "iperf3 server", iperfPort);
+                responder = tools.responder(p, http);
+                sink = tools.sink(p, sinkPort);
             }
             int maxconn = Math.min(9_400, o.idleConnections + 200);
             Path trafficCfg = work.resolve("traffic-" + p.nbthread() + ".cfg");
-            Files.writeString(trafficCfg, ConfigGen.harness(base, maxconn, p.nbthread(), iperfPort, http, echos));
-            log("config " + trafficCfg + " (proxy ports " + base + "-" + (base + 3) + "; iperf3 " + iperfPort
+            Files.writeString(trafficCfg, ConfigGen.harness(base, maxconn, p.nbthread(), sinkPort, http, echos));
+            log("config " + trafficCfg + " (proxy ports " + base + "-" + (base + 3) + "; sink " + sinkPort
                     + ", HTTP responders " + http + ", echo " + echos + ")");
-            Ends ends = new Ends(List.of(iperfPort), http, http);
+            Ends ends = new Ends(List.of(sinkPort), http, http);
             for (int rep = 1; rep <= o.reps; rep++) {
                 String r = "rep " + rep + "/" + o.reps + " t" + p.nbthread() + " ";
                 List<TargetSpec> order = rotated(o.targets, rep - 1);
@@ -154,7 +153,7 @@ public final class Harness {
                 }
             }
         } finally {
-            for (Process q : Stream.of(iperf3, responder, backend).filter(x -> x != null).toList()) {
+            for (Process q : Stream.of(sink, responder, backend).filter(x -> x != null).toList()) {
                 q.destroy();
                 if (!q.waitFor(10, TimeUnit.SECONDS)) {
                     q.destroyForcibly();
@@ -180,7 +179,7 @@ public final class Harness {
         return out;
     }
 
-    /** Where a target's traffic goes when it is direct: the iperf3 server, the rr and the cps HTTP responders. */
+    /** Where a target's traffic goes when it is direct: the bulk sink, the rr and the cps HTTP responders. */
     private record Ends(List<Integer> bulk, List<Integer> rr, List<Integer> cps) {
     }
 
@@ -251,34 +250,6 @@ public final class Harness {
         return p;
     }
 
-    /** The HAProxy process in {@code mode http} that answers wrk's requests itself (see {@link ConfigGen#responder}). */
-    private Process startResponder(List<Integer> ports) throws IOException {
-        Path cfg = work.resolve("responder-" + pass.nbthread() + ".cfg");
-        Files.writeString(cfg, ConfigGen.responder(ports, pass.generatorThreads()));
-        List<String> cmd = placed();
-        cmd.addAll(List.of(o.haproxy, "-db", "-f", cfg.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(work.resolve("responder-" + pass.nbthread() + ".log").toFile()).start();
-    }
-
-    private static void awaitAccepting(Process p, String what, int... ports) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (int port : ports) {
-            while (!Ports.accepts(port)) {
-                if (!p.isAlive() || System.nanoTime() > deadline) {
-                    throw new IllegalStateException(what + " is not accepting on port " + port
-                            + (p.isAlive() ? "" : " (exited with " + p.exitValue() + ")"));
-                }
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException(e);
-                }
-            }
-        }
-    }
-
     private static List<Integer> ports(String csv) {
         List<Integer> out = new ArrayList<>();
         for (String s : csv.split(",")) {
@@ -311,13 +282,13 @@ public final class Harness {
             }
 
             if (o.loads.contains("bulk1")) {
-                warm(() -> tools.iperf3(pass, ends.bulk().get(0), 1, warm), warm);
-                Window w = window(t, proxy, () -> tools.iperf3(pass, ends.bulk().get(0), 1, measure));
+                warm(() -> tools.bulk(pass, ends.bulk().get(0), 1, warm), warm);
+                Window w = window(t, proxy, () -> tools.bulk(pass, ends.bulk().get(0), 1, measure));
                 recordRate(Figure.BULK1, t, check(t, "bulk1", w));
             }
             if (o.loads.contains("bulk8")) {
-                warm(() -> tools.iperf3(pass, ends.bulk().get(0), 8, warm), warm);
-                Window w = check(t, "bulk8", window(t, proxy, () -> tools.iperf3(pass, ends.bulk().get(0), 8, measure)));
+                warm(() -> tools.bulk(pass, ends.bulk().get(0), 8, warm), warm);
+                Window w = check(t, "bulk8", window(t, proxy, () -> tools.bulk(pass, ends.bulk().get(0), 8, measure)));
                 recordRate(Figure.BULK8, t, w);
                 if (proxy != null) {
                     record(Figure.CPU_PER_GB, t, w.proxyCpuSeconds / (w.r.count() / 1e9));
@@ -414,7 +385,7 @@ public final class Harness {
         }
         tools.wrk(pass, ends.cps().get(0), o.cpsConcurrency, true, each);
         tools.wrk(pass, ends.rr().get(0), o.rrConnections, false, each);
-        tools.iperf3(pass, ends.bulk().get(0), 8, each);
+        tools.bulk(pass, ends.bulk().get(0), 8, each);
     }
 
     private Window check(TargetSpec t, String what, Window w) {

@@ -1,9 +1,13 @@
 package dev.planetary.bench.harness;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -12,11 +16,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The traffic figures' load generators: Debian's C tools, run as child processes for one fixed window each.
- * {@code wrk} drives request/response (HTTP keep-alive) and new connections ({@code Connection: close}) against
- * the HTTP responders; {@code iperf3 -Z} (sendfile: the sender copies nothing) drives bulk into an iperf3 server.
- * Both cost the generator's CPU far less per operation than a Netty client did (the Netty client made the same
- * extra system calls per connection as a Netty proxy, so direct could not be faster than a proxy).
+ * The traffic figures' load generators, C programs run as child processes for one fixed window each. {@code wrk}
+ * (Debian's) drives request/response (HTTP keep-alive) and new connections ({@code Connection: close}) against the
+ * HTTP responders; the harness's own {@code planetary-load} drives bulk into its sink and is the responders. Bulk
+ * copies no byte in the generator (sendfile out of a memfd, {@code recv(MSG_TRUNC)} in the sink), where iperf3's
+ * server copied every byte a proxy copies twice: direct could not reach 1.5x a proxy on one CPU. The responder
+ * answers without HAProxy's HTTP engine, leaving the generator's CPU to wrk and the kernel.
  */
 final class LoadTools {
 
@@ -31,14 +36,7 @@ final class LoadTools {
 
     private static final Pattern WRK_LINE = Pattern.compile(
             "WRK requests=(\\d+) duration_us=(\\d+) errors=(\\d+) p50=(\\d+) p99=(\\d+) p999=(\\d+)");
-    private static final Pattern NUMBER = Pattern.compile("-?[0-9.]+(?:[eE][-+]?[0-9]+)?");
-
-    /**
-     * Tries of an iperf3 test the server refuses as busy: through a proxy the server may see the end of the previous
-     * test a little after its client has exited. Spaced {@link #BUSY_PAUSE_MS} apart (about 5 s in all).
-     */
-    private static final int BUSY_TRIES = 20;
-    private static final long BUSY_PAUSE_MS = 250;
+    private static final Pattern BULK_LINE = Pattern.compile("BULK bytes=(\\d+) nanos=(\\d+) sent=(\\d+)");
 
     /** Slack over a run's own duration before it is taken as hung and killed. */
     private static final long HANG_SLACK_SECONDS = 30;
@@ -46,6 +44,8 @@ final class LoadTools {
     private final Options o;
     private final Path work;
     private final Path wrkScript;
+    /** The built C tool, once a load or server needed it. */
+    private Path tool;
 
     LoadTools(Options o, Path work) throws IOException {
         this.o = o;
@@ -93,58 +93,110 @@ final class LoadTools {
                 Long.parseLong(m.group(4)) * 1e3, Long.parseLong(m.group(5)) * 1e3, Long.parseLong(m.group(6)) * 1e3);
     }
 
-    /** Bulk over {@code streams} connections into the iperf3 server behind {@code port}; per second = bytes/s. */
-    Result iperf3(Pass pass, int port, int streams, int seconds) throws IOException, InterruptedException {
+    /** Bulk over {@code streams} connections into the sink behind {@code port}; per second = bytes/s. */
+    Result bulk(Pass pass, int port, int streams, int seconds) throws IOException, InterruptedException {
         List<String> cmd = placed(pass);
-        cmd.addAll(List.of(o.iperf3, "-c", "127.0.0.1", "-p", Integer.toString(port), "-t", Integer.toString(seconds),
-                "-P", Integer.toString(streams), "-Z", "-J", "--connect-timeout", "10000"));
+        cmd.addAll(List.of(tool().toString(), "bulk", Integer.toString(port), Integer.toString(streams),
+                Integer.toString(seconds)));
         String out = run(cmd, seconds);
-        for (int i = 1; i < BUSY_TRIES && out.contains("server is busy"); i++) {
-            Thread.sleep(BUSY_PAUSE_MS);
-            out = run(cmd, seconds);
-        }
-        Result r = parseIperf3(out);
+        Result r = parseBulk(out);
         if (r == null) {
-            throw new IllegalStateException("iperf3 gave no result: " + String.join(" ", cmd) + "\n"
-                    + jsonField(out, 0, "error"));
+            throw new IllegalStateException("planetary-load bulk gave no result: " + String.join(" ", cmd) + "\n" + out);
         }
         return r;
     }
 
-    /** Bytes received per second over the whole test from {@code iperf3 -J} output, or null without a result. */
-    static Result parseIperf3(String json) {
-        int sum = json.indexOf("\"sum_received\"");
-        if (sum < 0) {
+    /**
+     * The sink's bytes over the sender's time (first byte sent to the sink's last count read), or null.
+     *
+     * @throws IllegalStateException when the sink got other than what was sent (a proxy lost or made up bytes)
+     */
+    static Result parseBulk(String out) {
+        Matcher m = BULK_LINE.matcher(out);
+        if (!m.find()) {
             return null;
         }
-        double bytes = Double.parseDouble(jsonField(json, sum, "bytes"));
-        double secs = Double.parseDouble(jsonField(json, sum, "seconds"));
-        return new Result(bytes / secs, (long) bytes, (long) (secs * 1e9), 0, 0, 0, 0);
+        long bytes = Long.parseLong(m.group(1));
+        long sent = Long.parseLong(m.group(3));
+        if (bytes != sent) {
+            throw new IllegalStateException("bulk: the sink got " + bytes + " bytes of the " + sent + " sent");
+        }
+        long nanos = Math.max(1, Long.parseLong(m.group(2)));
+        return new Result(bytes * 1e9 / nanos, bytes, nanos, 0, 0, 0, 0);
     }
 
-    /** The iperf3 server the bulk figures go to; stopped with {@link Process#destroy()}. */
-    Process iperf3Server(Pass pass, int port) throws IOException {
+    /** Bulk's backend on {@code port}: reads and drops, answers each connection's byte count; stop with destroy(). */
+    Process sink(Pass pass, int port) throws IOException {
+        return server(pass, "sink", List.of("sink", Integer.toString(port)));
+    }
+
+    /**
+     * The HTTP responders on {@code ports} behind request/response and new connections: one process per generator
+     * CPU, each with its own listener on every port; stop with destroy() (its workers stop with it).
+     */
+    Process responder(Pass pass, List<Integer> ports) throws IOException {
+        List<String> args = new ArrayList<>(List.of("respond", Integer.toString(pass.generatorThreads())));
+        ports.forEach(p -> args.add(Integer.toString(p)));
+        return server(pass, "respond", args);
+    }
+
+    /** Starts the tool as a server and waits for its READY line (it exits with a message if it cannot listen). */
+    private Process server(Pass pass, String name, List<String> args) throws IOException {
         List<String> cmd = placed(pass);
-        cmd.addAll(List.of(o.iperf3, "-s", "-B", "127.0.0.1", "-p", Integer.toString(port)));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(work.resolve("iperf3-server-" + port + ".log").toFile());
-        pb.environment().put("TMPDIR", work.toString());
-        return pb.start();
+        cmd.add(tool().toString());
+        cmd.addAll(args);
+        Path err = work.resolve(name + "-" + pass.nbthread() + ".err");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = r.readLine();
+        if (!"READY".equals(line)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("planetary-load " + name + " did not start: " + Files.readString(err).strip());
+        }
+        return p;
     }
 
-    /** The value after {@code "key":} at or after {@code from} (iperf3's JSON: a flat lookup is enough). */
-    static String jsonField(String json, int from, String key) {
-        int k = json.indexOf("\"" + key + "\"", from);
-        if (k < 0) {
-            return "";
+    private Path tool() throws IOException {
+        if (tool == null) {
+            try {
+                tool = build(o.cc, work);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while building planetary-load", e);
+            }
         }
-        int colon = json.indexOf(':', k);
-        String rest = json.substring(colon + 1).trim();
-        if (rest.startsWith("\"")) {
-            return rest.substring(1, rest.indexOf('"', 1));
+        return tool;
+    }
+
+    /**
+     * Builds the harness's C tool ({@code src/main/c/planetary-load.c}, carried in this jar) into {@code dir} with
+     * {@code cc}: a tool that neither copies bulk's bytes (sendfile out, MSG_TRUNC in) nor parses more HTTP than a
+     * fixed answer needs, so that the generator costs less than the proxies it measures.
+     */
+    static Path build(String cc, Path dir) throws IOException, InterruptedException {
+        Path src = dir.resolve("planetary-load.c");
+        try (InputStream in = LoadTools.class.getResourceAsStream("/bench-c/planetary-load.c")) {
+            if (in == null) {
+                throw new IOException("planetary-load.c is missing from the benchmarks jar");
+            }
+            Files.copy(in, src, StandardCopyOption.REPLACE_EXISTING);
         }
-        Matcher m = NUMBER.matcher(rest);
-        return m.lookingAt() ? m.group() : "";
+        Path bin = dir.resolve("planetary-load");
+        Path log = dir.resolve("cc.log");
+        Process p = new ProcessBuilder(cc, "-O2", "-Wall", "-o", bin.toString(), src.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(cc + " did not build " + src + " within 120 s");
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException(cc + " could not build " + src + ":\n" + Files.readString(log).strip());
+            }
+            return bin;
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     /** taskset in front of a command when the pass pins the generator. */
@@ -160,7 +212,7 @@ final class LoadTools {
     private String run(List<String> cmd, int seconds) throws IOException, InterruptedException {
         Path out = work.resolve("tool-" + System.nanoTime() + ".out");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
-        pb.environment().put("TMPDIR", work.toString()); // iperf3 makes (and unlinks) its sendfile buffer file there
+        pb.environment().put("TMPDIR", work.toString());
         Process p = pb.start();
         try {
             if (!p.waitFor(seconds + HANG_SLACK_SECONDS, TimeUnit.SECONDS)) {

@@ -51,7 +51,8 @@ public final class Options {
     int idleHoldSeconds;
     String haproxy = "/usr/sbin/haproxy";
     String wrk = "/usr/bin/wrk";
-    String iperf3 = "/usr/bin/iperf3";
+    /** The C compiler that builds the harness's own load tool ({@code planetary-load.c}) into the run directory. */
+    String cc = "/usr/bin/cc";
     String javaCmd = ProcessHandle.current().info().command()
             .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     String planetaryOpts = "-Xms256m -Xmx256m -XX:+UseParallelGC -XX:MaxDirectMemorySize=1g";
@@ -102,8 +103,10 @@ public final class Options {
             "  --sources N           source addresses 127.0.0.2.. of the idle connections (default 16)",
             "  --planetary-opts S    JVM flags of the proxy (default the launcher's)",
             "  --proxy-jar PATH      planetary-proxy.jar (default proxy/target/ of the clone)",
-            "  --haproxy PATH        haproxy binary (default /usr/sbin/haproxy; also the HTTP responders)",
-            "  --wrk PATH --iperf3 PATH   the load tools (defaults /usr/bin/wrk, /usr/bin/iperf3)",
+            "  --haproxy PATH        haproxy binary (default /usr/sbin/haproxy)",
+            "  --wrk PATH            wrk, the request/response and new-connection load (default /usr/bin/wrk)",
+            "  --cc PATH             C compiler for the harness's own tool: bulk sender and sink, HTTP responder",
+            "                        (default /usr/bin/cc)",
             "  --out PATH            results file (default bench/RESULTS.md of the clone; with --smoke",
             "                        bench/target/RESULTS-smoke.md, so a smoke run never touches the committed file)",
             "  --command S           the command line to record in the results",
@@ -231,7 +234,7 @@ public final class Options {
                 case "--proxy-jar" -> o.proxyJar = Path.of(a.get(++i));
                 case "--haproxy" -> o.haproxy = a.get(++i);
                 case "--wrk" -> o.wrk = a.get(++i);
-                case "--iperf3" -> o.iperf3 = a.get(++i);
+                case "--cc" -> o.cc = a.get(++i);
                 case "--out" -> o.out = Path.of(a.get(++i));
                 case "--command" -> o.command = a.get(++i);
                 case "--note" -> o.note = a.get(++i);

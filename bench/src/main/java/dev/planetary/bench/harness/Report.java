@@ -420,17 +420,20 @@ final class Report {
                         .append(String.valueOf(t.config()).strip().replace("\n", "\\n")).append("`\n");
             }
         }
-        sb.append("- load tools: ").append(firstLine(List.of(o.wrk, "-v"))).append("; ")
-                .append(firstLine(List.of(o.iperf3, "-v"))).append("; Netty ").append(nettyVersion())
-                .append(" (idle connections, echo backends)\n");
+        sb.append("- load tools: ").append(firstLine(List.of(o.wrk, "-v"))).append("; planetary-load")
+                .append(" (bench/src/main/c, built with ").append(firstLine(List.of(o.cc, "--version")))
+                .append("); Netty ").append(nettyVersion()).append(" (idle connections, echo backends)\n");
         sb.append("- both proxies: the same generated haproxy-syntax config, `mode tcp`, `balance leastconn`,")
                 .append(" `nbthread` of the pass\n");
-        sb.append("- processes, in each pass: wrk and iperf3 (one run per window, one thread per generator CPU),")
-                .append(" the HTTP responders (one haproxy process in `mode http` answering every request itself,")
-                .append(" one thread per generator CPU), one iperf3 server, the echo backends (a JVM, Netty epoll),")
+        sb.append("- processes, in each pass: wrk (one run per window, one thread per generator CPU),")
+                .append(" planetary-load's bulk sender (one run per window, one thread), the HTTP responders")
+                .append(" (planetary-load, one process per generator CPU, a fixed answer to every request), the bulk")
+                .append(" sink (planetary-load, one thread), the echo backends (a JVM, Netty epoll),")
                 .append(" this harness (the idle connections' Netty client, ").append(o.sources)
                 .append(" source addresses 127.0.0.2+), the proxy under test (one process)\n");
-        sb.append("- loads: bulk = `iperf3 -Z` (sendfile) over 1 or 8 connections into the iperf3 server;")
+        sb.append("- loads: bulk = planetary-load over 1 or 8 connections into the sink, copying nothing in the")
+                .append(" generator (sendfile from a memfd out, `recv(MSG_TRUNC)` in; bytes the sink got, over the")
+                .append(" time from the first byte to its last count);")
                 .append(" request/response = `wrk`, ").append(o.rrConnections)
                 .append(" keep-alive connections, GET answered with ").append(ConfigGen.HTTP_BODY.length())
                 .append(" B, closed loop; new connections = `wrk -H 'Connection: close'`, ").append(o.cpsConcurrency)

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The idle-connections client of the harness: a Netty epoll client, the same for every target (the traffic figures
- * use wrk and iperf3 instead: {@code harness.LoadTools}). Client sockets are bound to rotating source addresses
+ * use wrk and planetary-load instead: {@code harness.LoadTools}). Client sockets are bound to rotating source addresses
  * 127.0.0.2.. so that many connections never exhaust one address's ephemeral ports (the port range itself is never
  * widened: it would collide with the proxies' listening ranges).
  */

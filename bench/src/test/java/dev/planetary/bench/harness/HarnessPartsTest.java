@@ -4,10 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -204,18 +212,67 @@ class HarnessPartsTest {
     }
 
     @Test
-    void iperf3SumReceivedIsParsedAndAnErrorHasNoResult() {
-        String json = "{\"end\": {\"streams\": [{\"receiver\": {\"seconds\": 9, \"bytes\": 1}}],\n"
-                + "\"sum_sent\": {\"start\": 0, \"end\": 1.0, \"seconds\": 1.0, \"bytes\": 5, \"bits_per_second\": 40},\n"
-                + "\"sum_received\":\t{\n\t\"start\":\t0,\n\t\"end\":\t1.002989,\n\t\"seconds\":\t1.002989,\n"
-                + "\t\"bytes\":\t1086586880,\n\t\"bits_per_second\":\t8666790004.6760235,\n\t\"sender\":\ttrue\n}}}";
-        LoadTools.Result r = LoadTools.parseIperf3(json);
+    void bulkLineIsParsedAndBytesTheSinkDidNotGetAreAnError() {
+        LoadTools.Result r = LoadTools.parseBulk("BULK bytes=1086586880 nanos=1002989000 sent=1086586880\n");
         assertThat(r).isNotNull();
         assertThat(r.count()).isEqualTo(1_086_586_880L);
         assertThat(r.perSecond()).isCloseTo(1_086_586_880 / 1.002989, within(1.0));
-        String error = "{\"intervals\": [], \"end\": {}, \"error\": \"unable to connect to server: Connection refused\"}";
-        assertThat(LoadTools.parseIperf3(error)).isNull();
-        assertThat(LoadTools.jsonField(error, 0, "error")).isEqualTo("unable to connect to server: Connection refused");
+        assertThat(LoadTools.parseBulk("planetary-load: connect: Connection refused")).isNull();
+        assertThatThrownBy(() -> LoadTools.parseBulk("BULK bytes=10 nanos=5 sent=12"))
+                .hasMessageContaining("the sink got 10 bytes of the 12 sent");
+    }
+
+    /** The C tool for real, built with the box's compiler: bulk into the sink, HTTP against the responders. */
+    @Test
+    void theLoadToolsSinkGetsEveryByteSentAndItsRespondersAnswerHttp(@TempDir Path dir) throws Exception {
+        Options o = Options.parse(new String[]{"--nbthread", "2", "--out", dir.resolve("x.md").toString()});
+        Pass pass = Pass.of(o).get(0);
+        LoadTools tools = new LoadTools(o, dir);
+        int port = Ports.freeRange(o.portLow, o.portHigh, 2);
+        Process sink = tools.sink(pass, port);
+        Process responder = tools.responder(pass, List.of(port + 1));
+        List<ProcessHandle> workers = responder.descendants().toList();
+        try {
+            LoadTools.Result r = tools.bulk(pass, port, 3, 1);
+            assertThat(r.count()).as("bytes the sink got (and the sender sent)").isPositive();
+            assertThat(r.nanos()).isGreaterThanOrEqualTo(1_000_000_000L);
+            assertThat(workers).as("one responder process per generator CPU").hasSize(pass.generatorThreads());
+
+            try (Socket s = new Socket("127.0.0.1", port + 1)) {
+                s.setSoTimeout(5000);
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                for (int i = 0; i < 2; i++) { // keep-alive: two answers on one connection
+                    out.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    assertThat(answer(in)).startsWith("HTTP/1.1 200 OK\r\n").doesNotContain("connection: close")
+                            .endsWith("\r\n\r\n" + ConfigGen.HTTP_BODY);
+                }
+                out.write("GET / HTTP/1.1\r\nHost: t\r\nConnection: Close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(answer(in)).contains("connection: close\r\n").endsWith(ConfigGen.HTTP_BODY);
+                assertThat(in.read()).as("closed after answering Connection: close").isEqualTo(-1);
+            }
+        } finally {
+            for (Process p : List.of(sink, responder)) {
+                p.destroy();
+                assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+            }
+        }
+        assertThat(workers).as("the responder's workers stop with it").noneMatch(ProcessHandle::isAlive);
+    }
+
+    /** One answer of the responder: its head and its content-length body. */
+    private static String answer(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (sb.indexOf("\r\n\r\n") < 0) {
+            int b = in.read();
+            assertThat(b).as("answer so far: %s", sb).isNotNegative();
+            sb.append((char) b);
+        }
+        Matcher m = Pattern.compile("content-length: (\\d+)").matcher(sb);
+        assertThat(m.find()).as("content-length in %s", sb).isTrue();
+        sb.append(new String(in.readNBytes(Integer.parseInt(m.group(1))), StandardCharsets.US_ASCII));
+        return sb.toString();
     }
 
     @Test
