@@ -85,7 +85,8 @@ public final class AotTraining {
     }
 
     private static void train() throws Exception {
-        Warmup.start(); // as ProxyMain.main does
+        ProxyMain.systemDefaults(); // as ProxyMain.main does
+        Warmup.start();
         long deadline = System.currentTimeMillis() + DEADLINE_MS;
         Path dir = Files.createTempDirectory("planetary-aot-training");
         try (ServerSocket echo = new ServerSocket(0, 512, InetAddress.getLoopbackAddress())) {

@@ -31,6 +31,26 @@ class CliTest {
     }
 
     @Test
+    void nettysAllocatorPoolsBulkBuffersUnlessAValueIsGivenWithD() {
+        String key = ProxyMain.NETTY_LOW_MEMORY;
+        String before = System.getProperty(key);
+        try {
+            System.clearProperty(key);
+            ProxyMain.systemDefaults();
+            assertThat(System.getProperty(key)).as("default under the launcher's 256 MiB heap").isEqualTo("false");
+            System.setProperty(key, "true");
+            ProxyMain.systemDefaults();
+            assertThat(System.getProperty(key)).as("-D%s=true kept", key).isEqualTo("true");
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
+    @Test
     void shippedConfigIsValid() {
         Result r = run("-c", "-f", SHIPPED.toString());
         assertThat(r.err()).doesNotContain("ALERT");
