@@ -14,8 +14,9 @@
  *                                              answers every request with a fixed 200 and closes after answering
  *                                              a request that asked for "Connection: close"
  *
- * sink and respond print "READY" once they listen and run until SIGTERM. Linux only; every loop is bounded by the
- * caller's duration or by the harness stopping the process.
+ * sink and respond print "READY" once they listen (respond: once every process does) and run until SIGTERM;
+ * respond exits 3 if one of its processes ends before that. Linux only; every loop is bounded by the caller's
+ * duration or by the harness stopping the process.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,6 +46,7 @@
 #define BULK_CHUNK (1u << 20)
 #define REQ_MAX 4096
 #define SINK_LOWAT (256 << 10)
+#define LOWAT_DONE 64 /* reads after which a buffer that never grew is left as it is: no getsockopt per read */
 
 static void die(const char *what) {
     fprintf(stderr, "planetary-load: %s: %s\n", what, strerror(errno));
@@ -93,11 +95,43 @@ static void add(int ep, int fd, uint32_t events) {
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
 }
 
+static unsigned char *is_listener; /* per descriptor */
+
+/* An epoll set with a listener on each port (marked in is_listener). */
+static int listen_all(int nports, char **ports, int reuseport) {
+    is_listener = calloc(MAX_FDS, 1);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0 || !is_listener) die("set-up");
+    for (int i = 0; i < nports; i++) {
+        int l = listener(port_arg(ports[i]), reuseport);
+        is_listener[l] = 1;
+        add(ep, l, EPOLLIN);
+    }
+    return ep;
+}
+
+/* A connection waiting on listener l (a descriptor below MAX_FDS), or -1 when none is. */
+static int accept_next(int l) {
+    for (;;) {
+        int c = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < MAX_FDS) return c;
+        close(c);
+    }
+}
+
+/* The next events of a server's loop (it runs until a signal stops the process). */
+static int next_events(int ep, struct epoll_event *evs) {
+    for (;;) {
+        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+        if (n >= 0) return n;
+        if (errno != EINTR) die("epoll_wait");
+    }
+}
+
 /* ---- sink ---------------------------------------------------------------------------------------------------- */
 
 static unsigned long long *received; /* per descriptor */
-static unsigned char *is_listener;    /* per descriptor */
-static unsigned char *lowat_set;      /* per descriptor: the sink's low-water mark is set, or not wanted */
+static unsigned char *lowat_tries;    /* per descriptor: reads that looked for the buffer; LOWAT_DONE once set or not wanted */
 static int several_cpus;              /* this process may run on more than one CPU */
 
 /*
@@ -112,7 +146,9 @@ static void sink_lowat(int fd) {
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0 && rcvbuf >= 4 * SINK_LOWAT) {
         int lowat = SINK_LOWAT;
         setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
-        lowat_set[fd] = 1;
+        lowat_tries[fd] = LOWAT_DONE;
+    } else {
+        lowat_tries[fd]++;
     }
 }
 
@@ -131,35 +167,23 @@ static void sink_answer(int fd) {
 static _Noreturn void sink(int argc, char **argv) {
     static char drop[BULK_CHUNK]; /* never written: MSG_TRUNC discards without copying */
     received = calloc(MAX_FDS, sizeof *received);
-    is_listener = calloc(MAX_FDS, 1);
-    lowat_set = calloc(MAX_FDS, 1);
+    lowat_tries = calloc(MAX_FDS, 1);
+    if (!received || !lowat_tries) die("sink set-up");
     cpu_set_t cpus;
     several_cpus = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0 || !received || !is_listener || !lowat_set) die("sink set-up");
-    for (int i = 0; i < argc; i++) {
-        int l = listener(port_arg(argv[i]), 0);
-        is_listener[l] = 1;
-        add(ep, l, EPOLLIN);
-    }
+    int ep = listen_all(argc, argv, 0);
     printf("READY\n");
     fflush(stdout);
     struct epoll_event evs[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("epoll_wait");
-        }
+        int n = next_events(ep, evs);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (is_listener[fd]) {
-                for (;;) {
-                    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (c < 0) break;
-                    if (c >= MAX_FDS) { close(c); continue; }
+                int c;
+                for (int k = 0; k < 64 && (c = accept_next(fd)) >= 0; k++) {
                     received[c] = 0;
-                    lowat_set[c] = !several_cpus;
+                    lowat_tries[c] = several_cpus ? 0 : LOWAT_DONE;
                     add(ep, c, EPOLLIN | EPOLLRDHUP);
                 }
                 continue;
@@ -168,7 +192,7 @@ static _Noreturn void sink(int argc, char **argv) {
                 ssize_t r = recv(fd, drop, sizeof drop, MSG_TRUNC | MSG_DONTWAIT);
                 if (r > 0) {
                     received[fd] += (unsigned long long) r;
-                    if (!lowat_set[fd]) {
+                    if (lowat_tries[fd] < LOWAT_DONE) {
                         sink_lowat(fd);
                     }
                 } else if (r == 0) {
@@ -318,30 +342,21 @@ static int respond_read(int fd, struct conn *c) {
     }
 }
 
-static _Noreturn void respond_worker(int nports, char **ports) {
+/* One responder process: listens on every port, then writes a byte to `ready` (its parent counts them). */
+static _Noreturn void respond_worker(int nports, char **ports, int ready) {
     struct conn **conns = calloc(MAX_FDS, sizeof *conns);
-    is_listener = calloc(MAX_FDS, 1);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0 || !conns || !is_listener) die("respond set-up");
-    for (int i = 0; i < nports; i++) {
-        int l = listener(port_arg(ports[i]), 1);
-        is_listener[l] = 1;
-        add(ep, l, EPOLLIN);
-    }
+    if (!conns) die("respond set-up");
+    int ep = listen_all(nports, ports, 1);
+    if (write(ready, "R", 1) != 1) die("write");
+    close(ready);
     struct epoll_event evs[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("epoll_wait");
-        }
+        int n = next_events(ep, evs);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (is_listener[fd]) {
-                for (int k = 0; k < 64; k++) {
-                    int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (c < 0) break;
-                    if (c >= MAX_FDS) { close(c); continue; }
+                int c;
+                for (int k = 0; k < 64 && (c = accept_next(fd)) >= 0; k++) {
                     if (!conns[c] && !(conns[c] = malloc(sizeof **conns))) die("malloc");
                     conns[c]->len = 0;
                     add(ep, c, EPOLLIN);
@@ -353,46 +368,60 @@ static _Noreturn void respond_worker(int nports, char **ports) {
     }
 }
 
+static void stop_workers(pid_t *kids, int procs) {
+    for (int k = 0; k < procs; k++) if (kids[k] > 0) kill(kids[k], SIGTERM);
+    for (int k = 0; k < procs; k++) if (kids[k] > 0) waitpid(kids[k], NULL, 0);
+}
+
 static int respond(int procs, int nports, char **ports) {
     for (int i = 0; i < nports; i++) port_arg(ports[i]);
     pid_t *kids = calloc((size_t) procs, sizeof *kids);
-    if (!kids) die("calloc");
-    for (int i = 0; i < procs; i++) {
-        kids[i] = fork();
-        if (kids[i] < 0) die("fork");
-        if (kids[i] == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGTERM); /* a worker never outlives the harness's process */
-            respond_worker(nports, ports);
-        }
-    }
-    /* the workers listen at once; READY once every port accepts a connection */
-    for (int i = 0; i < nports; i++) {
-        struct sockaddr_in a = loopback(port_arg(ports[i]));
-        for (int t = 0;; t++) {
-            int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            int ok = fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof a) == 0;
-            if (fd >= 0) close(fd);
-            if (ok) break;
-            if (t == 3000) {
-                fprintf(stderr, "planetary-load: port %s does not accept\n", ports[i]);
-                for (int k = 0; k < procs; k++) kill(kids[k], SIGTERM);
-                return 2;
-            }
-            usleep(10000);
-        }
-    }
-    printf("READY\n");
-    fflush(stdout);
-    /* stopping this process stops the workers */
+    int ready[2];
+    if (!kids || pipe2(ready, O_CLOEXEC) < 0) die("respond set-up");
+    /* blocked before the forks, so that a worker's end or a stop request is never lost; unblocked in the workers */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    pid_t self = getpid();
+    for (int i = 0; i < procs; i++) {
+        kids[i] = fork();
+        if (kids[i] < 0) {
+            stop_workers(kids, i);
+            die("fork");
+        }
+        if (kids[i] == 0) {
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+            prctl(PR_SET_PDEATHSIG, SIGTERM); /* a worker never outlives the process the harness stops */
+            if (getppid() != self) _exit(0);
+            close(ready[0]);
+            respond_worker(nports, ports, ready[1]);
+        }
+    }
+    close(ready[1]);
+    /* READY once every worker listens on every port: a byte from each; end of file first means one of them died */
+    char b;
+    for (int i = 0; i < procs; i++) {
+        if (read(ready[0], &b, 1) != 1) {
+            fprintf(stderr, "planetary-load: a responder process ended before listening (see above)\n");
+            stop_workers(kids, procs);
+            return 2;
+        }
+    }
+    close(ready[0]);
+    printf("READY\n");
+    fflush(stdout);
     int sig;
     sigwait(&set, &sig);
-    for (int k = 0; k < procs; k++) kill(kids[k], SIGTERM);
-    for (int k = 0; k < procs; k++) waitpid(kids[k], NULL, 0);
+    if (sig == SIGCHLD) {
+        /* a worker's port would refuse the connections the kernel gives it: the run must not go on quietly */
+        fprintf(stderr, "planetary-load: a responder process ended\n");
+        stop_workers(kids, procs);
+        return 3;
+    }
+    stop_workers(kids, procs);
     return 0;
 }
 
@@ -409,8 +438,8 @@ int main(int argc, char **argv) {
     }
     if (argc >= 4 && strcmp(argv[1], "respond") == 0) {
         int procs = atoi(argv[2]);
-        if (procs < 1 || procs > 64) {
-            fprintf(stderr, "planetary-load: respond PROCS(1-64) PORT...\n");
+        if (procs < 1 || procs > 1024) {
+            fprintf(stderr, "planetary-load: respond PROCS(1-1024) PORT...\n");
             return 2;
         }
         return respond(procs, argc - 3, argv + 3);

@@ -151,7 +151,15 @@ final class LoadTools {
         String line = r.readLine();
         if (!"READY".equals(line)) {
             p.destroyForcibly();
-            throw new IllegalStateException("planetary-load " + name + " did not start: " + Files.readString(err).strip());
+            String exit;
+            try {
+                exit = p.waitFor(5, TimeUnit.SECONDS) ? "exit " + p.exitValue() : "still running";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                exit = "interrupted";
+            }
+            throw new IllegalStateException("planetary-load " + name + " did not start (" + exit + "): "
+                    + Files.readString(err).strip());
         }
         return p;
     }

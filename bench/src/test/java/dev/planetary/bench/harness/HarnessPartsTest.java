@@ -11,6 +11,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -229,10 +230,13 @@ class HarnessPartsTest {
         Pass pass = Pass.of(o).get(0);
         LoadTools tools = new LoadTools(o, dir);
         int port = Ports.freeRange(o.portLow, o.portHigh, 2);
-        Process sink = tools.sink(pass, port);
-        Process responder = tools.responder(pass, List.of(port + 1));
-        List<ProcessHandle> workers = responder.descendants().toList();
+        Process sink = null;
+        Process responder = null;
+        List<ProcessHandle> workers = List.of();
         try {
+            sink = tools.sink(pass, port);
+            responder = tools.responder(pass, List.of(port + 1));
+            workers = responder.descendants().toList();
             LoadTools.Result r = tools.bulk(pass, port, 3, 1);
             assertThat(r.count()).as("bytes the sink got (and the sender sent)").isPositive();
             assertThat(r.nanos()).isGreaterThanOrEqualTo(1_000_000_000L);
@@ -253,9 +257,14 @@ class HarnessPartsTest {
                 assertThat(in.read()).as("closed after answering Connection: close").isEqualTo(-1);
             }
         } finally {
-            for (Process p : List.of(sink, responder)) {
-                p.destroy();
-                assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+            for (Process p : Arrays.asList(sink, responder)) {
+                if (p != null) {
+                    p.destroy();
+                    assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("stops on SIGTERM").isTrue();
+                }
+            }
+            if (responder != null) {
+                assertThat(responder.exitValue()).as("the responder stopped its workers and exited").isZero();
             }
         }
         assertThat(workers).as("the responder's workers stop with it").noneMatch(ProcessHandle::isAlive);
