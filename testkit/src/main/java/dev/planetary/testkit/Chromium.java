@@ -54,8 +54,11 @@ public final class Chromium implements AutoCloseable {
         Chromium c = null;
         for (int attempt = 1; c == null; attempt++) {
             int port = freePort();
+            // the driver's and the browser's temporary files (Chromium's scoped_dir) in the test's own directory,
+            // not left in /tmp
             Procs.Running cd = Procs.start(Files.createDirectories(dir.resolve("driver-" + attempt)), null,
-                List.of(DRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1"));
+                List.of(DRIVER.toString(), "--port=" + port, "--allowed-ips=127.0.0.1"),
+                java.util.Map.of("TMPDIR", Files.createDirectories(dir.resolve("tmp")).toString()));
             Chromium candidate = new Chromium(cd, "http://127.0.0.1:" + port);
             if (candidate.waitReady()) {
                 c = candidate;

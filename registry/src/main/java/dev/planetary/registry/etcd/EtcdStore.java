@@ -122,6 +122,8 @@ public final class EtcdStore implements SharedStore {
     /** True when the last {@link #commit}'s last transaction threw: whether it applied is unknown. */
     private boolean lastUnknown;
 
+    static final String VERTX_CP_RESOLVING = "vertx.disableFileCPResolving";
+
     private EtcdStore(Client client, EtcdEndpoints endpoints, String prefix) {
         this.client = client;
         this.endpoints = endpoints;
@@ -131,6 +133,11 @@ public final class EtcdStore implements SharedStore {
 
     /** Connects lazily (the first commit reaches etcd); {@code prefix} separates several registries on one cluster. */
     public static EtcdStore open(EtcdEndpoints endpoints, String prefix) {
+        // jetcd runs on Vert.x, which otherwise makes a /tmp/vertx-cache-* directory for serving files from the
+        // class path (never used here) and leaves it behind when the process is killed
+        if (System.getProperty(VERTX_CP_RESOLVING) == null) {
+            System.setProperty(VERTX_CP_RESOLVING, "true");
+        }
         Client c = Client.builder().endpoints(endpoints.uris().toArray(new java.net.URI[0])).build();
         return new EtcdStore(c, endpoints, prefix);
     }
