@@ -119,12 +119,27 @@ static int accept_next(int l) {
     }
 }
 
-/* The next events of a server's loop (it runs until a signal stops the process). */
-static int next_events(int ep, struct epoll_event *evs) {
+/*
+ * A server's loop, until a signal stops the process: each new connection (at most 64 per listener and wake-up) goes
+ * to on_accept, which adds it to the epoll set; each readable one to on_read.
+ */
+static _Noreturn void serve(int ep, void (*on_accept)(int ep, int c), void (*on_read)(int fd)) {
+    struct epoll_event evs[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-        if (n >= 0) return n;
-        if (errno != EINTR) die("epoll_wait");
+        if (n < 0) {
+            if (errno != EINTR) die("epoll_wait");
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (is_listener[fd]) {
+                int c;
+                for (int k = 0; k < 64 && (c = accept_next(fd)) >= 0; k++) on_accept(ep, c);
+            } else {
+                on_read(fd);
+            }
+        }
     }
 }
 
@@ -164,8 +179,32 @@ static void sink_answer(int fd) {
     close(fd);
 }
 
-static _Noreturn void sink(int argc, char **argv) {
+static void sink_accept(int ep, int c) {
+    received[c] = 0;
+    lowat_tries[c] = several_cpus ? 0 : LOWAT_DONE;
+    add(ep, c, EPOLLIN | EPOLLRDHUP);
+}
+
+static void sink_read(int fd) {
     static char drop[BULK_CHUNK]; /* never written: MSG_TRUNC discards without copying */
+    for (;;) {
+        ssize_t r = recv(fd, drop, sizeof drop, MSG_TRUNC | MSG_DONTWAIT);
+        if (r > 0) {
+            received[fd] += (unsigned long long) r;
+            if (lowat_tries[fd] < LOWAT_DONE) {
+                sink_lowat(fd);
+            }
+        } else if (r == 0) {
+            sink_answer(fd); /* close() also takes it out of the epoll set */
+            return;
+        } else {
+            if (errno != EAGAIN && errno != EINTR) close(fd);
+            return;
+        }
+    }
+}
+
+static _Noreturn void sink(int argc, char **argv) {
     received = calloc(MAX_FDS, sizeof *received);
     lowat_tries = calloc(MAX_FDS, 1);
     if (!received || !lowat_tries) die("sink set-up");
@@ -174,37 +213,7 @@ static _Noreturn void sink(int argc, char **argv) {
     int ep = listen_all(argc, argv, 0);
     printf("READY\n");
     fflush(stdout);
-    struct epoll_event evs[MAX_EVENTS];
-    for (;;) {
-        int n = next_events(ep, evs);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (is_listener[fd]) {
-                int c;
-                for (int k = 0; k < 64 && (c = accept_next(fd)) >= 0; k++) {
-                    received[c] = 0;
-                    lowat_tries[c] = several_cpus ? 0 : LOWAT_DONE;
-                    add(ep, c, EPOLLIN | EPOLLRDHUP);
-                }
-                continue;
-            }
-            for (;;) {
-                ssize_t r = recv(fd, drop, sizeof drop, MSG_TRUNC | MSG_DONTWAIT);
-                if (r > 0) {
-                    received[fd] += (unsigned long long) r;
-                    if (lowat_tries[fd] < LOWAT_DONE) {
-                        sink_lowat(fd);
-                    }
-                } else if (r == 0) {
-                    sink_answer(fd); /* close() also takes it out of the epoll set */
-                    break;
-                } else {
-                    if (errno != EAGAIN && errno != EINTR) close(fd);
-                    break;
-                }
-            }
-        }
-    }
+    serve(ep, sink_accept, sink_read);
 }
 
 /* ---- bulk ---------------------------------------------------------------------------------------------------- */
@@ -342,30 +351,26 @@ static int respond_read(int fd, struct conn *c) {
     }
 }
 
+static struct conn **conns; /* per descriptor, kept for the next connection on it */
+
+static void respond_accept(int ep, int c) {
+    if (!conns[c] && !(conns[c] = malloc(sizeof **conns))) die("malloc");
+    conns[c]->len = 0;
+    add(ep, c, EPOLLIN);
+}
+
+static void respond_on_read(int fd) {
+    if (!respond_read(fd, conns[fd])) close(fd);
+}
+
 /* One responder process: listens on every port, then writes a byte to `ready` (its parent counts them). */
 static _Noreturn void respond_worker(int nports, char **ports, int ready) {
-    struct conn **conns = calloc(MAX_FDS, sizeof *conns);
+    conns = calloc(MAX_FDS, sizeof *conns);
     if (!conns) die("respond set-up");
     int ep = listen_all(nports, ports, 1);
     if (write(ready, "R", 1) != 1) die("write");
     close(ready);
-    struct epoll_event evs[MAX_EVENTS];
-    for (;;) {
-        int n = next_events(ep, evs);
-        for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (is_listener[fd]) {
-                int c;
-                for (int k = 0; k < 64 && (c = accept_next(fd)) >= 0; k++) {
-                    if (!conns[c] && !(conns[c] = malloc(sizeof **conns))) die("malloc");
-                    conns[c]->len = 0;
-                    add(ep, c, EPOLLIN);
-                }
-                continue;
-            }
-            if (!respond_read(fd, conns[fd])) close(fd);
-        }
-    }
+    serve(ep, respond_accept, respond_on_read);
 }
 
 static void stop_workers(pid_t *kids, int procs) {

@@ -220,7 +220,7 @@ final class LoadTools {
     private String run(List<String> cmd, int seconds) throws IOException, InterruptedException {
         Path out = work.resolve("tool-" + System.nanoTime() + ".out");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
-        pb.environment().put("TMPDIR", work.toString());
+        pb.environment().put("TMPDIR", work.toString()); // whatever a tool writes there goes with the run's directory
         Process p = pb.start();
         try {
             if (!p.waitFor(seconds + HANG_SLACK_SECONDS, TimeUnit.SECONDS)) {
